@@ -1,0 +1,46 @@
+// The single source of the OpenClaw version the host runs: the exact `openclaw` pin in package.json. The Node
+// line the host needs comes from that installed package's own `engines` field, never from a constant here.
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+/** The repository root (where package.json and Pulumi.yaml live). */
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+
+export interface OpenclawPin {
+    /** Exact version from package.json `dependencies.openclaw`. */
+    version: string;
+    /** `engines.node` of the installed package, e.g. ">=24.16.0 <25 || >=26.1.0". */
+    nodeEngines: string;
+}
+
+/** Oldest OpenClaw we ever deploy: earlier releases leak the gateway token through `gatewayUrl` (CVE-2026-25253). */
+export const MINIMUM_SAFE_OPENCLAW = "2026.1.29";
+
+/** The config schema we render changed at 2026.8.1 (`memory.search`, heartbeat jobs); older releases reject it. */
+export const CONFIG_SCHEMA_SINCE = "2026.8.1";
+
+let cached: OpenclawPin | undefined;
+
+export function readOpenclawPin(root: string = PROJECT_ROOT): OpenclawPin {
+    if (cached && root === PROJECT_ROOT) return cached;
+    const projectPackage = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+    const version: unknown = projectPackage.dependencies?.openclaw;
+    if (typeof version !== "string" || !/^\d+\.\d+\.\d+$/.test(version)) {
+        throw new Error(`package.json must pin "openclaw" to an exact version (found ${JSON.stringify(version)})`);
+    }
+    const installedPath = path.join(root, "node_modules", "openclaw", "package.json");
+    if (!fs.existsSync(installedPath)) {
+        throw new Error(`openclaw ${version} is not installed (${installedPath} is missing): run \`npm ci\` on Node 24`);
+    }
+    const installed = JSON.parse(fs.readFileSync(installedPath, "utf8"));
+    if (installed.version !== version) {
+        throw new Error(
+            `node_modules has openclaw ${installed.version} but package.json pins ${version}: run \`npm ci\``,
+        );
+    }
+    const nodeEngines: unknown = installed.engines?.node;
+    if (typeof nodeEngines !== "string") throw new Error(`openclaw ${version} declares no engines.node`);
+    const pin = { version, nodeEngines };
+    if (root === PROJECT_ROOT) cached = pin;
+    return pin;
+}

@@ -1,0 +1,180 @@
+// The config schema: the example stack is accepted; every bad input is rejected with the key, the value given and
+// what is expected; all problems are reported at once; the Node range comes from the installed OpenClaw.
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ConfigError, NAMESPACE, parseSettings, settingsSchema, nodeMajorSatisfies } from "../../components/settings";
+import { readOpenclawPin, PROJECT_ROOT } from "../../components/pins";
+import { renderPulumiYaml } from "../../components/project-file";
+import { readStackConfig } from "../../scripts/lib/stack-config";
+
+const example = () => readStackConfig("prod").config;
+
+function problemsOf(overrides: Record<string, string | undefined>, base = example()) {
+    const raw: Record<string, string> = { ...base };
+    for (const [k, v] of Object.entries(overrides)) {
+        const key = `${NAMESPACE}:${k}`;
+        if (v === undefined) delete raw[key];
+        else raw[key] = v;
+    }
+    try {
+        parseSettings(raw);
+    } catch (err) {
+        assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+        return err.problems;
+    }
+    return [];
+}
+
+function assertRejected(key: string, value: string, expectedFragment: RegExp) {
+    const problems = problemsOf({ [key]: value });
+    const problem = problems.find((p) => p.key === key);
+    assert.ok(problem, `${key}=${value} should be rejected; problems: ${JSON.stringify(problems)}`);
+    assert.match(problem.expected, expectedFragment);
+    return problem;
+}
+
+test("the example stack (Pulumi.prod.yaml) is accepted, with defaults filled in", () => {
+    const { settings, secrets, warnings } = parseSettings(example());
+    assert.equal(settings.provider, "hetzner");
+    assert.equal(settings.serverType, "cx23");
+    assert.equal(settings.hostname, "agent.example.com");
+    assert.deepEqual(settings.accessEmails, ["you@example.com"]);
+    assert.equal(settings.gatewayPort, 18789);
+    assert.equal(settings.openclawVersion, readOpenclawPin().version);
+    assert.equal(settings.nodeMajor, 24);
+    assert.equal(settings.backupBucketName, "openclaw-memory");
+    assert.equal(settings.model, "anthropic/claude-sonnet-4-5");
+    assert.match(secrets.llmApiKey, /^PLAN-PLACEHOLDER-/);
+    assert.ok(warnings.some((w) => /KEYWORD-ONLY/.test(w)), "no embedding key must warn about keyword-only search");
+});
+
+test("provider-dependent defaults follow the provider", () => {
+    const { settings } = parseSettings({ ...example(), [`${NAMESPACE}:provider`]: "digitalocean", [`${NAMESPACE}:region`]: "", [`${NAMESPACE}:serverType`]: "" });
+    assert.equal(settings.serverType, "s-2vcpu-2gb");
+    assert.equal(settings.region, "fra1");
+});
+
+test("a malformed e-mail is rejected, naming the address", () => {
+    const p = assertRejected("accessEmails", JSON.stringify(["you@example.com", "not-an-email"]), /e-mail/);
+    assert.match(p.expected, /"not-an-email"/);
+});
+
+test("an empty access list is rejected", () => {
+    assertRejected("accessEmails", "[]", /at least one e-mail/);
+});
+
+test("a hostname that is not an FQDN is rejected", () => {
+    for (const bad of ["agent", "agent..example.com", "-agent.example.com", "agent.example.c0m", "https://agent.example.com"]) {
+        const p = assertRejected("hostname", bad, /fully qualified domain name/);
+        assert.equal(p.given, JSON.stringify(bad));
+    }
+});
+
+test("a timezone that is not an IANA zone is rejected", () => {
+    for (const bad of ["Mars/Olympus", "GMT+25", "new york"]) assertRejected("timezone", bad, /IANA time zone/);
+    assert.equal(parseSettings({ ...example(), [`${NAMESPACE}:timezone`]: "Europe/Berlin" }).settings.timezone, "Europe/Berlin");
+});
+
+test("an unknown provider is rejected with a suggestion", () => {
+    const p = assertRejected("provider", "hetzer", /one of hetzner, digitalocean/);
+    assert.match(p.expected, /did you mean hetzner/);
+});
+
+test("invalid CIDRs are rejected; IPv4 and IPv6 CIDRs are accepted", () => {
+    for (const bad of ["203.0.113.7", "203.0.113.7/33", "2001:db8::/129", "example.com/32", "300.1.1.1/32"]) {
+        assertRejected("adminCidrs", JSON.stringify([bad]), /CIDR/);
+    }
+    assertRejected("adminCidrs", "[]", /at least one CIDR/);
+    const ok = parseSettings({ ...example(), [`${NAMESPACE}:adminCidrs`]: JSON.stringify(["198.51.100.0/24", "2001:db8::/32"]) });
+    assert.deepEqual(ok.settings.adminCidrs, ["198.51.100.0/24", "2001:db8::/32"]);
+});
+
+test("nodeMajor must satisfy the installed OpenClaw's engines range", () => {
+    const pin = readOpenclawPin();
+    const installed = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "node_modules/openclaw/package.json"), "utf8"));
+    assert.equal(pin.nodeEngines, installed.engines.node, "the range is read from the installed package");
+    for (const bad of ["20", "22", "25"]) {
+        const p = assertRejected("nodeMajor", bad, /engines/);
+        assert.match(p.expected, new RegExp(pin.nodeEngines.replace(/[|.*+?^${}()[\]\\]/g, "\\$&")));
+    }
+    assert.equal(parseSettings({ ...example(), [`${NAMESPACE}:nodeMajor`]: "26" }).settings.nodeMajor, 26);
+});
+
+test("the Node range is not hard-coded: a different pin changes the verdict", () => {
+    const pin = { version: "2026.9.6", nodeEngines: ">=26.1.0" };
+    assert.equal(nodeMajorSatisfies(24, pin.nodeEngines), false);
+    assert.throws(() => parseSettings({ ...example(), [`${NAMESPACE}:nodeMajor`]: "24" }, { pin }), (err: ConfigError) =>
+        err.problems.some((p) => p.key === "nodeMajor"));
+    // And with that pin the default nodeMajor becomes 26.
+    assert.equal(parseSettings(example(), { pin }).settings.nodeMajor, 26);
+});
+
+test("OpenClaw older than 2026.1.29 is rejected (CVE-2026-25253)", () => {
+    assertRejected("openclawVersion", "2026.1.28", /CVE-2026-25253/);
+    assertRejected("openclawVersion", "latest", /release version/);
+});
+
+test("an unknown key is rejected with a did-you-mean for typos", () => {
+    const problems = problemsOf({ hostnmae: "agent.example.com", acessEmails: "[]" });
+    const typo = problems.find((p) => p.key === "hostnmae");
+    assert.ok(typo);
+    assert.match(typo.expected, /did you mean openclaw-vps:hostname\?/);
+    assert.match(problems.find((p) => p.key === "acessEmails")!.expected, /did you mean openclaw-vps:accessEmails\?/);
+    // Keys of other namespaces (provider credentials) are not ours to judge.
+    assert.equal(problemsOf({}, { ...example(), "hcloud:token": "x", "cloudflare:apiToken": "y" }).length, 0);
+});
+
+test("all problems are reported at once, each with key, value and expectation", () => {
+    const problems = problemsOf({ hostname: "nope", timezone: "Nowhere/Land", provider: "aws", accessEmails: "[]", nodeMajor: "25" });
+    assert.deepEqual(problems.map((p) => p.key).sort(), ["accessEmails", "hostname", "nodeMajor", "provider", "timezone"]);
+    const err = new ConfigError(problems);
+    assert.match(err.message, /5 problems/);
+    assert.match(err.message, /openclaw-vps:hostname: got "nope"; expected a fully qualified domain name/);
+    assert.match(err.message, /nothing was created/);
+});
+
+test("missing required keys are reported with how to set them", () => {
+    const problems = problemsOf({ hostname: undefined, zoneId: undefined });
+    assert.match(problems.find((p) => p.key === "hostname")!.expected, /pulumi config set hostname/);
+    assert.ok(problems.some((p) => p.key === "zoneId"));
+});
+
+test("server types below 2 vCPU / 2 GB and retired types are rejected; unknown types warn", () => {
+    assertRejected("serverType", "cpx12", /at least 2 vCPU \/ 2 GB/);
+    assertRejected("serverType", "cx22", /retired/);
+    const doSmall = problemsOf({ provider: "digitalocean", region: "fra1", serverType: "s-1vcpu-2gb" });
+    assert.match(doSmall.find((p) => p.key === "serverType")!.expected, /1 vCPU/);
+    const unknown = parseSettings({ ...example(), [`${NAMESPACE}:serverType`]: "cx99" });
+    assert.ok(unknown.warnings.some((w) => /cx99/.test(w) && /not a hetzner type we know/.test(w)));
+});
+
+test("secrets stored in plaintext are refused, and their value is never echoed", () => {
+    const raw = { ...example(), [`${NAMESPACE}:llmApiKey`]: "sk-SENTINEL-plaintext-0001" };
+    try {
+        parseSettings(raw, { secretKeys: new Set() });
+        assert.fail("a plaintext llmApiKey must be refused");
+    } catch (err) {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /llmApiKey: got a plaintext value; expected a secret/);
+        assert.doesNotMatch(err.message, /SENTINEL/);
+    }
+    const bad = problemsOf({ llmApiKey: "short" });
+    assert.equal(bad.find((p) => p.key === "llmApiKey")!.given, "[secret]");
+});
+
+test("the lock must be shorter than the retention", () => {
+    assertRejected("backupLockDays", "30", /fewer days than backupRetentionDays/);
+});
+
+test("Pulumi.yaml declares every setting with its type, default and description (generated from the schema)", () => {
+    const onDisk = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8");
+    assert.equal(onDisk, renderPulumiYaml(), "Pulumi.yaml is stale: run `npx tsx scripts/sync-pulumi-yaml.ts`");
+    for (const [key, spec] of Object.entries(settingsSchema())) {
+        assert.match(onDisk, new RegExp(`\\n  ${key}:\\n    type: ${spec.kind}\\n`), `${key} is declared with its type`);
+    }
+    for (const required of ["provider", "region", "serverType", "hostname", "zoneId", "accountId", "accessEmails", "sshPublicKey", "adminCidrs", "openclawVersion", "nodeMajor", "timezone", "llmApiKey"]) {
+        assert.ok(settingsSchema()[required], `${required} is a setting`);
+    }
+});
