@@ -1,0 +1,165 @@
+// The SSH layer (node-ssh) that tests, the stand-in VPS and the operator scripts use to reach the host: connect with a
+// checked host key, run a script by sending it on stdin (never in argv, where `ps` and logs would show it), push a
+// rendered bundle and read its summary, wait for provisioning. Pulumi itself runs the same scripts via
+// @pulumi/command (components/host.ts).
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { NodeSSH } from "node-ssh";
+import { Bundle, RenderOptions, renderBundleScript } from "./render/bundle";
+
+export interface ConnectOptions {
+    host: string;
+    port?: number;
+    username: string;
+    /** OpenSSH private key text. */
+    privateKey: string;
+    /**
+     * The host key the server must present, as `SHA256:...` fingerprints (as `ssh-keygen -lf` prints them) or
+     * public key lines (`ssh-ed25519 AAAA...`). `"accept-any"` only where the key cannot be known in advance (a
+     * server that generated its keys on first boot); callers must choose it explicitly.
+     */
+    hostKey: string[] | "accept-any";
+    readyTimeoutMs?: number;
+}
+
+export interface RunResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+export interface RunOptions {
+    /** Run as root through `sudo -n` (no password prompt: the admin user has NOPASSWD sudo). */
+    sudo?: boolean;
+    /** Stream output while it runs (e.g. to the operator's terminal). */
+    onStdout?: (chunk: Buffer) => void;
+    onStderr?: (chunk: Buffer) => void;
+}
+
+export interface PushSummary {
+    changed: number;
+    created: number;
+    fixed: number;
+    kept: number;
+    agentKept: number;
+    restarted: string[];
+    started: string[];
+}
+
+export interface PushResult extends RunResult {
+    summary: PushSummary | undefined;
+}
+
+/** `SHA256:<base64 without padding>` of a raw SSH public key blob, as OpenSSH prints it. */
+export function hostKeyFingerprint(keyBlob: Buffer): string {
+    return `SHA256:${createHash("sha256").update(keyBlob).digest("base64").replace(/=+$/, "")}`;
+}
+
+function expectedFingerprints(hostKey: string[]): Set<string> {
+    return new Set(
+        hostKey.map((k) => {
+            const line = k.trim().split(/\s+/);
+            return line[0].startsWith("SHA256:") ? line[0] : hostKeyFingerprint(Buffer.from(line[1] ?? "", "base64"));
+        }),
+    );
+}
+
+export class RemoteHost {
+    private constructor(
+        private readonly ssh: NodeSSH,
+        readonly target: string,
+    ) {}
+
+    static async connect(options: ConnectOptions): Promise<RemoteHost> {
+        const ssh = new NodeSSH();
+        const expected = options.hostKey === "accept-any" ? undefined : expectedFingerprints(options.hostKey);
+        let presented: string | undefined;
+        const target = `${options.username}@${options.host}:${options.port ?? 22}`;
+        try {
+            await ssh.connect({
+                host: options.host,
+                port: options.port ?? 22,
+                username: options.username,
+                privateKey: options.privateKey,
+                readyTimeout: options.readyTimeoutMs ?? 20_000,
+                hostVerifier: (key: Buffer) => {
+                    presented = hostKeyFingerprint(key);
+                    return expected === undefined || expected.has(presented);
+                },
+            });
+        } catch (err) {
+            ssh.dispose();
+            if (expected && presented && !expected.has(presented)) {
+                throw new Error(`${target} presented host key ${presented}, not the expected one: refusing to connect`);
+            }
+            throw new Error(`cannot connect to ${target}: ${(err as Error).message}`);
+        }
+        return new RemoteHost(ssh, target);
+    }
+
+    /** Runs a bash script sent on stdin (`bash -s`, or `sudo -n bash -s`); never throws on a non-zero exit. */
+    async runScript(script: string, options: RunOptions = {}): Promise<RunResult> {
+        const command = options.sudo ? "sudo -n bash -s" : "bash -s";
+        const result = await this.ssh.execCommand(command, {
+            stdin: script,
+            noTrim: true,
+            onStdout: options.onStdout,
+            onStderr: options.onStderr,
+        });
+        return { code: result.code ?? -1, stdout: result.stdout, stderr: result.stderr };
+    }
+
+    /** Renders the bundle, applies it as root and parses the applier's summary line. */
+    async pushBundle(bundle: Bundle, options: RunOptions & RenderOptions = {}): Promise<PushResult> {
+        const script = renderBundleScript(bundle, { environment: options.environment });
+        const result = await this.runScript(script, { ...options, sudo: true });
+        return { ...result, summary: parsePushSummary(result.stdout) };
+    }
+
+    /**
+     * Waits until provisioning finished (cloud-init/wait-provisioned.sh, from the provisioning part); fails with the
+     * provisioning log tail when it failed or timed out.
+     */
+    async waitProvisioned(options: RunOptions & { timeoutSeconds?: number; scriptPath?: string } = {}): Promise<RunResult> {
+        const scriptPath = options.scriptPath ?? path.resolve(__dirname, "..", "cloud-init", "wait-provisioned.sh");
+        if (!fs.existsSync(scriptPath)) throw new Error(`${scriptPath} is missing`);
+        let script = fs.readFileSync(scriptPath, "utf8");
+        if (options.timeoutSeconds !== undefined) {
+            // Passed as an environment assignment at the top of the script: stdin stays the only channel.
+            script = script.replace(/^(#!.*\n)?/, (shebang) => `${shebang}export WAIT_TIMEOUT_SECONDS=${Math.floor(options.timeoutSeconds!)}\n`);
+        }
+        const result = await this.runScript(script, options);
+        if (result.code !== 0) {
+            throw new Error(`${this.target} did not finish provisioning (exit ${result.code}):\n${result.stdout}${result.stderr}`);
+        }
+        return result;
+    }
+
+    dispose(): void {
+        this.ssh.dispose();
+    }
+}
+
+/** The applier's `PUSH-SUMMARY ...` line, or undefined when the push did not get that far. */
+export function parsePushSummary(stdout: string): PushSummary | undefined {
+    const line = stdout.split("\n").find((l) => l.startsWith("PUSH-SUMMARY "));
+    if (!line) return undefined;
+    const fields = Object.fromEntries(
+        line
+            .slice("PUSH-SUMMARY ".length)
+            .trim()
+            .split(/\s+/)
+            .map((pair) => pair.split("=", 2) as [string, string]),
+    );
+    const list = (v: string | undefined) => (!v || v === "-" ? [] : v.split(","));
+    return {
+        changed: Number(fields.changed),
+        created: Number(fields.created),
+        fixed: Number(fields.fixed),
+        kept: Number(fields.kept),
+        agentKept: Number(fields.agent_kept),
+        restarted: list(fields.restarted),
+        started: list(fields.started),
+    };
+}
