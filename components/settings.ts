@@ -4,6 +4,15 @@
 // No Pulumi imports: the offline plan, the guided setup and the tests all call it directly.
 import * as net from "node:net";
 import * as semver from "semver";
+import {
+    GATEWAY_AUTH_MODES,
+    GatewayAuthMode,
+    LLM_PROVIDER_SPECS,
+    LLM_PROVIDERS,
+    LlmProvider,
+    MEMORY_SEARCH_PROVIDERS,
+    MemorySearchProvider,
+} from "./render/openclaw-config";
 import { MINIMUM_SAFE_OPENCLAW, CONFIG_SCHEMA_SINCE, readOpenclawPin, OpenclawPin } from "./pins";
 import {
     DEFAULT_REGION,
@@ -17,28 +26,18 @@ import {
 export const NAMESPACE = "openclaw-vps";
 
 export const PROVIDERS = ["hetzner", "digitalocean"] as const;
-export const GATEWAY_AUTH_MODES = ["token", "access"] as const;
 export const TUNNEL_PROTOCOLS = ["auto", "http2", "quic"] as const;
 export const R2_LOCATIONS = ["auto", "apac", "eeur", "enam", "weur", "wnam", "oc"] as const;
-/** LLM providers whose key we know how to hand to OpenClaw (the env var each one reads). */
-export const LLM_PROVIDERS = ["anthropic", "openai", "openrouter", "google", "mistral", "minimax"] as const;
-/** Embedding providers for hybrid memory search; `none` = keyword (BM25) search only. */
-export const MEMORY_SEARCH_PROVIDERS = ["voyage", "openai", "gemini", "mistral", "none"] as const;
-
-export type GatewayAuthMode = (typeof GATEWAY_AUTH_MODES)[number];
+// LLM and memory-search providers, auth modes and default models are the OpenClaw renderer's: it knows which env
+// var each provider reads and which plugin package it needs.
+export { GATEWAY_AUTH_MODES, LLM_PROVIDERS, MEMORY_SEARCH_PROVIDERS };
+export type { GatewayAuthMode, LlmProvider, MemorySearchProvider };
 export type TunnelProtocol = (typeof TUNNEL_PROTOCOLS)[number];
-export type LlmProvider = (typeof LLM_PROVIDERS)[number];
-export type MemorySearchProvider = (typeof MEMORY_SEARCH_PROVIDERS)[number];
 
 /** The default model of each LLM provider, in OpenClaw's `provider/model` form. */
-export const DEFAULT_MODEL: Record<LlmProvider, string> = {
-    anthropic: "anthropic/claude-sonnet-4-5",
-    openai: "openai/gpt-5",
-    openrouter: "openrouter/anthropic/claude-sonnet-4-5",
-    google: "google/gemini-2.5-pro",
-    mistral: "mistral/mistral-large-latest",
-    minimax: "minimax/MiniMax-M2",
-};
+export const DEFAULT_MODEL = Object.fromEntries(
+    Object.entries(LLM_PROVIDER_SPECS).map(([id, spec]) => [id, spec.defaultModel]),
+) as Record<LlmProvider, string>;
 
 /** Everything the program needs, typed and validated. Secrets are kept apart in `SettingsSecrets`. */
 export interface Settings {
@@ -312,7 +311,7 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()): Record<str
             kind: "string",
             optional: true,
             derivedDefault: (s) => DEFAULT_MODEL[(s.llmProvider as LlmProvider) ?? "anthropic"] ?? DEFAULT_MODEL.anthropic,
-            description: "Model in OpenClaw's provider/model form. Default: the provider's flagship, e.g. anthropic/claude-sonnet-4-5.",
+            description: `Model in OpenClaw's provider/model form. Default: the provider's default in the pinned OpenClaw (anthropic: ${DEFAULT_MODEL.anthropic}).`,
             check: (v: string, all) =>
                 /^[a-z0-9-]+\/\S+$/.test(v) && (!all.llmProvider || v.startsWith(`${all.llmProvider}/`))
                     ? undefined

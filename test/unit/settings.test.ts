@@ -4,7 +4,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ConfigError, NAMESPACE, parseSettings, settingsSchema, nodeMajorSatisfies } from "../../components/settings";
+import { ConfigError, DEFAULT_MODEL, NAMESPACE, parseSettings, settingsSchema, nodeMajorSatisfies } from "../../components/settings";
 import { readOpenclawPin, PROJECT_ROOT } from "../../components/pins";
 import { renderPulumiYaml } from "../../components/project-file";
 import { readStackConfig } from "../../scripts/lib/stack-config";
@@ -45,7 +45,8 @@ test("the example stack (Pulumi.prod.yaml) is accepted, with defaults filled in"
     assert.equal(settings.openclawVersion, readOpenclawPin().version);
     assert.equal(settings.nodeMajor, 24);
     assert.equal(settings.backupBucketName, "openclaw-memory");
-    assert.equal(settings.model, "anthropic/claude-sonnet-4-5");
+    assert.equal(settings.model, DEFAULT_MODEL.anthropic);
+    assert.match(settings.model, /^anthropic\//);
     assert.match(secrets.llmApiKey, /^PLAN-PLACEHOLDER-/);
     assert.ok(warnings.some((w) => /KEYWORD-ONLY/.test(w)), "no embedding key must warn about keyword-only search");
 });

@@ -1,0 +1,160 @@
+// `npm run deploy [-- --stack NAME] [--yes] [--setup-only]`: the one command that stands an agent up.
+// Creates the stack on the local state backend (passphrase secrets) if needed, runs the guided setup when the stack
+// still lacks settings or holds the example's placeholders, adopts a memory bucket kept by an earlier
+// `pulumi destroy`, then runs `pulumi up`.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as readline from "node:readline";
+import { parseArgs } from "node:util";
+import { parse } from "yaml";
+import { PROJECT_ROOT } from "../components/pins";
+import { NAMESPACE } from "../components/settings";
+import { guidedSetup, Prompter, PulumiRunner } from "./lib/setup";
+import { stackFilePath } from "./lib/stack-config";
+
+export function pulumiRunner(env: NodeJS.ProcessEnv, cwd: string = PROJECT_ROOT, interactive = false): PulumiRunner {
+    const bin = env.OPENCLAW_VPS_PULUMI ?? path.join(cwd, "node_modules", ".bin", "pulumi");
+    return {
+        run: (args, stdin) =>
+            new Promise((resolve, reject) => {
+                const child = spawn(bin, args, { cwd, env, stdio: [interactive && stdin === undefined ? "inherit" : "pipe", interactive ? "inherit" : "pipe", interactive ? "inherit" : "pipe"] });
+                let stdout = "";
+                let stderr = "";
+                child.stdout?.on("data", (d) => (stdout += d));
+                child.stderr?.on("data", (d) => (stderr += d));
+                child.on("error", reject);
+                child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+                if (child.stdin) child.stdin.end(stdin ?? "");
+            }),
+    };
+}
+
+/** Prompts on a terminal (answers to secret questions are not echoed) or reads answers line by line from a pipe. */
+export function terminalPrompter(input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Prompter & { close(): void } {
+    const rl = readline.createInterface({ input, output, terminal: (input as { isTTY?: boolean }).isTTY === true });
+    let muted = false;
+    const rlAny = rl as unknown as { _writeToOutput?: (s: string) => void; output: NodeJS.WritableStream };
+    const original = rlAny._writeToOutput?.bind(rl);
+    rlAny._writeToOutput = (s: string) => {
+        if (!muted || s.startsWith("\n") || s.startsWith("\r\n")) original?.(s);
+    };
+    const lines: string[] = [];
+    const waiters: ((line: string) => void)[] = [];
+    rl.on("line", (line) => {
+        const w = waiters.shift();
+        if (w) w(line);
+        else lines.push(line);
+    });
+    rl.on("close", () => waiters.splice(0).forEach((w) => w("")));
+    const nextLine = () => new Promise<string>((resolve) => (lines.length ? resolve(lines.shift()!) : waiters.push(resolve)));
+    return {
+        say: (line) => output.write(`${line}\n`),
+        ask: async (question, opts = {}) => {
+            output.write(`\n${question}\n${opts.defaultValue ? `[${opts.defaultValue}] ` : ""}> `);
+            muted = !!opts.secret;
+            const answer = (await nextLine()).trim();
+            muted = false;
+            if (opts.secret) output.write("\n");
+            return answer || opts.defaultValue || "";
+        },
+        close: () => rl.close(),
+    };
+}
+
+/** Good defaults for the questions, from this machine: the SSH public key and its time zone. */
+export function machineDefaults(home: string = os.homedir()): Record<string, string> {
+    const defaults: Record<string, string> = {};
+    for (const f of ["id_ed25519.pub", "id_ecdsa.pub", "id_rsa.pub"]) {
+        const p = path.join(home, ".ssh", f);
+        if (fs.existsSync(p)) {
+            defaults.sshPublicKey = fs.readFileSync(p, "utf8").trim();
+            break;
+        }
+    }
+    const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (tz) defaults.timezone = tz;
+    return defaults;
+}
+
+/** Does the account already hold the bucket (kept by `pulumi destroy`)? Needs the Cloudflare token from the env. */
+export async function bucketExists(accountId: string, bucket: string, token: string, apiBase = "https://api.cloudflare.com/client/v4"): Promise<boolean> {
+    const res = await fetch(`${apiBase}/accounts/${accountId}/r2/buckets/${encodeURIComponent(bucket)}`, {
+        headers: { Authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(15_000),
+    });
+    if (res.status === 404) return false;
+    if (!res.ok) throw new Error(`Cloudflare answered ${res.status} when asked about bucket ${bucket}`);
+    return true;
+}
+
+function readStackFile(stack: string): { config: Record<string, unknown>; secretKeys: Set<string> } {
+    const file = stackFilePath(stack);
+    if (!fs.existsSync(file)) return { config: {}, secretKeys: new Set() };
+    const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const config: Record<string, unknown> = {};
+    const secretKeys = new Set<string>();
+    for (const [k, v] of Object.entries(doc.config ?? {})) {
+        if (v && typeof v === "object" && !Array.isArray(v) && "secure" in v) secretKeys.add(k);
+        else config[k] = v;
+    }
+    return { config, secretKeys };
+}
+
+async function main(): Promise<void> {
+    const { values } = parseArgs({
+        options: {
+            stack: { type: "string", default: "prod" },
+            yes: { type: "boolean", default: false },
+            "setup-only": { type: "boolean", default: false },
+        },
+    });
+    const stack = values.stack!;
+    const prompter = terminalPrompter();
+    const env = { ...process.env };
+    try {
+        fs.mkdirSync(path.join(PROJECT_ROOT, ".pulumi-state"), { recursive: true });
+        if (!env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
+            prompter.say("Your stack's secrets are encrypted with a passphrase (export PULUMI_CONFIG_PASSPHRASE to skip this question).");
+            env.PULUMI_CONFIG_PASSPHRASE = await prompter.ask("Passphrase for the stack's secrets:", { secret: true });
+        }
+        const pulumi = pulumiRunner(env);
+        const select = await pulumi.run(["stack", "select", "--create", stack, "--secrets-provider", "passphrase"]);
+        if (select.code !== 0) throw new Error(`pulumi stack select ${stack} failed: ${select.stderr.trim()}`);
+
+        const { config, secretKeys } = readStackFile(stack);
+        const stored = await guidedSetup({ stackConfig: config, secretKeys, prompter, pulumi, env, defaults: machineDefaults() });
+        if (stored.length) prompter.say(`Stored ${stored.length} setting(s) in Pulumi.${stack}.yaml (secrets encrypted).`);
+        if (values["setup-only"]) return;
+
+        // A bucket kept by an earlier `pulumi destroy` is adopted, not created again (creation would fail).
+        const after = readStackFile(stack).config;
+        const accountId = String(after[`${NAMESPACE}:accountId`] ?? "");
+        const bucket = String(after[`${NAMESPACE}:backupBucketName`] || `${after[`${NAMESPACE}:agentName`] ?? "openclaw"}-memory`);
+        const exported = await pulumi.run(["stack", "export"]);
+        const managed = exported.code === 0 && exported.stdout.includes('"cloudflare:index/r2Bucket:R2Bucket"');
+        if (!managed && env.CLOUDFLARE_API_TOKEN && (await bucketExists(accountId, bucket, env.CLOUDFLARE_API_TOKEN))) {
+            prompter.say(`Bucket ${bucket} already exists (kept from an earlier deploy): adopting it with its snapshots.`);
+            await pulumi.run(["config", "set", `${NAMESPACE}:backupBucketAdopt`, "true"]);
+        }
+
+        // Hand the terminal to Pulumi (its own "perform this update?" prompt reads stdin).
+        prompter.close();
+        const up = await pulumiRunner(env, PROJECT_ROOT, true).run(["up", ...(values.yes ? ["--yes", "--skip-preview"] : [])]);
+        if (up.code !== 0) process.exit(up.code);
+        if (readStackFile(stack).config[`${NAMESPACE}:backupBucketAdopt`] === true || readStackFile(stack).config[`${NAMESPACE}:backupBucketAdopt`] === "true") {
+            await pulumi.run(["config", "set", `${NAMESPACE}:backupBucketAdopt`, "false"]);
+        }
+        console.error("\nDone. `npm run verify` audits the live host; `pulumi stack output` shows the URL and the SSH command.");
+    } finally {
+        prompter.close();
+    }
+}
+
+if (require.main === module) {
+    main().catch((err) => {
+        console.error(`deploy failed: ${err instanceof Error ? err.message : err}`);
+        process.exit(1);
+    });
+}
