@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Shared code of the backup host scripts (backup.sh, restore.sh, list-snapshots.sh): settings, logging, the lock,
+# the bucket layout (snapshots/<TS>/..., snapshots/<TS>/MANIFEST written last, pointers/latest) and the manifest
+# format. Sourced, never run. Every path and user has an env override so tests run it unprivileged in temp dirs;
+# the defaults are the host contract (docs/host-contract.md).
+#
+# Manifest (snapshots/<TS>/MANIFEST), UTF-8 text, one entry per line, tab-separated, sorted by path:
+#   <type> <mode> <size> <sha256> <path>
+#   type F = regular file (sha256 of its bytes), L = symlink (stored by rclone as <path>.rclonelink; size and
+#   sha256 of the link target text), D = directory (size 0, sha256 "-"). mode = octal permission bits.
+#   path is relative to the snapshot root (workspace/..., state/...), with %, \, tab, CR and LF percent-encoded.
+# Lines starting with '#' are comments (format version, snapshot id, totals).
+set -euo pipefail
+
+# --- settings --------------------------------------------------------------------------------------------------
+OPENCLAW_VPS_ETC_DIR=${OPENCLAW_VPS_ETC_DIR:-/etc/openclaw-vps}
+OPENCLAW_VPS_LIB_DIR=${OPENCLAW_VPS_LIB_DIR:-/var/lib/openclaw-vps}
+BACKUP_ENV_FILE=${BACKUP_ENV_FILE:-$OPENCLAW_VPS_ETC_DIR/backup.env}
+
+readonly BACKUP_MANIFEST_VERSION="openclaw-vps-manifest v1"
+readonly SNAPSHOT_ID_PATTERN='^[0-9]{8}T[0-9]{6}Z$'
+# Top-level names in the OpenClaw state dir that a snapshot never carries and a restore never touches: secrets and
+# config the deploy pushes again (.env, credentials, openclaw.json), plugin installs the deploy pins (extensions),
+# and the workspace, which is its own part of the snapshot.
+readonly DEFAULT_STATE_EXCLUDES=".env .env.* credentials openclaw.json openclaw.json.* extensions workspace"
+
+# Reads KEY=value lines from backup.env without executing them. A variable already set in the environment wins, so
+# an operator (or a test) can override one run.
+load_backup_env() {
+    local line key value
+    [[ -f $BACKUP_ENV_FILE ]] || return 0
+    while IFS= read -r line || [[ -n $line ]]; do
+        [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+        [[ $line =~ ^([A-Z][A-Z0-9_]*)=(.*)$ ]] || die "unreadable line in $BACKUP_ENV_FILE: ${line%%=*}=..."
+        key=${BASH_REMATCH[1]}
+        value=${BASH_REMATCH[2]}
+        # Optional surrounding quotes, as systemd EnvironmentFile= would accept them.
+        if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
+        if [[ -z ${!key+set} ]]; then printf -v "$key" '%s' "$value"; export "${key?}"; fi
+    done <"$BACKUP_ENV_FILE"
+}
+
+# Call after load_backup_env: fills every remaining default from the host contract.
+init_backup_settings() {
+    AGENT_USER=${AGENT_USER:-openclaw}
+    AGENT_HOME=${AGENT_HOME:-/home/$AGENT_USER}
+    OPENCLAW_STATE_DIR=${OPENCLAW_STATE_DIR:-$AGENT_HOME/.openclaw}
+    OPENCLAW_WORKSPACE_DIR=${OPENCLAW_WORKSPACE_DIR:-$OPENCLAW_STATE_DIR/workspace}
+    OPENCLAW_BIN=${OPENCLAW_BIN:-openclaw}
+    RCLONE_BIN=${RCLONE_BIN:-rclone}
+    RCLONE_CONFIG_FILE=${RCLONE_CONFIG_FILE:-$OPENCLAW_VPS_ETC_DIR/rclone.conf}
+    BACKUP_REMOTE=${BACKUP_REMOTE:-}
+    BACKUP_INCLUDE_STATE=${BACKUP_INCLUDE_STATE:-1}
+    BACKUP_STATE_EXCLUDES=${BACKUP_STATE_EXCLUDES:-$DEFAULT_STATE_EXCLUDES}
+    BACKUP_TRANSFERS=${BACKUP_TRANSFERS:-8}
+    BACKUP_LOCK_WAIT_SECONDS=${BACKUP_LOCK_WAIT_SECONDS:-0}
+    BACKUP_STATUS_FILE=${BACKUP_STATUS_FILE:-$OPENCLAW_VPS_LIB_DIR/backup.status}
+    BACKUP_LOCK_FILE=${BACKUP_LOCK_FILE:-$OPENCLAW_VPS_LIB_DIR/backup.lock}
+    [[ -n $BACKUP_REMOTE ]] || die "BACKUP_REMOTE is not set (expected r2:<bucket> in $BACKUP_ENV_FILE)"
+    [[ $BACKUP_REMOTE == *:* ]] || die "BACKUP_REMOTE must look like <remote>:<bucket>, got '$BACKUP_REMOTE'"
+    [[ $BACKUP_TRANSFERS =~ ^[1-9][0-9]?$ ]] || die "BACKUP_TRANSFERS must be 1-99, got '$BACKUP_TRANSFERS'"
+    [[ -r $RCLONE_CONFIG_FILE ]] || die "rclone config $RCLONE_CONFIG_FILE is missing or unreadable"
+    # rclone must not pick up a CA bundle meant for something else (and s3rver in tests is plain HTTP).
+    unset AWS_CA_BUNDLE
+    SNAPSHOTS_URL="${BACKUP_REMOTE%/}/snapshots"
+    POINTER_URL="${BACKUP_REMOTE%/}/pointers/latest"
+}
+
+# --- logging ---------------------------------------------------------------------------------------------------
+# stdout goes to the journal under systemd; the timestamp keeps it readable when run by hand or by the push.
+log() { printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${LOG_TAG:-backup}" "$*"; }
+die() { log "ERROR: $*" >&2; exit 1; }
+
+# --- rclone ----------------------------------------------------------------------------------------------------
+# Credentials stay in the config file: only its path is ever on a command line.
+rclone_run() { "$RCLONE_BIN" --config "$RCLONE_CONFIG_FILE" --retries 3 --low-level-retries 10 "$@"; }
+
+# Complete snapshots (those with a MANIFEST), newest first. Lists one level of snapshots/ and one object per
+# snapshot, never the files inside, so it stays cheap with hundreds of snapshots of thousands of files.
+list_complete_snapshots() {
+    local out
+    out=$(rclone_run lsf -R --max-depth 2 --files-only --include '/*/MANIFEST' "$SNAPSHOTS_URL/") ||
+        die "cannot list $SNAPSHOTS_URL"
+    printf '%s\n' "$out" | sed -n 's#^\([0-9]\{8\}T[0-9]\{6\}Z\)/MANIFEST$#\1#p' | sort -r
+}
+
+snapshot_is_complete() {
+    local id=$1 out
+    out=$(rclone_run lsf --files-only "$SNAPSHOTS_URL/$id/MANIFEST") || die "cannot look up snapshot $id"
+    [[ $out == MANIFEST ]]
+}
+
+# The snapshot pointers/latest names, if it is a complete snapshot; else the newest complete one; else nothing.
+resolve_latest_snapshot() {
+    local pointed
+    pointed=$(rclone_run cat --head 64 "$POINTER_URL" 2>/dev/null | tr -d '[:space:]') || pointed=""
+    if [[ $pointed =~ $SNAPSHOT_ID_PATTERN ]] && snapshot_is_complete "$pointed"; then
+        printf '%s\n' "$pointed"
+        return 0
+    fi
+    [[ -z $pointed ]] || log "pointers/latest names '$pointed', which is not a complete snapshot: using the newest complete one" >&2
+    list_complete_snapshots | head -n 1
+}
+
+# --- lock ------------------------------------------------------------------------------------------------------
+# One lock for backup and restore: a restore never races a backup of the tree it is replacing.
+take_backup_lock() {
+    mkdir -p "$(dirname "$BACKUP_LOCK_FILE")"
+    exec 9>>"$BACKUP_LOCK_FILE"
+    flock -w "$BACKUP_LOCK_WAIT_SECONDS" 9 ||
+        die "another backup or restore is running (lock $BACKUP_LOCK_FILE held)"
+}
+
+# --- manifest --------------------------------------------------------------------------------------------------
+encode_manifest_path() {
+    local p=$1
+    p=${p//'%'/%25}
+    p=${p//\\/%5C}
+    p=${p//$'\t'/%09}
+    p=${p//$'\r'/%0D}
+    p=${p//$'\n'/%0A}
+    printf '%s' "$p"
+}
+
+decode_manifest_path() {
+    local p=$1
+    # Every backslash left after encoding came from a %XX escape, so printf %b only decodes what we encoded.
+    p=${p//'%'/'\x'}
+    printf '%b' "$p"
+}
+
+# Prints the manifest entries of DIR (no comments), sorted by path. Never follows a symlink: links are recorded by
+# their target text, so a link to a root-only file cannot leak that file into a snapshot.
+manifest_entries() {
+    local dir=$1 type mode size path hash rel target
+    (
+        cd "$dir"
+        declare -A file_hash=()
+        # One sha256sum per batch of files, NUL-separated so any file name survives.
+        while IFS= read -r -d '' line; do
+            hash=${line%% *}
+            rel=${line#* }
+            rel=${rel#?}   # sha256sum -z puts two characters (space + mode flag) between hash and name
+            rel=${rel#./}
+            file_hash[$rel]=$hash
+        done < <(find . -type f -print0 | xargs -0 -r sha256sum -z --)
+        while IFS= read -r -d '' line; do
+            type=${line%%/*}; line=${line#*/}
+            mode=${line%%/*}; line=${line#*/}
+            size=${line%%/*}; path=${line#*/}
+            [[ -z $path ]] && continue
+            mode=000$mode; mode=${mode: -4}
+            case $type in
+                f) hash=${file_hash[$path]:?no hash for $path}; printf 'F\t%s\t%s\t%s\t' "$mode" "$size" "$hash" ;;
+                l)
+                    target=$(readlink -- "$path"; printf x); target=${target%$'\nx'}
+                    hash=$(printf '%s' "$target" | sha256sum); hash=${hash%% *}
+                    printf 'L\t0777\t%s\t%s\t' "$(printf '%s' "$target" | wc -c)" "$hash" ;;
+                d) printf 'D\t%s\t0\t-\t' "$mode" ;;
+                *) log "skipping special file $(encode_manifest_path "$path") (type $type)" >&2; continue ;;
+            esac
+            encode_manifest_path "$path"
+            printf '\n'
+        done < <(find . -printf '%y/%m/%s/%P\0')
+    ) | LC_ALL=C sort -t $'\t' -k5,5
+}
+
+write_manifest() {
+    local dir=$1 snapshot=$2 out=$3 entries files bytes
+    entries=$(manifest_entries "$dir")
+    files=$(printf '%s\n' "$entries" | grep -c '^[FL]' || true)
+    bytes=$(printf '%s\n' "$entries" | awk -F'\t' '$1=="F"{s+=$3} END{printf "%d", s}')
+    {
+        printf '# %s\n# snapshot %s\n# created %s\n# entries %s bytes %s\n' \
+            "$BACKUP_MANIFEST_VERSION" "$snapshot" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$files" "$bytes"
+        printf '# type\tmode\tsize\tsha256\tpath\n'
+        [[ -z $entries ]] || printf '%s\n' "$entries"
+    } >"$out"
+}
+
+# The comparable part of manifest lines: type, size, sha256, path (modes are not carried by object storage; the
+# restore applies them from the manifest after verification).
+manifest_comparable() { grep -v '^#' | awk -F'\t' 'BEGIN{OFS="\t"} $1=="F"||$1=="L"{print $1,$3,$4,$5}' | LC_ALL=C sort; }
