@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Waits until first-boot provisioning finished (docs/host-contract.md, "Order of events", step 2): exits 0 on
+# state=done in provision.sh's status file, 1 on state=failed (or when cloud-init finished without ever starting
+# provision.sh), 124 on timeout, each failure with a clear message and the last 40 lines of the log on stderr.
+#
+# Not part of user data (so it can change without replacing the server): the deploy runs it over SSH as
+#   sudo bash -s -- [TIMEOUT_SECONDS] < cloud-init/wait-provisioned.sh
+# TIMEOUT_SECONDS: first argument, else $WAIT_TIMEOUT_SECONDS, else 900. Needs root for the log tail (0640).
+# Overrides for tests: PROVISION_STATUS, PROVISION_LOG, PROVISION_POLL_SECONDS, CLOUD_INIT_RESULT.
+set -euo pipefail
+
+timeout_seconds="${1:-${WAIT_TIMEOUT_SECONDS:-900}}"
+status_file="${PROVISION_STATUS:-/var/lib/openclaw-vps/provision.status}"
+log_file="${PROVISION_LOG:-/var/log/openclaw-vps/provision.log}"
+poll_seconds="${PROVISION_POLL_SECONDS:-3}"
+# cloud-init writes this when its last stage (the one whose runcmd starts provision.sh) is over.
+cloud_init_result="${CLOUD_INIT_RESULT:-/run/cloud-init/result.json}"
+
+if [[ ! $timeout_seconds =~ ^[0-9]+$ ]]; then
+  echo "wait-provisioned: timeout must be a number of seconds, got '$timeout_seconds'" >&2
+  exit 2
+fi
+
+status_field() { # key: its value in the status file, empty when absent
+  sed -n "s/^$1=//p" "$status_file" 2>/dev/null | tail -n 1
+}
+
+show_log_tail() { # file
+  if [[ -r $1 ]]; then
+    echo "---- last 40 lines of $1 ----" >&2
+    tail -n 40 "$1" >&2
+    echo "----" >&2
+  else
+    echo "(cannot read $1: run as root)" >&2
+  fi
+}
+
+echo "wait-provisioned: waiting up to ${timeout_seconds} s for $status_file to say state=done"
+deadline=$((SECONDS + timeout_seconds))
+last_seen=""
+while :; do
+  state="$(status_field state)"
+  case $state in
+    done)
+      echo "wait-provisioned: provisioning done (updated $(status_field updated))"
+      exit 0
+      ;;
+    failed)
+      echo "wait-provisioned: provisioning FAILED at step $(status_field step) ($(status_field name))," \
+        "updated $(status_field updated). Fix the cause, then rerun provision.sh or replace the server." >&2
+      show_log_tail "$log_file"
+      exit 1
+      ;;
+  esac
+  if [[ ! -e $status_file && -e $cloud_init_result ]]; then
+    echo "wait-provisioned: cloud-init finished but provision.sh never started (no $status_file)." >&2
+    show_log_tail /var/log/cloud-init-output.log
+    exit 1
+  fi
+  seen="$(status_field step) $(status_field name)"
+  if [[ $seen != "$last_seen" && -n $state ]]; then
+    echo "wait-provisioned: step $seen"
+    last_seen=$seen
+  fi
+  if ((SECONDS >= deadline)); then
+    echo "wait-provisioned: TIMED OUT after ${timeout_seconds} s; last status: step=$(status_field step)" \
+      "name=$(status_field name) state=${state:-none} updated=$(status_field updated)" >&2
+    show_log_tail "$log_file"
+    exit 124
+  fi
+  sleep "$poll_seconds"
+done

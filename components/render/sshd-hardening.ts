@@ -1,0 +1,22 @@
+// Renders the sshd hardening drop-in (cloud-init/sshd-hardening.conf with the admin login filled in). User data
+// writes it to SSHD_HARDENING_PATH; tests feed it to the real sshd. No Pulumi imports.
+import { readHostFile } from "./host-files";
+
+/** Where the drop-in lives on the host. "01-" sorts before cloud-init's 50-cloud-init.conf: sshd keeps the first value. */
+export const SSHD_HARDENING_PATH = "/etc/ssh/sshd_config.d/01-openclaw-hardening.conf";
+
+export interface SshdHardeningInput {
+    /** The only login sshd accepts (`AllowUsers`), by public key only. A Linux user name, never root. */
+    adminUser: string;
+}
+
+const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+export function renderSshdHardening(input: SshdHardeningInput): string {
+    if (!USER_NAME.test(input.adminUser) || input.adminUser === "root") {
+        throw new Error(`sshd hardening: adminUser ${JSON.stringify(input.adminUser)} must be a Linux user name other than root`);
+    }
+    const text = readHostFile("sshd-hardening.conf").split("@ADMIN_USER@").join(input.adminUser);
+    if (/@[A-Z_]+@/.test(text)) throw new Error("sshd hardening: cloud-init/sshd-hardening.conf has an unknown @placeholder@");
+    return text;
+}

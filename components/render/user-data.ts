@@ -1,0 +1,243 @@
+// Renders the server's user data: the #cloud-config document that creates the admin user, writes the non-secret
+// provisioning inputs (provision.env), the sshd hardening drop-in and cloud-init/provision.sh, then runs it.
+// Pure and deterministic (no Pulumi imports, no clock, no randomness, a hand-written YAML emitter that no library
+// upgrade can reformat): user data changes only when its inputs or the host files change, and a change replaces
+// the server. It never carries a secret: any process on the host can read user data back from the metadata service.
+import { readHostFile } from "./host-files";
+import { renderSshdHardening, SSHD_HARDENING_PATH } from "./sshd-hardening";
+
+/** Where provision.sh and the files it reads live on the host (docs/host-contract.md). */
+export const HOST_PATHS = {
+    provisionEnv: "/etc/openclaw-vps/provision.env",
+    provisionScript: "/opt/openclaw-vps/bin/provision.sh",
+    provisionStatus: "/var/lib/openclaw-vps/provision.status",
+    provisionLog: "/var/log/openclaw-vps/provision.log",
+    sshdHardening: SSHD_HARDENING_PATH,
+} as const;
+
+/** Hetzner's user data limit (DigitalOcean allows 64 KiB): the rendered document must stay below it. */
+export const USER_DATA_LIMIT_BYTES = 32 * 1024;
+
+/** Where the host downloads what Ubuntu does not ship. Production always uses PUBLIC_MIRRORS. */
+export interface HostMirrors {
+    /** Node's official dist tree: `<url>/latest-v<major>.x/SHASUMS256.txt` and the tarballs beside it. */
+    nodeDistUrl: string;
+    /** npm registry that `npm install -g openclaw@<version>` uses. */
+    npmRegistry: string;
+    /** Cloudflare's apt repository for cloudflared (suite = the OS codename, component `main`). */
+    cloudflaredAptUrl: string;
+    /** The key that signs that repository (binary or ASCII-armored OpenPGP). */
+    cloudflaredAptKeyUrl: string;
+}
+
+export const PUBLIC_MIRRORS: HostMirrors = {
+    nodeDistUrl: "https://nodejs.org/dist",
+    npmRegistry: "https://registry.npmjs.org/",
+    cloudflaredAptUrl: "https://pkg.cloudflare.com/cloudflared",
+    cloudflaredAptKeyUrl: "https://pkg.cloudflare.com/cloudflare-main.gpg",
+};
+
+/** The non-secret inputs of provision.sh (the `provision.env` keys of docs/host-contract.md). */
+export interface ProvisionEnvInput {
+    /** The admin login (`ADMIN_USER`): a Linux user name, not root and not the agent user. */
+    adminUser: string;
+    /** The service user that runs the gateway (`AGENT_USER`). Default "openclaw". */
+    agentUser?: string;
+    /** Major version of Node.js installed from the official tarball (`NODE_MAJOR`), e.g. 24. */
+    nodeMajor: number;
+    /** Exact OpenClaw release installed with npm (`OPENCLAW_VERSION`), e.g. "2026.9.6". */
+    openclawVersion: string;
+    /** Swap file size in MB (`SWAP_MB`); 0 = no swap. */
+    swapMb: number;
+    /** IANA time zone of the host clock (`TIMEZONE`), e.g. "Europe/Berlin". */
+    timezone: string;
+    /** Download sources; each one left out takes its PUBLIC_MIRRORS value. Only the stand-in VPS sets them. */
+    mirrors?: Partial<HostMirrors>;
+}
+
+/** Everything user data is made of. Deliberately no secret field: secrets are pushed over SSH after boot. */
+export interface UserDataInput extends ProvisionEnvInput {
+    /** The admin's OpenSSH public key line (e.g. "ssh-ed25519 AAAA... me@laptop"); the only way to log in. */
+    sshPublicKey: string;
+    /** The server's host name (one DNS label, e.g. the server's name at the provider). */
+    hostname: string;
+}
+
+const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+const TIMEZONE = /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/;
+// Shell-safe URL characters only: provision.env values are never quoted.
+const MIRROR_URL = /^https?:\/\/[A-Za-z0-9._~:/@%+=,-]+$/;
+const SSH_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [\x20-\x7e]*)?$/;
+
+function isTimezone(value: string): boolean {
+    if (!TIMEZONE.test(value) || value.includes("..")) return false;
+    try {
+        new Intl.DateTimeFormat("en-US", { timeZone: value });
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+function isIntegerIn(value: number, min: number, max: number): boolean {
+    return Number.isInteger(value) && value >= min && value <= max;
+}
+
+interface ResolvedProvisionEnv {
+    adminUser: string;
+    agentUser: string;
+    nodeMajor: number;
+    openclawVersion: string;
+    swapMb: number;
+    timezone: string;
+    mirrors: HostMirrors;
+}
+
+/** Checks every field, reports all problems at once (naming the field), and fills in the defaults. */
+function resolveProvisionEnv(input: ProvisionEnvInput, problems: string[]): ResolvedProvisionEnv {
+    const agentUser = input.agentUser ?? "openclaw";
+    const mirrors: HostMirrors = { ...PUBLIC_MIRRORS };
+    for (const key of Object.keys(PUBLIC_MIRRORS) as (keyof HostMirrors)[]) {
+        const value = input.mirrors?.[key];
+        if (value !== undefined) mirrors[key] = value;
+        if (!MIRROR_URL.test(mirrors[key])) problems.push(`mirrors.${key}: ${JSON.stringify(mirrors[key])} is not a plain http(s) URL`);
+    }
+    if (!USER_NAME.test(input.adminUser) || input.adminUser === "root") {
+        problems.push(`adminUser: ${JSON.stringify(input.adminUser)} must be a Linux user name other than root`);
+    }
+    if (!USER_NAME.test(agentUser) || agentUser === "root" || agentUser === input.adminUser) {
+        problems.push(`agentUser: ${JSON.stringify(agentUser)} must be a Linux user name other than root and adminUser`);
+    }
+    if (!isIntegerIn(input.nodeMajor, 18, 99)) problems.push(`nodeMajor: ${input.nodeMajor} must be a Node major version such as 24`);
+    if (!VERSION.test(input.openclawVersion)) {
+        problems.push(`openclawVersion: ${JSON.stringify(input.openclawVersion)} must be an exact version such as 2026.9.6`);
+    }
+    if (!isIntegerIn(input.swapMb, 0, 65536)) problems.push(`swapMb: ${input.swapMb} must be a whole number of MB from 0 to 65536`);
+    if (!isTimezone(input.timezone)) problems.push(`timezone: ${JSON.stringify(input.timezone)} is not an IANA time zone`);
+    return {
+        adminUser: input.adminUser,
+        agentUser,
+        nodeMajor: input.nodeMajor,
+        openclawVersion: input.openclawVersion,
+        swapMb: input.swapMb,
+        timezone: input.timezone,
+        mirrors,
+    };
+}
+
+function throwIfAny(problems: string[], what: string): void {
+    if (problems.length) throw new Error(`${what}:\n  - ${problems.join("\n  - ")}`);
+}
+
+function provisionEnvText(env: ResolvedProvisionEnv): string {
+    const lines = [
+        "# openclaw-vps provisioning inputs (non-secret), written by user data and read by provision.sh",
+        `ADMIN_USER=${env.adminUser}`,
+        `AGENT_USER=${env.agentUser}`,
+        `NODE_MAJOR=${env.nodeMajor}`,
+        `OPENCLAW_VERSION=${env.openclawVersion}`,
+        `SWAP_MB=${env.swapMb}`,
+        `TIMEZONE=${env.timezone}`,
+        `NODE_DIST_URL=${env.mirrors.nodeDistUrl}`,
+        `NPM_REGISTRY=${env.mirrors.npmRegistry}`,
+        `CLOUDFLARED_APT_URL=${env.mirrors.cloudflaredAptUrl}`,
+        `CLOUDFLARED_APT_KEY_URL=${env.mirrors.cloudflaredAptKeyUrl}`,
+    ];
+    return lines.join("\n") + "\n";
+}
+
+/** The content of /etc/openclaw-vps/provision.env: `KEY=value` lines, one per provisioning input. */
+export function renderProvisionEnv(input: ProvisionEnvInput): string {
+    const problems: string[] = [];
+    const env = resolveProvisionEnv(input, problems);
+    throwIfAny(problems, "provision.env input is not valid");
+    return provisionEnvText(env);
+}
+
+// ---- a minimal, fixed YAML emitter (only what this document needs) ----
+
+/** A double-quoted scalar: JSON string syntax is valid YAML and escapes everything that needs it. */
+function quoted(value: string): string {
+    return JSON.stringify(value);
+}
+
+/** A literal block scalar (`|`) holding `text` byte for byte, indented by `indent` spaces. */
+function literalBlock(text: string, indent: number): string {
+    if (/[^\t\n\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]/u.test(text)) throw new Error("user data: a file has characters YAML cannot carry");
+    if (/[ \t]\n|[ \t]$/.test(text)) throw new Error("user data: a file has trailing white space, which YAML would not keep");
+    const body = text.endsWith("\n") ? text.slice(0, -1) : text;
+    // Chomping: "|" keeps one final newline, "|-" none, "|+" all of them.
+    const chomp = !text.endsWith("\n") ? "-" : body.endsWith("\n") || body === "" ? "+" : "";
+    // An explicit indentation indicator when the first line itself starts with a space.
+    const indicator = body.startsWith(" ") ? String(indent) : "";
+    const pad = " ".repeat(indent);
+    const lines = body.split("\n").map((line) => (line === "" ? "" : pad + line));
+    return `|${indicator}${chomp}\n${lines.join("\n")}`;
+}
+
+interface WriteFile {
+    path: string;
+    permissions: string;
+    content: string;
+}
+
+function writeFileEntry(file: WriteFile): string {
+    return [
+        `- path: ${file.path}`,
+        `  owner: root:root`,
+        `  permissions: "${file.permissions}"`,
+        `  content: ${literalBlock(file.content, 4)}`,
+    ].join("\n");
+}
+
+/** The #cloud-config document for a new server. Throws, naming every bad field, when an input is not valid. */
+export function renderUserData(input: UserDataInput): string {
+    const problems: string[] = [];
+    const env = resolveProvisionEnv(input, problems);
+    if (!SSH_KEY.test(input.sshPublicKey)) {
+        problems.push("sshPublicKey: must be one OpenSSH public key line such as \"ssh-ed25519 AAAA... me@laptop\"");
+    }
+    if (!HOST_LABEL.test(input.hostname)) {
+        problems.push(`hostname: ${JSON.stringify(input.hostname)} must be one DNS label (a-z, 0-9, -; at most 63 characters)`);
+    }
+    throwIfAny(problems, "user data input is not valid");
+
+    const files: WriteFile[] = [
+        { path: HOST_PATHS.provisionEnv, permissions: "0644", content: provisionEnvText(env) },
+        { path: HOST_PATHS.sshdHardening, permissions: "0644", content: renderSshdHardening({ adminUser: env.adminUser }) },
+        { path: HOST_PATHS.provisionScript, permissions: "0755", content: readHostFile("provision.sh") },
+    ];
+    const document = [
+        "#cloud-config",
+        "# openclaw-vps first boot, rendered by components/render/user-data.ts. No secret belongs here: any process",
+        "# on the host can read user data back from the metadata service. Secrets arrive over SSH after provisioning.",
+        `hostname: ${quoted(input.hostname)}`,
+        "preserve_hostname: false",
+        "manage_etc_hosts: true",
+        "# Only the admin user: without a \"default\" entry the image's default user (ubuntu) is not created.",
+        "users:",
+        `- name: ${quoted(env.adminUser)}`,
+        "  gecos: openclaw-vps admin",
+        "  shell: /bin/bash",
+        "  lock_passwd: true",
+        `  sudo: ${quoted("ALL=(ALL) NOPASSWD:ALL")}`,
+        "  ssh_authorized_keys:",
+        `  - ${quoted(input.sshPublicKey)}`,
+        "disable_root: true",
+        "ssh_pwauth: false",
+        "write_files:",
+        ...files.map(writeFileEntry),
+        "# The only runcmd entry, so its exit status is the stage's: a failed provisioning shows as a cloud-init error",
+        "# (and as state=failed in the status file).",
+        "runcmd:",
+        `- [bash, ${HOST_PATHS.provisionScript}]`,
+    ];
+    const text = document.join("\n") + "\n";
+    const bytes = Buffer.byteLength(text, "utf8");
+    if (bytes >= USER_DATA_LIMIT_BYTES) {
+        throw new Error(`user data is ${bytes} bytes, over the ${USER_DATA_LIMIT_BYTES}-byte limit of Hetzner: shrink cloud-init/provision.sh`);
+    }
+    return text;
+}

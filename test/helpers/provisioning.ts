@@ -1,0 +1,95 @@
+// Shared by the first-boot tests (user data, provision.sh, wait-provisioned.sh, sshd, ufw): example inputs, the
+// paths of the host files, and small wrappers that run real tools and fail loudly when one is missing.
+import { spawnSync, SpawnSyncOptions } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { UserDataInput } from "../../components/render/user-data";
+
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+export const CLOUD_INIT_DIR = path.join(REPO_ROOT, "cloud-init");
+export const PROVISION_SCRIPT = path.join(CLOUD_INIT_DIR, "provision.sh");
+export const WAIT_SCRIPT = path.join(CLOUD_INIT_DIR, "wait-provisioned.sh");
+
+/** A fixed, production-like input (public mirrors), the one the snapshot shows. */
+export const EXAMPLE_USER_DATA_INPUT: UserDataInput = {
+    adminUser: "ops",
+    sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHdvcmtzLW9uLW15LW1hY2hpbmUtZXhhbXBsZS1rZXkx ops@laptop",
+    agentUser: "openclaw",
+    nodeMajor: 24,
+    openclawVersion: "2026.9.6",
+    swapMb: 2048,
+    timezone: "UTC",
+    hostname: "openclaw",
+};
+
+/** A second input that differs in every field, with local mirrors as the stand-in VPS uses them. */
+export const ALTERNATE_USER_DATA_INPUT: UserDataInput = {
+    adminUser: "admin_2",
+    sshPublicKey: "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBExample= alt key",
+    agentUser: "agent",
+    nodeMajor: 26,
+    openclawVersion: "2026.10.1-beta.2",
+    swapMb: 0,
+    timezone: "America/New_York",
+    hostname: "research-agent-2",
+    mirrors: {
+        nodeDistUrl: "http://10.77.0.1:8080/node",
+        npmRegistry: "http://10.77.0.1:8080/npm/",
+        cloudflaredAptUrl: "http://10.77.0.1:8080/cloudflared",
+        cloudflaredAptKeyUrl: "http://10.77.0.1:8080/cloudflare-main.gpg",
+    },
+};
+
+export interface RunResult {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+/** Runs a command to completion (never through a shell unless the caller asks for bash). */
+export function run(command: string, args: string[], options: SpawnSyncOptions = {}): RunResult {
+    const result = spawnSync(command, args, { encoding: "utf8", timeout: 120_000, maxBuffer: 32 * 1024 * 1024, ...options });
+    if (result.error) throw result.error;
+    return { status: result.status, stdout: String(result.stdout ?? ""), stderr: String(result.stderr ?? "") };
+}
+
+/** Fails (never skips) when a tool is missing, saying which Debian package provides it. */
+export function requireTool(command: string, debianPackage: string): string {
+    const found = spawnSync("bash", ["-c", 'command -v -- "$1"', "bash", command], { encoding: "utf8" });
+    const where = String(found.stdout ?? "").trim();
+    if (found.status !== 0 || !where) {
+        throw new Error(`${command} is not installed: \`apt-get install ${debianPackage}\` (CI installs it)`);
+    }
+    return where;
+}
+
+/** A fresh temporary directory, removed by the returned cleanup function. */
+export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `openclaw-vps-${prefix}-`));
+    return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Parses provision.sh's status file (key=value lines). */
+export function readStatusFile(file: string): Record<string, string> {
+    const fields: Record<string, string> = {};
+    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+        const eq = line.indexOf("=");
+        if (eq > 0) fields[line.slice(0, eq)] = line.slice(eq + 1);
+    }
+    return fields;
+}
+
+/** Every `*.sh` file under cloud-init/ (recursively), including ones added later by anyone. */
+export function hostShellScripts(): string[] {
+    const found: string[] = [];
+    const walk = (dir: string) => {
+        for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+            const full = path.join(dir, entry.name);
+            if (entry.isDirectory()) walk(full);
+            else if (entry.isFile() && entry.name.endsWith(".sh")) found.push(full);
+        }
+    };
+    walk(CLOUD_INIT_DIR);
+    return found.sort();
+}
