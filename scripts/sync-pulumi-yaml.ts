@@ -1,20 +1,27 @@
-// Regenerates Pulumi.yaml from the settings schema (components/settings.ts), so the `config:` block a user reads
-// always matches what the program validates. `--check` exits 1 when the file is stale (a test runs it).
+// Regenerates Pulumi.yaml and the README's configuration reference from the settings schema
+// (components/settings.ts), so what a user reads always matches what the program validates.
+// `--check` exits 1 when either file is stale (a test runs it).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT_ROOT } from "../components/pins";
-import { renderPulumiYaml } from "../components/project-file";
+import { renderPulumiYaml, withConfigReference } from "../components/project-file";
 
-const file = path.join(PROJECT_ROOT, "Pulumi.yaml");
-const wanted = renderPulumiYaml();
-if (process.argv.includes("--check")) {
-    const current = fs.readFileSync(file, "utf8");
-    if (current !== wanted) {
-        console.error("Pulumi.yaml is out of date with components/settings.ts: run `npx tsx scripts/sync-pulumi-yaml.ts`");
-        process.exit(1);
+const targets = [
+    { file: path.join(PROJECT_ROOT, "Pulumi.yaml"), render: () => renderPulumiYaml() },
+    { file: path.join(PROJECT_ROOT, "README.md"), render: () => withConfigReference(fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8")) },
+];
+
+let stale = 0;
+for (const { file, render } of targets) {
+    const wanted = render();
+    const current = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+    if (current === wanted) continue;
+    if (process.argv.includes("--check")) {
+        console.error(`${path.basename(file)} is out of date with components/settings.ts: run \`npx tsx scripts/sync-pulumi-yaml.ts\``);
+        stale++;
+    } else {
+        fs.writeFileSync(file, wanted);
+        console.log(`wrote ${file}`);
     }
-    console.log("Pulumi.yaml matches the settings schema");
-} else {
-    fs.writeFileSync(file, wanted);
-    console.log(`wrote ${file}`);
 }
+process.exit(stale ? 1 : 0);

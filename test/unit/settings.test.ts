@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError, DEFAULT_MODEL, NAMESPACE, parseSettings, settingsSchema, nodeMajorSatisfies } from "../../components/settings";
 import { readOpenclawPin, PROJECT_ROOT } from "../../components/pins";
-import { renderPulumiYaml } from "../../components/project-file";
+import { renderPulumiYaml, withConfigReference } from "../../components/project-file";
 import { readStackConfig } from "../../scripts/lib/stack-config";
 
 const example = () => readStackConfig("prod").config;
@@ -167,6 +167,12 @@ test("secrets stored in plaintext are refused, and their value is never echoed",
 
 test("the lock must be shorter than the retention", () => {
     assertRejected("backupLockDays", "30", /fewer days than backupRetentionDays/);
+});
+
+test("the README's configuration reference is generated from the schema", () => {
+    const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
+    assert.equal(readme, withConfigReference(readme), "README.md is stale: run `npx tsx scripts/sync-pulumi-yaml.ts`");
+    for (const key of Object.keys(settingsSchema())) assert.ok(readme.includes(`| \`${key}\` |`), `${key} is documented`);
 });
 
 test("Pulumi.yaml declares every setting with its type, default and description (generated from the schema)", () => {
