@@ -93,3 +93,18 @@ export function hostShellScripts(): string[] {
     walk(CLOUD_INIT_DIR);
     return found.sort();
 }
+
+/**
+ * Runs a bash script as root in a private network and mount namespace (`unshare --net --mount`): firewall rules,
+ * listeners and bind mounts made there never reach this machine. Only loopback exists until the script adds more.
+ */
+export function runInPrivateNamespace(script: string, env: Record<string, string> = {}, timeoutMs = 120_000): RunResult {
+    requireTool("unshare", "util-linux");
+    requireTool("ip", "iproute2");
+    if (process.getuid?.() !== 0) throw new Error("this test needs root (network and mount namespaces)");
+    const prelude = "set -euo pipefail\nip link set lo up\n";
+    return run("unshare", ["--net", "--mount", "--propagation", "private", "bash", "-c", prelude + script], {
+        env: { ...process.env, ...env },
+        timeout: timeoutMs,
+    });
+}
