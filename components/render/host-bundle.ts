@@ -1,0 +1,168 @@
+// Composes the push bundle of one host: every file the deploy writes over SSH (agent config and secrets, the gateway
+// and tunnel units, backup settings and units, host scripts from cloud-init/, the workspace seed), each with the
+// owner, mode and policy of docs/host-contract.md, plus the services, the first-boot restore and the readiness check.
+// Input is plain data with the secrets as plain strings (the Pulumi component unwraps them inside an `apply` and
+// marks the rendered script secret). Pure apart from reading the repository's cloud-init/ scripts; no Pulumi imports.
+import { Bundle, BundleDir, BundleFile, BundleService } from "./bundle";
+import {
+    BACKUP_HOST_SCRIPTS,
+    BACKUP_SERVICE_PATH,
+    BACKUP_TIMER_NAME,
+    BACKUP_TIMER_PATH,
+    BackupUnitsInput,
+    HOST_BIN_DIR,
+    renderBackupService,
+    renderBackupTimer,
+} from "./backup-units";
+import {
+    CLOUDFLARED_UNIT_PATH,
+    TUNNEL_ENV_PATH,
+    renderCloudflaredUnit,
+    renderTunnelEnv,
+} from "./cloudflared-unit";
+import { readHostFile } from "./host-files";
+import {
+    DEFAULT_GATEWAY_PORT,
+    GATEWAY_SECRET_ENV,
+    LLM_PROVIDER_SPECS,
+    MEMORY_SEARCH_PROVIDER_SPECS,
+    OpenclawConfigInput,
+    renderGatewayEnvFile,
+    renderOpenclawConfig,
+} from "./openclaw-config";
+import {
+    BACKUP_ENV_PATH,
+    BACKUP_SETTINGS_MODE,
+    BackupEnvInput,
+    RCLONE_CONFIG_PATH,
+    RcloneConfigInput,
+    renderBackupEnv,
+    renderRcloneConfig,
+} from "./rclone";
+import { TunnelProtocol } from "../settings";
+
+export const AGENT_USER = "openclaw";
+export const GATEWAY_UNIT_NAME = "openclaw-gateway.service";
+export const CLOUDFLARED_UNIT_NAME = "cloudflared.service";
+export const RESTORE_MARKER = "/var/lib/openclaw-vps/restore.done";
+export const DEFAULT_READY_TIMEOUT_SECONDS = 180;
+
+/** A file of the agent's workspace, relative to the workspace directory. */
+export interface WorkspaceSeedFile {
+    /** e.g. "SOUL.md", "memory/README.md" (no leading slash, no `..`). */
+    relativePath: string;
+    content: string;
+    /** `replace` for operator-owned files (SOUL, USER, AGENTS, IDENTITY), `create-only` for agent-owned ones. */
+    policy: "replace" | "create-only";
+}
+
+export interface HostBundleInput {
+    /** openclaw.json input (its `stateDir`/`workspaceDir` default to the host contract's). */
+    openclaw: OpenclawConfigInput;
+    /** Secrets, as plain strings. `embeddingApiKey` absent: keyword-only memory search (the config warns). */
+    secrets: { gatewayToken: string; llmApiKey: string; embeddingApiKey?: string };
+    tunnel: { protocol: TunnelProtocol; token: string };
+    backup: { rclone: RcloneConfigInput; env: BackupEnvInput; units?: BackupUnitsInput };
+    /** The workspace seed (from the repository's workspace/). */
+    workspace: WorkspaceSeedFile[];
+    /** The gateway's systemd user unit text. */
+    gatewayUnit: string;
+    /** How long the push waits for /readyz (default 180 s: first start after a restore can be slow on 2 GB). */
+    readyTimeoutSeconds?: number;
+}
+
+export interface HostBundle extends Bundle {
+    /** Things the operator must hear (e.g. keyword-only memory search); the Pulumi component logs them. */
+    warnings: string[];
+    /** Plugin packages the config needs, pinned (what install-plugins.sh installs). */
+    plugins: string[];
+}
+
+const RELATIVE = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+
+/** The .env values: every env var the rendered config references, mapped to the secret it names. */
+function gatewayEnv(input: HostBundleInput, referenced: string[]): Record<string, string> {
+    const auth = input.openclaw.auth ?? "token";
+    const llm = LLM_PROVIDER_SPECS[input.openclaw.llmProvider ?? "anthropic"];
+    const memory = MEMORY_SEARCH_PROVIDER_SPECS[input.openclaw.memorySearch.provider ?? "voyage"];
+    const values: Record<string, string> = {};
+    for (const name of referenced) {
+        if (name === GATEWAY_SECRET_ENV[auth]) values[name] = input.secrets.gatewayToken;
+        else if (name === llm.keyEnv) values[name] = input.secrets.llmApiKey;
+        else if ("keyEnv" in memory && name === memory.keyEnv && input.secrets.embeddingApiKey) values[name] = input.secrets.embeddingApiKey;
+        else throw new Error(`host bundle: the config reads ${name}, but no secret is given for it`);
+    }
+    return values;
+}
+
+export function buildHostBundle(input: HostBundleInput): HostBundle {
+    const agent = AGENT_USER;
+    const home = `/home/${agent}`;
+    const stateDir = input.openclaw.stateDir ?? `${home}/.openclaw`;
+    const workspaceDir = input.openclaw.workspaceDir ?? `${stateDir}/workspace`;
+    const userUnitDir = `${home}/.config/systemd/user`;
+    const port = input.openclaw.port ?? DEFAULT_GATEWAY_PORT;
+    const config = renderOpenclawConfig({ ...input.openclaw, stateDir, workspaceDir });
+
+    const root = (path: string, content: string, mode: string, extra: Partial<BundleFile> = {}): BundleFile => ({
+        path, content, owner: "root", group: "root", mode, policy: "replace", secret: false, ...extra,
+    });
+    const mine = (path: string, content: string, mode: string, extra: Partial<BundleFile> = {}): BundleFile => ({
+        path, content, owner: agent, group: agent, mode, policy: "replace", secret: false, ...extra,
+    });
+
+    const dirs: BundleDir[] = [
+        { path: "/etc/openclaw-vps", owner: "root", group: "root", mode: "0755" },
+        { path: "/etc/cloudflared", owner: "root", group: "root", mode: "0755" },
+        { path: HOST_BIN_DIR, owner: "root", group: "root", mode: "0755" },
+        { path: "/var/lib/openclaw-vps", owner: "root", group: "root", mode: "0755" },
+        { path: stateDir, owner: agent, group: agent, mode: "0700" },
+        { path: workspaceDir, owner: agent, group: agent, mode: "0700" },
+        { path: `${workspaceDir}/memory`, owner: agent, group: agent, mode: "0700" },
+        { path: `${home}/.config`, owner: agent, group: agent, mode: "0755" },
+        { path: `${home}/.config/systemd`, owner: agent, group: agent, mode: "0755" },
+        { path: userUnitDir, owner: agent, group: agent, mode: "0755" },
+    ];
+
+    const files: BundleFile[] = [
+        // Host scripts first: restore.sh must be in place before the first-boot restore.
+        ...BACKUP_HOST_SCRIPTS.map((name) => root(`${HOST_BIN_DIR}/${name}`, readHostFile(name), "0755")),
+        root(RCLONE_CONFIG_PATH, renderRcloneConfig(input.backup.rclone), BACKUP_SETTINGS_MODE, { secret: true }),
+        root(BACKUP_ENV_PATH, renderBackupEnv({ agentUser: agent, ...input.backup.env }), BACKUP_SETTINGS_MODE),
+        root(BACKUP_SERVICE_PATH, renderBackupService(input.backup.units), "0644"),
+        root(BACKUP_TIMER_PATH, renderBackupTimer(input.backup.units), "0644", { affects: [BACKUP_TIMER_NAME] }),
+        root(CLOUDFLARED_UNIT_PATH, renderCloudflaredUnit({ protocol: input.tunnel.protocol }), "0644", { affects: [CLOUDFLARED_UNIT_NAME] }),
+        root(TUNNEL_ENV_PATH, renderTunnelEnv(input.tunnel.token), "0600", { secret: true, affects: [CLOUDFLARED_UNIT_NAME] }),
+        // The agent's files, written after the restore.
+        mine(`${stateDir}/openclaw.json`, config.json, "0600", { affects: [GATEWAY_UNIT_NAME] }),
+        mine(`${stateDir}/.env`, renderGatewayEnvFile(gatewayEnv(input, config.env)), "0600", { secret: true, affects: [GATEWAY_UNIT_NAME] }),
+        mine(`${userUnitDir}/${GATEWAY_UNIT_NAME}`, input.gatewayUnit, "0644", { affects: [GATEWAY_UNIT_NAME] }),
+        ...input.workspace.map((f) => {
+            if (!RELATIVE.test(f.relativePath) || f.relativePath.split("/").includes("..")) {
+                throw new Error(`host bundle: workspace file ${JSON.stringify(f.relativePath)} must be a plain relative path`);
+            }
+            return mine(`${workspaceDir}/${f.relativePath}`, f.content, "0600", { policy: f.policy });
+        }),
+    ];
+
+    const services: BundleService[] = [
+        { unit: CLOUDFLARED_UNIT_NAME, scope: "system" },
+        { unit: BACKUP_TIMER_NAME, scope: "system" },
+        { unit: GATEWAY_UNIT_NAME, scope: "user" },
+    ];
+
+    return {
+        agentUser: agent,
+        dirs,
+        files,
+        services,
+        restore: { from: input.backup.env.restoreFrom, script: `${HOST_BIN_DIR}/restore.sh`, marker: RESTORE_MARKER },
+        readiness: {
+            url: `http://127.0.0.1:${port}/readyz`,
+            unit: GATEWAY_UNIT_NAME,
+            timeoutSeconds: input.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS,
+        },
+        warnings: config.warnings,
+        plugins: config.plugins,
+    };
+}

@@ -1,0 +1,146 @@
+// The composed host bundle (components/render/host-bundle.ts) against docs/host-contract.md: every path the contract
+// assigns to the push has the contract's owner and mode; secrets are only in secret files; restarts are wired to the
+// files that need them; the agent's memory is create-only.
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { bundleDigests, renderBundleScript, SECRETS_DIGEST_KEY } from "../../components/render/bundle";
+import { HostBundleInput, buildHostBundle } from "../../components/render/host-bundle";
+
+const SENTINELS = {
+    gatewayToken: "SENTINELgatewaytoken0c1d2e3f",
+    llmApiKey: "SENTINEL-llm-key-4a5b6c",
+    embeddingApiKey: "SENTINEL-voyage-key-7d8e9f",
+    tunnelToken: "U0VOVElORUwtdHVubmVsLXRva2VuLTFhMmIzYw==",
+    r2Secret: "SENTINELr2secret5d6e7f8a9b",
+};
+
+export function sampleHostInput(overrides: Partial<HostBundleInput> = {}): HostBundleInput {
+    return {
+        openclaw: {
+            openclawVersion: "2026.9.6",
+            hostname: "agent.example.com",
+            timezone: "Europe/Berlin",
+            heartbeat: { checklist: "- check the inbox\n" },
+            memorySearch: { provider: "voyage", hasEmbeddingKey: true },
+        },
+        secrets: { gatewayToken: SENTINELS.gatewayToken, llmApiKey: SENTINELS.llmApiKey, embeddingApiKey: SENTINELS.embeddingApiKey },
+        tunnel: { protocol: "auto", token: SENTINELS.tunnelToken },
+        backup: {
+            rclone: { accountId: "0123456789abcdef0123456789abcdef", accessKeyId: "access-key-id", secretAccessKey: SENTINELS.r2Secret },
+            env: { bucketName: "openclaw-memory", restoreFrom: "latest" },
+        },
+        workspace: [
+            { relativePath: "SOUL.md", content: "# Soul\n", policy: "replace" },
+            { relativePath: "MEMORY.md", content: "# Memory\n", policy: "create-only" },
+        ],
+        gatewayUnit: "[Service]\nExecStart=/usr/local/bin/openclaw gateway run\n",
+        ...overrides,
+    };
+}
+
+/** `path -> [owner:group, mode]` for every row of the contract's Paths table written by the push. */
+function contractRows(): Map<string, [string, string]> {
+    const doc = fs.readFileSync(path.resolve(__dirname, "../../docs/host-contract.md"), "utf8");
+    const rows = new Map<string, [string, string]>();
+    for (const line of doc.split("\n")) {
+        const m = /^\| `([^`]+)`(?: \(dir\))? \| (\S+?)(?::(\S+))? (0\d{3}) \| ([^|]*) \|/.exec(line);
+        if (!m || !/\bpush\b/.test(m[5])) continue;
+        const owner = `${m[2]}:${m[3] ?? m[2]}`;
+        for (const p of m[1].includes("{") ? expandBraces(m[1]) : [m[1]]) rows.set(p.replace(/\/$/, ""), [owner, m[4]]);
+    }
+    return rows;
+}
+
+function expandBraces(p: string): string[] {
+    const m = /^(.*)\{([^}]+)\}(.*)$/.exec(p)!;
+    return m[2].split(",").map((alt) => `${m[1]}${alt}${m[3]}`);
+}
+
+test("every path the contract gives the push has the contract's owner and mode", () => {
+    const bundle = buildHostBundle(sampleHostInput());
+    const byPath = new Map<string, { owner: string; group: string; mode: string }>([
+        ...(bundle.dirs ?? []).map((d) => [d.path, d] as const),
+        ...bundle.files.map((f) => [f.path, f] as const),
+    ]);
+    const rows = contractRows();
+    assert.ok(rows.size >= 8, `parsed only ${rows.size} contract rows`);
+    const applierOwned = new Set(["/var/lib/openclaw-vps/restore.done", "/var/lib/openclaw-vps/push"]); // written by the applier itself
+    for (const [p, [owner, mode]] of rows) {
+        if (applierOwned.has(p)) continue;
+        const item = byPath.get(p);
+        assert.ok(item, `the contract says the push writes ${p}, the bundle does not`);
+        assert.deepEqual([`${item.owner}:${item.group}`, item.mode], [owner, mode], p);
+    }
+    for (const f of bundle.files.filter((x) => x.path.includes("/workspace/"))) assert.equal(f.mode, "0600", f.path);
+});
+
+test("secrets live only in the 0600 secret files, never in config, units or scripts", () => {
+    const bundle = buildHostBundle(sampleHostInput());
+    const secretFiles = bundle.files.filter((f) => f.secret).map((f) => f.path).sort();
+    assert.deepEqual(secretFiles, ["/etc/cloudflared/tunnel.env", "/etc/openclaw-vps/rclone.conf", "/home/openclaw/.openclaw/.env"]);
+    for (const f of bundle.files) {
+        for (const [name, value] of Object.entries(SENTINELS)) {
+            if (f.content.includes(value)) assert.ok(f.secret, `${name} is in the non-secret file ${f.path}`);
+        }
+        if (f.secret) assert.equal(f.mode, "0600");
+    }
+    const env = bundle.files.find((f) => f.path.endsWith("/.env"))!.content;
+    assert.match(env, new RegExp(`^OPENCLAW_GATEWAY_TOKEN=${SENTINELS.gatewayToken}$`, "m"));
+    assert.match(env, new RegExp(`^ANTHROPIC_API_KEY=${SENTINELS.llmApiKey}$`, "m"));
+    assert.match(env, new RegExp(`^VOYAGE_API_KEY=${SENTINELS.embeddingApiKey}$`, "m"));
+    assert.equal(bundle.files.find((f) => f.path === "/etc/cloudflared/tunnel.env")!.content, `TUNNEL_TOKEN=${SENTINELS.tunnelToken}\n`);
+    const script = renderBundleScript(bundle);
+    for (const value of Object.values(SENTINELS)) assert.ok(!script.includes(value), "no secret in plain in the script");
+    const digests = JSON.stringify(bundleDigests(bundle));
+    for (const value of Object.values(SENTINELS)) assert.ok(!digests.includes(value));
+});
+
+test("restarts are wired: config, secrets and unit restart the gateway; token and unit restart cloudflared; workspace restarts nothing", () => {
+    const bundle = buildHostBundle(sampleHostInput());
+    const affects = (p: string) => bundle.files.find((f) => f.path === p)?.affects ?? [];
+    assert.deepEqual(affects("/home/openclaw/.openclaw/openclaw.json").filter((a) => a.endsWith(".service")), ["openclaw-gateway.service"]);
+    assert.deepEqual(affects("/home/openclaw/.openclaw/.env"), ["openclaw-gateway.service"]);
+    assert.deepEqual(affects("/home/openclaw/.config/systemd/user/openclaw-gateway.service"), ["openclaw-gateway.service"]);
+    assert.deepEqual(affects("/etc/cloudflared/tunnel.env"), ["cloudflared.service"]);
+    assert.deepEqual(affects("/etc/systemd/system/cloudflared.service"), ["cloudflared.service"]);
+    assert.deepEqual(affects("/etc/systemd/system/openclaw-backup.timer"), ["openclaw-backup.timer"]);
+    assert.deepEqual(affects("/home/openclaw/.openclaw/workspace/SOUL.md"), []);
+    assert.equal(bundle.files.find((f) => f.path.endsWith("/MEMORY.md"))!.policy, "create-only");
+    assert.equal(bundle.files.find((f) => f.path.endsWith("/SOUL.md"))!.policy, "replace");
+    assert.deepEqual(bundle.restore, { from: "latest", script: "/opt/openclaw-vps/bin/restore.sh", marker: "/var/lib/openclaw-vps/restore.done" });
+    assert.equal(bundle.readiness?.url, "http://127.0.0.1:18789/readyz");
+    assert.deepEqual(bundle.services?.map((s) => `${s.scope}:${s.unit}`), ["system:cloudflared.service", "system:openclaw-backup.timer", "user:openclaw-gateway.service"]);
+    // restore.sh needs backup-lib.sh beside it.
+    for (const script of ["restore.sh", "backup-lib.sh", "backup.sh"]) {
+        const f = bundle.files.find((x) => x.path === `/opt/openclaw-vps/bin/${script}`);
+        assert.ok(f && f.mode === "0755" && f.owner === "root", script);
+    }
+});
+
+test("a rotated secret moves only the secrets digest; a changed port moves the config and the layout", () => {
+    const before = bundleDigests(buildHostBundle(sampleHostInput()));
+    const rotated = bundleDigests(buildHostBundle(sampleHostInput({ tunnel: { protocol: "auto", token: "bmV3LXRva2VuLWFmdGVyLXJlYnVpbGQtMTIzNA==" } })));
+    assert.deepEqual(Object.keys(before).filter((k) => before[k] !== rotated[k]), [SECRETS_DIGEST_KEY]);
+    const base = sampleHostInput();
+    const ported = bundleDigests(buildHostBundle({ ...base, openclaw: { ...base.openclaw, port: 18800 } }));
+    const moved = Object.keys(before).filter((k) => before[k] !== ported[k]);
+    assert.ok(moved.includes("/home/openclaw/.openclaw/openclaw.json") && moved.includes("(layout)"), moved.join(", "));
+});
+
+test("a config that reads an env var no secret covers is refused; no embedding key drops it from .env", () => {
+    const base = sampleHostInput();
+    const keyless = buildHostBundle({
+        ...base,
+        openclaw: { ...base.openclaw, memorySearch: { provider: "voyage", hasEmbeddingKey: false } },
+        secrets: { gatewayToken: SENTINELS.gatewayToken, llmApiKey: SENTINELS.llmApiKey },
+    });
+    assert.ok(!keyless.files.find((f) => f.path.endsWith("/.env"))!.content.includes("VOYAGE_API_KEY"));
+    assert.ok(keyless.warnings.length > 0, "keyword-only fallback is announced");
+    assert.throws(
+        () => buildHostBundle({ ...base, secrets: { gatewayToken: SENTINELS.gatewayToken, llmApiKey: SENTINELS.llmApiKey } }),
+        /reads VOYAGE_API_KEY, but no secret is given/,
+    );
+    assert.throws(() => buildHostBundle({ ...base, workspace: [{ relativePath: "../escape.md", content: "", policy: "replace" }] }), /plain relative path/);
+});
