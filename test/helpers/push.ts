@@ -8,6 +8,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { HostBundleInput } from "../../components/render/host-bundle";
 
 export const ADMIN_USER = "ops";
 export const AGENT_USER = "openclaw";
@@ -254,4 +255,38 @@ export function treeStat(root: string): Record<string, ReturnType<typeof fileSta
     };
     walk(root);
     return out;
+}
+
+/** Sentinel secrets of sampleHostInput: tests assert they appear nowhere but in the 0600 secret files. */
+export const HOST_SENTINELS = {
+    gatewayToken: "SENTINELgatewaytoken0c1d2e3f",
+    llmApiKey: "SENTINEL-llm-key-4a5b6c",
+    embeddingApiKey: "SENTINEL-voyage-key-7d8e9f",
+    tunnelToken: "U0VOVElORUwtdHVubmVsLXRva2VuLTFhMmIzYw==",
+    r2Secret: "SENTINELr2secret5d6e7f8a9b",
+};
+
+/** A complete, valid input of buildHostBundle with sentinel secrets. */
+export function sampleHostInput(overrides: Partial<HostBundleInput> = {}): HostBundleInput {
+    return {
+        openclaw: {
+            openclawVersion: "2026.9.6",
+            hostname: "agent.example.com",
+            timezone: "Europe/Berlin",
+            heartbeat: { checklist: "- check the inbox\n" },
+            memorySearch: { provider: "voyage", hasEmbeddingKey: true },
+        },
+        secrets: { gatewayToken: HOST_SENTINELS.gatewayToken, llmApiKey: HOST_SENTINELS.llmApiKey, embeddingApiKey: HOST_SENTINELS.embeddingApiKey },
+        tunnel: { protocol: "auto", token: HOST_SENTINELS.tunnelToken },
+        backup: {
+            rclone: { accountId: "0123456789abcdef0123456789abcdef", accessKeyId: "access-key-id", secretAccessKey: HOST_SENTINELS.r2Secret },
+            env: { bucketName: "openclaw-memory", restoreFrom: "latest" },
+        },
+        workspace: [
+            { relativePath: "SOUL.md", content: "# Soul\n", policy: "replace" },
+            { relativePath: "MEMORY.md", content: "# Memory\n", policy: "create-only" },
+        ],
+        gatewayUnit: "[Service]\nExecStart=/usr/local/bin/openclaw gateway run\n",
+        ...overrides,
+    };
 }

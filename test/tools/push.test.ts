@@ -9,10 +9,13 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Bundle, BundleFile } from "../../components/render/bundle";
+import { buildHostBundle } from "../../components/render/host-bundle";
 import { PushResult, RemoteHost } from "../../components/remote";
 import {
     ADMIN_USER,
     AGENT_USER,
+    HOST_SENTINELS,
+    sampleHostInput,
     SshdSandbox,
     fileStat,
     startReadyz,
@@ -377,4 +380,36 @@ test("a failed restore stops the push before the seed and the gateway; the next 
     assert.equal(tools.calls().filter((c) => c.includes("restore.sh")).length, 1);
     assert.equal(read(root, `${WORKSPACE}/MEMORY.md`), "restored memory\n");
     assert.ok(retried.summary!.restarted.includes(GATEWAY));
+});
+
+test("the composed host bundle (buildHostBundle) applies with the contract's modes, and a second push changes nothing", async () => {
+    const root = freshRoot("host-composed");
+    const input = sampleHostInput({ readyTimeoutSeconds: 3 });
+    input.backup.env = { ...input.backup.env, restoreFrom: "none" }; // the real restore.sh is proven by the backup tests
+    input.openclaw = { ...input.openclaw, port: readyz.port };
+    const composed = buildHostBundle(input);
+    const environment = { OPENCLAW_VPS_ROOT: root, PATH: `${tools.bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` };
+    const check = (result: PushResult) => {
+        const everything = [result.stdout, result.stderr, tools.calls().join("\n"), sandbox.sshdLog()].join("\n");
+        for (const secret of Object.values(HOST_SENTINELS)) assert.ok(!everything.includes(secret), "a secret leaked");
+        assertOk(result);
+    };
+    tools.reset();
+    const first = await host.pushBundle(composed, { environment });
+    check(first);
+    assert.equal(first.summary!.created, composed.files.length);
+    for (const f of composed.files) {
+        const st = fileStat(path.join(root, f.path));
+        const uid = f.owner === "root" ? 0 : sandbox.agentUid;
+        assert.deepEqual([st.owner, st.mode], [`${uid}:${uid}`, f.mode], f.path);
+        assert.equal(read(root, f.path), f.content, f.path);
+    }
+    assert.deepEqual(first.summary!.restarted.sort(), ["cloudflared.service", "openclaw-backup.timer", "openclaw-gateway.service"]);
+
+    const beforeTree = treeStat(root);
+    tools.reset();
+    const second = await host.pushBundle(buildHostBundle(input), { environment });
+    check(second);
+    assert.deepEqual([second.summary!.changed, second.summary!.created, second.summary!.fixed, second.summary!.restarted], [0, 0, 0, []]);
+    assert.deepEqual(treeStat(root), beforeTree);
 });

@@ -6,39 +6,8 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { bundleDigests, renderBundleScript, SECRETS_DIGEST_KEY } from "../../components/render/bundle";
-import { HostBundleInput, buildHostBundle } from "../../components/render/host-bundle";
-
-const SENTINELS = {
-    gatewayToken: "SENTINELgatewaytoken0c1d2e3f",
-    llmApiKey: "SENTINEL-llm-key-4a5b6c",
-    embeddingApiKey: "SENTINEL-voyage-key-7d8e9f",
-    tunnelToken: "U0VOVElORUwtdHVubmVsLXRva2VuLTFhMmIzYw==",
-    r2Secret: "SENTINELr2secret5d6e7f8a9b",
-};
-
-export function sampleHostInput(overrides: Partial<HostBundleInput> = {}): HostBundleInput {
-    return {
-        openclaw: {
-            openclawVersion: "2026.9.6",
-            hostname: "agent.example.com",
-            timezone: "Europe/Berlin",
-            heartbeat: { checklist: "- check the inbox\n" },
-            memorySearch: { provider: "voyage", hasEmbeddingKey: true },
-        },
-        secrets: { gatewayToken: SENTINELS.gatewayToken, llmApiKey: SENTINELS.llmApiKey, embeddingApiKey: SENTINELS.embeddingApiKey },
-        tunnel: { protocol: "auto", token: SENTINELS.tunnelToken },
-        backup: {
-            rclone: { accountId: "0123456789abcdef0123456789abcdef", accessKeyId: "access-key-id", secretAccessKey: SENTINELS.r2Secret },
-            env: { bucketName: "openclaw-memory", restoreFrom: "latest" },
-        },
-        workspace: [
-            { relativePath: "SOUL.md", content: "# Soul\n", policy: "replace" },
-            { relativePath: "MEMORY.md", content: "# Memory\n", policy: "create-only" },
-        ],
-        gatewayUnit: "[Service]\nExecStart=/usr/local/bin/openclaw gateway run\n",
-        ...overrides,
-    };
-}
+import { buildHostBundle } from "../../components/render/host-bundle";
+import { HOST_SENTINELS as SENTINELS, sampleHostInput } from "../helpers/push";
 
 /** `path -> [owner:group, mode]` for every row of the contract's Paths table written by the push. */
 function contractRows(): Map<string, [string, string]> {
