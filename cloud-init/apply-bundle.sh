@@ -382,9 +382,15 @@ wait_ready() {
     deadline=$((SECONDS + BUNDLE_OPTIONS[ready_timeout]))
     log "waiting for $url (up to ${BUNDLE_OPTIONS[ready_timeout]}s)"
     until curl -fsS -o /dev/null --max-time 3 "$url" 2>/dev/null; do
+        local why=""
         if ((SECONDS >= deadline)); then
-            printf '%s ERROR: %s did not answer 200 within %ss; last log lines of %s:\n' \
-                "$APPLY_LOG_PREFIX" "$url" "${BUNDLE_OPTIONS[ready_timeout]}" "${unit:-the gateway}" >&2
+            why="$url did not answer 200 within ${BUNDLE_OPTIONS[ready_timeout]}s"
+        elif [[ -n $unit ]] && user_systemctl is-failed --quiet "$unit"; then
+            # Exit 78 (config error) is never restarted: no point waiting for the timeout.
+            why="$unit failed before $url answered 200"
+        fi
+        if [[ -n $why ]]; then
+            printf '%s ERROR: %s; last log lines of %s:\n' "$APPLY_LOG_PREFIX" "$why" "${unit:-the gateway}" >&2
             if [[ -n $unit ]]; then
                 journalctl --no-pager -o short-iso -n 40 _UID="$(agent_uid)" _SYSTEMD_USER_UNIT="$unit" >&2 || true
             fi

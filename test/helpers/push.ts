@@ -175,7 +175,7 @@ export async function startSshdSandbox(): Promise<SshdSandbox> {
  * call is appended to `calls.log` as `<user> <command> <args>`; systemctl keeps the set of active units so
  * `is-active` answers like the real one after start/restart.
  */
-export function writeStandInTools(dir: string): { bin: string; calls(): string[]; reset(): void } {
+export function writeStandInTools(dir: string): { bin: string; calls(): string[]; reset(): void; crashOnStart(scopedUnit: string): () => void } {
     const bin = path.join(dir, "bin");
     fs.mkdirSync(bin, { recursive: true });
     const calls = path.join(dir, "calls.log");
@@ -198,6 +198,7 @@ for arg in "$@"; do
 done
 case $verb in
     is-active) grep -qx "$scope:$unit" ${active} ;;
+    is-failed) grep -qx "crashing:$scope:$unit" ${active} ;;
     start|restart) grep -qx "$scope:$unit" ${active} || echo "$scope:$unit" >>${active} ;;
     enable|daemon-reload) ;;
     *) echo "stand-in systemctl: unexpected $verb" >&2; exit 2 ;;
@@ -219,6 +220,11 @@ esac
         bin,
         calls: () => fs.readFileSync(calls, "utf8").split("\n").filter(Boolean),
         reset: () => fs.writeFileSync(calls, ""),
+        /** e.g. "user:openclaw-gateway.service": from now on `is-failed` says yes (a unit that exits 78 on start). */
+        crashOnStart: (scopedUnit) => {
+            fs.appendFileSync(active, `crashing:${scopedUnit}\n`);
+            return () => fs.writeFileSync(active, fs.readFileSync(active, "utf8").replace(`crashing:${scopedUnit}\n`, ""));
+        },
     };
 }
 

@@ -364,6 +364,26 @@ test("a gateway that never becomes ready fails the push with its last journal li
     }
 });
 
+test("a gateway that fails on start (config error, exit 78) fails the push at once, without waiting for the timeout", async () => {
+    const root = freshRoot("host-d");
+    fs.rmSync(path.join(root, "var/lib/systemd/linger", AGENT_USER)); // provisioning did not enable linger
+    readyz.setStatus(503);
+    const undoCrash = tools.crashOnStart(`user:${GATEWAY}`);
+    const started = Date.now();
+    try {
+        tools.reset();
+        const result = await push(root, { restoreFrom: "none" });
+        assert.notEqual(result.code, 0);
+        assert.match(result.stderr, new RegExp(`${GATEWAY} failed before .*/readyz answered 200; last log lines`));
+        assert.match(result.stderr, /gateway journal line 40/);
+        assert.ok(Date.now() - started < 2500, "it did not wait for the 3 s readiness timeout");
+        assert.ok(tools.calls().includes(`root loginctl enable-linger ${AGENT_USER}`), "linger is enabled when missing");
+    } finally {
+        undoCrash();
+        readyz.setStatus(200);
+    }
+});
+
 test("a failed restore stops the push before the seed and the gateway; the next push retries it", async () => {
     const root = freshRoot("host-c");
     tools.reset();
