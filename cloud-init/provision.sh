@@ -84,14 +84,15 @@ on_error() { # exit status, line
 
 # Writes stdin to PATH with MODE (root-owned) only when the content differs. Succeeds when it changed the file.
 write_if_changed() { # path mode
-  local path=$1 mode=$2 tmp
-  tmp="$(mktemp "$path.XXXXXX")"
-  cat >"$tmp"
-  if [[ -f $path ]] && cmp -s "$tmp" "$path"; then
-    rm -f "$tmp"
+  local path=$1 mode=$2 content tmp
+  content="$(cat && echo .)" # the dot keeps trailing newlines through the command substitution
+  content=${content%.}
+  if [[ -f $path ]] && cmp -s "$path" <(printf '%s' "$content"); then
     chmod "$mode" "$path"
     return 1
   fi
+  tmp="$(mktemp "$path.XXXXXX")"
+  printf '%s' "$content" >"$tmp"
   chmod "$mode" "$tmp"
   chown root:root "$tmp"
   mv -f "$tmp" "$path"
@@ -359,6 +360,7 @@ step_node() {
   else
     log "node: installing $version (installed: ${installed:-none}) from $base"
     install -d -m 0755 "$INSTALL_ROOT"
+    rm -rf "$INSTALL_ROOT"/.node-install.* # left by an interrupted or refused earlier attempt
     # Unpacked next to its destination so the final switch is a rename on one file system.
     work="$(mktemp -d "$INSTALL_ROOT/.node-install.XXXXXX")"
     fetch "$base/$file" -o "$work/$file"
