@@ -21,8 +21,8 @@ if [[ ! $timeout_seconds =~ ^[0-9]+$ ]]; then
   exit 2
 fi
 
-status_field() { # key: its value in the status file, empty when absent
-  sed -n "s/^$1=//p" "$status_file" 2>/dev/null | tail -n 1
+status_field() { # key: its value in the status file, empty when absent (provision.sh may not have started yet)
+  if [[ -r $status_file ]]; then sed -n "s/^$1=//p" "$status_file" | tail -n 1; fi
 }
 
 show_log_tail() { # file

@@ -1,0 +1,126 @@
+// wait-provisioned.sh with real bash, sent on stdin the way the deploy sends it (`bash -s -- [timeout]`): done,
+// done after a while, failed (with the log tail), timeout (argument and WAIT_TIMEOUT_SECONDS), and cloud-init
+// finished without provision.sh ever starting.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { requireTool, tempDir, WAIT_SCRIPT } from "../helpers/provisioning";
+
+interface Waited {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+    seconds: number;
+}
+
+function status(fields: { step: string; name: string; state: string }): string {
+    return `step=${fields.step}\nname=${fields.name}\nstate=${fields.state}\nupdated=2026-11-26T06:00:00Z\n`;
+}
+
+describe("wait-provisioned.sh", () => {
+    let work: ReturnType<typeof tempDir>;
+    let statusFile: string;
+    let logFile: string;
+    let resultFile: string;
+
+    before(() => {
+        requireTool("bash", "bash");
+        work = tempDir("wait");
+        statusFile = path.join(work.dir, "provision.status");
+        logFile = path.join(work.dir, "provision.log");
+        resultFile = path.join(work.dir, "result.json");
+        fs.writeFileSync(logFile, Array.from({ length: 100 }, (_, i) => `log line ${i + 1}`).join("\n") + "\n");
+    });
+    after(() => work?.cleanup());
+
+    /** Runs the script from stdin, as the deploy does; `during` may change the status file while it waits. */
+    function wait(args: string[], env: Record<string, string> = {}, during?: () => void): Promise<Waited> {
+        const started = Date.now();
+        const child = spawn("bash", ["-s", "--", ...args], {
+            env: {
+                PATH: process.env.PATH ?? "/usr/bin:/bin",
+                PROVISION_STATUS: statusFile,
+                PROVISION_LOG: logFile,
+                PROVISION_POLL_SECONDS: "0.1",
+                CLOUD_INIT_RESULT: resultFile,
+                ...env,
+            },
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.stdin.end(fs.readFileSync(WAIT_SCRIPT));
+        if (during) setTimeout(during, 500);
+        return new Promise((resolve) =>
+            child.on("exit", (code) => resolve({ status: code, stdout, stderr, seconds: (Date.now() - started) / 1000 })),
+        );
+    }
+
+    it("returns at once when provisioning is done", async () => {
+        fs.writeFileSync(statusFile, status({ step: "12/12", name: "done", state: "done" }));
+        const result = await wait([]);
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(result.stdout, /provisioning done/);
+        assert.ok(result.seconds < 5);
+    });
+
+    it("waits while provisioning runs, reporting steps, and succeeds when it is done", async () => {
+        fs.writeFileSync(statusFile, status({ step: "9/12", name: "node", state: "running" }));
+        const result = await wait(["30"], {}, () => fs.writeFileSync(statusFile, status({ step: "12/12", name: "done", state: "done" })));
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(result.stdout, /step 9\/12 node/);
+        assert.match(result.stdout, /provisioning done/);
+    });
+
+    it("fails on state=failed, naming the step and showing the last 40 log lines", async () => {
+        fs.writeFileSync(statusFile, status({ step: "4/12", name: "bruteforce", state: "failed" }));
+        const result = await wait([]);
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /provisioning FAILED at step 4\/12 \(bruteforce\)/);
+        assert.match(result.stderr, /^log line 61$/m);
+        assert.match(result.stderr, /^log line 100$/m);
+        assert.doesNotMatch(result.stderr, /^log line 60$/m);
+    });
+
+    it("times out with a clear message and the log tail (timeout as argument)", async () => {
+        fs.writeFileSync(statusFile, status({ step: "10/12", name: "openclaw", state: "running" }));
+        const result = await wait(["1"]);
+        assert.equal(result.status, 124);
+        assert.match(result.stderr, /TIMED OUT after 1 s; last status: step=10\/12 name=openclaw state=running/);
+        assert.match(result.stderr, /^log line 100$/m);
+        assert.ok(result.seconds < 10, `${result.seconds} s`);
+    });
+
+    it("takes the timeout from WAIT_TIMEOUT_SECONDS, and rejects a timeout that is not a number", async () => {
+        fs.writeFileSync(statusFile, status({ step: "10/12", name: "openclaw", state: "running" }));
+        const result = await wait([], { WAIT_TIMEOUT_SECONDS: "1" });
+        assert.equal(result.status, 124);
+        assert.match(result.stderr, /TIMED OUT after 1 s/);
+        const bad = await wait(["soon"]);
+        assert.equal(bad.status, 2);
+        assert.match(bad.stderr, /timeout must be a number of seconds/);
+    });
+
+    it("keeps waiting while provision.sh has not started yet (no status file, cloud-init still running)", async () => {
+        fs.rmSync(statusFile, { force: true });
+        const result = await wait(["1"]);
+        assert.equal(result.status, 124, result.stderr);
+        assert.match(result.stderr, /TIMED OUT after 1 s; last status: step= name= state=none/);
+    });
+
+    it("fails fast when cloud-init finished but provision.sh never started", async () => {
+        fs.rmSync(statusFile, { force: true });
+        fs.writeFileSync(resultFile, '{"v1": {"errors": []}}\n');
+        try {
+            const result = await wait(["60"]);
+            assert.equal(result.status, 1);
+            assert.match(result.stderr, /cloud-init finished but provision\.sh never started/);
+            assert.ok(result.seconds < 10);
+        } finally {
+            fs.rmSync(resultFile, { force: true });
+        }
+    });
+});
