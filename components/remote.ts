@@ -37,6 +37,15 @@ export interface RunOptions {
     onStderr?: (chunk: Buffer) => void;
 }
 
+export interface WaitProvisionedOptions {
+    /** Give up after this many seconds (default: the script's, 900). */
+    timeoutSeconds?: number;
+    /** Default: the repository's cloud-init/wait-provisioned.sh. */
+    scriptPath?: string;
+    /** Stand-in hooks only (e.g. PROVISION_STATUS, PROVISION_LOG, PROVISION_POLL_SECONDS); production passes none. */
+    environment?: Record<string, string>;
+}
+
 export interface PushSummary {
     changed: number;
     created: number;
@@ -121,15 +130,18 @@ export class RemoteHost {
      * Waits until provisioning finished (cloud-init/wait-provisioned.sh, from the provisioning part); fails with the
      * provisioning log tail when it failed or timed out.
      */
-    async waitProvisioned(options: RunOptions & { timeoutSeconds?: number; scriptPath?: string } = {}): Promise<RunResult> {
+    async waitProvisioned(options: RunOptions & WaitProvisionedOptions = {}): Promise<RunResult> {
         const scriptPath = options.scriptPath ?? path.resolve(__dirname, "..", "cloud-init", "wait-provisioned.sh");
         if (!fs.existsSync(scriptPath)) throw new Error(`${scriptPath} is missing`);
-        let script = fs.readFileSync(scriptPath, "utf8");
-        if (options.timeoutSeconds !== undefined) {
-            // Passed as an environment assignment at the top of the script: stdin stays the only channel.
-            script = script.replace(/^(#!.*\n)?/, (shebang) => `${shebang}export WAIT_TIMEOUT_SECONDS=${Math.floor(options.timeoutSeconds!)}\n`);
-        }
-        const result = await this.runScript(script, options);
+        const settings: Record<string, string> = { ...options.environment };
+        if (options.timeoutSeconds !== undefined) settings.WAIT_TIMEOUT_SECONDS = String(Math.floor(options.timeoutSeconds));
+        // Settings become assignments at the top of the script: stdin stays the only channel into the host.
+        const exports = Object.entries(settings).map(([key, value]) => {
+            if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) throw new Error(`waitProvisioned: ${key} is not a variable name`);
+            return `export ${key}='${value.replace(/'/g, `'\\''`)}'\n`;
+        });
+        const script = fs.readFileSync(scriptPath, "utf8").replace(/^(#!.*\n)?/, (shebang) => shebang + exports.join(""));
+        const result = await this.runScript(script, { sudo: true, ...options });
         if (result.code !== 0) {
             throw new Error(`${this.target} did not finish provisioning (exit ${result.code}):\n${result.stdout}${result.stderr}`);
         }

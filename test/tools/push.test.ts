@@ -428,8 +428,27 @@ test("the composed host bundle (buildHostBundle) applies with the contract's mod
 
     const beforeTree = treeStat(root);
     tools.reset();
-    const second = await host.pushBundle(buildHostBundle(input), { environment });
+    const second = await host.pushBundle(composed, { environment });
     check(second);
     assert.deepEqual([second.summary!.changed, second.summary!.created, second.summary!.fixed, second.summary!.restarted], [0, 0, 0, []]);
     assert.deepEqual(treeStat(root), beforeTree);
+});
+
+test("waitProvisioned runs wait-provisioned.sh over SSH as root: done resolves, failed rejects with the log tail", async () => {
+    const dir = path.join(sandbox.dir, "provision");
+    fs.mkdirSync(dir, { recursive: true });
+    const status = path.join(dir, "provision.status");
+    const log = path.join(dir, "provision.log");
+    fs.writeFileSync(log, "step 7/9 cloudflared: apt failed\n", { mode: 0o640 }); // root-only, as on the host
+    const environment = { PROVISION_STATUS: status, PROVISION_LOG: log, PROVISION_POLL_SECONDS: "1", CLOUD_INIT_RESULT: path.join(dir, "none") };
+
+    fs.writeFileSync(status, "step=9/9\nname=finish\nstate=done\nupdated=2026-11-26T10:00:00Z\n");
+    const done = await host.waitProvisioned({ timeoutSeconds: 5, environment });
+    assert.match(done.stdout, /provisioning done/);
+
+    fs.writeFileSync(status, "step=7/9\nname=cloudflared\nstate=failed\nupdated=2026-11-26T10:00:00Z\n");
+    await assert.rejects(host.waitProvisioned({ timeoutSeconds: 5, environment }), /did not finish provisioning \(exit 1\)[\s\S]*apt failed/);
+
+    fs.writeFileSync(status, "step=3/9\nname=node\nstate=running\nupdated=2026-11-26T10:00:00Z\n");
+    await assert.rejects(host.waitProvisioned({ timeoutSeconds: 1, environment }), /exit 124[\s\S]*TIMED OUT/);
 });
