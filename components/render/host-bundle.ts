@@ -39,6 +39,7 @@ import {
     renderBackupEnv,
     renderRcloneConfig,
 } from "./rclone";
+import { WorkspaceFile } from "./workspace";
 import { TunnelProtocol } from "../settings";
 
 export const AGENT_USER = "openclaw";
@@ -47,15 +48,6 @@ export const CLOUDFLARED_UNIT_NAME = "cloudflared.service";
 export const RESTORE_MARKER = "/var/lib/openclaw-vps/restore.done";
 export const DEFAULT_READY_TIMEOUT_SECONDS = 180;
 
-/** A file of the agent's workspace, relative to the workspace directory. */
-export interface WorkspaceSeedFile {
-    /** e.g. "SOUL.md", "memory/README.md" (no leading slash, no `..`). */
-    relativePath: string;
-    content: string;
-    /** `replace` for operator-owned files (SOUL, USER, AGENTS, IDENTITY), `create-only` for agent-owned ones. */
-    policy: "replace" | "create-only";
-}
-
 export interface HostBundleInput {
     /** openclaw.json input (its `stateDir`/`workspaceDir` default to the host contract's). */
     openclaw: OpenclawConfigInput;
@@ -63,8 +55,8 @@ export interface HostBundleInput {
     secrets: { gatewayToken: string; llmApiKey: string; embeddingApiKey?: string };
     tunnel: { protocol: TunnelProtocol; token: string };
     backup: { rclone: RcloneConfigInput; env: BackupEnvInput; units?: BackupUnitsInput };
-    /** The workspace seed (from the repository's workspace/). */
-    workspace: WorkspaceSeedFile[];
+    /** The workspace seed with its ownership policies (`workspaceFiles()` reads the repository's workspace/). */
+    workspace: WorkspaceFile[];
     /** The gateway's systemd user unit text. */
     gatewayUnit: string;
     /** How long the push waits for /readyz (default 180 s: first start after a restore can be slow on 2 GB). */
@@ -138,10 +130,10 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         mine(`${stateDir}/.env`, renderGatewayEnvFile(gatewayEnv(input, config.env)), "0600", { secret: true, affects: [GATEWAY_UNIT_NAME] }),
         mine(`${userUnitDir}/${GATEWAY_UNIT_NAME}`, input.gatewayUnit, "0644", { affects: [GATEWAY_UNIT_NAME] }),
         ...input.workspace.map((f) => {
-            if (!RELATIVE.test(f.relativePath) || f.relativePath.split("/").includes("..")) {
-                throw new Error(`host bundle: workspace file ${JSON.stringify(f.relativePath)} must be a plain relative path`);
+            if (!RELATIVE.test(f.path) || f.path.split("/").includes("..")) {
+                throw new Error(`host bundle: workspace file ${JSON.stringify(f.path)} must be a plain relative path`);
             }
-            return mine(`${workspaceDir}/${f.relativePath}`, f.content, "0600", { policy: f.policy });
+            return mine(`${workspaceDir}/${f.path}`, f.content, `0${f.mode.toString(8).padStart(3, "0")}`, { policy: f.policy });
         }),
     ];
 

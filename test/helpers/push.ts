@@ -289,8 +289,8 @@ export function sampleHostInput(overrides: Partial<HostBundleInput> = {}): HostB
             env: { bucketName: "openclaw-memory", restoreFrom: "latest" },
         },
         workspace: [
-            { relativePath: "SOUL.md", content: "# Soul\n", policy: "replace" },
-            { relativePath: "MEMORY.md", content: "# Memory\n", policy: "create-only" },
+            { path: "SOUL.md", content: "# Soul\n", policy: "replace", mode: 0o600 },
+            { path: "MEMORY.md", content: "# Memory\n", policy: "create-only", mode: 0o600 },
         ],
         gatewayUnit: "[Service]\nExecStart=/usr/local/bin/openclaw gateway run\n",
         ...overrides,

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { bundleDigests, renderBundleScript, SECRETS_DIGEST_KEY } from "../../components/render/bundle";
 import { buildHostBundle } from "../../components/render/host-bundle";
+import { workspaceFiles } from "../../components/render/workspace";
 import { HOST_SENTINELS as SENTINELS, sampleHostInput } from "../helpers/push";
 
 /** `path -> [owner:group, mode]` for every row of the contract's Paths table written by the push. */
@@ -111,5 +112,15 @@ test("a config that reads an env var no secret covers is refused; no embedding k
         () => buildHostBundle({ ...base, secrets: { gatewayToken: SENTINELS.gatewayToken, llmApiKey: SENTINELS.llmApiKey } }),
         /reads VOYAGE_API_KEY, but no secret is given/,
     );
-    assert.throws(() => buildHostBundle({ ...base, workspace: [{ relativePath: "../escape.md", content: "", policy: "replace" }] }), /plain relative path/);
+    assert.throws(() => buildHostBundle({ ...base, workspace: [{ path: "../escape.md", content: "", policy: "replace", mode: 0o600 }] }), /plain relative path/);
+});
+
+test("the repository's real workspace composes: operator files replaced, agent memory create-only, all 0600", () => {
+    const bundle = buildHostBundle(sampleHostInput({ workspace: workspaceFiles() }));
+    const ws = bundle.files.filter((f) => f.path.startsWith("/home/openclaw/.openclaw/workspace/"));
+    const policy = (name: string) => ws.find((f) => f.path.endsWith(`/workspace/${name}`))?.policy;
+    for (const name of ["SOUL.md", "USER.md", "AGENTS.md", "IDENTITY.md"]) assert.equal(policy(name), "replace", name);
+    assert.equal(policy("MEMORY.md"), "create-only");
+    assert.equal(policy("HEARTBEAT.md"), undefined, "HEARTBEAT.md goes into the config, not the workspace");
+    for (const f of ws) assert.deepEqual([f.owner, f.group, f.mode], ["openclaw", "openclaw", "0600"], f.path);
 });
