@@ -108,3 +108,24 @@ export function runInPrivateNamespace(script: string, env: Record<string, string
         timeout: timeoutMs,
     });
 }
+
+/**
+ * Prelude for runInPrivateNamespace scripts that run provision.sh: puts this machine's writable places out of reach
+ * (/etc becomes a copy in $DIR; /run, /home, /opt, /usr/local/bin, /var/lib, /var/log become empty tmpfs), points
+ * provision.sh's log, status, lock and env file into $DIR, and defines `provision ARGS...`, which runs
+ * $PROVISION and appends its output and `exit=N` to $DIR/runs.out without stopping the script.
+ */
+export const PROVISION_SANDBOX = String.raw`
+mount -t tmpfs tmpfs /run
+mkdir -p /run/lock
+cp -a /etc "$DIR/etc"
+mount --bind "$DIR/etc" /etc
+for d in /home /opt /usr/local/bin /var/lib /var/log; do mount -t tmpfs tmpfs "$d"; done
+export PROVISION_ENV_FILE="$DIR/provision.env" PROVISION_LOG="$DIR/provision.log" PROVISION_STATUS="$DIR/provision.status"
+export PROVISION_CONSOLE=/dev/null PROVISION_LOCK="$DIR/provision.lock"
+provision() { # args...: runs provision.sh, records its exit status, never stops this script
+  local status=0
+  bash "$PROVISION" "$@" >>"$DIR/runs.out" 2>&1 || status=$?
+  echo "exit=$status" >>"$DIR/runs.out"
+}
+`;

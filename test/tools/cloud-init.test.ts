@@ -43,7 +43,7 @@ describe("user data through cloud-init", () => {
     let work: ReturnType<typeof tempDir>;
     before(() => {
         requireTool("cloud-init", "cloud-init");
-        requireTool("python3", "python3");
+        requireTool("/usr/bin/python3", "python3");
         assert.ok(fs.existsSync(SCHEMA_FILE), `${SCHEMA_FILE} is missing: apt-get install cloud-init`);
         work = tempDir("cloud-init");
     });
@@ -71,7 +71,8 @@ describe("user data through cloud-init", () => {
             const file = path.join(work.dir, `${label}-load.yaml`);
             fs.writeFileSync(file, renderUserData(input));
             const loader = "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))";
-            const result = run("python3", ["-c", loader, file]);
+            // cloud-init's own interpreter, not whatever python3 comes first on PATH.
+            const result = run("/usr/bin/python3", ["-c", loader, file]);
             assert.equal(result.status, 0, result.stderr);
             const config = JSON.parse(result.stdout) as { write_files: { path: string; content: string }[]; runcmd: unknown };
             const contents = Object.fromEntries(config.write_files.map((f) => [f.path, f.content]));

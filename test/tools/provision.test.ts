@@ -14,6 +14,7 @@ import { renderProvisionEnv } from "../../components/render/user-data";
 import { renderSshdHardening } from "../../components/render/sshd-hardening";
 import {
     EXAMPLE_USER_DATA_INPUT,
+    PROVISION_SANDBOX,
     PROVISION_SCRIPT,
     readStatusFile,
     requireTool,
@@ -23,22 +24,6 @@ import {
 } from "../helpers/provisioning";
 
 const STEPS = ["packages", "ufw", "ssh", "bruteforce", "upgrades", "agent_user", "swap", "timezone", "node", "openclaw", "cloudflared", "rclone"];
-
-/** Puts the host's writable places out of reach: everything below happens on copies and tmpfs. */
-const SANDBOX = String.raw`
-mount -t tmpfs tmpfs /run
-mkdir -p /run/lock
-cp -a /etc "$DIR/etc"
-mount --bind "$DIR/etc" /etc
-for d in /home /opt /usr/local/bin /var/lib /var/log; do mount -t tmpfs tmpfs "$d"; done
-export PROVISION_ENV_FILE="$DIR/provision.env" PROVISION_LOG="$DIR/provision.log" PROVISION_STATUS="$DIR/provision.status"
-export PROVISION_CONSOLE=/dev/null PROVISION_LOCK="$DIR/provision.lock"
-provision() { # args...: runs provision.sh, records its exit status, never stops this script
-  local status=0
-  bash "$PROVISION" "$@" >>"$DIR/runs.out" 2>&1 || status=$?
-  echo "exit=$status" >>"$DIR/runs.out"
-}
-`;
 
 function envFile(overrides: Record<string, string> = {}): string {
     let text = renderProvisionEnv({ ...EXAMPLE_USER_DATA_INPUT, timezone: "America/New_York" });
@@ -70,7 +55,7 @@ describe("provision.sh", () => {
 
         it("a bad provision.env fails at step 'config', saying which key, with state=failed", () => {
             fs.writeFileSync(path.join(work.dir, "provision.env"), envFile({ ADMIN_USER: "root" }));
-            const result = runInPrivateNamespace(`${SANDBOX}provision`, { DIR: work.dir, PROVISION: PROVISION_SCRIPT });
+            const result = runInPrivateNamespace(`${PROVISION_SANDBOX}provision`, { DIR: work.dir, PROVISION: PROVISION_SCRIPT });
             assert.equal(result.status, 0, result.stderr);
             const runs = fs.readFileSync(path.join(work.dir, "runs.out"), "utf8");
             assert.match(runs, /ERROR: ADMIN_USER must be a user name other than root/);
@@ -89,7 +74,7 @@ describe("provision.sh", () => {
             fs.writeFileSync(path.join(stubs, "apt-get"), "#!/bin/sh\necho 'E: stub apt-get: mirror unreachable' >&2\nexit 100\n", { mode: 0o755 });
             fs.writeFileSync(path.join(work.dir, "provision.env"), envFile());
             fs.rmSync(path.join(work.dir, "runs.out"), { force: true });
-            const result = runInPrivateNamespace(`${SANDBOX}export PATH="$STUBS:$PATH"\nprovision`, {
+            const result = runInPrivateNamespace(`${PROVISION_SANDBOX}export PATH="$STUBS:$PATH"\nprovision`, {
                 DIR: work.dir,
                 PROVISION: PROVISION_SCRIPT,
                 STUBS: stubs,
@@ -116,7 +101,7 @@ describe("provision.sh", () => {
             work = tempDir("provision-system");
             fs.writeFileSync(path.join(work.dir, "provision.env"), envFile());
             fs.writeFileSync(path.join(work.dir, "dropin.conf"), renderSshdHardening({ adminUser: EXAMPLE_USER_DATA_INPUT.adminUser }));
-            const script = String.raw`${SANDBOX}
+            const script = String.raw`${PROVISION_SANDBOX}
 # What user data leaves behind before provision.sh runs.
 install -m 0644 "$DIR/dropin.conf" /etc/ssh/sshd_config.d/01-openclaw-hardening.conf
 echo 'PasswordAuthentication yes' >/etc/ssh/sshd_config.d/50-cloud-init.conf
@@ -212,7 +197,7 @@ provision --only ssh
             work = tempDir("provision-node");
             fs.writeFileSync(path.join(work.dir, "provision.env"), envFile({ NODE_DIST_URL: `file://${work.dir}/dist` }));
             publish("v24.99.1");
-            const script = String.raw`${SANDBOX}
+            const script = String.raw`${PROVISION_SANDBOX}
 tree() { find /opt /usr/local/bin -printf '%p %m %u %T@ %l\n' | sort; }
 report() { # label
   { echo "$1 version=$(/usr/local/bin/node --version 2>&1 || true)"
