@@ -1,0 +1,73 @@
+// Scenario inputs for the stand-in VPS: the project's real user data rendered with the stand-in's mirrors and a
+// throwaway admin key, plus SSH from the test process the way the deploy connects. Owned by the stand-in VPS.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { NodeSSH } from "node-ssh";
+import { readOpenclawPin } from "../../components/pins";
+import { renderUserData, type HostMirrors, type UserDataInput } from "../../components/render/user-data";
+import { STANDIN_MIRRORS } from "./vps-internet";
+import { run } from "./vps-process";
+import type { StandInVps } from "./vps";
+
+/** The stand-in's mirror URLs in the renderer's shape (production leaves them at the public defaults). */
+export const STANDIN_HOST_MIRRORS: HostMirrors = {
+  nodeDistUrl: STANDIN_MIRRORS.NODE_DIST_URL,
+  npmRegistry: STANDIN_MIRRORS.NPM_REGISTRY,
+  cloudflaredAptUrl: STANDIN_MIRRORS.CLOUDFLARED_APT_URL,
+  cloudflaredAptKeyUrl: STANDIN_MIRRORS.CLOUDFLARED_APT_KEY_URL,
+};
+
+export interface AdminKey {
+  privateKey: string;
+  publicKey: string;
+}
+
+/** A fresh ed25519 key pair for the admin user of one scenario (never reused, never on disk afterwards). */
+export async function createAdminKey(): Promise<AdminKey> {
+  const dir = mkdtempSync(join(tmpdir(), "standin-key-"));
+  const path = join(dir, "id_ed25519");
+  await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "standin-admin", "-f", path]);
+  try {
+    return { privateKey: readFileSync(path, "utf8"), publicKey: readFileSync(`${path}.pub`, "utf8").trim() };
+  } finally {
+    rmSync(dir, { recursive: true, force: true }); // the key lives on in memory only
+  }
+}
+
+/** User data input as `pulumi up` would render it, pointed at the stand-in's mirrors. */
+export function standInUserDataInput(publicKey: string, overrides: Partial<UserDataInput> = {}): UserDataInput {
+  return {
+    adminUser: "ops",
+    agentUser: "openclaw",
+    nodeMajor: 24,
+    openclawVersion: readOpenclawPin().version,
+    swapMb: 2048,
+    timezone: "Europe/Berlin",
+    hostname: "standin",
+    sshPublicKey: publicKey,
+    mirrors: STANDIN_HOST_MIRRORS,
+    ...overrides,
+  };
+}
+
+/** The real renderer's output for the stand-in. */
+export function standInUserData(publicKey: string, overrides: Partial<UserDataInput> = {}): string {
+  return renderUserData(standInUserDataInput(publicKey, overrides));
+}
+
+/** An SSH session to the stand-in's sshd through its loopback forward, as the deploy connects to a server. */
+export async function sshTo(vps: StandInVps, username: string, privateKey: string, timeoutMs = 20_000): Promise<NodeSSH> {
+  const ssh = new NodeSSH();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await ssh.connect({ host: vps.ssh.host, port: vps.ssh.port, username, privateKey, readyTimeout: 10_000 });
+      return ssh;
+    } catch (error) {
+      // sshd may still be starting (Ubuntu socket-activates it; here it starts with the boot).
+      if (Date.now() > deadline) throw new Error(`ssh ${username}@${vps.name}: ${(error as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
