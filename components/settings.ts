@@ -499,7 +499,7 @@ export function parseSettings(raw: Record<string, string>, options: ParseOptions
     const warnings: string[] = [];
     const values: Partial<Record<string, Value>> = {};
 
-    for (const [fullKey, rawValue] of Object.entries(raw)) {
+    for (const fullKey of Object.keys(raw)) {
         const [ns, ...rest] = fullKey.split(":");
         if (ns !== NAMESPACE || rest.length === 0) continue; // other namespaces (hcloud:token, ...) are providers'
         const key = rest.join(":");

@@ -1,0 +1,132 @@
+// OpenClawAgent: one whole agent. It composes the per-concern components (server, Zero Trust edge, backup store,
+// and the host push) from validated Settings and has no logic of its own beyond naming and wiring. Every child name
+// derives from the agent's name, so several agents can live in one program.
+import * as pulumi from "@pulumi/pulumi";
+import { Settings } from "./settings";
+import { AgentServer } from "./server";
+import { ZeroTrustEdge } from "./edge";
+import { BackupStore } from "./backup";
+import { AgentHost, AGENT_USER } from "./host";
+import { renderUserData } from "./render/user-data";
+
+export interface OpenClawAgentArgs {
+    /** Validated settings (components/settings.ts). */
+    settings: Settings;
+    /** The LLM provider's API key. */
+    llmApiKey: pulumi.Input<string>;
+    /** The embedding provider's API key; absent = keyword-only memory search. */
+    embeddingApiKey?: pulumi.Input<string>;
+    /** How the deploy authenticates over SSH (agent socket or private key); not needed for a plan. */
+    ssh?: { agentSocketPath?: string; privateKey?: pulumi.Input<string> };
+}
+
+export class OpenClawAgent extends pulumi.ComponentResource {
+    readonly url: pulumi.Output<string>;
+    readonly serverId: pulumi.Output<string>;
+    readonly ipv4Address: pulumi.Output<string>;
+    readonly ipv6Address: pulumi.Output<string>;
+    readonly sshCommand: pulumi.Output<string>;
+    readonly tunnelId: pulumi.Output<string>;
+    readonly bucketName: pulumi.Output<string>;
+    /** The gateway token (token auth mode): what a new browser or the CLI presents once. Secret. */
+    readonly gatewayToken: pulumi.Output<string>;
+    readonly serviceTokenClientId?: pulumi.Output<string>;
+    readonly serviceTokenClientSecret?: pulumi.Output<string>;
+    /** Every file the host gets, secrets redacted (for review: `npm run plan -- --out DIR`). */
+    readonly hostFiles: pulumi.Output<{ path: string; owner: string; mode: string; policy: string; content: string }[]>;
+    /** Summary printed by the last push (files changed, services restarted). */
+    readonly pushSummary: pulumi.Output<string>;
+
+    constructor(name: string, args: OpenClawAgentArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("openclaw-vps:index:OpenClawAgent", name, {}, opts);
+        const s = args.settings;
+        const parent = { parent: this };
+        const labels = { "managed-by": "openclaw-vps", agent: s.agentName };
+
+        const userData = renderUserData({
+            hostname: s.agentName,
+            adminUser: s.adminUser,
+            sshPublicKey: s.sshPublicKey,
+            agentUser: AGENT_USER,
+            nodeMajor: s.nodeMajor,
+            openclawVersion: s.openclawVersion,
+            swapMb: s.swapMb,
+            timezone: s.timezone,
+        });
+
+        const server = new AgentServer(`${name}-server`, {
+            provider: s.provider,
+            region: s.region,
+            serverType: s.serverType,
+            serverName: s.agentName,
+            sshPublicKey: s.sshPublicKey,
+            adminCidrs: s.adminCidrs,
+            userData,
+            labels,
+        }, parent);
+
+        const edge = new ZeroTrustEdge(`${name}-edge`, {
+            accountId: s.accountId,
+            zoneId: s.zoneId,
+            hostname: s.hostname,
+            teamName: s.accessTeamName,
+            tunnelName: `${s.agentName}-gateway`,
+            applicationName: `OpenClaw AI Gateway (${s.agentName})`,
+            emails: s.accessEmails,
+            emailDomains: s.accessEmailDomains,
+            identityProviderIds: s.accessIdentityProviderIds,
+            sessionDuration: s.accessSessionDuration,
+            gatewayPort: s.gatewayPort,
+            serviceToken: s.accessServiceToken,
+        }, parent);
+
+        const backup = new BackupStore(`${name}-backup`, {
+            accountId: s.accountId,
+            bucketName: s.backupBucketName,
+            location: s.backupLocation,
+            lockDays: s.backupLockDays,
+            retentionDays: s.backupRetentionDays,
+            tokenName: `${s.agentName} memory backup (openclaw-vps)`,
+            adoptExistingBucket: s.backupBucketAdopt,
+        }, parent);
+
+        const host = new AgentHost(`${name}-host`, {
+            settings: s,
+            serverId: server.serverId,
+            sshHost: server.sshHost,
+            ssh: args.ssh ?? {},
+            llmApiKey: args.llmApiKey,
+            embeddingApiKey: args.embeddingApiKey,
+            tunnelToken: edge.tunnelToken,
+            backup: {
+                bucketName: backup.bucketName,
+                endpoint: backup.endpoint,
+                accessKeyId: backup.accessKeyId,
+                secretAccessKey: backup.secretAccessKey,
+            },
+        }, parent);
+
+        this.url = edge.url;
+        this.serverId = server.serverId;
+        this.ipv4Address = server.ipv4Address;
+        this.ipv6Address = server.ipv6Address;
+        this.sshCommand = pulumi.interpolate`ssh ${s.adminUser}@${server.sshHost}`;
+        this.tunnelId = edge.tunnelId;
+        this.bucketName = backup.bucketName;
+        this.gatewayToken = host.gatewayToken;
+        this.serviceTokenClientId = edge.serviceTokenClientId;
+        this.serviceTokenClientSecret = edge.serviceTokenClientSecret;
+        this.hostFiles = host.files;
+        this.pushSummary = host.pushSummary;
+        this.registerOutputs({
+            url: this.url,
+            serverId: this.serverId,
+            ipv4Address: this.ipv4Address,
+            ipv6Address: this.ipv6Address,
+            sshCommand: this.sshCommand,
+            tunnelId: this.tunnelId,
+            bucketName: this.bucketName,
+            gatewayToken: this.gatewayToken,
+        });
+    }
+}

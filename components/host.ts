@@ -1,0 +1,183 @@
+// AgentHost owns what happens on the server after its first boot: it waits until provisioning is done, then pushes
+// the host bundle (config, secrets, units, host scripts, workspace seed) over SSH as one script on stdin, which
+// restores memory on a new server, starts the services and waits for the gateway's /readyz. It also mints the
+// gateway token. The file list and its policies come from the pure renderers (render/host-bundle.ts); the same
+// script is what tests and the stand-in VPS run through node-ssh (components/remote.ts).
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import * as random from "@pulumi/random";
+import { Settings } from "./settings";
+import { SshAuth } from "./ssh-auth";
+import { bundleDigests, renderBundleScript, SECRETS_DIGEST_KEY } from "./render/bundle";
+import { buildHostBundle, HostBundle, HostBundleInput, AGENT_USER } from "./render/host-bundle";
+import { renderGatewayUnit } from "./render/gateway-unit";
+import { heartbeatChecklist, workspaceFiles } from "./render/workspace";
+import { readHostFile } from "./render/host-files";
+
+export { AGENT_USER };
+
+/** The command both SSH steps run: the script arrives on stdin, so nothing secret is ever on a command line. */
+export const REMOTE_COMMAND = "sudo -n bash -s";
+
+/** The secrets a host needs, as plain strings (inside an `apply`). */
+export interface HostSecrets {
+    gatewayToken: string;
+    llmApiKey: string;
+    embeddingApiKey?: string;
+    tunnelToken: string;
+    backupAccessKeyId: string;
+    backupSecretAccessKey: string;
+}
+
+/** Stand-ins used to render the non-secret files before the real secrets exist (their content never depends on them). */
+export const PLACEHOLDER_SECRETS: HostSecrets = {
+    gatewayToken: "placeholder-gateway-token",
+    llmApiKey: "placeholder-llm-api-key",
+    embeddingApiKey: "placeholder-embedding-api-key",
+    tunnelToken: "placeholder-tunnel-token",
+    backupAccessKeyId: "placeholder-access-key-id",
+    backupSecretAccessKey: "placeholder-secret-access-key",
+};
+
+/** Map validated settings and secrets to the host bundle's input: pure, so tests and the plan can call it. */
+export function hostBundleInput(s: Settings, secrets: HostSecrets, workspaceDir?: string): HostBundleInput {
+    const gateway = renderGatewayUnit({ serverMemoryMb: s.serverMemoryMb ?? 2048, swapMb: s.swapMb });
+    return {
+        openclaw: {
+            openclawVersion: s.openclawVersion,
+            hostname: s.hostname,
+            timezone: s.timezone,
+            port: s.gatewayPort,
+            auth: s.gatewayAuth,
+            accessEmails: s.accessEmails,
+            llmProvider: s.llmProvider,
+            model: s.model,
+            heartbeat: {
+                checklist: heartbeatChecklist(workspaceDir),
+                every: s.heartbeatEvery,
+                activeHours: { start: s.activeHoursStart, end: s.activeHoursEnd },
+            },
+            memorySearch: { provider: s.memorySearchProvider, hasEmbeddingKey: secrets.embeddingApiKey !== undefined },
+        },
+        secrets: {
+            gatewayToken: secrets.gatewayToken,
+            llmApiKey: secrets.llmApiKey,
+            ...(secrets.embeddingApiKey !== undefined ? { embeddingApiKey: secrets.embeddingApiKey } : {}),
+        },
+        tunnel: { protocol: s.tunnelProtocol, token: secrets.tunnelToken },
+        backup: {
+            rclone: { accountId: s.accountId, accessKeyId: secrets.backupAccessKeyId, secretAccessKey: secrets.backupSecretAccessKey },
+            env: { bucketName: s.backupBucketName, restoreFrom: s.restoreFrom },
+            units: { schedule: s.backupSchedule },
+        },
+        workspace: workspaceFiles(workspaceDir),
+        gatewayUnit: gateway.unit,
+    };
+}
+
+export interface HostFileView {
+    path: string;
+    owner: string;
+    group: string;
+    mode: string;
+    policy: string;
+    content: string;
+}
+
+/** The bundle's files for review: secret contents replaced by "[secret]". */
+export function reviewableFiles(bundle: HostBundle): HostFileView[] {
+    return bundle.files.map((f) => ({
+        path: f.path,
+        owner: f.owner,
+        group: f.group,
+        mode: f.mode,
+        policy: f.policy,
+        content: f.secret ? "[secret]" : f.content,
+    }));
+}
+
+export interface AgentHostArgs {
+    settings: Settings;
+    /** Provider id of the server: a new server means a new wait, a new push and a first-boot restore. */
+    serverId: pulumi.Input<string>;
+    sshHost: pulumi.Input<string>;
+    ssh: SshAuth;
+    llmApiKey: pulumi.Input<string>;
+    embeddingApiKey?: pulumi.Input<string>;
+    tunnelToken: pulumi.Input<string>;
+    backup: {
+        bucketName: pulumi.Input<string>;
+        endpoint: pulumi.Input<string>;
+        accessKeyId: pulumi.Input<string>;
+        secretAccessKey: pulumi.Input<string>;
+    };
+}
+
+export class AgentHost extends pulumi.ComponentResource {
+    readonly gatewayToken: pulumi.Output<string>;
+    /** Every file the host gets, secrets redacted (recorded as this component's input, so a plan can write them out). */
+    readonly files: pulumi.Output<HostFileView[]>;
+    readonly pushSummary: pulumi.Output<string>;
+
+    constructor(name: string, args: AgentHostArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Non-secret files never depend on secret values, so the review copy is rendered with placeholders, up front.
+        const review = buildHostBundle(hostBundleInput(args.settings, PLACEHOLDER_SECRETS));
+        const files = reviewableFiles(review);
+        super("openclaw-vps:index:AgentHost", name, { files }, opts);
+        const s = args.settings;
+
+        const gatewayToken = new random.RandomPassword(`${name}-gateway-token`, { length: 48, special: false }, { parent: this });
+        this.gatewayToken = pulumi.secret(gatewayToken.result);
+
+        const connection: command.types.input.remote.ConnectionArgs = {
+            host: args.sshHost,
+            user: s.adminUser,
+            agentSocketPath: args.ssh.agentSocketPath,
+            privateKey: args.ssh.privateKey,
+            // A new server accepts SSH within a minute or two; keep dialling meanwhile.
+            dialErrorLimit: 40,
+            perDialTimeout: 15,
+        };
+
+        const waitProvisioned = new command.remote.Command(`${name}-wait-provisioned`, {
+            connection,
+            create: REMOTE_COMMAND,
+            stdin: readHostFile("wait-provisioned.sh"),
+            triggers: [args.serverId],
+        }, { parent: this });
+
+        const bundle = pulumi
+            .all([gatewayToken.result, args.llmApiKey, args.embeddingApiKey, args.tunnelToken, args.backup.accessKeyId, args.backup.secretAccessKey])
+            .apply(([gateway, llm, embedding, tunnel, keyId, secretKey]) =>
+                buildHostBundle(hostBundleInput(s, {
+                    gatewayToken: gateway,
+                    llmApiKey: llm,
+                    embeddingApiKey: embedding,
+                    tunnelToken: tunnel,
+                    backupAccessKeyId: keyId,
+                    backupSecretAccessKey: secretKey,
+                })),
+            );
+        for (const warning of review.warnings) pulumi.log.warn(warning, this);
+
+        // Per-file digests are public (the files are): the preview shows which files change. The digest of all
+        // secrets together stays secret; it still forces a push (and restarts) when a key is rotated.
+        const publicDigests = Object.fromEntries(
+            Object.entries(bundleDigests(review)).filter(([key]) => key !== SECRETS_DIGEST_KEY),
+        );
+        const secretsDigest = pulumi.secret(bundle.apply((b) => bundleDigests(b)[SECRETS_DIGEST_KEY]));
+
+        const push = new command.remote.Command(`${name}-push`, {
+            connection,
+            create: REMOTE_COMMAND,
+            stdin: pulumi.secret(bundle.apply((b) => renderBundleScript(b))),
+            triggers: [args.serverId, publicDigests, secretsDigest],
+            // The applier prints a summary and, on failure, the gateway's last log lines; never a secret.
+            logging: "stdoutAndStderr",
+        }, { parent: this, dependsOn: [waitProvisioned], deleteBeforeReplace: true });
+
+        this.files = pulumi.output(files);
+        this.pushSummary = push.stdout.apply((out) => out.split("\n").filter((l) => l.startsWith("PUSH-SUMMARY")).join("\n"));
+        this.registerOutputs({ gatewayToken: this.gatewayToken, files: this.files, pushSummary: this.pushSummary });
+    }
+}
