@@ -47,14 +47,15 @@ CURRENT_STEP=config
 STEP_INDEX=0
 WRITE_STATUS=1
 
-# Step lines go to the log, the console (the provider's serial console shows them) and our stdout (fd 3, which
-# cloud-init copies to /var/log/cloud-init-output.log). Step output itself goes only to the log.
+# Step lines go to the log and the serial console (the provider's console view shows them). They go to our stdout
+# (fd 3) too when a person reads it (a terminal) or when a test redirected the console; not under cloud-init, which
+# already copies our stdout to the console: every line would show twice. Step output itself goes only to the log.
 log() {
   local line
   line="$(date -u +%Y-%m-%dT%H:%M:%SZ) [openclaw-vps provision] $*"
   printf '%s\n' "$line" >>"$LOG_FILE"
-  printf '%s\n' "$line" >&3
-  if [[ -w $CONSOLE ]]; then printf '%s\n' "$line" >"$CONSOLE" 2>/dev/null || true; fi
+  if [[ -t 3 || $CONSOLE != /dev/console || ! -w $CONSOLE ]]; then printf '%s\n' "$line" >&3; fi
+  if [[ -w $CONSOLE ]]; then printf '%s\n' "$line" >>"$CONSOLE" 2>/dev/null || true; fi
 }
 
 die() {
@@ -78,7 +79,9 @@ on_error() { # exit status, line
   trap - ERR
   write_status failed
   log "FAILED at step ${STEP_INDEX}/${#STEPS[@]} ${CURRENT_STEP} (exit ${status}, line ${line}); log: ${LOG_FILE}"
-  if [[ -w $CONSOLE ]]; then tail -n 20 "$LOG_FILE" >"$CONSOLE" 2>/dev/null || true; fi
+  # Always on stderr as well, so /var/log/cloud-init-output.log says why too.
+  echo "openclaw-vps provision FAILED at step ${CURRENT_STEP} (exit ${status}); see ${LOG_FILE}" >&4
+  if [[ -w $CONSOLE ]]; then tail -n 20 "$LOG_FILE" >>"$CONSOLE" 2>/dev/null || true; fi
   exit "$status"
 }
 
@@ -484,7 +487,7 @@ main() {
   fi
 
   cd /
-  exec 3>&1
+  exec 3>&1 4>&2 # our own stdout and stderr, kept while each step's output goes to the log
   install -d -m 0755 "$(dirname "$LOG_FILE")" "$(dirname "$STATUS_FILE")"
   touch "$LOG_FILE"
   chmod 0640 "$LOG_FILE"

@@ -74,7 +74,10 @@ describe("provision.sh", () => {
             fs.writeFileSync(path.join(stubs, "apt-get"), "#!/bin/sh\necho 'E: stub apt-get: mirror unreachable' >&2\nexit 100\n", { mode: 0o755 });
             fs.writeFileSync(path.join(work.dir, "provision.env"), envFile());
             fs.rmSync(path.join(work.dir, "runs.out"), { force: true });
-            const result = runInPrivateNamespace(`${PROVISION_SANDBOX}export PATH="$STUBS:$PATH"\nprovision`, {
+            const console = path.join(work.dir, "console");
+            fs.writeFileSync(console, "");
+            const result = runInPrivateNamespace(`${PROVISION_SANDBOX}export PATH="$STUBS:$PATH" PROVISION_CONSOLE="$CONSOLE_FILE"\nprovision`, {
+                CONSOLE_FILE: console,
                 DIR: work.dir,
                 PROVISION: PROVISION_SCRIPT,
                 STUBS: stubs,
@@ -89,6 +92,11 @@ describe("provision.sh", () => {
                 { step: "1/12", name: "packages", state: "failed" },
             );
             assert.match(fs.readFileSync(path.join(work.dir, "provision.log"), "utf8"), /E: stub apt-get: mirror unreachable/);
+            assert.match(runs, /openclaw-vps provision FAILED at step packages \(exit 100\)/, "the reason reaches stderr too");
+            // The serial console gets the step lines and, on failure, the log's tail with the cause.
+            const consoleText = fs.readFileSync(console, "utf8");
+            assert.match(consoleText, /step 1\/12 packages: start/);
+            assert.match(consoleText, /E: stub apt-get: mirror unreachable/);
         });
     });
 
