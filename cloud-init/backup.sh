@@ -67,23 +67,31 @@ is_sqlite_file() { [[ -f $1 && $(head -c 15 -- "$1" 2>/dev/null) == "SQLite form
 
 # A SQLite database in the workspace (written by some tool the agent runs) is copied again with SQLite's online
 # backup API (Node's node:sqlite, as the agent user, read-only), so the copy is consistent and includes committed WAL
-# pages; -wal/-shm/-journal sidecars of a database never enter a snapshot.
+# pages (all pages in one step, so a busy writer cannot restart it forever); -wal/-shm/-journal sidecars of a
+# database never enter a snapshot.
 snapshot_workspace_sqlite() {
-    local staged_root=$1 source_root=$2 sidecar db rel scratch
-    local -A live_databases=()
-    while IFS= read -r -d '' sidecar; do
-        db=${sidecar%-*}
-        is_sqlite_file "$db" || continue
-        rm -f -- "$sidecar"
-        live_databases[${db#"$staged_root"/}]=1
-    done < <(find "$staged_root" -type f \( -name '*-wal' -o -name '*-shm' -o -name '*-journal' \) -print0)
-    for rel in "${!live_databases[@]}"; do
+    local staged_root=$1 source_root=$2 file db rel scratch
+    local -A databases=()
+    while IFS= read -r -d '' file; do
+        case $file in
+            *-wal | *-shm | *-journal)
+                db=${file%-*}
+                is_sqlite_file "$db" || continue
+                rm -f -- "$file"
+                ;;
+            *) db=$file; is_sqlite_file "$db" || continue ;;
+        esac
+        databases[${db#"$staged_root"/}]=1
+    done < <(find "$staged_root" -type f \( -name '*-wal' -o -name '*-shm' -o -name '*-journal' \
+        -o -name '*.sqlite' -o -name '*.sqlite3' -o -name '*.db' \) -print0)
+    for rel in "${!databases[@]}"; do
+        [[ -f "$source_root/$rel" ]] || continue
         scratch="$BACKUP_STAGING_DIR/agent-scratch/workspace-db.sqlite"
         rm -f -- "$scratch"
         as_agent env "SOURCE_DB=$source_root/$rel" "COPY_DB=$scratch" node -e '
             const sqlite = require("node:sqlite");
-            const db = new sqlite.DatabaseSync(process.env.SOURCE_DB, { readOnly: true });
-            sqlite.backup(db, process.env.COPY_DB).then(() => db.close(), (e) => { console.error(String(e)); process.exit(1); });' ||
+            const db = new sqlite.DatabaseSync(process.env.SOURCE_DB, { readOnly: true, timeout: 15000 });
+            sqlite.backup(db, process.env.COPY_DB, { rate: 2147483647 }).then(() => db.close(), (e) => { console.error(String(e)); process.exit(1); });' ||
             die "consistent copy of the workspace database $rel failed"
         cat -- "$scratch" >"$staged_root/$rel"
         rm -f -- "$scratch"

@@ -1,0 +1,105 @@
+// The backup job's systemd units: `openclaw-backup.service` (Type=oneshot, runs cloud-init/backup.sh as root) and
+// `openclaw-backup.timer` (OnCalendar from config `backupSchedule`, Persistent, randomized delay), plus a validator
+// for schedule values. The real parser (`systemd-analyze calendar` / `verify`) checks them in
+// test/tools/backup-units.test.ts. Pure: no Pulumi imports.
+
+export const BACKUP_SERVICE_NAME = "openclaw-backup.service";
+export const BACKUP_TIMER_NAME = "openclaw-backup.timer";
+export const BACKUP_SERVICE_PATH = `/etc/systemd/system/${BACKUP_SERVICE_NAME}`;
+export const BACKUP_TIMER_PATH = `/etc/systemd/system/${BACKUP_TIMER_NAME}`;
+export const HOST_BIN_DIR = "/opt/openclaw-vps/bin";
+/** The host scripts this feature needs in HOST_BIN_DIR (root:root 0755); backup-lib.sh is sourced by the others. */
+export const BACKUP_HOST_SCRIPTS = ["backup-lib.sh", "backup.sh", "restore.sh", "list-snapshots.sh"] as const;
+export const DEFAULT_BACKUP_SCHEDULE = "hourly";
+export const DEFAULT_RANDOMIZED_DELAY = "10min";
+
+export interface BackupUnitsInput {
+    /** systemd OnCalendar expression, e.g. hourly, daily, "*-*-* 00/6:00:00" (config `backupSchedule`). */
+    schedule?: string;
+    /** Spread of the start time (systemd time span), so many hosts do not hit R2 at the same second. */
+    randomizedDelay?: string;
+    /** Default HOST_BIN_DIR. */
+    binDir?: string;
+}
+
+/** Shorthands that would fire more often than a snapshot can finish on a small host (and cost R2 operations). */
+const TOO_FREQUENT = new Set(["minutely", "secondly"]);
+const CALENDAR_CHARS = /^[A-Za-z0-9 *:/,.~+-]{1,64}$/;
+const TIME_SPAN = /^(\d+ ?(us|ms|s|sec|m|min|h|hr|d)? ?)+$/;
+
+/**
+ * Problems of a `backupSchedule` value, or undefined when it is acceptable. Catches what would break or abuse the
+ * unit file (newlines, odd characters, every minute); the full grammar is systemd's, checked by the tools test.
+ */
+export function validateBackupSchedule(schedule: string): string | undefined {
+    const value = schedule.trim();
+    if (!CALENDAR_CHARS.test(value) || value !== schedule) {
+        return `backupSchedule ${JSON.stringify(schedule)} must be one line of a systemd calendar expression (e.g. hourly, daily, *-*-* 00/6:00:00)`;
+    }
+    if (TOO_FREQUENT.has(value.toLowerCase()) || /^\*:\*(:\*)?$/.test(value) || /^\*-\*-\* \*:\*(:\S+)?$/.test(value)) {
+        return `backupSchedule ${JSON.stringify(schedule)} fires every minute or more often; use hourly or less often`;
+    }
+    return undefined;
+}
+
+function checkInput(input: BackupUnitsInput): { schedule: string; delay: string; binDir: string } {
+    const schedule = input.schedule ?? DEFAULT_BACKUP_SCHEDULE;
+    const problem = validateBackupSchedule(schedule);
+    if (problem) throw new Error(problem);
+    const delay = input.randomizedDelay ?? DEFAULT_RANDOMIZED_DELAY;
+    if (!TIME_SPAN.test(delay)) throw new Error(`randomizedDelay ${JSON.stringify(delay)} is not a systemd time span such as 10min`);
+    const binDir = input.binDir ?? HOST_BIN_DIR;
+    if (!/^\/[A-Za-z0-9._/-]+$/.test(binDir)) throw new Error(`binDir ${JSON.stringify(binDir)} must be an absolute path`);
+    return { schedule, delay, binDir: binDir.replace(/\/+$/, "") };
+}
+
+/** The oneshot service: failures land in the journal and in /var/lib/openclaw-vps/backup.status. */
+export function renderBackupService(input: BackupUnitsInput = {}): string {
+    const { binDir } = checkInput(input);
+    return `# Rendered by openclaw-vps (components/render/backup-units.ts): one snapshot of the agent's memory to R2.
+# Runs as root because it reads the root-only rclone credentials; OpenClaw's own backup runs as the agent user.
+[Unit]
+Description=Snapshot the OpenClaw agent's workspace and state to R2 (openclaw-vps)
+Documentation=file://${binDir}/backup.sh
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=${binDir}/backup.sh
+SyslogIdentifier=openclaw-backup
+# Background work: the gateway keeps the CPU and the disk.
+Nice=10
+IOSchedulingClass=idle
+TimeoutStartSec=3h
+UMask=0077
+PrivateTmp=yes
+NoNewPrivileges=yes
+ProtectSystem=full
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectControlGroups=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+`;
+}
+
+/** The schedule: Persistent catches up a run missed while the host was off; the fixed random delay spreads hosts. */
+export function renderBackupTimer(input: BackupUnitsInput = {}): string {
+    const { schedule, delay } = checkInput(input);
+    return `# Rendered by openclaw-vps (components/render/backup-units.ts): when ${BACKUP_SERVICE_NAME} runs.
+[Unit]
+Description=Scheduled snapshots of the OpenClaw agent's memory to R2 (openclaw-vps)
+
+[Timer]
+OnCalendar=${schedule}
+Persistent=true
+RandomizedDelaySec=${delay}
+FixedRandomDelay=true
+AccuracySec=1min
+Unit=${BACKUP_SERVICE_NAME}
+
+[Install]
+WantedBy=timers.target
+`;
+}
