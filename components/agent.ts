@@ -60,6 +60,7 @@ export class OpenClawAgent extends pulumi.ComponentResource {
             serverType: s.serverType,
             serverName: s.agentName,
             sshPublicKey: s.sshPublicKey,
+            existingSshKey: s.providerSshKey || undefined,
             adminCidrs: s.adminCidrs,
             userData,
             labels,

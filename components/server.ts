@@ -16,6 +16,8 @@ export interface AgentServerArgs {
     serverName: string;
     /** The admin's OpenSSH public key line. */
     sshPublicKey: string;
+    /** A key already in the provider account (Hetzner name, DigitalOcean fingerprint) to use instead of creating one. */
+    existingSshKey?: string;
     /** Networks allowed to reach TCP 22. Nothing else is ever allowed in. */
     adminCidrs: string[];
     /** Rendered #cloud-config. Must never contain a secret: any process on the host can read it back. */
@@ -44,11 +46,14 @@ export class AgentServer extends pulumi.ComponentResource {
         const fixedName = { parent: this, deleteBeforeReplace: true };
 
         if (args.provider === "hetzner") {
-            const key = new hcloud.SshKey(`${name}-ssh-key`, {
-                name: `${args.serverName}-admin`,
-                publicKey: args.sshPublicKey,
-                labels: args.labels,
-            }, fixedName);
+            // The provider refuses a public key it already has; then name the existing key instead.
+            const keyRef = args.existingSshKey
+                ? pulumi.output(args.existingSshKey)
+                : new hcloud.SshKey(`${name}-ssh-key`, {
+                    name: `${args.serverName}-admin`,
+                    publicKey: args.sshPublicKey,
+                    labels: args.labels,
+                }, fixedName).id;
             const firewall = new hcloud.Firewall(`${name}-firewall`, {
                 name: `${args.serverName}-ssh-only`,
                 labels: args.labels,
@@ -61,7 +66,7 @@ export class AgentServer extends pulumi.ComponentResource {
                 image: UBUNTU_IMAGE.hetzner,
                 location: args.region,
                 // Without a key Hetzner e-mails a root password; root login is disabled by the hardening anyway.
-                sshKeys: [key.id],
+                sshKeys: [keyRef],
                 userData: args.userData,
                 firewallIds: [firewall.id.apply((id) => Number(id))],
                 publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
@@ -72,16 +77,18 @@ export class AgentServer extends pulumi.ComponentResource {
             this.ipv6Address = server.ipv6Address;
         } else {
             const tag = Object.entries(args.labels).map(([k, v]) => `${k}-${v}`.replace(/[^A-Za-z0-9:_-]/g, "-"));
-            const key = new digitalocean.SshKey(`${name}-ssh-key`, {
-                name: `${args.serverName}-admin`,
-                publicKey: args.sshPublicKey,
-            }, { parent: this });
+            const keyRef = args.existingSshKey
+                ? pulumi.output(args.existingSshKey)
+                : new digitalocean.SshKey(`${name}-ssh-key`, {
+                    name: `${args.serverName}-admin`,
+                    publicKey: args.sshPublicKey,
+                }, { parent: this }).fingerprint;
             const droplet = new digitalocean.Droplet(`${name}-server`, {
                 name: args.serverName,
                 size: args.serverType,
                 image: UBUNTU_IMAGE.digitalocean,
                 region: args.region,
-                sshKeys: [key.fingerprint],
+                sshKeys: [keyRef],
                 userData: args.userData,
                 ipv6: true,
                 // The DO agent would be another root daemon phoning home; the gateway host does without it.

@@ -58,6 +58,7 @@ export interface Settings {
     accessSessionDuration: string;
     accessServiceToken: boolean;
     sshPublicKey: string;
+    providerSshKey: string;
     adminCidrs: string[];
     adminUser: string;
     openclawVersion: string;
@@ -247,6 +248,12 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()): Record<str
             kind: "string",
             description: "Your SSH public key (one line, e.g. the content of ~/.ssh/id_ed25519.pub): the only way into the server.",
             check: (v: string) => (SSH_KEY.test(v.trim()) ? undefined : "one OpenSSH public key line such as `ssh-ed25519 AAAA... you@laptop`"),
+        },
+        providerSshKey: {
+            kind: "string",
+            default: "",
+            description: "An SSH key already in the provider account to use instead of creating one (Hetzner: its name; DigitalOcean: its fingerprint). Providers refuse the same public key twice.",
+            check: (v: string) => (v === "" || /^[\x21-\x7e][\x20-\x7e]{0,127}$/.test(v) ? undefined : "the key's name (Hetzner) or fingerprint (DigitalOcean), or empty"),
         },
         adminCidrs: {
             kind: "array",
@@ -610,6 +617,7 @@ export function parseSettings(raw: Record<string, string>, options: ParseOptions
         accessSessionDuration: values.accessSessionDuration as string,
         accessServiceToken: values.accessServiceToken as boolean,
         sshPublicKey: (values.sshPublicKey as string).trim(),
+        providerSshKey: values.providerSshKey as string,
         adminCidrs: values.adminCidrs as string[],
         adminUser: values.adminUser as string,
         openclawVersion: values.openclawVersion as string,
