@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Installs the OpenClaw provider plugins that openclaw.json needs (e.g. @openclaw/voyage-provider@2026.9.6), pinned
+# to the OpenClaw version, into the service user's OpenClaw state (~/.openclaw/npm/projects), where the gateway run
+# by that user finds them. Run as root by the push, before the gateway (re)starts, so the gateway never installs
+# packages while starting. Safe to rerun: a plugin already installed at the pinned version is left alone.
+#
+# Usage: install-plugins.sh SPEC...   (exact pins only: NAME@X.Y.Z; no spec = nothing to do)
+# Env (defaults from /etc/openclaw-vps/provision.env): AGENT_USER (openclaw), AGENT_HOME (the user's home),
+# NPM_REGISTRY (https://registry.npmjs.org/), OPENCLAW_BIN (/usr/local/bin/openclaw), NODE_BIN (/usr/local/bin/node).
+set -euo pipefail
+
+log() { printf '%s install-plugins: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+PROVISION_ENV=${PROVISION_ENV:-/etc/openclaw-vps/provision.env}
+if [[ -r "$PROVISION_ENV" ]]; then
+    # Only the keys we use, never the whole file into our environment.
+    for key in AGENT_USER NPM_REGISTRY; do
+        if [[ -z "${!key:-}" ]]; then
+            value=$(sed -n "s/^${key}=//p" "$PROVISION_ENV" | tail -n 1)
+            [[ -n "$value" ]] && printf -v "$key" '%s' "$value"
+        fi
+    done
+fi
+AGENT_USER=${AGENT_USER:-openclaw}
+NPM_REGISTRY=${NPM_REGISTRY:-https://registry.npmjs.org/}
+OPENCLAW_BIN=${OPENCLAW_BIN:-/usr/local/bin/openclaw}
+NODE_BIN=${NODE_BIN:-/usr/local/bin/node}
+
+[[ $EUID -eq 0 ]] || die "run as root (it installs as ${AGENT_USER} via runuser)"
+if [[ $# -eq 0 ]]; then
+    log "no plugin needed by the config: nothing to do"
+    exit 0
+fi
+getent passwd "$AGENT_USER" >/dev/null || die "user ${AGENT_USER} does not exist"
+AGENT_HOME=${AGENT_HOME:-$(getent passwd "$AGENT_USER" | cut -d: -f6)}
+STATE_DIR="$AGENT_HOME/.openclaw"
+[[ -r "$OPENCLAW_BIN" ]] || die "$OPENCLAW_BIN is missing (provision.sh installs OpenClaw first)"
+[[ -x "$NODE_BIN" ]] || die "$NODE_BIN is not executable"
+
+for spec in "$@"; do
+    [[ "$spec" =~ ^(@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*@[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
+        die "plugin spec '$spec' is not an exact pin NAME@X.Y.Z"
+done
+
+# The version of package $1 installed in the user's managed plugin projects, or nothing.
+installed_version() {
+    local name=$1 manifest
+    shopt -s nullglob
+    for manifest in "$STATE_DIR"/npm/projects/*/node_modules/"$name"/package.json; do
+        "$NODE_BIN" -e 'process.stdout.write(String(require(process.argv[1]).version || ""))' "$manifest"
+        shopt -u nullglob
+        return 0
+    done
+    shopt -u nullglob
+}
+
+install -d -o "$AGENT_USER" -g "$(id -gn "$AGENT_USER")" -m 0700 "$STATE_DIR"
+
+for spec in "$@"; do
+    name=${spec%@*}
+    version=${spec##*@}
+    current=$(installed_version "$name")
+    if [[ "$current" == "$version" ]]; then
+        log "$name $version already installed: unchanged"
+        continue
+    fi
+    log "installing $spec (found: ${current:-none}) from $NPM_REGISTRY as $AGENT_USER"
+    # `plugins install` records the plugin in the state dir's index and also enables it in the config it is given.
+    # It gets a scratch config: the deployed openclaw.json is read-only and already enables the plugin itself. The
+    # scratch config's port has no gateway, so the CLI installs on disk instead of asking a running gateway to.
+    scratch=$(runuser -u "$AGENT_USER" -- mktemp -d)
+    printf '{ "gateway": { "mode": "local", "port": 9 } }\n' | runuser -u "$AGENT_USER" -- tee "$scratch/openclaw.json" >/dev/null
+    # A clean environment for the agent user, except how this host reaches the registry (proxy, extra CA).
+    passthrough=()
+    for var in HTTPS_PROXY HTTP_PROXY NO_PROXY https_proxy http_proxy no_proxy NODE_EXTRA_CA_CERTS SSL_CERT_FILE SSL_CERT_DIR; do
+        if [[ -n "${!var:-}" ]]; then passthrough+=("$var=${!var}"); fi
+    done
+    status=0
+    runuser -u "$AGENT_USER" -- env -i "${passthrough[@]}" \
+        PATH="$(dirname "$NODE_BIN"):/usr/local/bin:/usr/bin:/bin" \
+        HOME="$AGENT_HOME" \
+        OPENCLAW_STATE_DIR="$STATE_DIR" \
+        OPENCLAW_CONFIG_PATH="$scratch/openclaw.json" \
+        NO_COLOR=1 \
+        npm_config_registry="$NPM_REGISTRY" \
+        "$NODE_BIN" "$OPENCLAW_BIN" plugins install "$spec" --pin >&2 || status=$?
+    rm -rf -- "$scratch"
+    [[ $status -eq 0 ]] || die "openclaw plugins install $spec failed (exit $status)"
+    current=$(installed_version "$name")
+    [[ "$current" == "$version" ]] || die "$name is at '${current:-nothing}' after installing $spec"
+    log "$name $version installed"
+done
+
+# If the deployed config is already in place, let OpenClaw itself confirm that no plugin it enables is missing.
+if [[ -f "$STATE_DIR/openclaw.json" ]]; then
+    report=$(runuser -u "$AGENT_USER" -- env -i PATH="$(dirname "$NODE_BIN"):/usr/bin:/bin" HOME="$AGENT_HOME" \
+        OPENCLAW_STATE_DIR="$STATE_DIR" OPENCLAW_CONFIG_PATH="$STATE_DIR/openclaw.json" NO_COLOR=1 \
+        "$NODE_BIN" "$OPENCLAW_BIN" config validate --json 2>/dev/null || true)
+    missing=$(printf '%s' "$report" | "$NODE_BIN" -e '
+        let text = ""; process.stdin.on("data", (d) => (text += d)).on("end", () => {
+            const start = text.indexOf("{");
+            const report = start < 0 ? {} : JSON.parse(text.slice(start));
+            const missing = (report.warnings || []).filter((w) => /plugin not installed/.test(w.message)).map((w) => w.path);
+            process.stdout.write(missing.join(" "));
+        });')
+    [[ -z "$missing" ]] || die "the deployed config still enables plugins that are not installed: $missing"
+    log "openclaw config validate: every plugin the config enables is installed"
+fi
+log "done: $*"
