@@ -1,0 +1,546 @@
+#!/usr/bin/env bash
+# The host audit behind `npm run verify`: one read-only pass over a deployed server that reports, check by check,
+# whether it still matches docs/host-contract.md and the threat model (nothing but sshd on the network, the gateway
+# on loopback only, UFW denying incoming, key-only SSH, services up, a recent backup, cloud-init done, OpenClaw's own
+# security audit, disk/memory/swap headroom, and user data free of the secrets this host holds).
+#
+# Sent on stdin as root (`sudo -n bash -s`, components/verify/), never stored on the host; runs the same by hand:
+#   ssh ops@HOST 'sudo -n bash -s' < cloud-init/audit-host.sh
+# Output (stdout), one line per check, tab-separated, nothing else:
+#   AUDIT <id> <pass|fail|skip> <critical|warning> <one-line summary>
+# and a last line `AUDIT-END <number of checks>`. Progress goes to stderr. Secret values are compared in memory
+# and never printed: a leak is reported by the file and key that holds the secret.
+#
+# Settings (environment; the verify command puts them at the top of the script, defaults are the host contract):
+#   AUDIT_ADMIN_USER (ops)  AUDIT_AGENT_USER (openclaw)  AUDIT_GATEWAY_PORT (18789)  AUDIT_BACKUP_SCHEDULE (hourly)
+#   AUDIT_PROVIDER (hetzner|digitalocean|"" = try both)  AUDIT_METADATA_BASE (http://169.254.169.254)
+#   AUDIT_SECURITY_AUDIT_TIMEOUT (240 s)
+#   AUDIT_ONLY  comma list of check groups to run (default all): cloud-init sshd firewall sockets gateway-ready
+#               services openclaw-audit backup resources userdata
+set -euo pipefail
+
+AUDIT_ADMIN_USER=${AUDIT_ADMIN_USER:-ops}
+AUDIT_AGENT_USER=${AUDIT_AGENT_USER:-openclaw}
+AUDIT_GATEWAY_PORT=${AUDIT_GATEWAY_PORT:-18789}
+AUDIT_BACKUP_SCHEDULE=${AUDIT_BACKUP_SCHEDULE:-hourly}
+AUDIT_PROVIDER=${AUDIT_PROVIDER:-}
+AUDIT_METADATA_BASE=${AUDIT_METADATA_BASE:-http://169.254.169.254}
+AUDIT_SECURITY_AUDIT_TIMEOUT=${AUDIT_SECURITY_AUDIT_TIMEOUT:-240}
+AUDIT_ONLY=${AUDIT_ONLY:-}
+
+LIB_DIR=/var/lib/openclaw-vps
+PROVISION_STATUS=$LIB_DIR/provision.status
+BACKUP_STATUS=$LIB_DIR/backup.status
+RESTORE_MARKER=$LIB_DIR/restore.done
+TUNNEL_ENV=/etc/cloudflared/tunnel.env
+RCLONE_CONF=/etc/openclaw-vps/rclone.conf
+CLOUD_INIT_USER_DATA=/var/lib/cloud/instance/user-data.txt
+GATEWAY_UNIT=openclaw-gateway.service
+# The backup timer adds up to 10 min of random delay; a run may take a while on a small host.
+BACKUP_GRACE_SECONDS=1800
+
+CHECKS=0
+SECRET_NAMES=()
+SECRET_VALUES=()
+
+log() { printf '[audit] %s\n' "$*" >&2; }
+
+wanted() { [[ -z $AUDIT_ONLY || ,$AUDIT_ONLY, == *,$1,* ]]; }
+
+# One result line; tabs and line breaks in the summary become spaces so the line stays one record.
+emit() { # id status severity summary
+    local summary=$4
+    summary=${summary//$'\t'/ }
+    summary=${summary//$'\n'/ }
+    printf 'AUDIT\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$summary"
+    CHECKS=$((CHECKS + 1))
+}
+
+agent_home() { getent passwd "$AUDIT_AGENT_USER" | cut -d: -f6; }
+
+# Runs a command as the agent user with a clean environment (its own HOME and user manager), from its state dir.
+as_agent() {
+    local home uid
+    home=$(agent_home)
+    uid=$(id -u "$AUDIT_AGENT_USER")
+    (
+        cd "$home/.openclaw" 2>/dev/null || cd /
+        setpriv --reuid="$AUDIT_AGENT_USER" --regid="$(id -g "$AUDIT_AGENT_USER")" --init-groups -- \
+            env -i HOME="$home" USER="$AUDIT_AGENT_USER" LANG=C.UTF-8 NO_COLOR=1 \
+            PATH=/usr/local/bin:/usr/bin:/bin XDG_RUNTIME_DIR="/run/user/$uid" "$@"
+    )
+}
+
+# ---- cloud-init and provisioning --------------------------------------------------------------------------------
+
+check_cloud_init() {
+    log "cloud-init status"
+    local out code=0 status
+    out=$(timeout 30 cloud-init status --long 2>&1) || code=$?
+    status=$(sed -n 's/^status: //p' <<<"$out" | head -n 1)
+    local provision=""
+    if [[ -r $PROVISION_STATUS ]]; then
+        provision=$(sed -n 's/^state=//p' "$PROVISION_STATUS" | tail -n 1)
+    fi
+    if [[ $status == "done" && $code -eq 0 && $provision == "done" ]]; then
+        emit cloud-init pass critical "cloud-init: done; provision.sh: done"
+    elif [[ $status == running ]]; then
+        emit cloud-init fail critical "cloud-init is still running (provision.sh: ${provision:-not started})"
+    else
+        emit cloud-init fail critical "cloud-init: ${status:-unknown} (exit $code); provision.sh: ${provision:-no status file}"
+    fi
+}
+
+# ---- SSH ----------------------------------------------------------------------------------------------------------
+
+SSHD_PORTS=()
+
+check_sshd() {
+    log "sshd effective configuration (sshd -T)"
+    # sshd refuses -T without its privilege separation directory, which socket activation creates only on first use.
+    [[ -d /run/sshd ]] || mkdir -p /run/sshd
+    local effective
+    if ! effective=$(sshd -T -C "user=$AUDIT_ADMIN_USER,host=audit.invalid,addr=198.51.100.7" 2>&1); then
+        emit sshd fail critical "sshd -T failed: $(tail -n 1 <<<"$effective")"
+        return
+    fi
+    mapfile -t SSHD_PORTS < <(sed -n 's/^port //p' <<<"$effective")
+    local bad=() value tries
+    for key in passwordauthentication kbdinteractiveauthentication permitemptypasswords; do
+        value=$(sed -n "s/^$key //p" <<<"$effective" | head -n 1)
+        [[ $value == no ]] || bad+=("$key ${value:-unset}")
+    done
+    value=$(sed -n 's/^permitrootlogin //p' <<<"$effective" | head -n 1)
+    [[ $value == no ]] || bad+=("permitrootlogin ${value:-unset}")
+    tries=$(sed -n 's/^maxauthtries //p' <<<"$effective" | head -n 1)
+    if ! [[ $tries =~ ^[0-9]+$ ]] || ((tries > 3)); then bad+=("maxauthtries ${tries:-unset}"); fi
+    if ((${#bad[@]})); then
+        emit sshd fail critical "effective sshd settings: ${bad[*]} (expected passwordauthentication no, kbdinteractiveauthentication no, permitrootlogin no, maxauthtries <= 3)"
+    else
+        emit sshd pass critical "key-only login, no root login, maxauthtries $tries"
+    fi
+}
+
+# ---- firewall -----------------------------------------------------------------------------------------------------
+
+check_firewall() {
+    log "ufw status"
+    local out
+    if ! out=$(ufw status verbose 2>&1); then
+        emit firewall fail critical "ufw status failed: $(tail -n 1 <<<"$out")"
+        return
+    fi
+    if ! grep -qx 'Status: active' <<<"$out"; then
+        emit firewall fail critical "UFW is not active"
+        return
+    fi
+    if ! grep -q '^Default: deny (incoming)' <<<"$out"; then
+        emit firewall fail critical "UFW does not deny incoming by default: $(grep '^Default:' <<<"$out")"
+        return
+    fi
+    # Rules that let something in, other than SSH.
+    local allowed=() line target
+    while IFS= read -r line; do
+        [[ $line =~ ALLOW[[:space:]]+IN ]] || continue
+        target=${line%%ALLOW*}
+        target=${target%"${target##*[![:space:]]}"}
+        case $target in
+            22 | 22/tcp | "22 (v6)" | "22/tcp (v6)" | OpenSSH | "OpenSSH (v6)") ;;
+            *) allowed+=("$target") ;;
+        esac
+    done <<<"$out"
+    local gateway_open=0 rule
+    for rule in "${allowed[@]}"; do
+        [[ $rule =~ (^|[^0-9])$AUDIT_GATEWAY_PORT([^0-9]|$) ]] && gateway_open=1
+    done
+    if ((gateway_open)); then
+        emit firewall fail critical "UFW allows the gateway port $AUDIT_GATEWAY_PORT in: ${allowed[*]}"
+    elif ((${#allowed[@]})); then
+        emit firewall fail warning "UFW is active and denies incoming, but also allows: ${allowed[*]}"
+    else
+        emit firewall pass critical "active, deny incoming, only SSH allowed"
+    fi
+}
+
+# ---- listening sockets --------------------------------------------------------------------------------------------
+
+# Splits an `ss` local address (0.0.0.0:22, [::1]:18789, 127.0.0.53%lo:53, [fe80::1%eth0]:546, *:22) into
+# SOCK_ADDR, SOCK_IFACE and SOCK_PORT.
+split_address() {
+    local local_address=$1
+    SOCK_PORT=${local_address##*:}
+    SOCK_ADDR=${local_address%:*}
+    SOCK_ADDR=${SOCK_ADDR#[}
+    SOCK_ADDR=${SOCK_ADDR%]}
+    SOCK_IFACE=""
+    if [[ $SOCK_ADDR == *%* ]]; then
+        SOCK_IFACE=${SOCK_ADDR#*%}
+        SOCK_ADDR=${SOCK_ADDR%%\%*}
+    fi
+}
+
+is_loopback() { [[ $SOCK_ADDR == 127.* || $SOCK_ADDR == ::1 || $SOCK_ADDR == ::ffff:127.* || $SOCK_IFACE == lo ]]; }
+
+check_sockets() {
+    log "listening sockets (ss)"
+    local out
+    if ! out=$(ss -H -l -n -t -u -p 2>&1); then
+        emit sockets fail critical "ss failed: $(tail -n 1 <<<"$out")"
+        emit gateway-bind fail critical "cannot list sockets"
+        return
+    fi
+    local exposed=() gateway_loopback=0 gateway_public=() netid state recvq sendq local_address peer process name port
+    ((${#SSHD_PORTS[@]})) || SSHD_PORTS=(22)
+    while read -r netid state recvq sendq local_address peer process; do
+        : "$state" "$recvq" "$sendq" "$peer"
+        [[ -n $local_address ]] || continue
+        split_address "$local_address"
+        name=$(sed -n 's/^users:(("\([^"]*\)".*/\1/p' <<<"$process")
+        if [[ $netid == tcp && $SOCK_PORT == "$AUDIT_GATEWAY_PORT" ]]; then
+            if is_loopback; then gateway_loopback=1; else gateway_public+=("$local_address"); fi
+        fi
+        is_loopback && continue
+        if [[ $netid == tcp ]]; then
+            local ssh_port=0
+            for port in "${SSHD_PORTS[@]}"; do [[ $SOCK_PORT == "$port" ]] && ssh_port=1; done
+            # Ubuntu 24.04 socket-activates sshd: systemd itself holds port 22 until the first connection.
+            if ((ssh_port)) && [[ $name == sshd || $name == systemd ]]; then continue; fi
+        elif [[ $netid == udp ]]; then
+            # DHCP clients (v4 port 68, v6 546) keep a socket for lease renewals: outgoing, not a service.
+            if [[ $SOCK_PORT == 68 || $SOCK_PORT == 546 ]] && [[ $name =~ ^(systemd-network|dhclient|dhcpcd|NetworkManager)$ ]]; then continue; fi
+        fi
+        exposed+=("$netid/${SOCK_ADDR}${SOCK_IFACE:+%$SOCK_IFACE}:$SOCK_PORT(${name:-unknown})")
+    done <<<"$out"
+    if ((${#exposed[@]})); then
+        emit sockets fail critical "listening on the network besides sshd: ${exposed[*]}"
+    else
+        emit sockets pass critical "nothing but sshd listens on a non-loopback address"
+    fi
+
+    local config bind="" cport=""
+    config="$(agent_home)/.openclaw/openclaw.json"
+    if [[ -r $config ]]; then
+        read -r bind cport < <(python3 -c '
+import json, sys
+try:
+    g = json.load(open(sys.argv[1])).get("gateway", {})
+    print(g.get("bind", "unset"), g.get("port", "unset"))
+except Exception as e:
+    print("unreadable", "unset")
+' "$config") || true
+    fi
+    if ((${#gateway_public[@]})); then
+        emit gateway-bind fail critical "the gateway port $AUDIT_GATEWAY_PORT listens on ${gateway_public[*]} (config gateway.bind=${bind:-?})"
+    elif [[ -n $bind && $bind != loopback ]]; then
+        emit gateway-bind fail critical "openclaw.json has gateway.bind=$bind (must be loopback)"
+    elif [[ -n $cport && $cport != "$AUDIT_GATEWAY_PORT" ]]; then
+        emit gateway-bind fail critical "openclaw.json has gateway.port=$cport, expected $AUDIT_GATEWAY_PORT (the tunnel forwards there)"
+    elif ((gateway_loopback == 0)); then
+        emit gateway-bind fail critical "nothing listens on 127.0.0.1:$AUDIT_GATEWAY_PORT (gateway down?)"
+    else
+        emit gateway-bind pass critical "the gateway listens on loopback:$AUDIT_GATEWAY_PORT only (gateway.bind=${bind:-?})"
+    fi
+}
+
+check_gateway_ready() {
+    log "gateway /readyz"
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$AUDIT_GATEWAY_PORT/readyz" 2>/dev/null) || true
+    if [[ $code == 200 ]]; then
+        emit gateway-ready pass critical "http://127.0.0.1:$AUDIT_GATEWAY_PORT/readyz answers 200"
+    else
+        emit gateway-ready fail critical "http://127.0.0.1:$AUDIT_GATEWAY_PORT/readyz answers ${code:-nothing} (not ready)"
+    fi
+}
+
+# ---- services -----------------------------------------------------------------------------------------------------
+
+check_services() {
+    log "services"
+    local state
+    state=$(as_agent systemctl --user is-active "$GATEWAY_UNIT" 2>/dev/null) || true
+    if [[ $state == active ]]; then
+        if [[ -e /var/lib/systemd/linger/$AUDIT_AGENT_USER ]]; then
+            emit service-gateway pass critical "$GATEWAY_UNIT (user $AUDIT_AGENT_USER) active, linger on"
+        else
+            emit service-gateway fail critical "$GATEWAY_UNIT is active but linger is off for $AUDIT_AGENT_USER (it stops at logout, does not start at boot)"
+        fi
+    else
+        emit service-gateway fail critical "$GATEWAY_UNIT (user $AUDIT_AGENT_USER) is ${state:-unknown}"
+    fi
+    local unit
+    for unit in cloudflared.service openclaw-backup.timer; do
+        state=$(systemctl is-active "$unit" 2>/dev/null) || true
+        if [[ $state == active ]]; then
+            emit "service-${unit%%.*}" pass critical "$unit active"
+        else
+            emit "service-${unit%%.*}" fail critical "$unit is ${state:-unknown}"
+        fi
+    done
+}
+
+# ---- backup age ---------------------------------------------------------------------------------------------------
+
+# Seconds between two elapses of the schedule, from systemd's own calendar parser (0 when it cannot tell).
+schedule_interval() {
+    local out next second
+    out=$(TZ=UTC systemd-analyze calendar --iterations=2 "$AUDIT_BACKUP_SCHEDULE" 2>/dev/null) || {
+        echo 0
+        return
+    }
+    next=$(sed -n 's/^ *Next elapse: [A-Za-z]* //p' <<<"$out" | head -n 1)
+    second=$(sed -n 's/^ *Iter\. #2: [A-Za-z]* //p' <<<"$out" | head -n 1)
+    if [[ -z $next || -z $second ]]; then
+        echo 0
+        return
+    fi
+    echo $(($(date -u -d "$second" +%s) - $(date -u -d "$next" +%s)))
+}
+
+status_value() { sed -n "s/^$1=//p" "$2" 2>/dev/null | tail -n 1; }
+
+human_age() { # seconds
+    local s=$1
+    if ((s >= 86400)); then printf '%dd%dh' $((s / 86400)) $((s % 86400 / 3600)); elif ((s >= 3600)); then printf '%dh%dm' $((s / 3600)) $((s % 3600 / 60)); else printf '%dm' $((s / 60)); fi
+}
+
+check_backup() {
+    log "backup age against the schedule ($AUDIT_BACKUP_SCHEDULE)"
+    local interval allowed now last="" last_error="" deployed=""
+    interval=$(schedule_interval)
+    ((interval > 0)) || interval=86400
+    # Two missed runs in a row is a failure; one can be a reboot or a slow upload.
+    allowed=$((2 * interval + BACKUP_GRACE_SECONDS))
+    now=$(date -u +%s)
+    if [[ -r $BACKUP_STATUS ]]; then
+        last=$(status_value last_success "$BACKUP_STATUS")
+        last_error=$(status_value last_error "$BACKUP_STATUS")
+    fi
+    if [[ -n $last ]]; then
+        local at age
+        if ! at=$(date -u -d "$last" +%s 2>/dev/null); then
+            emit backup fail critical "backup.status has an unreadable last_success"
+            return
+        fi
+        age=$((now - at))
+        if ((age <= allowed)); then
+            emit backup pass critical "last snapshot $(human_age "$age") ago (schedule $AUDIT_BACKUP_SCHEDULE, allowed $(human_age "$allowed"))${last_error:+; a later run failed}"
+        else
+            emit backup fail critical "last successful snapshot $(human_age "$age") ago, more than $(human_age "$allowed") for schedule $AUDIT_BACKUP_SCHEDULE${last_error:+ (last error: ${last_error//\\/})}"
+        fi
+        return
+    fi
+    # No snapshot yet: fine on a server deployed less than two periods ago.
+    [[ -r $RESTORE_MARKER ]] && deployed=$(status_value at "$RESTORE_MARKER")
+    if [[ -n $deployed ]] && ((now - $(date -u -d "$deployed" +%s 2>/dev/null || echo 0) <= allowed)); then
+        emit backup skip critical "no snapshot yet; the server was deployed $(human_age $((now - $(date -u -d "$deployed" +%s)))) ago and the first is due within $(human_age "$allowed")"
+    else
+        emit backup fail critical "no successful snapshot recorded in $BACKUP_STATUS${last_error:+ (last error: ${last_error//\\/})}"
+    fi
+}
+
+# ---- OpenClaw's own audit -----------------------------------------------------------------------------------------
+
+check_openclaw_audit() {
+    log "openclaw security audit --json (as $AUDIT_AGENT_USER)"
+    if ! command -v openclaw >/dev/null; then
+        emit openclaw-audit fail critical "openclaw is not installed"
+        return
+    fi
+    local out code=0 verdict
+    out=$(as_agent timeout "$AUDIT_SECURITY_AUDIT_TIMEOUT" openclaw security audit --json 2>/dev/null) || code=$?
+    # Only check ids, severities and titles leave this function: details may quote configuration.
+    verdict=$(python3 -c '
+import json, sys
+text = sys.stdin.read()
+try:
+    report = json.loads(text[text.index("{"):])
+except Exception:
+    print("error no JSON report"); sys.exit(0)
+findings = report.get("findings", [])
+critical = [f.get("checkId", "?") for f in findings if f.get("severity") == "critical"]
+warn = [f.get("checkId", "?") for f in findings if f.get("severity") == "warn"]
+if critical:
+    print("critical", len(critical), "critical finding(s):", " ".join(critical), ("; warnings: " + " ".join(warn)) if warn else "")
+elif warn:
+    print("warn", len(warn), "warning(s):", " ".join(warn))
+else:
+    print("ok no finding at warn or above", "(%d info)" % len(findings))
+' <<<"$out")
+    case ${verdict%% *} in
+        ok) emit openclaw-audit pass critical "${verdict#ok }" ;;
+        warn) emit openclaw-audit fail warning "${verdict#warn }" ;;
+        critical) emit openclaw-audit fail critical "${verdict#critical }" ;;
+        *) emit openclaw-audit fail critical "openclaw security audit failed (exit $code): ${verdict#error }" ;;
+    esac
+}
+
+# ---- disk, memory, swap -------------------------------------------------------------------------------------------
+
+meminfo_kb() { awk -v key="$1:" '$1 == key { print $2 }' /proc/meminfo; }
+
+check_resources() {
+    log "disk, memory and swap headroom"
+    local used avail_kb
+    read -r used avail_kb < <(df -P -k / | awk 'NR == 2 { sub("%", "", $5); print $5, $4 }')
+    if ((used >= 95 || avail_kb < 512 * 1024)); then
+        emit disk fail critical "root filesystem ${used}% used, $((avail_kb / 1024)) MB free (snapshots and SQLite writes fail when it fills)"
+    elif ((used >= 85 || avail_kb < 2 * 1024 * 1024)); then
+        emit disk fail warning "root filesystem ${used}% used, $((avail_kb / 1024)) MB free"
+    else
+        emit disk pass warning "root filesystem ${used}% used, $((avail_kb / 1024)) MB free"
+    fi
+
+    local total avail swap_total swap_free
+    total=$(meminfo_kb MemTotal)
+    avail=$(meminfo_kb MemAvailable)
+    swap_total=$(meminfo_kb SwapTotal)
+    swap_free=$(meminfo_kb SwapFree)
+    if ((avail * 100 < total * 10 || avail < 200 * 1024)); then
+        emit memory fail warning "$((avail / 1024)) MB of $((total / 1024)) MB available"
+    else
+        emit memory pass warning "$((avail / 1024)) MB of $((total / 1024)) MB available"
+    fi
+    if ((swap_total == 0)); then
+        # The gateway idles near 1 GB: without swap a 2-4 GB host is one browser tab from the OOM killer.
+        if ((total <= 4 * 1024 * 1024)); then
+            emit swap fail warning "no swap on a $((total / 1024)) MB host"
+        else
+            emit swap pass warning "no swap, $((total / 1024)) MB of memory"
+        fi
+    elif ((swap_free * 100 < swap_total * 20)); then
+        emit swap fail warning "swap $(((swap_total - swap_free) / 1024)) of $((swap_total / 1024)) MB used"
+    else
+        emit swap pass warning "swap $(((swap_total - swap_free) / 1024)) of $((swap_total / 1024)) MB used"
+    fi
+}
+
+# ---- secrets in user data -----------------------------------------------------------------------------------------
+
+# Collects KEY=value secrets of an env-style file (names only are ever printed). Values under 8 characters are too
+# short to search for without false alarms.
+collect_env_secrets() { # file label
+    local file=$1 label=$2 line key value
+    [[ -r $file ]] || return 0
+    while IFS= read -r line || [[ -n $line ]]; do
+        [[ $line =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*=[[:space:]]*(.*)$ ]] || continue
+        key=${BASH_REMATCH[2]}
+        value=${BASH_REMATCH[3]}
+        if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
+        ((${#value} >= 8)) || continue
+        SECRET_NAMES+=("$key from $label")
+        SECRET_VALUES+=("$value")
+    done <"$file"
+}
+
+collect_secrets() {
+    collect_env_secrets "$(agent_home)/.openclaw/.env" "~$AUDIT_AGENT_USER/.openclaw/.env"
+    collect_env_secrets "$TUNNEL_ENV" "$TUNNEL_ENV"
+    # rclone.conf is `key = value`; only its credentials count.
+    if [[ -r $RCLONE_CONF ]]; then
+        local key value
+        while IFS='=' read -r key value; do
+            key=${key//[[:space:]]/}
+            value=${value#"${value%%[![:space:]]*}"}
+            case $key in access_key_id | secret_access_key)
+                ((${#value} >= 8)) || continue
+                SECRET_NAMES+=("$key from $RCLONE_CONF")
+                SECRET_VALUES+=("$value")
+                ;;
+            esac
+        done <"$RCLONE_CONF"
+    fi
+}
+
+# Prints what of this host's secrets (by name) or of the well-known secret shapes the text contains.
+leaks_in() { # text
+    local text=$1 i found=()
+    for i in "${!SECRET_VALUES[@]}"; do
+        [[ $text == *"${SECRET_VALUES[$i]}"* ]] && found+=("${SECRET_NAMES[$i]}")
+    done
+    [[ $text =~ -----BEGIN[A-Z\ ]*PRIVATE\ KEY----- ]] && found+=("a private key block")
+    [[ $text =~ sk-ant-[A-Za-z0-9_-]{16,} ]] && found+=("an Anthropic API key")
+    [[ $text =~ (OPENCLAW_GATEWAY_TOKEN|OPENCLAW_GATEWAY_PASSWORD|TUNNEL_TOKEN)=[A-Za-z0-9+/=_.-]{8,} ]] && found+=("a ${BASH_REMATCH[1]} assignment")
+    local IFS=,
+    printf '%s' "${found[*]}"
+}
+
+METADATA_TEXT=""
+METADATA_URL=""
+
+fetch_metadata_user_data() {
+    local paths=() path
+    case $AUDIT_PROVIDER in
+        hetzner) paths=(/hetzner/v1/userdata) ;;
+        digitalocean) paths=(/metadata/v1/user-data) ;;
+        *) paths=(/hetzner/v1/userdata /metadata/v1/user-data) ;;
+    esac
+    for path in "${paths[@]}"; do
+        # gzip -dcf passes plain text through and unpacks gzipped user data.
+        if METADATA_TEXT=$(curl -fsS --max-time 4 "${AUDIT_METADATA_BASE%/}$path" 2>/dev/null | gzip -dcf 2>/dev/null); then
+            METADATA_URL="${AUDIT_METADATA_BASE%/}$path"
+            return 0
+        fi
+    done
+    return 1
+}
+
+check_user_data() {
+    log "user data free of this host's secrets"
+    collect_secrets
+    local secrets=${#SECRET_VALUES[@]} leaks
+    if ((secrets == 0)); then
+        emit userdata-metadata fail critical "found none of the host's secrets to compare with (.env, tunnel.env, rclone.conf missing?)"
+    elif fetch_metadata_user_data; then
+        leaks=$(leaks_in "$METADATA_TEXT")
+        if [[ -n $leaks ]]; then
+            emit userdata-metadata fail critical "the user data served by $METADATA_URL contains: $leaks"
+        else
+            emit userdata-metadata pass critical "user data from $METADATA_URL ($(wc -c <<<"$METADATA_TEXT") bytes) holds none of the $secrets secrets on this host"
+        fi
+    else
+        emit userdata-metadata skip critical "no metadata service answered at $AUDIT_METADATA_BASE; not checked there"
+    fi
+    # cloud-init's own copy of what the provider handed over (root-only, but kept on disk for the server's life).
+    if [[ ! -r $CLOUD_INIT_USER_DATA ]]; then
+        emit userdata-cloud-init skip critical "$CLOUD_INIT_USER_DATA is missing"
+    elif ((secrets == 0)); then
+        emit userdata-cloud-init fail critical "no host secrets to compare with"
+    else
+        leaks=$(leaks_in "$(gzip -dcf <"$CLOUD_INIT_USER_DATA" 2>/dev/null || true)")
+        if [[ -n $leaks ]]; then
+            emit userdata-cloud-init fail critical "$CLOUD_INIT_USER_DATA contains: $leaks"
+        else
+            emit userdata-cloud-init pass critical "cloud-init's copy of the user data holds none of the $secrets secrets on this host"
+        fi
+    fi
+}
+
+main() {
+    ((EUID == 0)) || {
+        log "must run as root (sudo -n bash -s)"
+        exit 2
+    }
+    [[ $AUDIT_GATEWAY_PORT =~ ^[0-9]+$ ]] || {
+        log "AUDIT_GATEWAY_PORT must be a number"
+        exit 2
+    }
+    id -u "$AUDIT_AGENT_USER" >/dev/null 2>&1 || emit agent-user fail critical "user $AUDIT_AGENT_USER does not exist (provisioning not finished?)"
+    if wanted cloud-init; then check_cloud_init; fi
+    # sshd -T also tells the socket check which ports are sshd's.
+    if wanted sshd || wanted sockets; then check_sshd; fi
+    if wanted firewall; then check_firewall; fi
+    if wanted sockets; then check_sockets; fi
+    if wanted gateway-ready; then check_gateway_ready; fi
+    if id -u "$AUDIT_AGENT_USER" >/dev/null 2>&1; then
+        if wanted services; then check_services; fi
+        if wanted openclaw-audit; then check_openclaw_audit; fi
+    fi
+    if wanted backup; then check_backup; fi
+    if wanted resources; then check_resources; fi
+    if wanted userdata; then check_user_data; fi
+    printf 'AUDIT-END\t%d\n' "$CHECKS"
+}
+
+# Everything runs from functions with stdin closed: nothing can swallow the rest of a script that arrives on stdin.
+main "$@" </dev/null

@@ -1,0 +1,224 @@
+// The verify checklist as plain data: what each check of `npm run verify` means, the fix hint an operator sees when
+// it fails, how the host audit's output (cloud-init/audit-host.sh) becomes results, how the audit script is
+// parameterised, and how a report is printed and judged. Pure apart from reading the script file; no Pulumi imports.
+import { readHostFile } from "../render/host-files";
+
+export type CheckStatus = "pass" | "fail" | "skip";
+/** A failed critical check makes `npm run verify` exit non-zero; a failed warning does not. */
+export type CheckSeverity = "critical" | "warning";
+
+export interface CheckResult {
+    id: string;
+    title: string;
+    status: CheckStatus;
+    severity: CheckSeverity;
+    /** One line of what was found (never a secret value). */
+    summary: string;
+    /** What to do about a failure (empty for passes and skips). */
+    hint: string;
+}
+
+export interface VerifyReport {
+    target: string;
+    checkedAt: string;
+    checks: CheckResult[];
+    /** Failed critical checks. */
+    critical: number;
+    /** Failed warnings. */
+    warnings: number;
+    ok: boolean;
+}
+
+/** Title and fix hint of every check, by the id the audit prints. */
+export const CHECKS: Record<string, { title: string; hint: string }> = {
+    "connect": {
+        title: "SSH connection and sudo",
+        hint: "check --host/--user/--key (or the stack outputs), that your IP is in adminCidrs, and that the admin user has NOPASSWD sudo",
+    },
+    "agent-user": {
+        title: "agent user exists",
+        hint: "provisioning did not finish: read /var/log/openclaw-vps/provision.log, then `sudo /opt/openclaw-vps/bin/provision.sh` or `pulumi up`",
+    },
+    "cloud-init": {
+        title: "cloud-init and provision.sh finished",
+        hint: "read `sudo cloud-init status --long` and /var/log/openclaw-vps/provision.log; rerun a step with `sudo /opt/openclaw-vps/bin/provision.sh --only STEP`",
+    },
+    "sshd": {
+        title: "sshd: key-only, no root, MaxAuthTries <= 3",
+        hint: "a drop-in in /etc/ssh/sshd_config.d/ sorting before 01-openclaw-hardening.conf (or sshd_config itself) overrides the hardening: remove it, `sudo sshd -t && sudo systemctl reload ssh`",
+    },
+    "firewall": {
+        title: "UFW active, deny incoming, SSH only",
+        hint: "`sudo ufw default deny incoming && sudo ufw allow OpenSSH && sudo ufw --force enable`; delete other rules with `sudo ufw status numbered` + `sudo ufw delete N`",
+    },
+    "sockets": {
+        title: "nothing but sshd listens on the network",
+        hint: "stop or rebind the listed process to 127.0.0.1 (`sudo ss -ltnup` shows it); the tunnel is the only way in",
+    },
+    "gateway-bind": {
+        title: "gateway on loopback only, at the configured port",
+        hint: "CRITICAL if exposed: stop it now (`sudo -u openclaw XDG_RUNTIME_DIR=/run/user/$(id -u openclaw) systemctl --user stop openclaw-gateway`), then `pulumi up` to push gateway.bind=loopback again",
+    },
+    "gateway-ready": {
+        title: "gateway answers /readyz",
+        hint: "read its log: `sudo journalctl _UID=$(id -u openclaw) --user-unit openclaw-gateway.service -n 100`; `pulumi up` pushes config and restarts it",
+    },
+    "service-gateway": {
+        title: "openclaw-gateway.service (user openclaw) active",
+        hint: "`sudo loginctl enable-linger openclaw`, then `pulumi up` (or start it: `sudo -u openclaw XDG_RUNTIME_DIR=/run/user/$(id -u openclaw) systemctl --user start openclaw-gateway`)",
+    },
+    "service-cloudflared": {
+        title: "cloudflared.service active",
+        hint: "`sudo journalctl -u cloudflared -n 50`; a rejected token means the tunnel was replaced: `pulumi up` pushes the new token",
+    },
+    "service-openclaw-backup": {
+        title: "openclaw-backup.timer active",
+        hint: "`sudo systemctl enable --now openclaw-backup.timer`; `systemctl list-timers openclaw-backup.timer` shows the next run",
+    },
+    "backup": {
+        title: "last successful backup within the schedule",
+        hint: "`sudo journalctl -u openclaw-backup.service -n 50` and /var/lib/openclaw-vps/backup.status; run one now: `npm run backup` or `sudo systemctl start openclaw-backup.service`",
+    },
+    "openclaw-audit": {
+        title: "openclaw security audit",
+        hint: "see the findings: `sudo -u openclaw -H bash -c 'cd ~/.openclaw && openclaw security audit'`; fix the config in the project (components/render/openclaw-config.ts) and `pulumi up`",
+    },
+    "disk": {
+        title: "disk headroom",
+        hint: "`sudo du -xh / | sort -h | tail`; `sudo journalctl --vacuum-size=200M`; old npm caches: `sudo rm -rf /root/.npm/_cacache`",
+    },
+    "memory": {
+        title: "memory headroom",
+        hint: "a bigger serverType, or fewer browser tabs/plugins; `ps aux --sort=-rss | head`",
+    },
+    "swap": {
+        title: "swap",
+        hint: "set swapMb (config) and `pulumi up`, or `sudo /opt/openclaw-vps/bin/provision.sh --only swap`",
+    },
+    "userdata-metadata": {
+        title: "metadata service's user data holds no secret",
+        hint: "a secret reached user data: rotate it now (see README, day 2), fix the renderer so secrets go over SSH only, `pulumi up` (new user data replaces the server)",
+    },
+    "userdata-cloud-init": {
+        title: "cloud-init's copy of the user data holds no secret",
+        hint: "a secret reached user data: rotate it now (see README, day 2), fix the renderer so secrets go over SSH only, `pulumi up` (new user data replaces the server)",
+    },
+    "edge-access": {
+        title: "public hostname answers with the Cloudflare Access login",
+        hint: "the gateway may be public: check the Access application for the hostname (`pulumi up` recreates it) and that the DNS record points at the tunnel; until then stop cloudflared (`sudo systemctl stop cloudflared`)",
+    },
+};
+
+/** What the audit script needs to know from the stack's settings. */
+export interface AuditSettings {
+    adminUser: string;
+    agentUser: string;
+    gatewayPort: number;
+    /** systemd OnCalendar expression of the backup timer. */
+    backupSchedule: string;
+    /** Which metadata path to ask; undefined tries both providers'. */
+    provider?: "hetzner" | "digitalocean";
+    /** Base URL of the metadata service (stand-ins only; default http://169.254.169.254). */
+    metadataBase?: string;
+    /** Seconds for `openclaw security audit`. */
+    securityAuditTimeoutSeconds?: number;
+    /** Run only these check groups (AUDIT_GROUPS); default all. */
+    only?: string[];
+}
+
+/** The audit's check groups, in the order it runs them (AUDIT_ONLY takes a subset). */
+export const AUDIT_GROUPS = ["cloud-init", "sshd", "firewall", "sockets", "gateway-ready", "services", "openclaw-audit", "backup", "resources", "userdata"] as const;
+
+function shellQuote(value: string): string {
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** cloud-init/audit-host.sh with the settings as assignments right after its shebang (stdin stays the only channel). */
+export function renderAuditScript(settings: AuditSettings): string {
+    const values: Record<string, string | undefined> = {
+        AUDIT_ADMIN_USER: settings.adminUser,
+        AUDIT_AGENT_USER: settings.agentUser,
+        AUDIT_GATEWAY_PORT: String(settings.gatewayPort),
+        AUDIT_BACKUP_SCHEDULE: settings.backupSchedule,
+        AUDIT_PROVIDER: settings.provider,
+        AUDIT_METADATA_BASE: settings.metadataBase,
+        AUDIT_SECURITY_AUDIT_TIMEOUT: settings.securityAuditTimeoutSeconds?.toString(),
+        AUDIT_ONLY: settings.only?.join(","),
+    };
+    const unknownGroups = (settings.only ?? []).filter((g) => !(AUDIT_GROUPS as readonly string[]).includes(g));
+    if (unknownGroups.length) throw new Error(`audit: unknown check group(s) ${unknownGroups.join(", ")}; known: ${AUDIT_GROUPS.join(", ")}`);
+    if (!/^[a-z_][a-z0-9_-]*$/.test(settings.adminUser) || !/^[a-z_][a-z0-9_-]*$/.test(settings.agentUser)) {
+        throw new Error("audit: user names must be plain login names");
+    }
+    if (!Number.isInteger(settings.gatewayPort) || settings.gatewayPort < 1 || settings.gatewayPort > 65535) {
+        throw new Error(`audit: gatewayPort ${settings.gatewayPort} is not a TCP port`);
+    }
+    if (/[\n\r]/.test(settings.backupSchedule)) throw new Error("audit: backupSchedule must be one line");
+    const lines = Object.entries(values)
+        .filter((entry): entry is [string, string] => entry[1] !== undefined)
+        .map(([key, value]) => `${key}=${shellQuote(value)}\n`);
+    return readHostFile("audit-host.sh").replace(/^(#!.*\n)?/, (shebang) => shebang + lines.join(""));
+}
+
+export function checkResult(id: string, status: CheckStatus, severity: CheckSeverity, summary: string): CheckResult {
+    const info = CHECKS[id];
+    return {
+        id,
+        title: info?.title ?? id,
+        status,
+        severity,
+        summary,
+        hint: status === "fail" ? info?.hint ?? "" : "",
+    };
+}
+
+/** The audit's `AUDIT` lines as results; anything else on stdout is ignored. Throws when the audit did not finish. */
+export function parseAuditOutput(stdout: string): CheckResult[] {
+    const results: CheckResult[] = [];
+    let finished = false;
+    for (const line of stdout.split("\n")) {
+        const fields = line.split("\t");
+        if (fields[0] === "AUDIT-END") {
+            finished = true;
+            continue;
+        }
+        if (fields[0] !== "AUDIT" || fields.length < 5) continue;
+        const [, id, status, severity] = fields;
+        if (!/^(pass|fail|skip)$/.test(status) || !/^(critical|warning)$/.test(severity)) {
+            throw new Error(`unreadable audit line: ${line}`);
+        }
+        results.push(checkResult(id, status as CheckStatus, severity as CheckSeverity, fields.slice(4).join(" ")));
+    }
+    if (!finished) throw new Error("the host audit stopped before its end (no AUDIT-END line)");
+    return results;
+}
+
+export function buildReport(target: string, checks: CheckResult[], now: Date = new Date()): VerifyReport {
+    const critical = checks.filter((c) => c.status === "fail" && c.severity === "critical").length;
+    const warnings = checks.filter((c) => c.status === "fail" && c.severity === "warning").length;
+    return { target, checkedAt: now.toISOString(), checks, critical, warnings, ok: critical === 0 };
+}
+
+const MARK: Record<CheckStatus, string> = { pass: "✓", fail: "✗", skip: "–" };
+
+/** The human checklist: ✓ passed, ✗ failed (with a fix hint), – skipped; then one verdict line. */
+export function formatChecklist(report: VerifyReport): string {
+    const lines = [`openclaw-vps verify: ${report.target} (${report.checkedAt})`, ""];
+    for (const c of report.checks) {
+        const level = c.status === "fail" ? (c.severity === "critical" ? " [CRITICAL]" : " [warning]") : "";
+        lines.push(`${MARK[c.status]} ${c.title}${level}: ${c.summary}`);
+        if (c.status === "fail" && c.hint) lines.push(`    fix: ${c.hint}`);
+    }
+    lines.push("");
+    lines.push(
+        report.ok
+            ? `OK: no critical failure (${report.warnings} warning${report.warnings === 1 ? "" : "s"})`
+            : `FAILED: ${report.critical} critical failure${report.critical === 1 ? "" : "s"}, ${report.warnings} warning${report.warnings === 1 ? "" : "s"}`,
+    );
+    return lines.join("\n");
+}
+
+/** 0 when no critical check failed, 1 otherwise. */
+export function exitCodeOf(report: VerifyReport): number {
+    return report.ok ? 0 : 1;
+}
