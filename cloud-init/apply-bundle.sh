@@ -31,6 +31,7 @@ declare -A BUNDLE_OPTIONS=(
     [ready_unit]=""
     [ready_timeout]=180
     [user_manager_timeout]=60
+    [boot_timeout]=300
 )
 BUNDLE_SERVICE_SCOPES=()
 BUNDLE_SERVICE_UNITS=()
@@ -354,7 +355,11 @@ run_service() { # scope unit
 }
 
 start_services() {
-    local i scope has_user=0
+    local i scope has_user=0 state
+    # A start or restart queued while the host is still booting waits for the whole boot; say so instead of hanging
+    # silently, and go on after a bounded wait (a degraded host still gets its services).
+    state=$(timeout "${BUNDLE_OPTIONS[boot_timeout]}" systemctl is-system-running --wait 2>/dev/null || true)
+    log "host state: ${state:-unknown}"
     if is_pending daemon-reload; then
         log "reloading systemd (a system unit changed)"
         systemctl daemon-reload
