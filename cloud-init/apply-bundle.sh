@@ -26,6 +26,7 @@ declare -A BUNDLE_OPTIONS=(
     [restore_script]=/opt/openclaw-vps/bin/restore.sh
     [restore_marker]=/var/lib/openclaw-vps/restore.done
     [plugin_installer]=""
+    [plugin_args]=""
     [state_dir]=/var/lib/openclaw-vps/push
     [ready_url]=""
     [ready_unit]=""
@@ -331,8 +332,10 @@ install_plugins() {
     [[ -n $installer ]] || return 0
     if [[ ! -e $(state_path plugins.done) ]]; then mark_pending install-plugins; fi
     is_pending install-plugins || return 0
-    log "installing the provider plugins the config needs (before the gateway starts)"
-    "$(host_path "$installer")" || die "the plugin installer failed; the gateway was not (re)started"
+    local -a specs=()
+    read -r -a specs <<<"${BUNDLE_OPTIONS[plugin_args]}"
+    log "installing the provider plugins the config needs (before the gateway starts): ${specs[*]:-none}"
+    "$(host_path "$installer")" "${specs[@]}" || die "the plugin installer failed; the gateway was not (re)started"
     : >"$(state_path plugins.done)"
     clear_pending install-plugins
 }

@@ -63,9 +63,9 @@ export interface Bundle {
     services?: BundleService[];
     /** First-boot restore: runs `script --snapshot FROM --first-boot` once per server, unless FROM is `none`. */
     restore?: { from: string; script: string; marker: string };
-    /** Host path of the plugin installer; run before the services when a file affecting `plugins` changed (and on the
-     *  first push). */
-    pluginInstaller?: string;
+    /** The plugin installer (host path) and its arguments (package specs, not secret); run as root before the services
+     *  when a file affecting `plugins` changed, and on the first push. */
+    pluginInstaller?: { script: string; args: string[] };
     /** Wait for `url` (loopback) to answer 200; on timeout fail with the last 40 journal lines of `unit` (a user unit). */
     readiness?: { url: string; unit: string; timeoutSeconds: number };
     /** Where pending effects and markers of the push live. Default /var/lib/openclaw-vps/push. */
@@ -90,6 +90,8 @@ const HEREDOC_END = "OPENCLAW_VPS_BUNDLE_EOF"; // `_` is not in the base64 alpha
 const SAFE_PATH = /^(\/[A-Za-z0-9._@+-]+)+$/;
 const SAFE_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 const SAFE_UNIT = /^[A-Za-z0-9_.@-]+\.(service|timer|socket|path|target)$/;
+/** Installer arguments travel as one space-separated option: plain words only (package specs such as @scope/name@1.2.3). */
+const SAFE_ARG = /^[A-Za-z0-9@/._=:+-]+$/;
 const SNAPSHOT = /^(latest|none|\d{8}T\d{6}Z)$/;
 const LOOPBACK_URL = /^http:\/\/127\.0\.0\.1:\d{1,5}\/[A-Za-z0-9/_.-]*$/;
 const SYSTEM_UNIT_DIR = "/etc/systemd/system/";
@@ -155,7 +157,12 @@ export function validateBundle(bundle: Bundle): string[] {
         checkPath("restore.script", bundle.restore.script, problems);
         checkPath("restore.marker", bundle.restore.marker, problems);
     }
-    if (bundle.pluginInstaller !== undefined) checkPath("pluginInstaller", bundle.pluginInstaller, problems);
+    if (bundle.pluginInstaller !== undefined) {
+        checkPath("pluginInstaller.script", bundle.pluginInstaller.script, problems);
+        for (const arg of bundle.pluginInstaller.args) {
+            if (!SAFE_ARG.test(arg)) problems.push(`pluginInstaller argument ${JSON.stringify(arg)} has characters outside [A-Za-z0-9@/._=:+-]`);
+        }
+    }
     if (bundle.stateDir !== undefined) checkPath("stateDir", bundle.stateDir, problems);
     if (bundle.readiness) {
         const r = bundle.readiness;
@@ -228,7 +235,8 @@ export function renderBundleScript(bundle: Bundle, options: RenderOptions = {}):
         opt("restore_script", bundle.restore.script);
         opt("restore_marker", bundle.restore.marker);
     }
-    opt("plugin_installer", bundle.pluginInstaller ?? "");
+    opt("plugin_installer", bundle.pluginInstaller?.script ?? "");
+    opt("plugin_args", bundle.pluginInstaller?.args.join(" ") ?? "");
     if (bundle.stateDir) opt("state_dir", bundle.stateDir);
     if (bundle.userManagerTimeoutSeconds) opt("user_manager_timeout", bundle.userManagerTimeoutSeconds);
     if (bundle.readiness) {

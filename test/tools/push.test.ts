@@ -48,6 +48,7 @@ interface Variant {
     tunnelToken?: string;
     restoreFrom?: string;
     restoreFails?: boolean;
+    config?: string;
 }
 
 function file(p: string, content: string, owner: string, mode: string, extra: Partial<BundleFile> = {}): BundleFile {
@@ -96,7 +97,7 @@ function bundle(v: Variant = {}): Bundle {
             file("/etc/systemd/system/openclaw-backup.timer", "[Timer]\nOnCalendar=hourly\n", "root", "0644", { affects: [TIMER] }),
             file("/etc/openclaw-vps/rclone.conf", `[r2]\ntype = s3\nsecret_access_key = ${SENTINELS.r2}\n`, "root", "0600", { secret: true }),
             file("/etc/openclaw-vps/backup.env", `BACKUP_REMOTE=r2:bucket\nRESTORE_FROM=${v.restoreFrom ?? "latest"}\n`, "root", "0600"),
-            file(`${STATE}/openclaw.json`, '{"gateway":{"mode":"local","bind":"loopback"}}\n', AGENT_USER, "0600", { affects: [GATEWAY, "plugins"] }),
+            file(`${STATE}/openclaw.json`, v.config ?? '{"gateway":{"mode":"local","bind":"loopback"}}\n', AGENT_USER, "0600", { affects: [GATEWAY, "plugins"] }),
             file(`${STATE}/.env`, `OPENCLAW_GATEWAY_TOKEN=${SENTINELS.gateway}\nANTHROPIC_API_KEY=${v.llmKey ?? SENTINELS.llm}\n`, AGENT_USER, "0600", {
                 secret: true,
                 affects: [GATEWAY],
@@ -108,7 +109,7 @@ function bundle(v: Variant = {}): Bundle {
             file(`${WORKSPACE}/memory/2026-01-01.md`, "seed note\n", AGENT_USER, "0600", { policy: "create-only" }),
         ],
         restore: { from: v.restoreFrom ?? "latest", script: "/opt/openclaw-vps/bin/restore.sh", marker: "/var/lib/openclaw-vps/restore.done" },
-        pluginInstaller: "/opt/openclaw-vps/bin/install-plugins.sh",
+        pluginInstaller: { script: "/opt/openclaw-vps/bin/install-plugins.sh", args: ["@openclaw/voyage-provider@2026.9.6"] },
         readiness: { url: `http://127.0.0.1:${readyz.port}/readyz`, unit: GATEWAY, timeoutSeconds: 3 },
         userManagerTimeoutSeconds: 5,
     };
@@ -252,7 +253,7 @@ test("push over SSH: files, owners and modes; restore first; a second run change
         // Order: restore -> plugins -> system services -> user manager reload -> gateway; the gateway runs as the agent.
         const order = (needle: RegExp) => calls.findIndex((c) => needle.test(c));
         const restoreAt = order(/restore\.sh/);
-        const pluginsAt = order(/install-plugins\.sh/);
+        const pluginsAt = order(/^root install-plugins\.sh @openclaw\/voyage-provider@2026\.9\.6$/);
         const daemonReloadAt = order(/^root systemctl daemon-reload$/);
         const gatewayAt = order(new RegExp(`^${AGENT_USER} systemctl --user restart ${GATEWAY}$`));
         assert.ok(restoreAt >= 0 && pluginsAt > restoreAt && daemonReloadAt > restoreAt && gatewayAt > pluginsAt, calls.join("\n"));
@@ -326,6 +327,18 @@ test("push over SSH: files, owners and modes; restore first; a second run change
         assert.deepEqual(tokened.summary!.restarted, [CLOUDFLARED]);
         assert.deepEqual(restartsOf(GATEWAY), []);
         assert.deepEqual(gatewayCalls().filter((c) => /restart/.test(c)), []);
+    });
+
+    await t.test("a changed openclaw.json reinstalls the plugins, then restarts the gateway", async () => {
+        tools.reset();
+        const rotated = { soul: "# Soul v2\nAsk before deleting anything.\n", llmKey: "SENTINEL-ROTATED-LLM-KEY-77e1", tunnelToken: "SENTINEL-ROTATED-TUNNEL-TOKEN-3c9d" };
+        const result = await push(root, { ...rotated, config: '{"gateway":{"mode":"local","bind":"loopback","port":18790}}\n' });
+        assertOk(result);
+        assert.deepEqual(result.summary!.restarted, [GATEWAY]);
+        const calls = tools.calls();
+        const installAt = calls.findIndex((c) => c.startsWith("root install-plugins.sh "));
+        const restartAt = calls.indexOf(`${AGENT_USER} systemctl --user restart ${GATEWAY}`);
+        assert.ok(installAt >= 0 && restartAt > installAt, calls.join("\n"));
     });
 
     await t.test("a symlink the agent planted in place of SOUL.md is replaced, its target untouched", async () => {
