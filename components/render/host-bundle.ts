@@ -3,7 +3,7 @@
 // owner, mode and policy of docs/host-contract.md, plus the services, the first-boot restore and the readiness check.
 // Input is plain data with the secrets as plain strings (the Pulumi component unwraps them inside an `apply` and
 // marks the rendered script secret). Pure apart from reading the repository's cloud-init/ scripts; no Pulumi imports.
-import { Bundle, BundleDir, BundleFile, BundleService } from "./bundle";
+import { AFFECTS_PLUGINS, Bundle, BundleDir, BundleFile, BundleService } from "./bundle";
 import {
     BACKUP_HOST_SCRIPTS,
     BACKUP_SERVICE_PATH,
@@ -20,6 +20,7 @@ import {
     renderCloudflaredUnit,
     renderTunnelEnv,
 } from "./cloudflared-unit";
+import { GATEWAY_UNIT_NAME, GatewayUnitInput, renderGatewayUnit } from "./gateway-unit";
 import { readHostFile } from "./host-files";
 import {
     DEFAULT_GATEWAY_PORT,
@@ -43,9 +44,11 @@ import { WorkspaceFile } from "./workspace";
 import { TunnelProtocol } from "../settings";
 
 export const AGENT_USER = "openclaw";
-export const GATEWAY_UNIT_NAME = "openclaw-gateway.service";
+export { GATEWAY_UNIT_NAME };
 export const CLOUDFLARED_UNIT_NAME = "cloudflared.service";
 export const RESTORE_MARKER = "/var/lib/openclaw-vps/restore.done";
+/** Host scripts the push ships to HOST_BIN_DIR besides the backup ones (provision.sh comes with the user data). */
+export const PUSHED_HOST_SCRIPTS = ["install-plugins.sh"] as const;
 export const DEFAULT_READY_TIMEOUT_SECONDS = 180;
 
 export interface HostBundleInput {
@@ -57,8 +60,8 @@ export interface HostBundleInput {
     backup: { rclone: RcloneConfigInput; env: BackupEnvInput; units?: BackupUnitsInput };
     /** The workspace seed with its ownership policies (`workspaceFiles()` reads the repository's workspace/). */
     workspace: WorkspaceFile[];
-    /** The gateway's systemd user unit text. */
-    gatewayUnit: string;
+    /** Sizing of the gateway's user unit (memory limits and Node heap from the host's RAM and swap). */
+    gatewayUnit: GatewayUnitInput;
     /** How long the push waits for /readyz (default 180 s: first start after a restore can be slow on 2 GB). */
     readyTimeoutSeconds?: number;
 }
@@ -95,6 +98,8 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
     const userUnitDir = `${home}/.config/systemd/user`;
     const port = input.openclaw.port ?? DEFAULT_GATEWAY_PORT;
     const config = renderOpenclawConfig({ ...input.openclaw, stateDir, workspaceDir });
+    const gatewayUnit = renderGatewayUnit(input.gatewayUnit);
+    const installer = `${HOST_BIN_DIR}/install-plugins.sh`;
 
     const root = (path: string, content: string, mode: string, extra: Partial<BundleFile> = {}): BundleFile => ({
         path, content, owner: "root", group: "root", mode, policy: "replace", secret: false, ...extra,
@@ -119,6 +124,9 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
     const files: BundleFile[] = [
         // Host scripts first: restore.sh must be in place before the first-boot restore.
         ...BACKUP_HOST_SCRIPTS.map((name) => root(`${HOST_BIN_DIR}/${name}`, readHostFile(name), "0755")),
+        ...PUSHED_HOST_SCRIPTS.map((name) =>
+            root(`${HOST_BIN_DIR}/${name}`, readHostFile(name), "0755", name === "install-plugins.sh" ? { affects: [AFFECTS_PLUGINS] } : {}),
+        ),
         root(RCLONE_CONFIG_PATH, renderRcloneConfig(input.backup.rclone), BACKUP_SETTINGS_MODE, { secret: true }),
         root(BACKUP_ENV_PATH, renderBackupEnv({ agentUser: agent, ...input.backup.env }), BACKUP_SETTINGS_MODE),
         root(BACKUP_SERVICE_PATH, renderBackupService(input.backup.units), "0644"),
@@ -126,9 +134,9 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         root(CLOUDFLARED_UNIT_PATH, renderCloudflaredUnit({ protocol: input.tunnel.protocol }), "0644", { affects: [CLOUDFLARED_UNIT_NAME] }),
         root(TUNNEL_ENV_PATH, renderTunnelEnv(input.tunnel.token), "0600", { secret: true, affects: [CLOUDFLARED_UNIT_NAME] }),
         // The agent's files, written after the restore.
-        mine(`${stateDir}/openclaw.json`, config.json, "0600", { affects: [GATEWAY_UNIT_NAME] }),
+        mine(`${stateDir}/openclaw.json`, config.json, "0600", { affects: [GATEWAY_UNIT_NAME, AFFECTS_PLUGINS] }),
         mine(`${stateDir}/.env`, renderGatewayEnvFile(gatewayEnv(input, config.env)), "0600", { secret: true, affects: [GATEWAY_UNIT_NAME] }),
-        mine(`${userUnitDir}/${GATEWAY_UNIT_NAME}`, input.gatewayUnit, "0644", { affects: [GATEWAY_UNIT_NAME] }),
+        mine(`${userUnitDir}/${GATEWAY_UNIT_NAME}`, gatewayUnit.unit, "0644", { affects: [GATEWAY_UNIT_NAME] }),
         ...input.workspace.map((f) => {
             if (!RELATIVE.test(f.path) || f.path.split("/").includes("..")) {
                 throw new Error(`host bundle: workspace file ${JSON.stringify(f.path)} must be a plain relative path`);
@@ -149,12 +157,13 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         files,
         services,
         restore: { from: input.backup.env.restoreFrom, script: `${HOST_BIN_DIR}/restore.sh`, marker: RESTORE_MARKER },
+        pluginInstaller: { script: installer, args: config.plugins },
         readiness: {
             url: `http://127.0.0.1:${port}/readyz`,
             unit: GATEWAY_UNIT_NAME,
             timeoutSeconds: input.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS,
         },
-        warnings: config.warnings,
+        warnings: [...config.warnings, ...gatewayUnit.warnings],
         plugins: config.plugins,
     };
 }

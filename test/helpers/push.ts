@@ -293,7 +293,7 @@ export function sampleHostInput(overrides: Partial<HostBundleInput> = {}): HostB
             { path: "SOUL.md", content: "# Soul\n", policy: "replace", mode: 0o600 },
             { path: "MEMORY.md", content: "# Memory\n", policy: "create-only", mode: 0o600 },
         ],
-        gatewayUnit: "[Service]\nExecStart=/usr/local/bin/openclaw gateway run\n",
+        gatewayUnit: { serverMemoryMb: 4096, swapMb: 2048 },
         ...overrides,
     };
 }

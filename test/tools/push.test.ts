@@ -419,7 +419,10 @@ test("the composed host bundle (buildHostBundle) applies with the contract's mod
     const root = freshRoot("host-composed");
     const input = sampleHostInput({ readyTimeoutSeconds: 3 });
     input.backup.env = { ...input.backup.env, restoreFrom: "none" }; // the real restore.sh is proven by the backup tests
-    input.openclaw = { ...input.openclaw, port: readyz.port };
+    // Keyword-only memory search needs no plugin: the real install-plugins.sh runs and has nothing to do (installing
+    // plugins needs OpenClaw and the npm registry; test/tools/install-plugins.test.ts proves that part).
+    input.openclaw = { ...input.openclaw, port: readyz.port, memorySearch: { provider: "none", hasEmbeddingKey: false } };
+    input.secrets = { gatewayToken: input.secrets.gatewayToken, llmApiKey: input.secrets.llmApiKey };
     const composed = buildHostBundle(input);
     const environment = { OPENCLAW_VPS_ROOT: root, PATH: `${tools.bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` };
     const check = (result: PushResult) => {
@@ -438,6 +441,7 @@ test("the composed host bundle (buildHostBundle) applies with the contract's mod
         assert.equal(read(root, f.path), f.content, f.path);
     }
     assert.deepEqual(first.summary!.restarted.sort(), ["cloudflared.service", "openclaw-backup.timer", "openclaw-gateway.service"]);
+    assert.match(first.stdout, /installing the provider plugins the config needs \(before the gateway starts\): none/);
 
     const beforeTree = treeStat(root);
     tools.reset();

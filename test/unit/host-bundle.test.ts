@@ -82,8 +82,12 @@ test("restarts are wired: config, secrets and unit restart the gateway; token an
     assert.deepEqual(bundle.restore, { from: "latest", script: "/opt/openclaw-vps/bin/restore.sh", marker: "/var/lib/openclaw-vps/restore.done" });
     assert.equal(bundle.readiness?.url, "http://127.0.0.1:18789/readyz");
     assert.deepEqual(bundle.services?.map((s) => `${s.scope}:${s.unit}`), ["system:cloudflared.service", "system:openclaw-backup.timer", "user:openclaw-gateway.service"]);
+    assert.deepEqual(bundle.pluginInstaller, { script: "/opt/openclaw-vps/bin/install-plugins.sh", args: ["@openclaw/voyage-provider@2026.9.6"] });
+    assert.deepEqual(affects("/home/openclaw/.openclaw/openclaw.json"), ["openclaw-gateway.service", "plugins"], "a config change reinstalls plugins");
+    assert.deepEqual(affects("/opt/openclaw-vps/bin/install-plugins.sh"), ["plugins"]);
+    assert.match(bundle.files.find((f) => f.path.endsWith("/openclaw-gateway.service"))!.content, /^\[Service\]/m);
     // restore.sh needs backup-lib.sh beside it.
-    for (const script of ["restore.sh", "backup-lib.sh", "backup.sh"]) {
+    for (const script of ["restore.sh", "backup-lib.sh", "backup.sh", "install-plugins.sh"]) {
         const f = bundle.files.find((x) => x.path === `/opt/openclaw-vps/bin/${script}`);
         assert.ok(f && f.mode === "0755" && f.owner === "root", script);
     }
