@@ -1,0 +1,366 @@
+// The project's invariants as @pulumi/policy policies (the pack in policy/index.ts enforces them on `pulumi preview
+// --policy-pack policy` and in CI; test/unit/policy.test.ts calls them directly on good and bad resources and on the
+// real program's plan). This module never constructs a PolicyPack, so importing it starts no policy server.
+//   ssh-only-inbound          provider firewalls let in TCP 22 only (from the configured CIDRs), never the gateway port
+//   server-firewalled         every server sits behind such a firewall
+//   tunnel-ingress-loopback   every tunnel hostname goes to a loopback service with Access required; 404 catch-all last
+//   access-guards-hostnames   every tunnel hostname has an Access application, and its DNS record depends on it
+//   gateway-loopback          the pushed openclaw.json binds the gateway to loopback
+//   bucket-retained           the memory bucket survives `pulumi destroy`
+//   no-secret-in-user-data    user data is not a secret output and carries nothing shaped like a secret
+//   ubuntu-24-04              servers run Ubuntu 24.04
+import {
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Secret,
+    StackValidationArgs,
+    StackValidationPolicy,
+} from "@pulumi/policy";
+
+export const TYPES = {
+    hcloudFirewall: "hcloud:index/firewall:Firewall",
+    hcloudServer: "hcloud:index/server:Server",
+    doFirewall: "digitalocean:index/firewall:Firewall",
+    doDroplet: "digitalocean:index/droplet:Droplet",
+    tunnelConfig: "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig",
+    accessApplication: "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication",
+    dnsRecord: "cloudflare:index/dnsRecord:DnsRecord",
+    r2Bucket: "cloudflare:index/r2Bucket:R2Bucket",
+    agentHost: "openclaw-vps:index:AgentHost",
+} as const;
+
+export const UBUNTU_24_04_IMAGES: Record<string, string> = {
+    [TYPES.hcloudServer]: "ubuntu-24.04",
+    [TYPES.doDroplet]: "ubuntu-24-04-x64",
+};
+
+export const DEFAULT_GATEWAY_PORT = 18789;
+/** Hetzner refuses larger user data; DigitalOcean allows 64 KiB. */
+export const HETZNER_USER_DATA_LIMIT = 32 * 1024;
+
+/** Policy configuration (`pulumi preview --policy-pack-config FILE`, or the pack's defaults). */
+export interface PolicyConfig {
+    /** The port the gateway listens on (loopback); never allowed in. */
+    gatewayPort?: number;
+    /** When set, every SSH source of a provider firewall must be one of these CIDRs (the stack's adminCidrs). */
+    allowedSshSources?: string[];
+}
+
+export const CONFIG_SCHEMA = {
+    properties: {
+        gatewayPort: { type: "integer" as const, default: DEFAULT_GATEWAY_PORT, minimum: 1, maximum: 65535 },
+        allowedSshSources: { type: "array" as const, items: { type: "string" as const } },
+    },
+};
+
+function config(args: { getConfig<T extends object>(): T }): Required<Pick<PolicyConfig, "gatewayPort">> & PolicyConfig {
+    let given: PolicyConfig = {};
+    try {
+        given = args.getConfig<PolicyConfig>() ?? {};
+    } catch {
+        // Called outside the engine without config: the defaults.
+    }
+    return { ...given, gatewayPort: given.gatewayPort ?? DEFAULT_GATEWAY_PORT };
+}
+
+/** Does a firewall port spec ("22", "1-65535", "any", undefined = all) include `port`? */
+export function portSpecIncludes(spec: unknown, port: number): boolean {
+    if (spec === undefined || spec === null || spec === "" || spec === "any" || spec === "all") return true;
+    const text = String(spec).trim();
+    const range = /^(\d+)\s*-\s*(\d+)$/.exec(text);
+    if (range) return Number(range[1]) <= port && port <= Number(range[2]);
+    return Number(text) === port;
+}
+
+// ---- ssh-only-inbound -------------------------------------------------------------------------------------------
+
+interface InboundRule {
+    protocol: string;
+    port: unknown;
+    sources: string[];
+}
+
+function inboundRules(type: string, props: Record<string, any>): InboundRule[] {
+    if (type === TYPES.hcloudFirewall) {
+        return (props.rules ?? [])
+            .filter((r: any) => r.direction === "in")
+            .map((r: any) => ({ protocol: String(r.protocol ?? ""), port: r.port, sources: r.sourceIps ?? [] }));
+    }
+    if (type === TYPES.doFirewall) {
+        return (props.inboundRules ?? []).map((r: any) => ({ protocol: String(r.protocol ?? ""), port: r.portRange, sources: r.sourceAddresses ?? [] }));
+    }
+    return [];
+}
+
+export const sshOnlyInbound: ResourceValidationPolicy = {
+    name: "ssh-only-inbound",
+    description: "Provider firewalls let in TCP port 22 only (from the configured admin CIDRs); the gateway port is never opened.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    configSchema: CONFIG_SCHEMA,
+    validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+        if (args.type !== TYPES.hcloudFirewall && args.type !== TYPES.doFirewall) return;
+        const { gatewayPort, allowedSshSources } = config(args);
+        for (const rule of inboundRules(args.type, args.props)) {
+            const where = `${rule.protocol || "?"} ${rule.port ?? "all ports"} from ${rule.sources.join(", ") || "nowhere"}`;
+            if ((rule.protocol === "tcp" || rule.protocol === "udp" || rule.protocol === "") && portSpecIncludes(rule.port, gatewayPort)) {
+                report(`inbound rule ${where} opens the gateway port ${gatewayPort}: the gateway must only be reachable through the tunnel`);
+                continue;
+            }
+            if (rule.protocol !== "tcp" || String(rule.port).trim() !== "22") {
+                report(`inbound rule ${where} allows more than SSH: only TCP 22 may come in (the tunnel needs no inbound port)`);
+                continue;
+            }
+            if (allowedSshSources) {
+                const outside = rule.sources.filter((s) => !allowedSshSources.includes(s));
+                if (outside.length) report(`SSH is open to ${outside.join(", ")}, outside the configured admin CIDRs (${allowedSshSources.join(", ")})`);
+            }
+        }
+    },
+};
+
+// ---- server-firewalled (stack) ----------------------------------------------------------------------------------
+
+export const serverFirewalled: StackValidationPolicy = {
+    name: "server-firewalled",
+    description: "Every server is behind a provider firewall (Hetzner firewallIds, or a DigitalOcean firewall naming the droplet).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+        const doFirewalls = args.resources.filter((r) => r.type === TYPES.doFirewall);
+        for (const r of args.resources) {
+            if (r.type === TYPES.hcloudServer && !(Array.isArray(r.props.firewallIds) && r.props.firewallIds.length)) {
+                report(`server ${r.name} has no firewallIds: attach the SSH-only firewall`, r.urn);
+            }
+            if (r.type === TYPES.doDroplet) {
+                const covered = doFirewalls.some(
+                    (f) =>
+                        (f.propertyDependencies?.dropletIds ?? []).some((d) => d.urn === r.urn) ||
+                        f.dependencies.some((d) => d.urn === r.urn) ||
+                        (Array.isArray(f.props.dropletIds) && f.props.dropletIds.length > 0),
+                );
+                if (!covered) report(`droplet ${r.name} is not named by any DigitalOcean firewall`, r.urn);
+            }
+        }
+    },
+};
+
+// ---- tunnel-ingress-loopback ------------------------------------------------------------------------------------
+
+const LOOPBACK_SERVICE = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:(\d+))?(\/.*)?$/;
+
+export interface IngressRuleProps {
+    hostname?: string;
+    service?: string;
+    originRequest?: { access?: { required?: boolean; teamName?: string; audTags?: string[] } };
+}
+
+export function tunnelIngresses(props: Record<string, any>): IngressRuleProps[] {
+    return (props.config?.ingresses ?? []) as IngressRuleProps[];
+}
+
+export const tunnelIngressLoopback: ResourceValidationPolicy = {
+    name: "tunnel-ingress-loopback",
+    description: "Every tunnel hostname routes to the gateway on loopback with Cloudflare Access required (team and AUD); a 404 catch-all comes last.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    configSchema: CONFIG_SCHEMA,
+    validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+        if (args.type !== TYPES.tunnelConfig) return;
+        const { gatewayPort } = config(args);
+        const ingresses = tunnelIngresses(args.props);
+        if (!ingresses.length) {
+            report("the tunnel configuration has no ingress rules");
+            return;
+        }
+        ingresses.forEach((rule, i) => {
+            if (!rule.hostname) return;
+            const service = String(rule.service ?? "");
+            const match = LOOPBACK_SERVICE.exec(service);
+            if (!match) report(`ingress ${rule.hostname} -> ${service}: the tunnel may only reach a loopback service (http://127.0.0.1:${gatewayPort})`);
+            else if (match[3] !== undefined && Number(match[3]) !== gatewayPort) report(`ingress ${rule.hostname} -> ${service}: expected the gateway port ${gatewayPort}`);
+            const access = rule.originRequest?.access;
+            if (access?.required !== true) report(`ingress ${rule.hostname} does not require a Cloudflare Access JWT (originRequest.access.required)`);
+            else if (!access.teamName || !(access.audTags ?? []).length) report(`ingress ${rule.hostname} requires Access but names no team or AUD tag to check the JWT against`);
+            if (i === ingresses.length - 1) report(`the last ingress rule (${rule.hostname}) is not a catch-all: add { service: "http_status:404" } at the end`);
+        });
+        const last = ingresses[ingresses.length - 1];
+        if (!last.hostname && last.service !== "http_status:404") report(`the catch-all ingress answers ${last.service}; it must be http_status:404`);
+    },
+};
+
+// ---- access-guards-hostnames (stack) ----------------------------------------------------------------------------
+
+function dependsOn(resource: PolicyResource, target: PolicyResource, seen = new Set<string>()): boolean {
+    for (const dep of [...resource.dependencies, ...Object.values(resource.propertyDependencies ?? {}).flat()]) {
+        if (dep.urn === target.urn) return true;
+        if (seen.has(dep.urn)) continue;
+        seen.add(dep.urn);
+        if (dependsOn(dep, target, seen)) return true;
+    }
+    return false;
+}
+
+function applicationDomains(app: PolicyResource): string[] {
+    const domains = [app.props.domain, ...(app.props.selfHostedDomains ?? []), ...((app.props.destinations ?? []) as { uri?: string }[]).map((d) => d.uri)];
+    return domains.filter((d): d is string => typeof d === "string").map((d) => d.toLowerCase().replace(/\/.*$/, ""));
+}
+
+export const accessGuardsHostnames: StackValidationPolicy = {
+    name: "access-guards-hostnames",
+    description: "Every tunnel hostname has a self-hosted Access application with a policy, and its DNS record is created only after that application (depends on it).",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+        const apps = args.resources.filter((r) => r.type === TYPES.accessApplication);
+        const records = args.resources.filter((r) => r.type === TYPES.dnsRecord);
+        const hostnames = new Set<string>();
+        for (const tunnel of args.resources.filter((r) => r.type === TYPES.tunnelConfig)) {
+            for (const rule of tunnelIngresses(tunnel.props)) if (rule.hostname) hostnames.add(rule.hostname.toLowerCase());
+        }
+        // A record pointing at a tunnel serves a tunnel hostname even if no ingress names it (yet).
+        for (const record of records) {
+            if (/\.cfargotunnel\.com\.?$/.test(String(record.props.content ?? ""))) hostnames.add(String(record.props.name).toLowerCase());
+        }
+        for (const hostname of hostnames) {
+            const app = apps.find((a) => applicationDomains(a).includes(hostname));
+            if (!app) {
+                report(`tunnel hostname ${hostname} has no Cloudflare Access application: anyone could reach the gateway`);
+                continue;
+            }
+            if (app.props.type !== undefined && app.props.type !== "self_hosted") report(`the Access application for ${hostname} is of type ${app.props.type}, expected self_hosted`, app.urn);
+            if (!Array.isArray(app.props.policies) || app.props.policies.length === 0) report(`the Access application for ${hostname} has no policy: nobody (or everybody) passes`, app.urn);
+            for (const record of records.filter((r) => String(r.props.name).toLowerCase() === hostname)) {
+                if (!dependsOn(record, app)) {
+                    report(`DNS record ${hostname} does not depend on its Access application: the hostname could resolve before Access guards it`, record.urn);
+                }
+                if (record.props.proxied !== true) report(`DNS record ${hostname} is not proxied: traffic would bypass Cloudflare (and Access)`, record.urn);
+            }
+        }
+    },
+};
+
+// ---- gateway-loopback -------------------------------------------------------------------------------------------
+
+export const gatewayLoopback: ResourceValidationPolicy = {
+    name: "gateway-loopback",
+    description: "The openclaw.json pushed to the host binds the gateway to loopback at the configured port.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    configSchema: CONFIG_SCHEMA,
+    validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+        if (args.type !== TYPES.agentHost) return;
+        const { gatewayPort } = config(args);
+        const files = (args.props.files ?? []) as { path?: string; content?: string }[];
+        const file = files.find((f) => typeof f.path === "string" && f.path.endsWith("/.openclaw/openclaw.json"));
+        if (!file) {
+            report("the host bundle has no openclaw.json: cannot prove the gateway binds loopback");
+            return;
+        }
+        let gateway: { bind?: string; port?: number } = {};
+        try {
+            gateway = (JSON.parse(String(file.content)) as { gateway?: typeof gateway }).gateway ?? {};
+        } catch {
+            report(`${file.path} is not JSON`);
+            return;
+        }
+        if (gateway.bind !== "loopback") report(`openclaw.json sets gateway.bind to ${JSON.stringify(gateway.bind)}: it must be "loopback" (0.0.0.0 exposes the control plane)`);
+        if (gateway.port !== undefined && gateway.port !== gatewayPort) report(`openclaw.json sets gateway.port ${gateway.port}, but the tunnel and firewall policies expect ${gatewayPort}`);
+    },
+};
+
+// ---- bucket-retained --------------------------------------------------------------------------------------------
+
+export const bucketRetained: ResourceValidationPolicy = {
+    name: "bucket-retained",
+    description: "The R2 memory bucket is retained on delete (or protected), so `pulumi destroy` never takes the agent's memory with it.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+        if (args.type !== TYPES.r2Bucket) return;
+        const opts = args.opts as ResourceValidationArgs["opts"] & { retainOnDelete?: boolean };
+        if (opts.protect || opts.retainOnDelete === true) return;
+        if (opts.retainOnDelete === false) {
+            report("the memory bucket is neither retainOnDelete nor protected: `pulumi destroy` would delete every snapshot");
+            return;
+        }
+        // @pulumi/policy 1.21 and the CLI's analyzer protocol do not carry retainOnDelete; the mock-engine run of this
+        // policy in the tests (which does) is what proves it.
+        args.notApplicable("the engine does not report retainOnDelete to policies");
+    },
+};
+
+// ---- no-secret-in-user-data -------------------------------------------------------------------------------------
+
+/** Shapes of secrets that must never appear in user data (any process on the host can read it back). */
+export const SECRET_PATTERNS: { name: string; pattern: RegExp }[] = [
+    { name: "a private key block", pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----/ },
+    { name: "an Anthropic API key", pattern: /\bsk-ant-[A-Za-z0-9_-]{16,}/ },
+    { name: "an OpenAI or OpenRouter API key", pattern: /\bsk-(proj|or-v1|svcacct)-[A-Za-z0-9_-]{16,}/ },
+    { name: "an AWS access key id", pattern: /\bAKIA[0-9A-Z]{16}\b/ },
+    { name: "a GitHub token", pattern: /\bgh[pousr]_[A-Za-z0-9]{30,}/ },
+    { name: "a Cloudflare tunnel token", pattern: /\beyJhIjoi[A-Za-z0-9+/=]{20,}/ },
+    {
+        name: "a secret assignment",
+        pattern: /\b(OPENCLAW_GATEWAY_TOKEN|OPENCLAW_GATEWAY_PASSWORD|TUNNEL_TOKEN|[A-Z][A-Z0-9_]*_API_KEY|secret_access_key)\s*[=:]\s*["']?[A-Za-z0-9+/_.~-]{12,}/,
+    },
+    // What `npm run plan` puts where a secret config value goes: in user data it means a secret flowed there.
+    { name: "a secret config value (plan placeholder)", pattern: /PLAN-PLACEHOLDER-[A-Za-z]+/ },
+];
+
+/** Names of the secret shapes found in `text`. */
+export function secretShapesIn(text: string): string[] {
+    return SECRET_PATTERNS.filter((p) => p.pattern.test(text)).map((p) => p.name);
+}
+
+/** The mock engine's stand-in for a secret output (scripts/lib/mock-engine.ts). */
+export const PLAN_SECRET_MARKER = "[secret]";
+
+export const noSecretInUserData: ResourceValidationPolicy = {
+    name: "no-secret-in-user-data",
+    description: "Server user data is not a secret output and contains nothing shaped like a secret (the metadata service serves it to every process on the host).",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+        if (args.type !== TYPES.hcloudServer && args.type !== TYPES.doDroplet) return;
+        const raw: unknown = args.props.userData;
+        if (raw === undefined) return;
+        if (raw instanceof Secret || raw === PLAN_SECRET_MARKER) {
+            report("user data is a secret output: something secret flowed into it; secrets go to the host over SSH only");
+            return;
+        }
+        const text = String(raw);
+        const found = secretShapesIn(text);
+        if (found.length) report(`user data contains ${found.join(", ")}; secrets go to the host over SSH only`);
+        if (args.type === TYPES.hcloudServer && Buffer.byteLength(text) > HETZNER_USER_DATA_LIMIT) {
+            report(`user data is ${Buffer.byteLength(text)} bytes; Hetzner accepts at most ${HETZNER_USER_DATA_LIMIT}`);
+        }
+    },
+};
+
+// ---- ubuntu-24-04 -----------------------------------------------------------------------------------------------
+
+export const ubuntu2404: ResourceValidationPolicy = {
+    name: "ubuntu-24-04",
+    description: "Servers run Ubuntu 24.04, the image the host scripts and the host contract are written for.",
+    enforcementLevel: "mandatory",
+    severity: "medium",
+    validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+        const expected = UBUNTU_24_04_IMAGES[args.type];
+        if (expected === undefined) return;
+        if (args.props.image !== expected) report(`image ${JSON.stringify(args.props.image)}: expected ${expected} (Ubuntu 24.04)`);
+    },
+};
+
+export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
+    sshOnlyInbound,
+    serverFirewalled,
+    tunnelIngressLoopback,
+    accessGuardsHostnames,
+    gatewayLoopback,
+    bucketRetained,
+    noSecretInUserData,
+    ubuntu2404,
+];
