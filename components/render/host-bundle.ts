@@ -20,7 +20,7 @@ import {
     renderCloudflaredUnit,
     renderTunnelEnv,
 } from "./cloudflared-unit";
-import { GATEWAY_UNIT_NAME, GatewayUnitInput, renderGatewayUnit } from "./gateway-unit";
+import { GATEWAY_UNIT_NAME } from "./gateway-unit";
 import { readHostFile } from "./host-files";
 import {
     DEFAULT_GATEWAY_PORT,
@@ -60,8 +60,8 @@ export interface HostBundleInput {
     backup: { rclone: RcloneConfigInput; env: BackupEnvInput; units?: BackupUnitsInput };
     /** The workspace seed with its ownership policies (`workspaceFiles()` reads the repository's workspace/). */
     workspace: WorkspaceFile[];
-    /** Sizing of the gateway's user unit (memory limits and Node heap from the host's RAM and swap). */
-    gatewayUnit: GatewayUnitInput;
+    /** The gateway's systemd user unit text: `renderGatewayUnit(...).unit` (its warnings are the caller's to log). */
+    gatewayUnit: string;
     /** How long the push waits for /readyz (default 180 s: first start after a restore can be slow on 2 GB). */
     readyTimeoutSeconds?: number;
 }
@@ -98,7 +98,6 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
     const userUnitDir = `${home}/.config/systemd/user`;
     const port = input.openclaw.port ?? DEFAULT_GATEWAY_PORT;
     const config = renderOpenclawConfig({ ...input.openclaw, stateDir, workspaceDir });
-    const gatewayUnit = renderGatewayUnit(input.gatewayUnit);
     const installer = `${HOST_BIN_DIR}/install-plugins.sh`;
 
     const root = (path: string, content: string, mode: string, extra: Partial<BundleFile> = {}): BundleFile => ({
@@ -136,7 +135,7 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         // The agent's files, written after the restore.
         mine(`${stateDir}/openclaw.json`, config.json, "0600", { affects: [GATEWAY_UNIT_NAME, AFFECTS_PLUGINS] }),
         mine(`${stateDir}/.env`, renderGatewayEnvFile(gatewayEnv(input, config.env)), "0600", { secret: true, affects: [GATEWAY_UNIT_NAME] }),
-        mine(`${userUnitDir}/${GATEWAY_UNIT_NAME}`, gatewayUnit.unit, "0644", { affects: [GATEWAY_UNIT_NAME] }),
+        mine(`${userUnitDir}/${GATEWAY_UNIT_NAME}`, input.gatewayUnit, "0644", { affects: [GATEWAY_UNIT_NAME] }),
         ...input.workspace.map((f) => {
             if (!RELATIVE.test(f.path) || f.path.split("/").includes("..")) {
                 throw new Error(`host bundle: workspace file ${JSON.stringify(f.path)} must be a plain relative path`);
@@ -163,7 +162,7 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
             unit: GATEWAY_UNIT_NAME,
             timeoutSeconds: input.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS,
         },
-        warnings: [...config.warnings, ...gatewayUnit.warnings],
+        warnings: config.warnings,
         plugins: config.plugins,
     };
 }

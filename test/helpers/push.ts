@@ -8,6 +8,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { renderGatewayUnit } from "../../components/render/gateway-unit";
 import { HostBundleInput } from "../../components/render/host-bundle";
 
 export const ADMIN_USER = "ops";
@@ -293,7 +294,7 @@ export function sampleHostInput(overrides: Partial<HostBundleInput> = {}): HostB
             { path: "SOUL.md", content: "# Soul\n", policy: "replace", mode: 0o600 },
             { path: "MEMORY.md", content: "# Memory\n", policy: "create-only", mode: 0o600 },
         ],
-        gatewayUnit: { serverMemoryMb: 4096, swapMb: 2048 },
+        gatewayUnit: renderGatewayUnit({ serverMemoryMb: 4096, swapMb: 2048 }).unit,
         ...overrides,
     };
 }
