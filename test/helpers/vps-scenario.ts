@@ -63,8 +63,12 @@ export async function sshTo(vps: StandInVps, username: string, privateKey: strin
   for (;;) {
     try {
       await ssh.connect({ host: vps.ssh.host, port: vps.ssh.port, username, privateKey, readyTimeout: 10_000 });
+      // A connection reset when the container reboots or is destroyed must not become an uncaught exception;
+      // commands still fail through their own promises.
+      ssh.connection?.on("error", () => undefined);
       return ssh;
     } catch (error) {
+      ssh.dispose();
       // sshd may still be starting (Ubuntu socket-activates it; here it starts with the boot).
       if (Date.now() > deadline) throw new Error(`ssh ${username}@${vps.name}: ${(error as Error).message}`);
       await new Promise((resolve) => setTimeout(resolve, 500));

@@ -374,8 +374,8 @@ export class StandInVps {
         timeoutMs: Math.max(remaining, 1000),
       }).catch((error: Error) => ({ code: -1, stdout: "", stderr: error.message }));
       systemState = result.stdout.trim().split("\n").pop() ?? "";
-      // Before systemd's bus is up systemctl cannot answer yet: ask again.
-      if (/^(running|degraded|maintenance|stopping|offline)$/.test(systemState)) break;
+      // Before systemd's bus is up systemctl cannot answer yet ("offline" or an error): ask again.
+      if (/^(running|degraded|maintenance|stopping)$/.test(systemState)) break;
       if (Date.now() > deadline) throw new Error(`${this.name}: not booted after ${timeoutMs} ms (${systemState})\n${this.consoleTail()}`);
       await sleep(200);
     }
@@ -383,6 +383,9 @@ export class StandInVps {
       allowFailure: true,
       timeoutMs: Math.max(deadline - Date.now(), 1000),
     });
+    // Once more: a unit may have failed while cloud-init was still finishing.
+    const settled = await this.exec(["systemctl", "is-system-running"], { allowFailure: true });
+    systemState = settled.stdout.trim() || systemState;
     return {
       systemState,
       cloudInit: cloudInit.stdout.trim(),
@@ -440,15 +443,13 @@ export class StandInVps {
       this.consoleLog().split("\n").slice(-lines).join("\n");
   }
 
-  /** Powers off and removes everything this instance made. Safe to call twice and after failures. */
+  /**
+   * Removes everything this instance made: the container is killed, not shut down (its disk is thrown away
+   * anyway, and a clean shutdown costs seconds). Safe to call twice and after failures.
+   */
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.stopping = true;
-    try {
-      await this.poweroff(10_000);
-    } catch (error) {
-      log(`${this.name}: poweroff during destroy: ${(error as Error).message}`);
-    }
     this.destroyed = true;
     for (const socket of this.sockets) socket.destroy();
     await Promise.all(this.servers.map((server) => new Promise<void>((done) => server.close(() => done()))));
