@@ -20,9 +20,9 @@ BACKUP_ENV_FILE=${BACKUP_ENV_FILE:-$OPENCLAW_VPS_ETC_DIR/backup.env}
 readonly BACKUP_MANIFEST_VERSION="openclaw-vps-manifest v1"
 readonly SNAPSHOT_ID_PATTERN='^[0-9]{8}T[0-9]{6}Z$'
 # Top-level names in the OpenClaw state dir that a snapshot never carries and a restore never touches: secrets and
-# config the deploy pushes again (.env, credentials, openclaw.json), plugin installs the deploy pins (extensions),
-# and the workspace, which is its own part of the snapshot.
-readonly DEFAULT_STATE_EXCLUDES=".env .env.* credentials openclaw.json openclaw.json.* extensions workspace"
+# config the deploy pushes again (.env, credentials, openclaw.json), plugin installs the deploy pins (npm,
+# extensions), logs, and the workspace, which is its own part of the snapshot.
+readonly DEFAULT_STATE_EXCLUDES=".env .env.* credentials openclaw.json openclaw.json.* npm extensions logs workspace"
 
 # Reads KEY=value lines from backup.env without executing them. A variable already set in the environment wins, so
 # an operator (or a test) can override one run.

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Restores a snapshot made by backup.sh: downloads it into a staging dir next to the OpenClaw state dir, verifies
-# every file against its MANIFEST (size + SHA-256, nothing missing, nothing extra), and only then swaps workspace and
-# state into place. What it replaces is moved aside to <home>/openclaw-before-restore-<UTC time>/, never deleted.
+# every file against its MANIFEST (size + SHA-256, nothing missing, nothing extra), and only then swaps the workspace
+# and the state entries the snapshot carries into place (renames on one file system). What it replaces is moved
+# aside to <home>/openclaw-before-restore-<UTC time>/, never deleted.
 # A missing, incomplete or corrupt snapshot fails (exit 1) and leaves everything as it was. Secrets and pushed config
-# (.env, credentials/, openclaw.json, extensions/) are never touched.
+# (.env, credentials/, openclaw.json), installed plugins (npm/, extensions/) and logs are never touched.
 # Usage: restore.sh --snapshot latest|none|<YYYYMMDDTHHMMSSZ> [--first-boot]
 #   --first-boot  the push runs it before the gateway ever started: "latest" with an empty bucket is success, and
 #                 the gateway is left alone. Without it (operator restore) the gateway user service is stopped for
@@ -179,14 +180,17 @@ main() {
         move "$STAGING/snapshot/workspace" "$workspace"
     fi
     if [[ -d "$STAGING/snapshot/state" ]]; then
-        while IFS= read -r -d '' name; do
-            is_state_excluded "$name" || [[ "$state_dir/$name" == "$workspace" ]] || move "$state_dir/$name" "$aside/state/$name"
-        done < <(find "$state_dir" -mindepth 1 -maxdepth 1 -printf '%f\0')
+        # Only what the snapshot carries is replaced (with the -wal/-shm/-journal of a replaced database, which
+        # would otherwise be replayed into it); anything else in the state dir (installed plugins, logs, secrets)
+        # stays as it is.
         while IFS= read -r -d '' name; do
             if is_state_excluded "$name"; then
                 log "WARNING: snapshot carries excluded state entry '$name': left out" >&2
                 continue
             fi
+            for entry in "$name" "$name-wal" "$name-shm" "$name-journal"; do
+                if [[ -e "$state_dir/$entry" || -L "$state_dir/$entry" ]]; then move "$state_dir/$entry" "$aside/state/$entry"; fi
+            done
             move "$STAGING/snapshot/state/$name" "$state_dir/$name"
         done < <(find "$STAGING/snapshot/state" -mindepth 1 -maxdepth 1 -printf '%f\0')
     else

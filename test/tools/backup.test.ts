@@ -334,7 +334,19 @@ describe("backup and restore with real rclone against a local S3 server", () => 
         assert.doesNotMatch(manifest, /\.sqlite-(wal|shm|journal)$/m, "no live sidecar files in a snapshot");
 
         const rebuilt = newServer("bk-sqlite");
+        // What the new server already has must survive: installed plugins and logs are not the snapshot's business;
+        // a stale WAL next to the database being replaced must not be replayed into it.
+        writeTree(rebuilt.stateDir, {
+            "npm/projects/voyage-provider/package.json": '{"name":"@openclaw/voyage-provider"}',
+            "logs/openclaw.log": "gateway log line\n",
+            "state/openclaw.sqlite-wal": "stale wal bytes that are not a WAL",
+        });
         expectOk(await restore(rebuilt, ["--snapshot", id, "--first-boot"]), "restore");
+        assert.equal(fs.readFileSync(path.join(rebuilt.stateDir, "npm/projects/voyage-provider/package.json"), "utf8"), '{"name":"@openclaw/voyage-provider"}');
+        assert.equal(fs.readFileSync(path.join(rebuilt.stateDir, "logs/openclaw.log"), "utf8"), "gateway log line\n");
+        assert.equal(fs.existsSync(path.join(rebuilt.stateDir, "state/openclaw.sqlite-wal")), false, "the stale WAL was moved aside with the old state/");
+        const aside = fs.readdirSync(rebuilt.home).filter((e) => e.startsWith("openclaw-before-restore-"));
+        assert.equal(fs.readFileSync(path.join(rebuilt.home, aside[0], "state", "state", "openclaw.sqlite-wal"), "utf8"), "stale wal bytes that are not a WAL");
         for (const db of [path.join(rebuilt.stateDir, "state", "openclaw.sqlite"), path.join(rebuilt.workspace, "tools", "scratch.sqlite")]) {
             assert.equal(sqliteIntegrity(db), "ok", `integrity of ${db}`);
             const probe = probeRows(db);
