@@ -2,7 +2,6 @@
 // `config:` block is checked against this table by a test), and `parseSettings`, which turns raw config strings into
 // typed Settings or reports *every* problem at once (key, value given, what is expected) before anything is created.
 // No Pulumi imports: the offline plan, the guided setup and the tests all call it directly.
-import * as net from "node:net";
 import * as semver from "semver";
 import {
     GATEWAY_AUTH_MODES,
@@ -13,6 +12,9 @@ import {
     MEMORY_SEARCH_PROVIDERS,
     MemorySearchProvider,
 } from "./render/openclaw-config";
+import { validateBackupSchedule } from "./render/backup-units";
+import { SNAPSHOT_ID } from "./render/rclone";
+import { isCidr, isFqdn, isIanaTimezone, SSH_PUBLIC_KEY } from "./validators";
 import { MINIMUM_SAFE_OPENCLAW, CONFIG_SCHEMA_SINCE, readOpenclawPin, OpenclawPin } from "./pins";
 import {
     DEFAULT_REGION,
@@ -106,42 +108,12 @@ export interface SettingSpec {
     check?: (value: never, all: Partial<Record<string, Value>>) => string | undefined;
 }
 
-const FQDN_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
 const HEX32 = /^[0-9a-f]{32}$/;
 const DURATION = /^(\d+(ms|s|m|h))+$/;
 const HHMM = /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/;
-const SNAPSHOT_TS = /^\d{8}T\d{6}Z$/;
-const SSH_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
 
-export function isFqdn(value: string): boolean {
-    const labels = value.toLowerCase().split(".");
-    return (
-        value.length <= 253 &&
-        labels.length >= 2 &&
-        labels.every((l) => FQDN_LABEL.test(l)) &&
-        /^[a-z]{2,63}$/.test(labels[labels.length - 1])
-    );
-}
-
-export function isIanaTimezone(value: string): boolean {
-    if (!/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(value)) return false;
-    try {
-        new Intl.DateTimeFormat("en-US", { timeZone: value });
-        return true;
-    } catch {
-        return false;
-    }
-}
-
-/** An IPv4 or IPv6 network in CIDR notation with its prefix length. */
-export function isCidr(value: string): boolean {
-    const m = /^([^/]+)\/(\d{1,3})$/.exec(value);
-    if (!m) return false;
-    const family = net.isIP(m[1]);
-    const prefix = Number(m[2]);
-    return (family === 4 && prefix <= 32) || (family === 6 && prefix <= 128);
-}
+export { isCidr, isFqdn, isIanaTimezone };
 
 function checkList(items: string[], ok: (s: string) => boolean, what: string): string | undefined {
     const bad = items.filter((i) => !ok(i));
@@ -247,7 +219,7 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()): Record<str
         sshPublicKey: {
             kind: "string",
             description: "Your SSH public key (one line, e.g. the content of ~/.ssh/id_ed25519.pub): the only way into the server.",
-            check: (v: string) => (SSH_KEY.test(v.trim()) ? undefined : "one OpenSSH public key line such as `ssh-ed25519 AAAA... you@laptop`"),
+            check: (v: string) => (SSH_PUBLIC_KEY.test(v.trim()) ? undefined : "one OpenSSH public key line such as `ssh-ed25519 AAAA... you@laptop`"),
         },
         providerSshKey: {
             kind: "string",
@@ -390,7 +362,8 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()): Record<str
             kind: "string",
             default: "hourly",
             description: "When the host takes a snapshot: a systemd OnCalendar expression (default hourly; the guide used every 6 h).",
-            check: (v: string) => (/^[A-Za-z0-9 *:/,.~-]{1,64}$/.test(v) ? undefined : "a systemd calendar expression such as hourly, daily or *-*-* 00/6:00:00"),
+            // The renderer's own rule (one line, not every minute); systemd's grammar is checked by the tools test.
+            check: (v: string) => (validateBackupSchedule(v) ? "a systemd calendar expression, hourly or less often, such as hourly, daily or *-*-* 00/6:00:00" : undefined),
         },
         backupLockDays: {
             kind: "integer",
@@ -409,7 +382,7 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()): Record<str
             kind: "string",
             default: "latest",
             description: "What a new server restores before the agent starts: latest, a snapshot timestamp (YYYYMMDDTHHMMSSZ, from `npm run snapshots`), or none.",
-            check: (v: string) => (v === "latest" || v === "none" || SNAPSHOT_TS.test(v) ? undefined : "latest, none, or a snapshot timestamp such as 20261126T050000Z"),
+            check: (v: string) => (v === "latest" || v === "none" || SNAPSHOT_ID.test(v) ? undefined : "latest, none, or a snapshot timestamp such as 20261126T050000Z"),
         },
     };
 }

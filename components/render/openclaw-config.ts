@@ -2,6 +2,7 @@
 // around it: which LLM and memory-search providers we support, which env vars the config reads its secrets from,
 // which plugin packages it needs installed beforehand, and how HEARTBEAT.md becomes the heartbeat job.
 // A pure function of plain data: no Pulumi, no I/O. The real OpenClaw checks its output in test/tools/.
+import { isIanaTimezone } from "../validators";
 
 /** The gateway's default loopback port (the guide's 18789). */
 export const DEFAULT_GATEWAY_PORT = 18789;
@@ -350,16 +351,6 @@ export function renderOpenclawConfig(input: OpenclawConfigInput): RenderedOpencl
 
     const json = `${JSON.stringify(config, null, 2)}\n`;
     return { json, warnings, plugins, env };
-}
-
-function isIanaTimezone(value: string): boolean {
-    if (!/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(value)) return false;
-    try {
-        new Intl.DateTimeFormat("en-US", { timeZone: value });
-        return true;
-    } catch {
-        return false;
-    }
 }
 
 /**

@@ -3,6 +3,7 @@
 // Pure and deterministic (no Pulumi imports, no clock, no randomness, a hand-written YAML emitter that no library
 // upgrade can reformat): user data changes only when its inputs or the host files change, and a change replaces
 // the server. It never carries a secret: any process on the host can read user data back from the metadata service.
+import { isIanaTimezone, SSH_PUBLIC_KEY } from "../validators";
 import { readHostFile } from "./host-files";
 import { renderSshdHardening, SSHD_HARDENING_PATH } from "./sshd-hardening";
 
@@ -66,20 +67,8 @@ export interface UserDataInput extends ProvisionEnvInput {
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
-const TIMEZONE = /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/;
 // Shell-safe URL characters only: provision.env values are never quoted.
 const MIRROR_URL = /^https?:\/\/[A-Za-z0-9._~:/@%+=,-]+$/;
-const SSH_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [\x20-\x7e]*)?$/;
-
-function isTimezone(value: string): boolean {
-    if (!TIMEZONE.test(value) || value.includes("..")) return false;
-    try {
-        new Intl.DateTimeFormat("en-US", { timeZone: value });
-        return true;
-    } catch {
-        return false;
-    }
-}
 
 function isIntegerIn(value: number, min: number, max: number): boolean {
     return Number.isInteger(value) && value >= min && value <= max;
@@ -115,7 +104,7 @@ function resolveProvisionEnv(input: ProvisionEnvInput, problems: string[]): Reso
         problems.push(`openclawVersion: ${JSON.stringify(input.openclawVersion)} must be an exact version such as 2026.9.6`);
     }
     if (!isIntegerIn(input.swapMb, 0, 65536)) problems.push(`swapMb: ${input.swapMb} must be a whole number of MB from 0 to 65536`);
-    if (!isTimezone(input.timezone)) problems.push(`timezone: ${JSON.stringify(input.timezone)} is not an IANA time zone`);
+    if (!isIanaTimezone(input.timezone)) problems.push(`timezone: ${JSON.stringify(input.timezone)} is not an IANA time zone`);
     return {
         adminUser: input.adminUser,
         agentUser,
@@ -196,7 +185,7 @@ function writeFileEntry(file: WriteFile): string {
 export function renderUserData(input: UserDataInput): string {
     const problems: string[] = [];
     const env = resolveProvisionEnv(input, problems);
-    if (!SSH_KEY.test(input.sshPublicKey)) {
+    if (!SSH_PUBLIC_KEY.test(input.sshPublicKey)) {
         problems.push("sshPublicKey: must be one OpenSSH public key line such as \"ssh-ed25519 AAAA... me@laptop\"");
     }
     if (!HOST_LABEL.test(input.hostname)) {

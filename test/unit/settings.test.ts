@@ -165,6 +165,12 @@ test("secrets stored in plaintext are refused, and their value is never echoed",
     assert.equal(bad.find((p) => p.key === "llmApiKey")!.given, "[secret]");
 });
 
+test("a backup schedule must be one systemd calendar line, hourly or less often", () => {
+    assertRejected("backupSchedule", "minutely", /hourly or less often/);
+    assertRejected("backupSchedule", "hourly\nExecStart=/bin/sh", /calendar expression/);
+    assert.equal(parseSettings({ ...example(), "openclaw-vps:backupSchedule": "*-*-* 00/6:00:00" }).settings.backupSchedule, "*-*-* 00/6:00:00");
+});
+
 test("the lock must be shorter than the retention", () => {
     assertRejected("backupLockDays", "30", /fewer days than backupRetentionDays/);
 });
