@@ -71,6 +71,9 @@ init_backup_settings() {
 log() { printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${LOG_TAG:-backup}" "$*"; }
 die() { log "ERROR: $*" >&2; exit 1; }
 
+# The comment block at the top of a script (after the shebang) is its help text.
+print_script_help() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$1"; }
+
 # --- rclone ----------------------------------------------------------------------------------------------------
 # Credentials stay in the config file: only its path is ever on a command line.
 rclone_run() { "$RCLONE_BIN" --config "$RCLONE_CONFIG_FILE" --retries 3 --low-level-retries 10 "$@"; }

@@ -13,7 +13,7 @@ source "$SCRIPT_DIR/backup-lib.sh"
 
 if [[ $# -gt 0 ]]; then
     case $1 in
-        -h | --help) sed -n '2,8p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h | --help) print_script_help "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown argument '$1' (backup.sh takes none)" ;;
     esac
 fi

@@ -14,7 +14,7 @@ IDS_ONLY=0
 case ${1:-} in
     "") ;;
     --ids) IDS_ONLY=1 ;;
-    -h | --help) sed -n '2,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) print_script_help "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown argument '$1'" ;;
 esac
 

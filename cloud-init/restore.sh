@@ -15,7 +15,7 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=cloud-init/backup-lib.sh
 source "$SCRIPT_DIR/backup-lib.sh"
 
-usage() { sed -n '7,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { print_script_help "${BASH_SOURCE[0]}"; }
 
 REQUESTED=""
 FIRST_BOOT=0
