@@ -1,7 +1,8 @@
-// `npm run deploy [-- --stack NAME] [--yes] [--setup-only]`: the one command that stands an agent up.
+// `npm run deploy [-- --stack NAME] [--yes] [--setup-only] [--rebuild]`: the one command that stands an agent up.
 // Creates the stack on the local state backend (passphrase secrets) if needed, runs the guided setup when the stack
 // still lacks settings or holds the example's placeholders, adopts a memory bucket kept by an earlier
-// `pulumi destroy`, then runs `pulumi up`.
+// `pulumi destroy`, then runs `pulumi up`. `--rebuild` (after a compromise) replaces the server and every credential
+// the host held (tunnel, gateway token, R2 token) in one `pulumi up`; the bucket and its snapshots stay.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -78,6 +79,22 @@ export function machineDefaults(home: string = os.homedir()): Record<string, str
     return defaults;
 }
 
+/** Resource types a compromised host could have learnt something from: replaced by `--rebuild`. */
+export const REBUILD_TYPES = [
+    "hcloud:index/server:Server",
+    "digitalocean:index/droplet:Droplet",
+    "random:index/randomBytes:RandomBytes", // the tunnel secret: replacing it replaces the tunnel and its token
+    "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared",
+    "random:index/randomPassword:RandomPassword", // the gateway token
+    "cloudflare:index/apiToken:ApiToken", // the R2 credentials
+] as const;
+
+/** URNs to replace on a rebuild, from `pulumi stack export` JSON. */
+export function rebuildUrns(exportJson: string): string[] {
+    const state = JSON.parse(exportJson) as { deployment?: { resources?: { urn: string; type: string }[] } };
+    return (state.deployment?.resources ?? []).filter((r) => (REBUILD_TYPES as readonly string[]).includes(r.type)).map((r) => r.urn);
+}
+
 /** Does the account already hold the bucket (kept by `pulumi destroy`)? Needs the Cloudflare token from the env. */
 export async function bucketExists(accountId: string, bucket: string, token: string, apiBase = "https://api.cloudflare.com/client/v4"): Promise<boolean> {
     const res = await fetch(`${apiBase}/accounts/${accountId}/r2/buckets/${encodeURIComponent(bucket)}`, {
@@ -108,6 +125,7 @@ async function main(): Promise<void> {
             stack: { type: "string", default: "prod" },
             yes: { type: "boolean", default: false },
             "setup-only": { type: "boolean", default: false },
+            rebuild: { type: "boolean", default: false },
         },
     });
     const stack = values.stack!;
@@ -139,9 +157,17 @@ async function main(): Promise<void> {
             await pulumi.run(["config", "set", `${NAMESPACE}:backupBucketAdopt`, "true"]);
         }
 
+        const replace: string[] = [];
+        if (values.rebuild) {
+            const urns = exported.code === 0 ? rebuildUrns(exported.stdout) : [];
+            if (!urns.length) throw new Error("--rebuild: the stack has no server yet; run npm run deploy first");
+            prompter.say(`Rebuild: replacing ${urns.length} resources (server, tunnel, gateway token, R2 token); memory is restored from restoreFrom.`);
+            for (const urn of urns) replace.push("--replace", urn);
+        }
+
         // Hand the terminal to Pulumi (its own "perform this update?" prompt reads stdin).
         prompter.close();
-        const up = await pulumiRunner(env, PROJECT_ROOT, true).run(["up", ...(values.yes ? ["--yes", "--skip-preview"] : [])]);
+        const up = await pulumiRunner(env, PROJECT_ROOT, true).run(["up", ...replace, ...(values.yes ? ["--yes", "--skip-preview"] : [])]);
         if (up.code !== 0) process.exit(up.code);
         if (readStackFile(stack).config[`${NAMESPACE}:backupBucketAdopt`] === true || readStackFile(stack).config[`${NAMESPACE}:backupBucketAdopt`] === "true") {
             await pulumi.run(["config", "set", `${NAMESPACE}:backupBucketAdopt`, "false"]);

@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { rebuildUrns } from "../../scripts/deploy";
 import { guidedSetup, isPlaceholderValue, keysNeedingAnswers, Prompter, PulumiRunner } from "../../scripts/lib/setup";
 import { readStackConfig } from "../../scripts/lib/stack-config";
 import { PROJECT_ROOT } from "../../components/pins";
@@ -127,4 +128,21 @@ test("npm run deploy --setup-only drives a real pulumi command line without secr
     for (const line of calls.split("\n").filter((l) => l.startsWith("ARGV"))) assert.doesNotMatch(line, /SENTINEL/);
     assert.doesNotMatch(res.stdout + res.stderr, /SENTINEL/, "secrets are not echoed");
     fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("--rebuild replaces the server and every credential the host held, never the bucket", () => {
+    const resources = [
+        ["hcloud:index/server:Server", "openclaw-server-server"],
+        ["cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared", "openclaw-edge-tunnel"],
+        ["random:index/randomBytes:RandomBytes", "openclaw-edge-tunnel-secret"],
+        ["random:index/randomPassword:RandomPassword", "openclaw-host-gateway-token"],
+        ["cloudflare:index/apiToken:ApiToken", "openclaw-backup-token"],
+        ["cloudflare:index/r2Bucket:R2Bucket", "openclaw-backup-bucket"],
+        ["cloudflare:index/r2BucketLock:R2BucketLock", "openclaw-backup-bucket-lock"],
+        ["cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication", "openclaw-edge-access-app"],
+    ].map(([type, name]) => ({ type, urn: `urn:pulumi:prod::openclaw-vps::${type}::${name}` }));
+    const urns = rebuildUrns(JSON.stringify({ deployment: { resources } }));
+    assert.deepEqual(urns.map((u) => u.split("::").pop()).sort(), [
+        "openclaw-backup-token", "openclaw-edge-tunnel", "openclaw-edge-tunnel-secret", "openclaw-host-gateway-token", "openclaw-server-server",
+    ]);
 });
