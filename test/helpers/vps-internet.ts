@@ -368,6 +368,7 @@ async function prepareCloudflaredRepo(): Promise<CloudflaredRepo> {
       const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(listing.stdout)?.[1];
       if (!fpr) throw new Error("stand-in apt key: no fingerprint after generating it");
       writeFileSync(join(gnupgHome, "fingerprint"), fpr);
+      await stopGpgAgent(gnupgHome);
     }
     if (!existsSync(keyPath)) {
       const fpr = readFileSync(join(gnupgHome, "fingerprint"), "utf8");
@@ -401,6 +402,11 @@ async function prepareCloudflaredRepo(): Promise<CloudflaredRepo> {
       res.end(req.method === "HEAD" ? undefined : body);
     },
   };
+}
+
+/** gpg leaves an agent daemon running for the home directory: stop it, a test run leaves no process behind. */
+async function stopGpgAgent(gnupgHome: string): Promise<void> {
+  await run("gpgconf", ["--homedir", gnupgHome, "--kill", "gpg-agent"], { allowFailure: true });
 }
 
 async function buildCloudflaredDeb(dir: string, debPath: string): Promise<void> {
@@ -463,6 +469,7 @@ async function signedRelease(suite: string, packages: Buffer, gnupgHome: string,
   const gpg = ["--homedir", gnupgHome, "--batch", "--local-user", fingerprint, "--digest-algo", "SHA512"];
   const inRelease = await run("gpg", [...gpg, "--clearsign", "--output", "-"], { input: release });
   const detached = await run("gpg", [...gpg, "--detach-sign", "--armor", "--output", "-"], { input: release });
+  await stopGpgAgent(gnupgHome);
   return new Map<string, Buffer>([
     ["Release", release],
     ["InRelease", Buffer.from(inRelease.stdout)],

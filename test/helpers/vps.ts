@@ -346,6 +346,12 @@ export class StandInVps {
     }
   }
 
+  /** What this instance holds on this machine (for tests of the teardown). */
+  resources(): { netns: string; instanceDir: string; socketDir: string; merged: string; pids: number[] } {
+    const { netns, instanceDir, socketDir, merged, processes } = this.state;
+    return { netns, instanceDir, socketDir, merged, pids: processes.map((p) => p.pid) };
+  }
+
   get running(): boolean {
     return this.nspawn !== undefined;
   }
@@ -420,12 +426,20 @@ export class StandInVps {
     // SIGRTMIN+4 (38 with glibc, which systemd uses) asks systemd for a clean poweroff; Node has no name for it.
     if (init !== undefined) process.kill(init, 38);
     else this.nspawn.kill("SIGTERM");
-    const timedOut = await Promise.race([stopped.then(() => false), sleep(timeoutMs).then(() => true)]);
+    // The timer is cancelled once the container stopped: a pending one would keep the test process alive.
+    const timer = new AbortController();
+    const timedOut = await Promise.race([
+      stopped.then(() => false),
+      sleep(timeoutMs, true, { signal: timer.signal }).catch(() => false),
+    ]);
+    timer.abort();
     if (timedOut) {
       log(`${this.name}: no clean poweroff in ${timeoutMs} ms, killing the container`);
       if (init !== undefined) killQuietly(init, "SIGKILL");
       this.nspawn?.kill("SIGKILL");
-      await Promise.race([stopped, sleep(5_000)]);
+      const grace = new AbortController();
+      await Promise.race([stopped, sleep(5_000, undefined, { signal: grace.signal }).catch(() => undefined)]);
+      grace.abort();
     }
   }
 
@@ -569,9 +583,12 @@ function writeState(state: InstanceState): void {
  */
 function cleanupInstanceSync(state: InstanceState): void {
   const ours = state.processes.filter((recorded) => startTime(recorded.pid) === recorded.start).map((p) => p.pid);
-  for (const pid of ours) {
+  for (const pid of [...ours]) {
     // nspawn's child is the container's init: SIGKILL to it ends the container's whole pid namespace.
-    for (const child of childrenOf(pid)) killQuietly(child, "SIGKILL");
+    for (const child of childrenOf(pid)) {
+      killQuietly(child, "SIGKILL");
+      ours.push(child);
+    }
     killQuietly(pid, "SIGKILL");
   }
   const netnsPath = `/run/netns/${state.netns}`;
