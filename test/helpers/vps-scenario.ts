@@ -7,7 +7,7 @@ import { NodeSSH } from "node-ssh";
 import { readOpenclawPin } from "../../components/pins";
 import { renderUserData, type HostMirrors, type UserDataInput } from "../../components/render/user-data";
 import { STANDIN_MIRRORS } from "./vps-internet";
-import { run } from "./vps-process";
+import { requireTools, run } from "./vps-process";
 import type { StandInVps } from "./vps";
 
 /** The stand-in's mirror URLs in the renderer's shape (production leaves them at the public defaults). */
@@ -25,6 +25,7 @@ export interface AdminKey {
 
 /** A fresh ed25519 key pair for the admin user of one scenario (never reused, never on disk afterwards). */
 export async function createAdminKey(): Promise<AdminKey> {
+  requireTools({ "ssh-keygen": "openssh-client" });
   const dir = mkdtempSync(join(tmpdir(), "standin-key-"));
   const path = join(dir, "id_ed25519");
   await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "standin-admin", "-f", path]);
