@@ -19,7 +19,7 @@ import {
 } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { createServer as createHttpServer } from "node:http";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ForwarderConfig } from "./vps-forwarder";
 import { StandInInternet } from "./vps-internet";
@@ -108,12 +108,18 @@ export class StandInVps {
   private destroyed = false;
   private exitWaiters: (() => void)[] = [];
   private lastExitCode: number | null = null;
+  /** Set when nspawn exited for good (not a reboot): its exit code or signal. */
+  private stoppedWith: string | undefined;
 
   private constructor(
     readonly name: string,
     private readonly state: InstanceState,
     private readonly consoleLogPath: string,
   ) {}
+
+  private get machineName(): string {
+    return basename(this.state.instanceDir);
+  }
 
   /** Creates the namespace, overlay, seed and forwards, and starts the container (returns once PID 1 runs). */
   static async boot(options: StandInVpsOptions): Promise<StandInVps> {
@@ -290,7 +296,8 @@ export class StandInVps {
         "--register=no",
         "--keep-unit",
         `--network-bridge=${BRIDGE}`,
-        `--machine=${this.name}`,
+        // Unique, so two instances of one name never share nspawn's per-machine paths; cloud-init sets the hostname.
+        `--machine=${this.machineName}`,
         // The image's own resolv.conf and time zone: provision.sh sets the zone, nspawn must not reset it at boot.
         "--resolv-conf=off",
         "--timezone=off",
@@ -313,6 +320,7 @@ export class StandInVps {
         return;
       }
       log(`${this.name}: container stopped (nspawn exit ${code ?? signal})`);
+      this.stoppedWith = String(code ?? signal);
       this.nspawn = undefined;
       for (const wake of this.exitWaiters.splice(0)) wake();
     });
@@ -338,8 +346,8 @@ export class StandInVps {
       if (nspawnPid !== undefined) {
         const init = findContainerInit(nspawnPid);
         if (init !== undefined) return init;
-      } else if (this.stopping || this.destroyed) {
-        throw new Error(`${this.name}: the container is not running`);
+      } else if (this.stopping || this.destroyed || this.stoppedWith !== undefined) {
+        throw new Error(`${this.name}: the container is not running (nspawn exit ${this.stoppedWith})\n${this.consoleTail(20)}`);
       }
       if (Date.now() > deadline) throw new Error(`${this.name}: no container init after ${timeoutMs} ms\n${this.consoleTail()}`);
       await sleep(50);
@@ -605,7 +613,7 @@ function cleanupInstanceSync(state: InstanceState): void {
   rmSync(state.instanceDir, { recursive: true, force: true });
   rmSync(state.socketDir, { recursive: true, force: true });
   // nspawn leaves an empty directory per machine name behind; only an empty one is removed.
-  spawnSync("rmdir", [`/run/systemd/nspawn/propagate/${state.name}`], { stdio: "ignore" });
+  spawnSync("rmdir", [`/run/systemd/nspawn/propagate/${basename(state.instanceDir)}`], { stdio: "ignore" });
 }
 
 function waitGone(pids: number[], timeoutMs: number): void {

@@ -61,6 +61,14 @@ function isZombieOrReused(pid: number): boolean {
   }
 }
 
+it("the image's configure script passes shellcheck", async () => {
+  const script = join(__dirname, "rootfs", "configure.sh");
+  const checked = await run("shellcheck", ["--severity=style", script], { allowFailure: true }).catch((error: Error) => {
+    throw new Error(`shellcheck is needed (apt package shellcheck): ${error.message}`);
+  });
+  assert.equal(checked.code, 0, checked.stdout);
+});
+
 describe("stand-in VPS harness", { timeout: 6 * 60_000 }, () => {
   let vps: StandInVps;
 
@@ -133,6 +141,22 @@ describe("stand-in VPS harness", { timeout: 6 * 60_000 }, () => {
     await vps.poweroff();
     assert.equal(vps.running, false);
     await assert.rejects(vps.exec("true"), /not running/);
+  });
+
+  it("reports a failed first boot instead of hiding it", async () => {
+    const broken = await StandInVps.boot({
+      name: "broken",
+      userData: "#cloud-config\nruncmd:\n  - [sh, -c, 'echo provisioning fails >&2; exit 3']\n",
+    });
+    try {
+      const state = await broken.waitBooted(120_000);
+      assert.equal(state.cloudInitCode, 1, state.cloudInit);
+      assert.match(state.cloudInit, /^status: error$/m);
+      assert.equal(state.systemState, "degraded"); // cloud-final.service failed
+      assert.match(broken.consoleLog(), /provisioning fails/);
+    } finally {
+      await broken.destroy();
+    }
   });
 
   it("destroy leaves no namespace, mount, process or directory behind", async () => {
