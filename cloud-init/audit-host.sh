@@ -249,6 +249,7 @@ check_gateway_ready() {
     if [[ $code == 200 ]]; then
         emit gateway-ready pass critical "http://127.0.0.1:$AUDIT_GATEWAY_PORT/readyz answers 200"
     else
+        [[ $code != 000 ]] || code=""
         emit gateway-ready fail critical "http://127.0.0.1:$AUDIT_GATEWAY_PORT/readyz answers ${code:-nothing} (not ready)"
     fi
 }
@@ -477,7 +478,7 @@ fetch_metadata_user_data() {
     esac
     for path in "${paths[@]}"; do
         # gzip -dcf passes plain text through and unpacks gzipped user data.
-        if METADATA_TEXT=$(curl -fsS --max-time 4 "${AUDIT_METADATA_BASE%/}$path" 2>/dev/null | gzip -dcf 2>/dev/null); then
+        if METADATA_TEXT=$(curl -fsS --connect-timeout 2 --max-time 5 "${AUDIT_METADATA_BASE%/}$path" 2>/dev/null | gzip -dcf 2>/dev/null); then
             METADATA_URL="${AUDIT_METADATA_BASE%/}$path"
             return 0
         fi

