@@ -128,6 +128,8 @@ describe("GitHub workflows", () => {
         assert.match(String(doc.jobs["offline-plan"].if), /live != 'true'/);
         const offline = doc.jobs["offline-plan"].steps ?? [];
         assert.ok(offline.some((s) => /npm run --silent plan -- --stack/.test(s.run ?? "")));
+        assert.ok(offline.some((s) => /npx tsx scripts\/policy-check\.ts --stack/.test(s.run ?? "")), "the offline path runs the policy pack too");
+        assert.ok(fs.existsSync(path.join(PROJECT_ROOT, "scripts", "policy-check.ts")));
         assert.ok(offline.some((s) => s.uses?.startsWith("actions/upload-artifact@") && s.with?.name === "offline-plan"));
         const comment = read("preview-comment.yml").doc;
         assert.deepEqual(comment.on.workflow_run.workflows, [doc.name]);

@@ -17,6 +17,8 @@ import {
     TYPES,
     ubuntu2404,
 } from "../../policy/policies";
+import { spawnSync } from "node:child_process";
+import { PROJECT_ROOT } from "../../components/pins";
 import { fromPlan, runPolicies, TestResource } from "../helpers/policy";
 import { planJson, PlanRow } from "../helpers/plan";
 
@@ -214,5 +216,17 @@ describe("the real program's plan passes every policy", () => {
             "no-secret-in-user-data",
             "ssh-only-inbound",
         ]);
+    });
+});
+
+describe("scripts/policy-check.ts (the pack without the CLI, as the fork-safe CI preview runs it)", () => {
+    it("plans the stack and reports every policy passing, as JSON, exit 0", { timeout: 120_000 }, () => {
+        const run = spawnSync(process.execPath, ["--import", "tsx", "scripts/policy-check.ts", "--json"], { cwd: PROJECT_ROOT, encoding: "utf8", timeout: 110_000 });
+        assert.equal(run.status, 0, run.stderr);
+        const report = JSON.parse(run.stdout);
+        assert.equal(report.stack, "prod");
+        assert.deepEqual(report.policies, POLICIES.map((p) => p.name));
+        assert.deepEqual(report.violations, []);
+        assert.deepEqual(report.notApplicable, {});
     });
 });
