@@ -84,6 +84,9 @@ check_cloud_init() {
     fi
     if [[ $status == "done" && $code -eq 0 && $provision == "done" ]]; then
         emit cloud-init pass critical "cloud-init: done; provision.sh: done"
+    elif [[ $status == "done" && $code -eq 2 && $provision == "done" ]]; then
+        # cloud-init 23.4+ exits 2 for "done, with recoverable errors" (deprecated keys, warnings).
+        emit cloud-init fail warning "cloud-init: done with recoverable errors (see cloud-init status --long); provision.sh: done"
     elif [[ $status == running ]]; then
         emit cloud-init fail critical "cloud-init is still running (provision.sh: ${provision:-not started})"
     else

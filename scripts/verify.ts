@@ -77,7 +77,8 @@ async function main(): Promise<number> {
 
 if (require.main === module) {
     main().then(
-        (code) => process.exit(code),
+        // Exit only once stdout is flushed (a pipe may still hold the report), without waiting for idle keep-alives.
+        (code) => process.stdout.write("", () => process.exit(code)),
         (error) => {
             console.error(`verify failed: ${error instanceof Error ? error.message : error}`);
             process.exit(2);

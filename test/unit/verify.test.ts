@@ -284,7 +284,7 @@ describe("verify CLI", () => {
             const result = await runVerifyCli(["--stack", "prod", "--port", String(port), "--key", key.file, "--json", "--team", STANDIN_TEAM], {
                 OPENCLAW_VPS_PULUMI: fakePulumi,
             });
-            assert.equal(result.code, 1, result.stderr);
+            assert.equal(result.code, 1, `${result.stdout}\n${result.stderr}`);
             assert.equal(fs.readFileSync(path.join(tmp, "calls"), "utf8"), "stack output --json --stack prod\n");
             const report = JSON.parse(result.stdout);
             assert.equal(report.target, `ops@127.0.0.1:${port}`);
