@@ -36,6 +36,7 @@ declare -A BUNDLE_OPTIONS=(
 )
 BUNDLE_SERVICE_SCOPES=()
 BUNDLE_SERVICE_UNITS=()
+BUNDLE_SERVICE_BLOCKING=()
 BUNDLE_DIR_PATHS=()
 BUNDLE_DIR_OWNERS=()
 BUNDLE_DIR_GROUPS=()
@@ -69,9 +70,10 @@ die() {
 
 bundle_option() { BUNDLE_OPTIONS[$1]="$2"; }
 
-bundle_service() { # scope(system|user) unit
+bundle_service() { # scope(system|user) unit [no-block]
     BUNDLE_SERVICE_SCOPES+=("$1")
     BUNDLE_SERVICE_UNITS+=("$2")
+    BUNDLE_SERVICE_BLOCKING+=("${3:-block}")
 }
 
 bundle_dir() { # path owner group mode stage(host|agent)
@@ -341,18 +343,19 @@ install_plugins() {
 }
 
 # Enables a service, restarts it when one of its files changed, otherwise only makes sure it runs.
-run_service() { # scope unit
-    local scope=$1 unit=$2 ctl=(systemctl)
+run_service() { # scope unit [no-block]
+    local scope=$1 unit=$2 ctl=(systemctl) start_flags=()
     if [[ $scope == user ]]; then ctl=(user_systemctl); fi
+    if [[ ${3:-block} == no-block ]]; then start_flags=(--no-block); fi
     "${ctl[@]}" enable --quiet "$unit"
     if is_pending "restart:$unit"; then
         log "restarting $unit (its unit, config or secrets changed)"
-        "${ctl[@]}" restart "$unit"
+        "${ctl[@]}" "${start_flags[@]}" restart "$unit"
         SERVICES_RESTARTED+=("$unit")
         clear_pending "restart:$unit"
     elif ! "${ctl[@]}" is-active --quiet "$unit"; then
         log "starting $unit"
-        "${ctl[@]}" start "$unit"
+        "${ctl[@]}" "${start_flags[@]}" start "$unit"
         SERVICES_STARTED+=("$unit")
     fi
 }
@@ -369,7 +372,11 @@ start_services() {
         clear_pending daemon-reload
     fi
     for i in "${!BUNDLE_SERVICE_UNITS[@]}"; do
-        if [[ ${BUNDLE_SERVICE_SCOPES[$i]} == system ]]; then run_service system "${BUNDLE_SERVICE_UNITS[$i]}"; else has_user=1; fi
+        if [[ ${BUNDLE_SERVICE_SCOPES[$i]} == system ]]; then
+            run_service system "${BUNDLE_SERVICE_UNITS[$i]}" "${BUNDLE_SERVICE_BLOCKING[$i]}"
+        else
+            has_user=1
+        fi
     done
     ((has_user)) || return 0
     wait_user_manager
@@ -380,7 +387,7 @@ start_services() {
     fi
     for i in "${!BUNDLE_SERVICE_UNITS[@]}"; do
         scope=${BUNDLE_SERVICE_SCOPES[$i]}
-        if [[ $scope == user ]]; then run_service user "${BUNDLE_SERVICE_UNITS[$i]}"; fi
+        if [[ $scope == user ]]; then run_service user "${BUNDLE_SERVICE_UNITS[$i]}" "${BUNDLE_SERVICE_BLOCKING[$i]}"; fi
     done
 }
 

@@ -51,6 +51,9 @@ export interface BundleService {
     unit: string;
     /** `user` = a systemd user unit of the agent user (lingering). */
     scope: "system" | "user";
+    /** Start or restart without waiting for the unit to report ready (`--no-block`): a tunnel that cannot reach
+     *  Cloudflare yet keeps retrying on its own and must not hold up the gateway or hang the push. */
+    noBlock?: boolean;
 }
 
 export interface Bundle {
@@ -244,7 +247,7 @@ export function renderBundleScript(bundle: Bundle, options: RenderOptions = {}):
         opt("ready_unit", bundle.readiness.unit);
         opt("ready_timeout", bundle.readiness.timeoutSeconds);
     }
-    for (const s of bundle.services ?? []) out.push(`    bundle_service ${s.scope} ${q(s.unit)}`);
+    for (const s of bundle.services ?? []) out.push(`    bundle_service ${s.scope} ${q(s.unit)}${s.noBlock ? " no-block" : ""}`);
     // Parents before children, whatever order the caller listed them in.
     const dirs = [...(bundle.dirs ?? [])].sort((a, b) => a.path.split("/").length - b.path.split("/").length);
     for (const d of dirs) {

@@ -40,7 +40,8 @@ EnvironmentFile=${envFile}
 ExecStart=${binary} --no-autoupdate tunnel --protocol ${input.protocol} run
 Restart=on-failure
 RestartSec=5s
-TimeoutStartSec=0
+# Ready = connected to Cloudflare; give up (and retry, Restart=on-failure) after 90 s instead of waiting forever.
+TimeoutStartSec=90s
 # Updates come from the package manager, not from cloudflared itself (--no-autoupdate above).
 # Hardening: a throwaway unprivileged user with no access to homes, devices or the rest of the file system.
 DynamicUser=yes

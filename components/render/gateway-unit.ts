@@ -115,7 +115,8 @@ export function renderGatewayUnit(input: GatewayUnitInput): RenderedGatewayUnit 
         "NoNewPrivileges=yes",
         "LockPersonality=yes",
         "RestrictRealtime=yes",
-        "RestrictSUIDSGID=yes",
+        // Not RestrictSUIDSGID: systemd enforces it with a seccomp filter that answers openat2() with ENOSYS, and
+        // OpenClaw 2026.9.6 takes its state lock with openat2 (no fallback): the gateway would exit 78 at start.
         "SystemCallArchitectures=native",
         // Unix, IP and netlink sockets are all the gateway, its workers and a headless browser use.
         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",

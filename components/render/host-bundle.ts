@@ -145,7 +145,8 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
     ];
 
     const services: BundleService[] = [
-        { unit: CLOUDFLARED_UNIT_NAME, scope: "system" },
+        // The tunnel retries by itself; waiting for it would let an unreachable edge hang the deploy.
+        { unit: CLOUDFLARED_UNIT_NAME, scope: "system", noBlock: true },
         { unit: BACKUP_TIMER_NAME, scope: "system" },
         { unit: GATEWAY_UNIT_NAME, scope: "user" },
     ];

@@ -61,7 +61,7 @@ function bundle(v: Variant = {}): Bundle {
     return {
         agentUser: AGENT_USER,
         services: [
-            { unit: CLOUDFLARED, scope: "system" },
+            { unit: CLOUDFLARED, scope: "system", noBlock: true },
             { unit: TIMER, scope: "system" },
             { unit: GATEWAY, scope: "user" },
         ],
@@ -258,7 +258,7 @@ test("push over SSH: files, owners and modes; restore first; a second run change
         const gatewayAt = order(new RegExp(`^${AGENT_USER} systemctl --user restart ${GATEWAY}$`));
         assert.ok(restoreAt >= 0 && pluginsAt > restoreAt && daemonReloadAt > restoreAt && gatewayAt > pluginsAt, calls.join("\n"));
         assert.ok(calls.includes(`${AGENT_USER} systemctl --user daemon-reload`), calls.join("\n"));
-        assert.ok(calls.includes(`root systemctl restart ${CLOUDFLARED}`));
+        assert.ok(calls.includes(`root systemctl --no-block restart ${CLOUDFLARED}`));
         assert.ok(calls.includes(`root systemctl restart ${TIMER}`));
         for (const unit of [CLOUDFLARED, TIMER]) assert.ok(calls.includes(`root systemctl enable --quiet ${unit}`), unit);
         assert.ok(calls.includes(`${AGENT_USER} systemctl --user enable --quiet ${GATEWAY}`));
@@ -325,6 +325,8 @@ test("push over SSH: files, owners and modes; restore first; a second run change
         const tokened = await push(root, { soul, llmKey: rotatedKey, tunnelToken: rotatedToken });
         assertOk(tokened);
         assert.deepEqual(tokened.summary!.restarted, [CLOUDFLARED]);
+        // The tunnel is restarted without waiting for it to connect: an unreachable edge must not hang the push.
+        assert.ok(tools.calls().some((c) => / systemctl --no-block restart cloudflared\.service$/.test(c)), tools.calls().join("\n"));
         assert.deepEqual(restartsOf(GATEWAY), []);
         assert.deepEqual(gatewayCalls().filter((c) => /restart/.test(c)), []);
     });
