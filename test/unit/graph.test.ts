@@ -2,6 +2,11 @@
 // and the edge and backup options: what is created, with which inputs, in which order, and that secrets stay secret.
 import { before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PROJECT_ROOT } from "../../components/pins";
 import { one, planJson, PlanRow, runPlan } from "../helpers/plan";
 
 const SENTINEL_LLM = "sk-ant-SENTINEL-LLM-4242";
@@ -189,3 +194,34 @@ describe("an SSH key already in the provider account", () => {
         assert.deepEqual(one(rows, "hcloud:index/server:Server").inputs.sshKeys, ["laptop-2026"]);
     });
 });
+
+describe("npm run plan -- --out DIR", () => {
+    test("writes the user data and every host file with its owner, mode and policy; secrets only as [secret]", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-out-"));
+        try {
+            const run = runPlan([...secrets, "--out", dir]);
+            assert.equal(run.status, 0, run.stderr);
+            const userData = fs.readFileSync(path.join(dir, "user-data.yaml"), "utf8");
+            assert.match(userData, /^#cloud-config\n/);
+            const manifest = fs.readFileSync(path.join(dir, "host-files.tsv"), "utf8").trim().split("\n").slice(1).map((l) => l.split("\t"));
+            const byPath = new Map(manifest.map(([p, owner, mode, policy, sha]) => [p, { owner, mode, policy, sha }]));
+            assert.deepEqual(byPath.get("/home/openclaw/.openclaw/workspace/MEMORY.md")?.policy, "create-only");
+            assert.deepEqual(byPath.get("/home/openclaw/.openclaw/workspace/SOUL.md")?.policy, "replace");
+            assert.equal(byPath.get("/home/openclaw/.openclaw/.env")?.sha, "[secret]");
+            assert.equal(byPath.get("/etc/cloudflared/tunnel.env")?.mode, "0600");
+            const config = JSON.parse(fs.readFileSync(path.join(dir, "host/home/openclaw/.openclaw/openclaw.json"), "utf8"));
+            assert.equal(config.gateway.bind, "loopback");
+            assert.equal(fs.readFileSync(path.join(dir, "host/home/openclaw/.openclaw/.env"), "utf8"), "[secret]");
+            const soul = fs.readFileSync(path.join(dir, "host/home/openclaw/.openclaw/workspace/SOUL.md"), "utf8");
+            assert.equal(soul, fs.readFileSync(path.join(PROJECT_ROOT, "workspace/SOUL.md"), "utf8"), "workspace files are the repository's");
+            const everything = execFileSync("cat", ["-v", ...walk(dir)], { encoding: "utf8", maxBuffer: 32 * 1024 * 1024 });
+            assert.ok(!everything.includes("SENTINEL"), "no secret in any written file");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+function walk(dir: string): string[] {
+    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
