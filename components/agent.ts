@@ -79,6 +79,7 @@ export class OpenClawAgent extends pulumi.ComponentResource {
             sessionDuration: s.accessSessionDuration,
             gatewayPort: s.gatewayPort,
             serviceToken: s.accessServiceToken,
+            serverId: server.serverId,
         }, parent);
 
         const backup = new BackupStore(`${name}-backup`, {

@@ -29,6 +29,8 @@ export interface ZeroTrustEdgeArgs {
     gatewayPort: number;
     /** Create a service token (and a Service Auth policy) for the OpenClaw CLI and other machine clients. */
     serviceToken: boolean;
+    /** The server's id: a new server gets a new tunnel (and so a new connector token) automatically. */
+    serverId?: pulumi.Input<string>;
 }
 
 export interface IngressRule {
@@ -69,7 +71,11 @@ export class ZeroTrustEdge extends pulumi.ComponentResource {
         super("openclaw-vps:index:ZeroTrustEdge", name, {}, opts);
         const parent = { parent: this };
 
-        const tunnelSecret = new random.RandomBytes(`${name}-tunnel-secret`, { length: 32 }, parent);
+        // Keyed on the server: whatever a replaced server knew of the tunnel dies with it.
+        const tunnelSecret = new random.RandomBytes(`${name}-tunnel-secret`, {
+            length: 32,
+            keepers: args.serverId ? { serverId: args.serverId } : undefined,
+        }, parent);
         const tunnel = new cloudflare.ZeroTrustTunnelCloudflared(`${name}-tunnel`, {
             accountId: args.accountId,
             name: args.tunnelName,

@@ -126,7 +126,12 @@ export class AgentHost extends pulumi.ComponentResource {
         super("openclaw-vps:index:AgentHost", name, { files }, opts);
         const s = args.settings;
 
-        const gatewayToken = new random.RandomPassword(`${name}-gateway-token`, { length: 48, special: false }, { parent: this });
+        // A new server gets a new gateway token: nothing a replaced host knew still opens the gateway.
+        const gatewayToken = new random.RandomPassword(`${name}-gateway-token`, {
+            length: 48,
+            special: false,
+            keepers: { serverId: args.serverId },
+        }, { parent: this });
         this.gatewayToken = pulumi.secret(gatewayToken.result);
 
         const connection: command.types.input.remote.ConnectionArgs = {

@@ -63,7 +63,11 @@ describe("hetzner (the default) with token auth", () => {
         const tunnel = one(rows, "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared");
         assert.equal(tunnel.inputs.configSrc, "cloudflare");
         assert.equal(tunnel.inputs.tunnelSecret, "[secret]");
-        assert.equal(one(rows, "random:index/randomBytes:RandomBytes").inputs.length, 32);
+        const secret = one(rows, "random:index/randomBytes:RandomBytes");
+        assert.equal(secret.inputs.length, 32);
+        const serverId = rows.find((r) => r.name === "openclaw-host-wait-provisioned")!.inputs.triggers[0];
+        assert.deepEqual(secret.inputs.keepers, { serverId }, "a new server gets a new tunnel and token");
+        assert.deepEqual(one(rows, "random:index/randomPassword:RandomPassword").inputs.keepers, { serverId }, "and a new gateway token");
     });
 
     test("ingress: hostname to the loopback gateway with the Access JWT required (the app's aud), catch-all 404 last", () => {
