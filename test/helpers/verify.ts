@@ -27,17 +27,6 @@ export const STANDIN_METADATA_PORT = 8169;
 export const STANDIN_TEAM = "standin-team";
 export const STANDIN_HOSTNAME = "agent.example.com";
 
-/**
- * The rendered gateway unit, minus RestrictSUIDSGID: systemd implements that directive with a seccomp filter that
- * answers openat2() with ENOSYS (it cannot inspect openat2's flags), and OpenClaw 2026.9.6 takes its gateway state
- * lock with openat2 and no fallback, so under the unit as rendered the gateway exits 78 ("failed to acquire gateway
- * lock ... openat2 beneath root: Function not implemented"). Reported to the unit's owner; once the renderer drops
- * the directive this replace is a no-op.
- */
-export function runnableGatewayUnit(): string {
-    return renderGatewayUnit({ serverMemoryMb: 4096, swapMb: 2048 }).unit.replace(/^RestrictSUIDSGID=yes\n/m, "");
-}
-
 /** The real bundle of a production host with the sentinels: token auth, keyword-only memory, no restore. */
 export function standInBundle(): HostBundle {
     const base = sampleHostInput();
@@ -52,16 +41,17 @@ export function standInBundle(): HostBundle {
                 units: { schedule: "hourly" },
             },
             workspace: workspaceFiles(),
-            gatewayUnit: runnableGatewayUnit(),
+            gatewayUnit: renderGatewayUnit({ serverMemoryMb: 4096, swapMb: 2048 }).unit,
             readyTimeoutSeconds: 240,
         }),
     );
 }
 
 /**
- * cloudflared.service is Type=notify with no start timeout; the stand-in VPS's cloudflared package never reports
- * READY, so a push would wait forever. This replacement (same path, same argv) reports READY=1 from the main process
- * and then idles, like a connected tunnel. Installed per container, before the push.
+ * cloudflared.service is Type=notify; the stand-in VPS's cloudflared package never reports READY, so the unit would
+ * stay "activating" until its start timeout and verify would rightly call it down. This replacement (same path, same
+ * argv, needs TUNNEL_TOKEN from the unit's EnvironmentFile) reports READY=1 from the main process and then idles,
+ * like a connected tunnel. Installed per container, before the push.
  */
 const NOTIFYING_CLOUDFLARED = `#!/usr/bin/python3
 # cloudflared stand-in (test/helpers/verify.ts): reports READY to systemd like a connected tunnel, then idles.
