@@ -60,7 +60,7 @@ const S3rver = require(process.env.S3RVER_MODULE);
 const Account = require(process.env.S3RVER_MODULE + "/lib/models/account");
 const key = require("fs").readFileSync(0, "utf8").split("\\n");
 Account.DUMMY_ACCOUNT.createKeyPair(key[0], key[1]);
-const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory: process.env.S3RVER_DIR,
+const server = new S3rver({ address: process.env.S3RVER_ADDRESS, port: Number(process.env.S3RVER_PORT), silent: true, directory: process.env.S3RVER_DIR,
     configureBuckets: JSON.parse(process.env.S3RVER_BUCKETS).map((name) => ({ name })) });
 server.run().then(({ port }) => {
     server.httpServer.on("request", (req) => process.stdout.write(JSON.stringify({ method: req.method, url: req.url,
@@ -69,13 +69,31 @@ server.run().then(({ port }) => {
 });
 `;
 
-/** Starts s3rver on a free loopback port. The key pair goes in on stdin (it is a test sentinel: never in argv). */
-export async function startS3Server(opts: { dir: string; buckets: string[]; accessKeyId: string; secretAccessKey: string }): Promise<S3Server> {
+export interface S3ServerOptions {
+    dir: string;
+    buckets: string[];
+    accessKeyId: string;
+    secretAccessKey: string;
+    /** Listen address (default 127.0.0.1) and port (default 0: a free one). */
+    address?: string;
+    port?: number;
+    /** Command prefix that must exec its argument (e.g. `nsenter --net=/run/netns/NS --`: the stand-in VPS's bucket). */
+    launcher?: string[];
+}
+
+/** Starts s3rver (default: a free loopback port). The key pair goes in on stdin (it is a test sentinel: never in argv). */
+export async function startS3Server(opts: S3ServerOptions): Promise<S3Server> {
     fs.mkdirSync(opts.dir, { recursive: true });
+    const address = opts.address ?? "127.0.0.1";
+    const launcher = opts.launcher ?? [];
     // s3rver signs listing continuation tokens with DES, which Node 24's OpenSSL 3 only has in its legacy provider:
     // without it every listing longer than 1000 keys fails with InternalError.
-    const child = spawn(process.execPath, ["--openssl-legacy-provider", "-e", S3RVER_MAIN], {
-        env: { PATH: TEST_PATH, S3RVER_MODULE: path.join(REPO_ROOT, "node_modules", "s3rver"), S3RVER_DIR: opts.dir, S3RVER_BUCKETS: JSON.stringify(opts.buckets) },
+    const argv = [...launcher, process.execPath, "--openssl-legacy-provider", "-e", S3RVER_MAIN];
+    const child = spawn(argv[0], argv.slice(1), {
+        env: {
+            PATH: TEST_PATH, S3RVER_MODULE: path.join(REPO_ROOT, "node_modules", "s3rver"), S3RVER_DIR: opts.dir, S3RVER_BUCKETS: JSON.stringify(opts.buckets),
+            S3RVER_ADDRESS: address, S3RVER_PORT: String(opts.port ?? 0),
+        },
         stdio: ["pipe", "pipe", "pipe"],
     });
     child.stdin.end(`${opts.accessKeyId}\n${opts.secretAccessKey}\n`);
@@ -103,7 +121,7 @@ export async function startS3Server(opts: { dir: string; buckets: string[]; acce
     });
     child.removeAllListeners("exit");
     return {
-        endpoint: `http://127.0.0.1:${port}`,
+        endpoint: `http://${address}:${port}`,
         dataDir: opts.dir,
         accessKeyId: opts.accessKeyId,
         secretAccessKey: opts.secretAccessKey,

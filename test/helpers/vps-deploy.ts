@@ -1,0 +1,239 @@
+// Deploying onto a stand-in VPS with the code `pulumi up` runs (components/host.ts): settings from the prod stack file
+// through parseSettings, the real user data, `wait-provisioned.sh` and then `renderBundleScript(buildHostBundle(
+// hostBundleInput(settings, secrets)))`, each sent on stdin to `sudo -n bash -s` over SSH (RemoteHost). The R2 bucket
+// is an s3rver inside the instance's network namespace on this machine's disk, so it outlives the server like R2 does.
+// Used by test/vps/deploy.test.ts and scripts/bench.ts. Owned by the end-to-end deploy (test/vps/deploy.test.ts).
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { hostBundleInput, REMOTE_COMMAND, type HostSecrets } from "../../components/host";
+import { RemoteHost, type PushResult, type RunResult } from "../../components/remote";
+import { buildHostBundle, type HostBundle, type HostBundleInput } from "../../components/render/host-bundle";
+import { parseSettings, type Settings } from "../../components/settings";
+import { readStackConfig } from "../../scripts/lib/stack-config";
+import { startS3Server, type S3Server } from "./s3";
+import { STANDIN_NETWORK, type StandInVps } from "./vps";
+import { standInUserData } from "./vps-scenario";
+
+/** Secrets shaped like production's; none of them may ever show up in argv, output, user data or a snapshot. */
+export const DEPLOY_SENTINELS: HostSecrets & { backupAccessKeyId: string; backupSecretAccessKey: string } = {
+  gatewayToken: "DEPLOYsentinelGatewayToken0b7e2d94c1a85f36e2d9c4",
+  llmApiKey: "sk-ant-DEPLOY-sentinel-llm-key-8d1f5a3c7e",
+  tunnelToken: Buffer.from('{"a":"DEPLOYsentinelAccount","t":"DEPLOYsentinelTunnel","s":"DEPLOYsentinelSecret"}').toString("base64"),
+  backupAccessKeyId: "DEPLOYsentinelAccessKeyId4c2e",
+  backupSecretAccessKey: "DEPLOYsentinelR2secret1f3e5d7c9b0a2c4e6f8a",
+};
+
+/** Where the bucket stand-in answers, seen from the container (the bridge address of its namespace). */
+export const STANDIN_S3_PORT = 9000;
+export const STANDIN_S3_ENDPOINT = `http://${STANDIN_NETWORK.gateway}:${STANDIN_S3_PORT}`;
+
+/** The stand-in cloudflared's record lines in the journal (the unit's ProtectSystem=strict forbids writing a file). */
+export const CLOUDFLARED_RECORD_PREFIX = "cloudflared-standin-record ";
+
+/**
+ * A cloudflared stand-in that behaves like a connected connector under the real `cloudflared.service`
+ * (Type=notify, DynamicUser, ProtectSystem=strict): it records argv and the NAMES of its environment variables (never
+ * values) as one JSON line on stderr (the journal), refuses to run without TUNNEL_TOKEN, reports READY=1 and idles.
+ */
+export const RECORDING_CLOUDFLARED = `#!/usr/bin/python3
+# cloudflared STAND-IN (test/helpers/vps-deploy.ts): records how it was started, reports READY like a connected
+# tunnel, then idles. Not Cloudflare's binary.
+import json, os, socket, sys, time
+args = sys.argv[1:]
+if args[:1] in (["--version"], ["-v"], ["version"]):
+    print("cloudflared version stand-in (openclaw-vps deploy tests, not Cloudflare's binary)")
+    sys.exit(0)
+record = {"argv": args, "env_names": sorted(os.environ.keys()), "uid": os.getuid(), "pid": os.getpid()}
+sys.stderr.write("${CLOUDFLARED_RECORD_PREFIX}" + json.dumps(record) + "\\n")
+sys.stderr.flush()
+if not os.environ.get("TUNNEL_TOKEN"):
+    sys.stderr.write("cloudflared stand-in: TUNNEL_TOKEN is not set\\n")
+    sys.exit(1)
+address = os.environ.get("NOTIFY_SOCKET")
+if address:
+    if address.startswith("@"):
+        address = "\\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.connect(address)
+        notify.sendall(b"READY=1")
+while True:
+    time.sleep(3600)
+`;
+
+/** What a deploy is made of: validated settings (as index.ts gets them) and the rendered user data. */
+export interface DeployPlan {
+  settings: Settings;
+  userData: string;
+}
+
+/**
+ * Settings as `pulumi up` reads them from Pulumi.prod.yaml, with `overrides` (`key=value`, as `npm run plan -- --set`)
+ * on top. The admin key is the scenario's; memory search defaults to `none` here because the Voyage provider plugin
+ * is not on the registry the stand-in reaches.
+ */
+export function deployPlan(publicKey: string, overrides: string[] = []): DeployPlan {
+  const stack = readStackConfig("prod", { set: ["memorySearchProvider=none", `sshPublicKey=${publicKey}`, ...overrides] });
+  // Secrets are passed to the bundle directly (DEPLOY_SENTINELS); the stack file's are placeholders.
+  const { settings } = parseSettings(stack.config, { allowPlainSecrets: true });
+  // The user data components/agent.ts renders, with the stand-in's mirror URLs (the one difference).
+  const userData = standInUserData(settings.sshPublicKey, {
+    hostname: settings.agentName,
+    adminUser: settings.adminUser,
+    nodeMajor: settings.nodeMajor,
+    openclawVersion: settings.openclawVersion,
+    swapMb: settings.swapMb,
+    timezone: settings.timezone,
+  });
+  return { settings, userData };
+}
+
+/** hostBundleInput(settings, secrets) exactly as components/host.ts calls it, with the bucket stand-in's endpoint. */
+export function deployBundleInput(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS): HostBundleInput {
+  const input = hostBundleInput(settings, secrets);
+  return { ...input, backup: { ...input.backup, rclone: { ...input.backup.rclone, endpoint: STANDIN_S3_ENDPOINT } } };
+}
+
+export function deployBundle(settings: Settings): HostBundle {
+  return buildHostBundle(deployBundleInput(settings));
+}
+
+/** The R2 bucket stand-in: s3rver in the instance's network namespace, its data in `dir` (kept across servers). */
+export async function startBucket(vps: StandInVps, settings: Settings, dir: string): Promise<S3Server> {
+  mkdirSync(dir, { recursive: true });
+  return startS3Server({
+    dir,
+    buckets: [settings.backupBucketName],
+    accessKeyId: DEPLOY_SENTINELS.backupAccessKeyId,
+    secretAccessKey: DEPLOY_SENTINELS.backupSecretAccessKey,
+    address: STANDIN_NETWORK.gateway,
+    port: STANDIN_S3_PORT,
+    // Killed with the namespace when the instance is destroyed, and with this process if it dies.
+    launcher: ["setpriv", "--pdeathsig", "KILL", "--", "nsenter", `--net=/run/netns/${vps.resources().netns}`, "--"],
+  });
+}
+
+/** Replaces the stand-in package's cloudflared (which never reports READY) with the recording, notifying one. */
+export async function installRecordingCloudflared(vps: StandInVps): Promise<void> {
+  await vps.exec("cat >/usr/bin/cloudflared.new && chmod 0755 /usr/bin/cloudflared.new && mv -f /usr/bin/cloudflared.new /usr/bin/cloudflared", {
+    input: RECORDING_CLOUDFLARED,
+  });
+}
+
+/** SSH as the admin user, pinning the host key the container generated on first boot. */
+export async function connectAdmin(vps: StandInVps, settings: Settings, privateKey: string): Promise<RemoteHost> {
+  const hostKey = (await vps.exec("cat /etc/ssh/ssh_host_ed25519_key.pub")).stdout.trim();
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await RemoteHost.connect({ host: vps.ssh.host, port: vps.ssh.port, username: settings.adminUser, privateKey, hostKey: [hostKey] });
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+export interface DeployRun {
+  wait: RunResult;
+  push: PushResult;
+  waitSeconds: number;
+  pushSeconds: number;
+}
+
+/**
+ * The two SSH steps of AgentHost: wait-provisioned.sh, then the bundle script, both on stdin of REMOTE_COMMAND.
+ * Throws with the applier's output when the push fails.
+ */
+export async function deploy(remote: RemoteHost, settings: Settings): Promise<DeployRun> {
+  if (REMOTE_COMMAND !== "sudo -n bash -s") throw new Error(`components/host.ts now runs ${REMOTE_COMMAND}: update RemoteHost`);
+  let started = Date.now();
+  const wait = await remote.waitProvisioned();
+  const waitSeconds = (Date.now() - started) / 1000;
+  started = Date.now();
+  const push = await remote.pushBundle(deployBundle(settings));
+  const pushSeconds = (Date.now() - started) / 1000;
+  if (push.code !== 0 || !push.summary) throw new Error(`push failed (exit ${push.code}):\n${push.stdout}\n${push.stderr}`);
+  return { wait, push, waitSeconds, pushSeconds };
+}
+
+/** `systemctl --user` of the agent user, from root inside the container (as restore.sh does it). */
+export function agentSystemctl(settings: { agentUser?: string } = {}): string {
+  return `systemctl --user --machine=${settings.agentUser ?? "openclaw"}@ --no-pager`;
+}
+
+export interface GatewayProcess {
+  activeState: string;
+  mainPid: number;
+  /** Owner of the main process. */
+  user: string;
+  /** /proc/PID/cgroup of the main process (systemd's unit cgroup). */
+  cgroup: string;
+}
+
+export async function gatewayProcess(vps: StandInVps): Promise<GatewayProcess> {
+  const show = await vps.exec(`${agentSystemctl()} show -p ActiveState -p MainPID openclaw-gateway.service`);
+  const fields = Object.fromEntries(show.stdout.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  const mainPid = Number(fields.MainPID);
+  let user = "";
+  let cgroup = "";
+  if (mainPid > 0) {
+    user = (await vps.exec(`ps -o user= -p ${mainPid}`, { allowFailure: true })).stdout.trim();
+    cgroup = (await vps.exec(`cat /proc/${mainPid}/cgroup`, { allowFailure: true })).stdout.trim();
+  }
+  return { activeState: fields.ActiveState ?? "", mainPid, user, cgroup };
+}
+
+/** Polls /readyz inside the container until it answers 200; returns the seconds it took. */
+export async function waitGatewayReady(vps: StandInVps, port: number, timeoutSeconds = 240): Promise<number> {
+  const started = Date.now();
+  const result = await vps.exec(
+    `for _ in $(seq ${timeoutSeconds * 2}); do curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:${port}/readyz && exit 0; sleep 0.5; done; exit 1`,
+    { allowFailure: true, timeoutMs: (timeoutSeconds + 30) * 1000 },
+  );
+  if (result.code !== 0) {
+    const journal = await vps.exec("journalctl --no-pager -n 40 _UID=$(id -u openclaw)", { allowFailure: true });
+    throw new Error(`/readyz did not answer 200 within ${timeoutSeconds} s\n${journal.stdout}`);
+  }
+  return (Date.now() - started) / 1000;
+}
+
+/** Listening sockets as [process name, local address] pairs (ss -H -l -n -p, TCP and UDP). */
+export async function listeners(vps: StandInVps): Promise<{ name: string; address: string; port: number; pid: number }[]> {
+  const sockets = await vps.exec("ss -H -l -n -p -t -u");
+  return sockets.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const local = line.trim().split(/\s+/)[4] ?? "";
+      const cut = local.lastIndexOf(":");
+      return {
+        name: /users:\(\("([^"]+)"/.exec(line)?.[1] ?? "unknown",
+        address: local.slice(0, cut).replace(/^\[|\]$/g, "").replace(/%\S+$/, ""),
+        port: Number(local.slice(cut + 1)),
+        pid: Number(/pid=(\d+)/.exec(line)?.[1] ?? 0),
+      };
+    });
+}
+
+export function isLoopback(address: string): boolean {
+  return /^127\./.test(address) || address === "::1";
+}
+
+/** Timestamped step lines of provision.sh's log as [step, seconds] (start to ok). */
+export function provisionStepSeconds(log: string): [string, number][] {
+  const starts = new Map<string, number>();
+  const durations: [string, number][] = [];
+  for (const line of log.split("\n")) {
+    const match = /^(\S+) .*step \d+\/\d+ ([a-z_]+): (start|ok)$/.exec(line);
+    if (!match) continue;
+    const time = Date.parse(match[1]!);
+    if (match[3] === "start") starts.set(match[2]!, time);
+    else durations.push([match[2]!, (time - (starts.get(match[2]!) ?? time)) / 1000]);
+  }
+  return durations;
+}
+
+/** A scratch dir for the bucket's data under the stand-in cache (outside the repository). */
+export function bucketDir(cacheRoot: string, name: string): string {
+  return join(cacheRoot, `bucket-${name}-${process.pid}`);
+}
