@@ -8,7 +8,7 @@
 //   npm run bench -- --all        both
 // Needs root and what the stand-in VPS needs (test/vps/README.md). Owned by the end-to-end deploy (test/vps).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -16,10 +16,10 @@ import { gatewayMemoryBudget } from "../components/render/gateway-unit";
 import { listSnapshots, runBackup } from "./lib/operations";
 import { formatBackupBenchmark, runBackupBenchmark } from "./bench-backup";
 import { StandInVps } from "../test/helpers/vps";
-import { cacheDir } from "../test/helpers/vps-process";
 import { createAdminKey } from "../test/helpers/vps-scenario";
 import {
   agentSystemctl,
+  bucketDataDir,
   connectAdmin,
   deploy,
   deployPlan,
@@ -205,7 +205,7 @@ async function vpsBenchmark(): Promise<void> {
   const serverMb = plan.settings.serverMemoryMb ?? PROFILE_MB;
   const budget = gatewayMemoryBudget(serverMb);
   const cap = MemoryCap.create(serverMb);
-  const bucketData = mkdtempSync(join(cacheDir("e2e"), "bench-bucket-"));
+  const bucketData = bucketDataDir();
   const loadBefore = machine();
   let vps: StandInVps | undefined;
   const out = (line = "") => console.log(line);

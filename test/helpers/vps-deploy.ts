@@ -3,7 +3,7 @@
 // hostBundleInput(settings, secrets)))`, each sent on stdin to `sudo -n bash -s` over SSH (RemoteHost). The R2 bucket
 // is an s3rver inside the instance's network namespace on this machine's disk, so it outlives the server like R2 does.
 // Used by test/vps/deploy.test.ts and scripts/bench.ts. Owned by the end-to-end deploy (test/vps/deploy.test.ts).
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { hostBundleInput, REMOTE_COMMAND, type HostSecrets } from "../../components/host";
 import { RemoteHost, type PushResult, type RunResult } from "../../components/remote";
@@ -12,6 +12,7 @@ import { parseSettings, type Settings } from "../../components/settings";
 import { readStackConfig } from "../../scripts/lib/stack-config";
 import { startS3Server, type S3Server } from "./s3";
 import { STANDIN_NETWORK, type StandInVps } from "./vps";
+import { cacheDir, isAlive } from "./vps-process";
 import { standInUserData } from "./vps-scenario";
 
 /** Secrets shaped like production's; none of them may ever show up in argv, output, user data or a snapshot. */
@@ -233,7 +234,15 @@ export function provisionStepSeconds(log: string): [string, number][] {
   return durations;
 }
 
-/** A scratch dir for the bucket's data under the stand-in cache (outside the repository). */
-export function bucketDir(cacheRoot: string, name: string): string {
-  return join(cacheRoot, `bucket-${name}-${process.pid}`);
+/**
+ * A fresh directory for the bucket stand-in's data under the stand-in cache (outside the repository), named after
+ * this process; directories of processes that died without cleaning up are removed first.
+ */
+export function bucketDataDir(): string {
+  const root = cacheDir("e2e");
+  for (const entry of readdirSync(root)) {
+    const owner = /^bucket-(\d+)-/.exec(entry)?.[1];
+    if (owner && Number(owner) !== process.pid && !isAlive(Number(owner))) rmSync(join(root, entry), { recursive: true, force: true });
+  }
+  return mkdtempSync(join(root, `bucket-${process.pid}-`));
 }

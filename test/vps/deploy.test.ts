@@ -8,7 +8,7 @@
 // One booted instance serves everything but the rebuild, whose fresh instance boots while the first is tested.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -18,10 +18,10 @@ import { DEFAULT_WORKSPACE_SOURCE } from "../../components/render/workspace";
 import { listSnapshots, runBackup } from "../../scripts/lib/operations";
 import { filesContaining, type S3Server } from "../helpers/s3";
 import { StandInVps, type BootState } from "../helpers/vps";
-import { cacheDir } from "../helpers/vps-process";
 import { createAdminKey, type AdminKey } from "../helpers/vps-scenario";
 import {
   agentSystemctl,
+  bucketDataDir,
   CLOUDFLARED_RECORD_PREFIX,
   connectAdmin,
   deploy,
@@ -99,7 +99,7 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
   before(async () => {
     admin = await createAdminKey();
     plan = deployPlan(admin.publicKey, ["restoreFrom=latest"]);
-    bucketData = mkdtempSync(join(cacheDir("e2e"), "bucket-"));
+    bucketData = bucketDataDir();
     vps = await StandInVps.boot({ name: "deploy", userData: plan.userData, guestPorts: [22, plan.settings.gatewayPort] });
     firstBoot = await vps.waitBooted();
     bucket = await startBucket(vps, plan.settings, bucketData);
@@ -331,6 +331,8 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
     const run = await deploy(remote, plan.settings);
     t.diagnostic(`deploy with restore: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     assert.match(run.push.stdout, /first boot: restoring snapshot 'latest'/);
+    // The snapshot brought back the agent's edit of SOUL.md; the deploy then put the repository's version back.
+    assert.match(run.push.stdout, /changed \/home\/openclaw\/\.openclaw\/workspace\/SOUL\.md/);
     assert.match((await fresh.vps.exec("cat /var/lib/openclaw-vps/restore.done")).stdout, /^restore_from=latest$/m);
     assertNoSentinel(run.push.stdout + run.push.stderr, "the rebuild's push output");
 
