@@ -16,7 +16,7 @@ import { gatewayMemoryBudget } from "../components/render/gateway-unit";
 import { listSnapshots, runBackup } from "./lib/operations";
 import { formatBackupBenchmark, runBackupBenchmark } from "./bench-backup";
 import { StandInVps } from "../test/helpers/vps";
-import { createAdminKey } from "../test/helpers/vps-scenario";
+import { createAdminKey, provisionStepSeconds } from "../test/helpers/vps-scenario";
 import {
   agentSystemctl,
   bucketDataDir,
@@ -24,7 +24,6 @@ import {
   deploy,
   deployPlan,
   installRecordingCloudflared,
-  provisionStepSeconds,
   startBucket,
 } from "../test/helpers/vps-deploy";
 

@@ -1,6 +1,7 @@
 // Test utilities of `npm run verify`: sentinel secrets shaped like production's, the real host bundle pushed onto a
 // stand-in VPS the way `pulumi up` does (real gateway, stand-in cloudflared, backup timer), a metadata service
 // stand-in inside the container, an HTTP stand-in for Cloudflare's edge, and the verify CLI run as a user runs it.
+import { installRecordingCloudflared } from "./vps-deploy";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -47,35 +48,10 @@ export function standInBundle(): HostBundle {
     );
 }
 
-/**
- * cloudflared.service is Type=notify; the stand-in VPS's cloudflared package never reports READY, so the unit would
- * stay "activating" until its start timeout and verify would rightly call it down. This replacement (same path, same
- * argv, needs TUNNEL_TOKEN from the unit's EnvironmentFile) reports READY=1 from the main process and then idles,
- * like a connected tunnel. Installed per container, before the push.
- */
-const NOTIFYING_CLOUDFLARED = `#!/usr/bin/python3
-# cloudflared stand-in (test/helpers/verify.ts): reports READY to systemd like a connected tunnel, then idles.
-import os, socket, sys, time
-if "--version" in sys.argv or "version" in sys.argv:
-    print("cloudflared version stand-in (openclaw-vps verify tests)")
-    sys.exit(0)
-if not os.environ.get("TUNNEL_TOKEN"):
-    sys.stderr.write("cloudflared stand-in: TUNNEL_TOKEN is not set\\n")
-    sys.exit(1)
-address = os.environ.get("NOTIFY_SOCKET")
-if address:
-    if address.startswith("@"):
-        address = "\\0" + address[1:]
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
-        notify.connect(address)
-        notify.sendall(b"READY=1")
-while True:
-    time.sleep(3600)
-`;
-
 /** Pushes the bundle as `pulumi up` does (script on stdin, `sudo -n bash -s`); throws with the applier's output. */
 export async function pushStandIn(vps: StandInVps, privateKey: string): Promise<string> {
-    await vps.exec("cat >/usr/bin/cloudflared && chmod 0755 /usr/bin/cloudflared", { input: NOTIFYING_CLOUDFLARED });
+    // cloudflared.service is Type=notify: the package stand-in never reports READY, this one does (and records).
+    await installRecordingCloudflared(vps);
     const host = await RemoteHost.connect({ host: vps.ssh.host, port: vps.ssh.port, username: "ops", privateKey, hostKey: "accept-any" });
     try {
         const result = await host.pushBundle(standInBundle());

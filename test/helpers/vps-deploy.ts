@@ -220,20 +220,6 @@ export function isLoopback(address: string): boolean {
   return /^127\./.test(address) || address === "::1";
 }
 
-/** Timestamped step lines of provision.sh's log as [step, seconds] (start to ok). */
-export function provisionStepSeconds(log: string): [string, number][] {
-  const starts = new Map<string, number>();
-  const durations: [string, number][] = [];
-  for (const line of log.split("\n")) {
-    const match = /^(\S+) .*step \d+\/\d+ ([a-z_]+): (start|ok)$/.exec(line);
-    if (!match) continue;
-    const time = Date.parse(match[1]!);
-    if (match[3] === "start") starts.set(match[2]!, time);
-    else durations.push([match[2]!, (time - (starts.get(match[2]!) ?? time)) / 1000]);
-  }
-  return durations;
-}
-
 /**
  * A fresh directory for the bucket stand-in's data under the stand-in cache (outside the repository), named after
  * this process; directories of processes that died without cleaning up are removed first.

@@ -1,5 +1,6 @@
 // Scenario inputs for the stand-in VPS: the project's real user data rendered with the stand-in's mirrors and a
 // throwaway admin key, plus SSH from the test process the way the deploy connects. Owned by the stand-in VPS.
+import { connect } from "node:net";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -75,4 +76,35 @@ export async function sshTo(vps: StandInVps, username: string, privateKey: strin
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
+}
+
+/** Timestamped step lines of provision.sh's log as [step, seconds] (start to ok). */
+export function provisionStepSeconds(log: string): [string, number][] {
+  const starts = new Map<string, number>();
+  const durations: [string, number][] = [];
+  for (const line of log.split("\n")) {
+    const match = /^(\S+) .*step \d+\/\d+ ([a-z_]+): (start|ok)$/.exec(line);
+    if (!match) continue;
+    const time = Date.parse(match[1]!);
+    if (match[3] === "start") starts.set(match[2]!, time);
+    else durations.push([match[2]!, (time - (starts.get(match[2]!) ?? time)) / 1000]);
+  }
+  return durations;
+}
+
+/** Whether anything answers an HTTP request sent to this local port (a forward into the container) within the limit. */
+export function answersWithin(port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port }, () => socket.write("GET / HTTP/1.0\r\n\r\n"));
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(false);
+    }, timeoutMs);
+    socket.once("data", () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => undefined);
+  });
 }

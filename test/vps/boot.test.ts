@@ -3,10 +3,9 @@
 // mirrors, and the host comes up the way `pulumi up` needs it: provisioned, reachable over SSH with the admin key
 // only, firewalled, nothing but sshd listening on the network; and it all comes back after a reboot.
 import assert from "node:assert/strict";
-import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { StandInVps, standInInternet, type BootState } from "../helpers/vps";
-import { createAdminKey, sshTo, standInUserData, type AdminKey } from "../helpers/vps-scenario";
+import { answersWithin, createAdminKey, provisionStepSeconds, sshTo, standInUserData, type AdminKey } from "../helpers/vps-scenario";
 
 /** A port the test opens inside the container without allowing it in UFW: it must stay unreachable. */
 const UNALLOWED_PORT = 8099;
@@ -50,7 +49,7 @@ describe("stand-in VPS boots the real user data", { timeout: 12 * 60_000 }, () =
     const status = await vps.exec(". /var/lib/openclaw-vps/provision.status && echo \"$state $step $name\"");
     assert.equal(status.stdout.trim(), "done 12/12 done", await provisionLogTail());
     const steps = await vps.exec("grep -E 'step [0-9]+/[0-9]+ [a-z_]+: (start|ok)' /var/log/openclaw-vps/provision.log");
-    for (const [name, seconds] of stepDurations(steps.stdout)) t.diagnostic(`provision step ${name}: ${seconds} s`);
+    for (const [name, seconds] of provisionStepSeconds(steps.stdout)) t.diagnostic(`provision step ${name}: ${seconds} s`);
 
     // Every mirror was used through provision.sh's own code path (not preinstalled behind its back).
     const stats = (await standInInternet()).stats.requests;
@@ -129,33 +128,3 @@ async function publicListeners(vps: StandInVps): Promise<string[]> {
   return [...names].sort();
 }
 
-/** Whether anything answers an HTTP request sent to this local port within the time limit. */
-function answersWithin(port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port }, () => socket.write("GET / HTTP/1.0\r\n\r\n"));
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve(false);
-    }, timeoutMs);
-    socket.once("data", () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => undefined);
-  });
-}
-
-/** Seconds per provision.sh step from its log's start/ok lines. */
-function stepDurations(log: string): [string, number][] {
-  const starts = new Map<string, number>();
-  const durations: [string, number][] = [];
-  for (const line of log.split("\n")) {
-    const match = /^(\S+) .*step \d+\/\d+ ([a-z_]+): (start|ok)$/.exec(line);
-    if (!match) continue;
-    const time = Date.parse(match[1]!);
-    if (match[3] === "start") starts.set(match[2]!, time);
-    else durations.push([match[2]!, (time - (starts.get(match[2]!) ?? time)) / 1000]);
-  }
-  return durations;
-}

@@ -9,7 +9,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { RemoteHost } from "../../components/remote";
@@ -18,7 +17,7 @@ import { DEFAULT_WORKSPACE_SOURCE } from "../../components/render/workspace";
 import { listSnapshots, runBackup } from "../../scripts/lib/operations";
 import { filesContaining, type S3Server } from "../helpers/s3";
 import { StandInVps, type BootState } from "../helpers/vps";
-import { createAdminKey, type AdminKey } from "../helpers/vps-scenario";
+import { answersWithin, createAdminKey, type AdminKey } from "../helpers/vps-scenario";
 import {
   agentSystemctl,
   bucketDataDir,
@@ -65,23 +64,6 @@ async function bootChecks(state: BootState, vps: StandInVps): Promise<void> {
   assert.equal(state.cloudInitCode, 0, why);
   assert.match(state.cloudInit, /^status: done$/m, why);
   assert.equal(state.systemState, "running", `${state.systemState}: ${(await vps.exec("systemctl --failed --no-legend", { allowFailure: true })).stdout}`);
-}
-
-/** Whether anything answers on this local port (a forward to the container's network address) within the limit. */
-function answersWithin(port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port }, () => socket.write("GET /readyz HTTP/1.0\r\n\r\n"));
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve(false);
-    }, timeoutMs);
-    socket.once("data", () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => undefined);
-  });
 }
 
 describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { timeout: 15 * 60_000 }, () => {
