@@ -247,11 +247,10 @@ export interface ScriptResult {
     stderr: string;
 }
 
-/** Runs cloud-init/<script> with bash, asynchronously (the S3 server and writers keep running meanwhile). */
-export function runHostScript(script: string, args: string[], env: Record<string, string>, opts: { wrap?: string[] } = {}): Promise<ScriptResult> {
-    const command = [...(opts.wrap ?? []), "bash", path.join(HOST_SCRIPTS_DIR, script), ...args];
+/** Runs a command to completion, collecting its output (asynchronously: servers and writers keep running meanwhile). */
+function collect(command: string, args: string[], env: Record<string, string>): Promise<ScriptResult> {
     return new Promise((resolve, reject) => {
-        const child = spawn(command[0], command.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -261,18 +260,15 @@ export function runHostScript(script: string, args: string[], env: Record<string
     });
 }
 
+/** Runs cloud-init/<script> with bash. */
+export function runHostScript(script: string, args: string[], env: Record<string, string>, opts: { wrap?: string[] } = {}): Promise<ScriptResult> {
+    const command = [...(opts.wrap ?? []), "bash", path.join(HOST_SCRIPTS_DIR, script), ...args];
+    return collect(command[0], command.slice(1), env);
+}
+
 /** rclone with the host's config, for assertions (e.g. `rclone check`). */
 export function rclone(host: BackupHost, args: string[]): Promise<ScriptResult> {
-    return new Promise((resolve, reject) => {
-        const env: Record<string, string> = { PATH: TEST_PATH };
-        const child = spawn("rclone", ["--config", host.rcloneConfig, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        child.on("error", reject);
-        child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+    return collect("rclone", ["--config", host.rcloneConfig, ...args], { PATH: TEST_PATH });
 }
 
 // --- OpenClaw state ---------------------------------------------------------------------------------------------
