@@ -1,12 +1,12 @@
 // `npm run backup [-- --stack NAME]`: take a snapshot now. `npm run snapshots`: list the complete snapshots, newest
 // first (their ids are what `restoreFrom` and `npm run restore -- --snapshot ID` take).
 import { parseArgs } from "node:util";
-import { connectTarget, resolveTarget, TARGET_OPTIONS } from "./lib/target";
+import { connectTarget, TARGET_OPTIONS } from "./lib/target";
 import { listSnapshots, runBackup } from "./lib/operations";
 
 async function main(): Promise<void> {
     const { values } = parseArgs({ options: { ...TARGET_OPTIONS, list: { type: "boolean", default: false } } });
-    const remote = await connectTarget(resolveTarget(values));
+    const remote = await connectTarget(values);
     try {
         if (values.list) {
             const snapshots = await listSnapshots(remote);

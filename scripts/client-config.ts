@@ -3,15 +3,13 @@
 // secrets it reads (service token id and secret, gateway token) to FILE with mode 0600. Needs
 // `accessServiceToken: true` and `gatewayAuth: token` (a service token carries no e-mail, which `access` mode needs).
 import * as fs from "node:fs";
-import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
-import { PROJECT_ROOT } from "../components/pins";
 import { parseSettings } from "../components/settings";
 import { renderClientConfig, renderClientEnv } from "../components/render/client-config";
 import { readStackConfig } from "./lib/stack-config";
-import { pulumiBinary } from "./lib/target";
+import { pulumiRunner } from "./deploy";
 
-function main(): void {
+async function main(): Promise<void> {
     const { values } = parseArgs({ options: { stack: { type: "string", default: "prod" }, "env-file": { type: "string" } } });
     const { settings } = parseSettings(readStackConfig(values.stack!).config);
     if (!settings.accessServiceToken) throw new Error("the stack has no service token: pulumi config set accessServiceToken true, then npm run deploy");
@@ -20,8 +18,8 @@ function main(): void {
     const envFile = values["env-file"];
     if (envFile) {
         // Secrets come from the stack on a pipe and go straight into a 0600 file; they are never printed.
-        const res = spawnSync(pulumiBinary(), ["stack", "output", "--json", "--show-secrets", "--stack", values.stack!], { cwd: PROJECT_ROOT, encoding: "utf8" });
-        if (res.status !== 0) throw new Error(`pulumi stack output failed: ${res.stderr.trim()}`);
+        const res = await pulumiRunner(process.env).run(["stack", "output", "--json", "--show-secrets", "--stack", values.stack!]);
+        if (res.code !== 0) throw new Error(`pulumi stack output failed: ${res.stderr.trim()}`);
         const out = JSON.parse(res.stdout) as Record<string, string>;
         const env = renderClientEnv({ accessClientId: out.serviceTokenClientId, accessClientSecret: out.serviceTokenClientSecret, gatewayToken: out.gatewayToken });
         fs.writeFileSync(envFile, env, { mode: 0o600 });
@@ -30,9 +28,7 @@ function main(): void {
     }
 }
 
-try {
-    main();
-} catch (err) {
+main().catch((err) => {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);
-}
+});

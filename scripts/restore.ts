@@ -3,14 +3,14 @@
 import { parseArgs } from "node:util";
 import { readStackConfig } from "./lib/stack-config";
 import { parseSettings } from "../components/settings";
-import { connectTarget, resolveTarget, TARGET_OPTIONS } from "./lib/target";
+import { connectTarget, TARGET_OPTIONS } from "./lib/target";
 import { restoreSnapshot } from "./lib/operations";
 
 async function main(): Promise<void> {
     const { values } = parseArgs({ options: { ...TARGET_OPTIONS, snapshot: { type: "string" } } });
     if (!values.snapshot) throw new Error("usage: npm run restore -- --snapshot <id from npm run snapshots | latest> [--stack NAME]");
     const port = parseSettings(readStackConfig(values.stack).config).settings.gatewayPort;
-    const remote = await connectTarget(resolveTarget(values));
+    const remote = await connectTarget(values);
     try {
         process.stdout.write(await restoreSnapshot(remote, values.snapshot, port));
     } finally {

@@ -95,7 +95,8 @@ export async function resolveVerifyTarget(args: VerifyArgs, deps: ResolveDeps): 
     if (stack) {
         const raw = readStackConfig(stack, {}, deps.root ?? PROJECT_ROOT);
         settings = parseSettings(raw.config, { secretKeys: new Set(raw.secretKeys) }).settings;
-        if (!host || !user || !url) {
+        // The outputs are only needed for what the command line did not say (the URL only for the outside check).
+        if (!host || !user || (!url && !args.noEdge)) {
             const outputs = await stackOutputs(deps.pulumi, stack);
             const fromCommand = /^ssh\s+([^@\s]+)@(\S+)/.exec(outputs.sshCommand ?? "");
             host ??= outputs.serverIpv4 ?? fromCommand?.[2];

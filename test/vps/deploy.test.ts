@@ -14,7 +14,11 @@ import { after, before, describe, it } from "node:test";
 import type { RemoteHost } from "../../components/remote";
 import { gatewayMemoryBudget } from "../../components/render/gateway-unit";
 import { DEFAULT_WORKSPACE_SOURCE } from "../../components/render/workspace";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { PROJECT_ROOT } from "../../components/pins";
 import { listSnapshots, runBackup } from "../../scripts/lib/operations";
+import { keyFile } from "../helpers/verify";
 import { filesContaining, type S3Server } from "../helpers/s3";
 import { StandInVps, type BootState } from "../helpers/vps";
 import { answersWithin, createAdminKey, type AdminKey } from "../helpers/vps-scenario";
@@ -236,6 +240,19 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
     assert.match(status.last_error ?? "", /^(''|)$/);
     const snapshots = await listSnapshots(remote!);
     assert.deepEqual(snapshots.filter((s) => s.latest).map((s) => s.id), [status.last_snapshot]);
+    // The operator command itself (`npm run snapshots`), through its own target resolution and SSH.
+    const key = keyFile(admin.privateKey);
+    try {
+      // Asynchronously: this process relays the container's SSH port, so blocking it would starve the command.
+      const cli = await promisify(execFile)(process.execPath, ["--import", "tsx", "scripts/backup.ts", "--list", "--host", host.ssh.host, "--port", String(host.ssh.port), "--user", plan.settings.adminUser, "--key", key.file], {
+        cwd: PROJECT_ROOT,
+        encoding: "utf8",
+        timeout: 120_000,
+      });
+      assert.match(cli.stdout, new RegExp(`^${status.last_snapshot}\\s.*\\(latest\\)$`, "m"));
+    } finally {
+      key.remove();
+    }
     // The bucket's bytes never hold a secret (the deploy pushes them again on a rebuild).
     assert.deepEqual(filesContaining(bucketData, SENTINELS.map(([, v]) => v)), []);
   });
