@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { parseSettings } from "../components/settings";
 import { renderClientConfig, renderClientEnv } from "../components/render/client-config";
 import { readStackConfig } from "./lib/stack-config";
-import { pulumiRunner } from "./deploy";
+import { pulumiRunner } from "./lib/pulumi-cli";
 
 async function main(): Promise<void> {
     const { values } = parseArgs({ options: { stack: { type: "string", default: "prod" }, "env-file": { type: "string" } } });

@@ -1,9 +1,9 @@
-// `npm run deploy [-- --stack NAME] [--yes] [--setup-only] [--rebuild]`: the one command that stands an agent up.
+// `npm run deploy [-- --stack NAME] [--yes] [--setup-only] [--rebuild] [--skip-backup]`: the one command that stands
+// an agent up, and updates it (a snapshot is taken first, so a replaced server loses nothing the agent wrote).
 // Creates the stack on the local state backend (passphrase secrets) if needed, runs the guided setup when the stack
 // still lacks settings or holds the example's placeholders, adopts a memory bucket kept by an earlier
 // `pulumi destroy`, then runs `pulumi up`. `--rebuild` (after a compromise) replaces the server and every credential
 // the host held (tunnel, gateway token, R2 token) in one `pulumi up`; the bucket and its snapshots stay.
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,25 +12,13 @@ import { parseArgs } from "node:util";
 import { parse } from "yaml";
 import { PROJECT_ROOT } from "../components/pins";
 import { NAMESPACE } from "../components/settings";
-import { guidedSetup, Prompter, PulumiRunner } from "./lib/setup";
-import { stackFilePath } from "./lib/stack-config";
+import { pulumiRunner } from "./lib/pulumi-cli";
+import { guidedSetup, Prompter } from "./lib/setup";
+import { connectTarget } from "./lib/target";
+import { runBackup } from "./lib/operations";
 
-export function pulumiRunner(env: NodeJS.ProcessEnv, cwd: string = PROJECT_ROOT, interactive = false): PulumiRunner {
-    const bin = env.OPENCLAW_VPS_PULUMI ?? path.join(cwd, "node_modules", ".bin", "pulumi");
-    return {
-        run: (args, stdin) =>
-            new Promise((resolve, reject) => {
-                const child = spawn(bin, args, { cwd, env, stdio: [interactive && stdin === undefined ? "inherit" : "pipe", interactive ? "inherit" : "pipe", interactive ? "inherit" : "pipe"] });
-                let stdout = "";
-                let stderr = "";
-                child.stdout?.on("data", (d) => (stdout += d));
-                child.stderr?.on("data", (d) => (stderr += d));
-                child.on("error", reject);
-                child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-                if (child.stdin) child.stdin.end(stdin ?? "");
-            }),
-    };
-}
+export { pulumiRunner };
+import { stackFilePath } from "./lib/stack-config";
 
 /** Prompts on a terminal (answers to secret questions are not echoed) or reads answers line by line from a pipe. */
 export function terminalPrompter(input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Prompter & { close(): void } {
@@ -126,6 +114,7 @@ async function main(): Promise<void> {
             yes: { type: "boolean", default: false },
             "setup-only": { type: "boolean", default: false },
             rebuild: { type: "boolean", default: false },
+            "skip-backup": { type: "boolean", default: false },
         },
     });
     const stack = values.stack!;
@@ -155,6 +144,24 @@ async function main(): Promise<void> {
         if (!managed && env.CLOUDFLARE_API_TOKEN && (await bucketExists(accountId, bucket, env.CLOUDFLARE_API_TOKEN))) {
             prompter.say(`Bucket ${bucket} already exists (kept from an earlier deploy): adopting it with its snapshots.`);
             await pulumi.run(["config", "set", `${NAMESPACE}:backupBucketAdopt`, "true"]);
+        }
+
+        // A deploy that replaces the server (new user data, server type, OpenClaw version) restores the latest
+        // snapshot: take one now so nothing the agent wrote since the last hourly run is lost. Not on --rebuild:
+        // after a compromise the host's current state is exactly what must not become "latest".
+        const hasServer = exported.code === 0 && /"(hcloud:index\/server:Server|digitalocean:index\/droplet:Droplet)"/.test(exported.stdout);
+        if (hasServer && !values.rebuild && !values["skip-backup"]) {
+            try {
+                const remote = await connectTarget({ stack }, (line) => prompter.say(line));
+                try {
+                    const status = await runBackup(remote);
+                    prompter.say(`Snapshot ${status.last_snapshot} taken before the update (a replaced server restores it).`);
+                } finally {
+                    remote.dispose();
+                }
+            } catch (err) {
+                prompter.say(`warning: no snapshot before the update (${(err as Error).message.split("\n")[0]}); a replaced server would restore the last scheduled one. --skip-backup silences this.`);
+            }
         }
 
         const replace: string[] = [];

@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { AUDIT_GROUPS, formatChecklist, exitCodeOf } from "../components/verify/checks";
 import { verify } from "../components/verify/run";
-import { pulumiRunner } from "./deploy";
+import { pulumiRunner } from "./lib/pulumi-cli";
 import { resolveVerifyTarget } from "./lib/verify-target";
 
 const USAGE = `usage: npm run verify -- [--stack NAME] [--json] [--host HOST] [--user USER] [--key FILE] [--port PORT]

@@ -2,7 +2,7 @@
 // (scripts/lib/verify-target.ts): host and admin user from the stack's outputs or --host/--user/--port, the private key
 // from --key, OPENCLAW_VPS_SSH_KEY or ~/.ssh, the host key from known_hosts (else trusted on first use, with a note).
 import { ConnectOptions, RemoteHost } from "../../components/remote";
-import { pulumiRunner } from "../deploy";
+import { pulumiRunner } from "./pulumi-cli";
 import { resolveVerifyTarget } from "./verify-target";
 
 /** The CLI options every operator command accepts (for node:util parseArgs). */

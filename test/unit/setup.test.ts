@@ -2,7 +2,7 @@
 // with the schema's own expectation, stores lists with --path and every value on stdin (secrets never in argv).
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -145,4 +145,63 @@ test("--rebuild replaces the server and every credential the host held, never th
     assert.deepEqual(urns.map((u) => u.split("::").pop()).sort(), [
         "openclaw-backup-token", "openclaw-edge-tunnel", "openclaw-edge-tunnel-secret", "openclaw-host-gateway-token", "openclaw-server-server",
     ]);
+});
+
+test("npm run deploy takes a snapshot before updating a live server, warns and goes on when it cannot, and never on --rebuild", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-update-"));
+    const stackFile = path.join(PROJECT_ROOT, "Pulumi.deploy-test.yaml");
+    const log = path.join(dir, "calls.log");
+    const fake = path.join(dir, "pulumi");
+    const state = JSON.stringify({ deployment: { resources: [
+        { urn: "urn:pulumi:deploy-test::openclaw-vps::hcloud:index/server:Server::openclaw-server-server", type: "hcloud:index/server:Server" },
+        { urn: "urn:pulumi:deploy-test::openclaw-vps::random:index/randomPassword:RandomPassword::openclaw-host-gateway-token", type: "random:index/randomPassword:RandomPassword" },
+        { urn: "urn:pulumi:deploy-test::openclaw-vps::cloudflare:index/r2Bucket:R2Bucket::openclaw-backup-bucket", type: "cloudflare:index/r2Bucket:R2Bucket" },
+    ] } });
+    // A stand-in Pulumi CLI: a deployed stack whose server (127.0.0.1:22 here) does not answer SSH.
+    fs.writeFileSync(fake, [
+        "#!/usr/bin/env bash",
+        `printf 'ARGV %s\\n' "$*" >> ${JSON.stringify(log)}`,
+        `case "$1 $2" in`,
+        `  "stack export") cat ${JSON.stringify(path.join(dir, "state.json"))} ;;`,
+        `  "stack output") echo '{"sshCommand":"ssh ops@127.0.0.1","serverIpv4":"127.0.0.1"}' ;;`,
+        "esac",
+        "exit 0",
+    ].join("\n") + "\n", { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "state.json"), state);
+    const keyFileName = path.join(dir, "id_ed25519");
+    fs.writeFileSync(keyFileName, "not a real key\n", { mode: 0o600 });
+    const complete = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "utf8")
+        .replace("agent.example.com", "agent.mydomain.dev").replace("0123456789abcdef0123456789abcdef", "c".repeat(32))
+        .replace("fedcba9876543210fedcba9876543210", "d".repeat(32)).replace("accessTeamName: example", "accessTeamName: myteam")
+        .replace("you@example.com\n", "me@mydomain.dev\n").replace(/ you@example\.com$/m, " me@laptop")
+        .replace("203.0.113.7/32", "81.2.69.160/32").replace("    - 2001:db8:1234::/48\n", "")
+        + "  openclaw-vps:llmApiKey:\n    secure: v1:AAAA\n";
+    fs.writeFileSync(stackFile, complete);
+    const env = { ...process.env, OPENCLAW_VPS_PULUMI: fake, PULUMI_CONFIG_PASSPHRASE: "x", OPENCLAW_VPS_SSH_KEY: keyFileName, HCLOUD_TOKEN: "x", CLOUDFLARE_API_TOKEN: "x" };
+    const run = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(process.execPath, ["--import", "tsx", "scripts/deploy.ts", "--stack", "deploy-test", "--yes", ...args], { cwd: PROJECT_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        child.stdout.on("data", (d) => (out += d));
+        child.stderr.on("data", (d) => (out += d));
+        child.on("close", (code) => resolve({ code, out }));
+    });
+    try {
+        const update = await run([]);
+        assert.equal(update.code, 0, update.out);
+        assert.match(update.out, /warning: no snapshot before the update \(.*127\.0\.0\.1/, "a failed pre-update snapshot is reported");
+        let calls = fs.readFileSync(log, "utf8");
+        assert.match(calls, /ARGV stack output --json --stack deploy-test/, "it looked the server up to snapshot it");
+        assert.match(calls, /ARGV up --yes --skip-preview\n/, "and still deployed");
+
+        fs.writeFileSync(log, "");
+        const rebuild = await run(["--rebuild"]);
+        assert.equal(rebuild.code, 0, rebuild.out);
+        assert.doesNotMatch(rebuild.out, /snapshot before the update/, "a rebuild never snapshots the suspect host");
+        calls = fs.readFileSync(log, "utf8");
+        assert.doesNotMatch(calls, /stack output/);
+        assert.match(calls, /ARGV up --replace urn:pulumi:deploy-test::openclaw-vps::hcloud:index\/server:Server::openclaw-server-server --replace urn:\S+::openclaw-host-gateway-token --yes --skip-preview/);
+    } finally {
+        fs.rmSync(stackFile, { force: true });
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 });
