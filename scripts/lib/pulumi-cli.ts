@@ -17,7 +17,12 @@ export function pulumiRunner(env: NodeJS.ProcessEnv, cwd: string = PROJECT_ROOT,
                 child.stderr?.on("data", (d) => (stderr += d));
                 child.on("error", reject);
                 child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-                if (child.stdin) child.stdin.end(stdin ?? "");
+                if (child.stdin) {
+                    // A command that exits without reading its stdin (an error, or one that needs none) closes the pipe
+                    // early; its exit code tells what happened, the EPIPE does not.
+                    child.stdin.on("error", () => undefined);
+                    child.stdin.end(stdin ?? "");
+                }
             }),
     };
 }
