@@ -32,8 +32,6 @@ export class OpenClawAgent extends pulumi.ComponentResource {
     readonly gatewayToken: pulumi.Output<string>;
     readonly serviceTokenClientId?: pulumi.Output<string>;
     readonly serviceTokenClientSecret?: pulumi.Output<string>;
-    /** Every file the host gets, secrets redacted (for review: `npm run plan -- --out DIR`). */
-    readonly hostFiles: pulumi.Output<{ path: string; owner: string; mode: string; policy: string; content: string }[]>;
     /** Summary printed by the last push (files changed, services restarted). */
     readonly pushSummary: pulumi.Output<string>;
 
@@ -118,7 +116,6 @@ export class OpenClawAgent extends pulumi.ComponentResource {
         this.gatewayToken = host.gatewayToken;
         this.serviceTokenClientId = edge.serviceTokenClientId;
         this.serviceTokenClientSecret = edge.serviceTokenClientSecret;
-        this.hostFiles = host.files;
         this.pushSummary = host.pushSummary;
         this.registerOutputs({
             url: this.url,

@@ -115,15 +115,13 @@ export interface AgentHostArgs {
 
 export class AgentHost extends pulumi.ComponentResource {
     readonly gatewayToken: pulumi.Output<string>;
-    /** Every file the host gets, secrets redacted (recorded as this component's input, so a plan can write them out). */
-    readonly files: pulumi.Output<HostFileView[]>;
     readonly pushSummary: pulumi.Output<string>;
 
     constructor(name: string, args: AgentHostArgs, opts?: pulumi.ComponentResourceOptions) {
         // Non-secret files never depend on secret values, so the review copy is rendered with placeholders, up front.
         const review = buildHostBundle(hostBundleInput(args.settings, PLACEHOLDER_SECRETS));
-        const files = reviewableFiles(review);
-        super("openclaw-vps:index:AgentHost", name, { files }, opts);
+        // Recorded as this component's input: `npm run plan -- --out DIR` writes them out for review.
+        super("openclaw-vps:index:AgentHost", name, { files: reviewableFiles(review) }, opts);
         const s = args.settings;
 
         // A new server gets a new gateway token: nothing a replaced host knew still opens the gateway.
@@ -181,8 +179,7 @@ export class AgentHost extends pulumi.ComponentResource {
             logging: "stdoutAndStderr",
         }, { parent: this, dependsOn: [waitProvisioned], deleteBeforeReplace: true });
 
-        this.files = pulumi.output(files);
         this.pushSummary = push.stdout.apply((out) => out.split("\n").filter((l) => l.startsWith("PUSH-SUMMARY")).join("\n"));
-        this.registerOutputs({ gatewayToken: this.gatewayToken, files: this.files, pushSummary: this.pushSummary });
+        this.registerOutputs({ gatewayToken: this.gatewayToken, pushSummary: this.pushSummary });
     }
 }

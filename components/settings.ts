@@ -14,7 +14,7 @@ import {
 } from "./render/openclaw-config";
 import { validateBackupSchedule } from "./render/backup-units";
 import { SNAPSHOT_ID } from "./render/rclone";
-import { isCidr, isFqdn, isIanaTimezone, SSH_PUBLIC_KEY } from "./validators";
+import { HHMM, isCidr, isFqdn, isIanaTimezone, SSH_PUBLIC_KEY } from "./validators";
 import { MINIMUM_SAFE_OPENCLAW, CONFIG_SCHEMA_SINCE, readOpenclawPin, OpenclawPin } from "./pins";
 import {
     DEFAULT_REGION,
@@ -111,7 +111,6 @@ export interface SettingSpec {
 const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
 const HEX32 = /^[0-9a-f]{32}$/;
 const DURATION = /^(\d+(ms|s|m|h))+$/;
-const HHMM = /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/;
 
 export { isCidr, isFqdn, isIanaTimezone };
 

@@ -4,6 +4,9 @@ import * as net from "node:net";
 
 const FQDN_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
+/** A local time of day, HH:MM (24:00 allowed as an end). */
+export const HHMM = /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/;
+
 /** One OpenSSH public key line: type, base64 blob, optional printable comment. */
 export const SSH_PUBLIC_KEY =
     /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [\x20-\x7e]*)?$/;

@@ -2,7 +2,7 @@
 // around it: which LLM and memory-search providers we support, which env vars the config reads its secrets from,
 // which plugin packages it needs installed beforehand, and how HEARTBEAT.md becomes the heartbeat job.
 // A pure function of plain data: no Pulumi, no I/O. The real OpenClaw checks its output in test/tools/.
-import { isIanaTimezone } from "../validators";
+import { HHMM, isIanaTimezone } from "../validators";
 
 /** The gateway's default loopback port (the guide's 18789). */
 export const DEFAULT_GATEWAY_PORT = 18789;
@@ -160,7 +160,6 @@ export function envSecretRef(id: string): EnvSecretRef {
     return { source: "env", provider: "default", id };
 }
 
-const HHMM = /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/;
 const DURATION = /^(\d+(ms|s|m|h|d))+$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;

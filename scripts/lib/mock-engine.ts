@@ -19,18 +19,10 @@ export interface PlannedResource {
     import?: string;
 }
 
-export interface PlannedInvoke {
-    token: string;
-    inputs: Record<string, unknown>;
-}
-
 export interface Plan {
     resources: PlannedResource[];
-    invokes: PlannedInvoke[];
     /** Stack outputs with secrets redacted. */
     outputs: Record<string, unknown>;
-    /** Stack outputs with secret values revealed (for tests that need to look inside, e.g. host files). */
-    rawOutputs: Record<string, unknown>;
 }
 
 /** Deterministic fake ids and computed outputs, shaped like the providers' real ones (documentation IP ranges). */
@@ -90,20 +82,20 @@ interface OutputInternals {
     promise(): Promise<unknown>;
 }
 
-/** Resolve an Input deeply; secrets become SECRET unless `reveal`. */
-async function resolveDeep(value: unknown, reveal: boolean): Promise<unknown> {
+/** Resolve an Input deeply; secrets become SECRET. */
+async function resolveDeep(value: unknown): Promise<unknown> {
     if (pulumi.Output.isInstance(value)) {
         const out = value as unknown as OutputInternals;
         const [secret, inner] = await Promise.all([out.isSecret, out.promise()]);
-        if (secret && !reveal) return SECRET;
-        return resolveDeep(inner, reveal);
+        if (secret) return SECRET;
+        return resolveDeep(inner);
     }
-    if (value instanceof Promise) return resolveDeep(await value, reveal);
+    if (value instanceof Promise) return resolveDeep(await value);
     if (pulumi.Resource.isInstance(value)) return `<resource ${(value as unknown as { __name: string }).__name}>`;
-    if (Array.isArray(value)) return Promise.all(value.map((v) => resolveDeep(v, reveal)));
+    if (Array.isArray(value)) return Promise.all(value.map((v) => resolveDeep(v)));
     if (value && typeof value === "object") {
         const entries = await Promise.all(
-            Object.entries(value).map(async ([k, v]) => [k, await resolveDeep(v, reveal)] as const),
+            Object.entries(value).map(async ([k, v]) => [k, await resolveDeep(v)] as const),
         );
         return Object.fromEntries(entries.filter(([, v]) => v !== undefined));
     }
@@ -128,17 +120,13 @@ export async function planProgram(
     opts: { project?: string; stack?: string } = {},
 ): Promise<Plan> {
     const recorded: { type: string; name: string; custom: boolean; props: pulumi.Inputs; opts: pulumi.CustomResourceOptions }[] = [];
-    const invokes: PlannedInvoke[] = [];
     await pulumi.runtime.setMocks(
         {
             newResource: (args) => ({
                 id: args.custom === false ? undefined : mockId(args.type, args.name),
                 state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs) },
             }),
-            call: (args) => {
-                invokes.push({ token: args.token, inputs: args.inputs });
-                return invokeResult(args.token, args.inputs);
-            },
+            call: (args) => invokeResult(args.token, args.inputs),
         },
         opts.project ?? "openclaw-vps",
         opts.stack ?? "plan",
@@ -165,7 +153,7 @@ export async function planProgram(
             name: r.name,
             parent: parent?.__name,
             custom: r.custom,
-            inputs: (await resolveDeep(r.props, false)) as Record<string, unknown>,
+            inputs: (await resolveDeep(r.props)) as Record<string, unknown>,
             dependsOn: await resourceNames(r.opts.dependsOn),
             protect: r.opts.protect === true,
             retainOnDelete: r.opts.retainOnDelete === true,
@@ -173,7 +161,6 @@ export async function planProgram(
             ...(r.opts.import ? { import: r.opts.import } : {}),
         });
     }
-    const outputs = (await resolveDeep(programResult ?? {}, false)) as Record<string, unknown>;
-    const rawOutputs = (await resolveDeep(programResult ?? {}, true)) as Record<string, unknown>;
-    return { resources, invokes, outputs, rawOutputs };
+    const outputs = (await resolveDeep(programResult ?? {})) as Record<string, unknown>;
+    return { resources, outputs };
 }
