@@ -13,7 +13,8 @@
 #
 # Settings (environment; the verify command puts them at the top of the script, defaults are the host contract):
 #   AUDIT_ADMIN_USER (ops)  AUDIT_AGENT_USER (openclaw)  AUDIT_GATEWAY_PORT (18789)  AUDIT_BACKUP_SCHEDULE (hourly)
-#   AUDIT_PROVIDER (hetzner|digitalocean|"" = try both)  AUDIT_METADATA_BASE (http://169.254.169.254)
+#   AUDIT_METADATA_PATHS (space-separated paths where the provider serves user data, from its provider module)
+#   AUDIT_METADATA_BASE (http://169.254.169.254)
 #   AUDIT_SECURITY_AUDIT_TIMEOUT (240 s)
 #   AUDIT_ONLY  comma list of check groups to run (default all): cloud-init sshd firewall sockets gateway-ready
 #               services openclaw-audit backup resources userdata
@@ -23,7 +24,7 @@ AUDIT_ADMIN_USER=${AUDIT_ADMIN_USER:-ops}
 AUDIT_AGENT_USER=${AUDIT_AGENT_USER:-openclaw}
 AUDIT_GATEWAY_PORT=${AUDIT_GATEWAY_PORT:-18789}
 AUDIT_BACKUP_SCHEDULE=${AUDIT_BACKUP_SCHEDULE:-hourly}
-AUDIT_PROVIDER=${AUDIT_PROVIDER:-}
+AUDIT_METADATA_PATHS=${AUDIT_METADATA_PATHS:-}
 AUDIT_METADATA_BASE=${AUDIT_METADATA_BASE:-http://169.254.169.254}
 AUDIT_SECURITY_AUDIT_TIMEOUT=${AUDIT_SECURITY_AUDIT_TIMEOUT:-240}
 AUDIT_ONLY=${AUDIT_ONLY:-}
@@ -474,11 +475,7 @@ METADATA_URL=""
 
 fetch_metadata_user_data() {
     local paths=() path
-    case $AUDIT_PROVIDER in
-        hetzner) paths=(/hetzner/v1/userdata) ;;
-        digitalocean) paths=(/metadata/v1/user-data) ;;
-        *) paths=(/hetzner/v1/userdata /metadata/v1/user-data) ;;
-    esac
+    read -r -a paths <<<"$AUDIT_METADATA_PATHS"
     for path in "${paths[@]}"; do
         # gzip -dcf passes plain text through and unpacks gzipped user data.
         if METADATA_TEXT=$(curl -fsS --connect-timeout 2 --max-time 5 "${AUDIT_METADATA_BASE%/}$path" 2>/dev/null | gzip -dcf 2>/dev/null); then

@@ -6,7 +6,8 @@ import { Settings } from "./settings";
 import { AgentServer } from "./server";
 import { ZeroTrustEdge } from "./edge";
 import { BackupStore } from "./backup";
-import { AgentHost, AGENT_USER } from "./host";
+import { AGENT_USER } from "./core/host-contract";
+import { AgentHost } from "./host";
 import { renderUserData } from "./render/user-data";
 
 export interface OpenClawAgentArgs {
@@ -99,8 +100,6 @@ export class OpenClawAgent extends pulumi.ComponentResource {
             embeddingApiKey: args.embeddingApiKey,
             tunnelToken: edge.tunnelToken,
             backup: {
-                bucketName: backup.bucketName,
-                endpoint: backup.endpoint,
                 accessKeyId: backup.accessKeyId,
                 secretAccessKey: backup.secretAccessKey,
             },

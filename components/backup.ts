@@ -5,6 +5,7 @@
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as cloudflare from "@pulumi/cloudflare";
+import { r2Endpoint } from "./render/rclone";
 
 export interface BackupStoreArgs {
     accountId: string;
@@ -115,7 +116,7 @@ export class BackupStore extends pulumi.ComponentResource {
         }, parent);
 
         this.bucketName = bucket.name;
-        this.endpoint = pulumi.output(`https://${args.accountId}.r2.cloudflarestorage.com`);
+        this.endpoint = pulumi.output(r2Endpoint(args.accountId));
         this.accessKeyId = pulumi.secret(token.id);
         this.secretAccessKey = pulumi.secret(token.value.apply(s3SecretFromTokenValue));
         this.registerOutputs({

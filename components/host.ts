@@ -9,7 +9,8 @@ import * as random from "@pulumi/random";
 import { Settings } from "./settings";
 import { SshAuth } from "./ssh-auth";
 import { bundleDigests, renderBundleScript, SECRETS_DIGEST_KEY } from "./render/bundle";
-import { buildHostBundle, HostBundle, HostBundleInput, AGENT_USER } from "./render/host-bundle";
+import { AGENT_USER } from "./core/host-contract";
+import { buildHostBundle, HostBundle, HostBundleInput } from "./render/host-bundle";
 import { renderGatewayUnit } from "./render/gateway-unit";
 import { heartbeatChecklist, workspaceFiles } from "./render/workspace";
 import { readHostFile } from "./render/host-files";
@@ -105,9 +106,8 @@ export interface AgentHostArgs {
     llmApiKey: pulumi.Input<string>;
     embeddingApiKey?: pulumi.Input<string>;
     tunnelToken: pulumi.Input<string>;
+    /** The bucket-scoped R2 credentials the backup job uses (bucket name and endpoint come from the settings). */
     backup: {
-        bucketName: pulumi.Input<string>;
-        endpoint: pulumi.Input<string>;
         accessKeyId: pulumi.Input<string>;
         secretAccessKey: pulumi.Input<string>;
     };

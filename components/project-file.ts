@@ -2,7 +2,7 @@
 // README's configuration reference, both from the settings schema: one source of truth for every key's type,
 // default and description.
 import { stringify } from "yaml";
-import { settingsSchema } from "./settings";
+import { settingSpecs } from "./settings";
 
 export const PROJECT_NAME = "openclaw-vps";
 /** Local file backend inside the project (gitignored): no Pulumi Cloud account is needed. */
@@ -10,7 +10,7 @@ export const LOCAL_BACKEND_URL = "file://./.pulumi-state";
 
 export function renderPulumiYaml(): string {
     const config: Record<string, Record<string, unknown>> = {};
-    for (const [key, spec] of Object.entries(settingsSchema())) {
+    for (const [key, spec] of Object.entries(settingSpecs())) {
         const entry: Record<string, unknown> = { type: spec.kind, description: spec.description };
         if (spec.kind === "array") entry.items = { type: "string" };
         // Pulumi treats a declared key without a default as required; optional keys get "" (= use the derived default).
@@ -40,7 +40,7 @@ export const CONFIG_REFERENCE_END = "<!-- config-reference:end -->";
 
 /** The README's config table: key, type, default, description. */
 export function renderConfigReference(): string {
-    const rows = Object.entries(settingsSchema()).map(([key, spec]) => {
+    const rows = Object.entries(settingSpecs()).map(([key, spec]) => {
         const def = spec.default !== undefined ? `\`${JSON.stringify(spec.default)}\`` : spec.optional ? "derived" : spec.secret ? "**required, secret**" : "**required**";
         const type = spec.enum ? spec.enum.join(" \\| ") : spec.kind === "array" ? "list of strings" : spec.kind;
         return `| \`${key}\` | ${type} | ${def} | ${spec.description.replace(/\|/g, "\\|")} |`;

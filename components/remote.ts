@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { NodeSSH } from "node-ssh";
+import { afterShebang, shellExports } from "./core/shell";
 import { Bundle, RenderOptions, renderBundleScript } from "./render/bundle";
 
 export interface ConnectOptions {
@@ -136,11 +137,7 @@ export class RemoteHost {
         const settings: Record<string, string> = { ...options.environment };
         if (options.timeoutSeconds !== undefined) settings.WAIT_TIMEOUT_SECONDS = String(Math.floor(options.timeoutSeconds));
         // Settings become assignments at the top of the script: stdin stays the only channel into the host.
-        const exports = Object.entries(settings).map(([key, value]) => {
-            if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) throw new Error(`waitProvisioned: ${key} is not a variable name`);
-            return `export ${key}='${value.replace(/'/g, `'\\''`)}'\n`;
-        });
-        const script = fs.readFileSync(scriptPath, "utf8").replace(/^(#!.*\n)?/, (shebang) => shebang + exports.join(""));
+        const script = afterShebang(fs.readFileSync(scriptPath, "utf8"), shellExports(settings));
         const result = await this.runScript(script, { sudo: true, ...options });
         if (result.code !== 0) {
             throw new Error(`${this.target} did not finish provisioning (exit ${result.code}):\n${result.stdout}${result.stderr}`);

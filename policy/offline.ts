@@ -1,5 +1,5 @@
 // Runs the pack's policies (./policies.ts) without the Pulumi engine: on the resources of the program's offline plan
-// (scripts/lib/mock-engine.ts: `scripts/policy-check.ts`, the fork-safe CI preview, the tests) and on hand-made
+// (produced by scripts/lib/mock-engine.ts for `scripts/policy-check.ts`, the fork-safe CI preview, the tests) and on hand-made
 // resources in tests, shaped the way @pulumi/policy hands them to validateResource / validateStack (urn, type, name,
 // props, opts, dependencies, parent). Unlike the engine, the plan reports retainOnDelete, so bucket-retained judges it.
 import type {
@@ -10,7 +10,6 @@ import type {
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
-import type { PlannedResource } from "../scripts/lib/mock-engine";
 import { PolicyConfig } from "./policies";
 
 /** A resource as the plan (or a test) describes it. `retainOnDelete` is reported as the engine would if it could. */
@@ -143,8 +142,19 @@ export async function runPolicies(
     return run;
 }
 
+/** A resource of the offline plan (scripts/lib/mock-engine.ts's PlannedResource has this shape). */
+export interface PlanResource {
+    type: string;
+    name: string;
+    parent: string | undefined;
+    inputs: Record<string, unknown>;
+    dependsOn: string[];
+    protect: boolean;
+    retainOnDelete: boolean;
+}
+
 /** The plan's resources as test resources (inputs become props; dependsOn and options carried over). */
-export function fromPlan(resources: PlannedResource[]): TestResource[] {
+export function fromPlan(resources: PlanResource[]): TestResource[] {
     return resources.map((r) => ({
         type: r.type,
         name: r.name,

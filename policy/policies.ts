@@ -9,6 +9,9 @@
 //   bucket-retained           the memory bucket survives `pulumi destroy`
 //   no-secret-in-user-data    user data is not a secret output and carries nothing shaped like a secret
 //   ubuntu-24-04              servers run Ubuntu 24.04
+//   known-resource-types      every resource is of a type this pack knows how to judge (fails closed)
+// Provider resources (servers, firewalls) are judged through their provider module (components/providers/): a new
+// provider is covered as soon as it is registered, and a type no module and no rule here knows is a violation.
 import {
     PolicyResource,
     ReportViolation,
@@ -18,12 +21,11 @@ import {
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
+import { DEFAULT_GATEWAY_PORT } from "../components/core/host-contract";
+import { allProviders, providerOfResourceType, ProviderSpec } from "../components/providers";
 
+/** The non-provider resource types the policies below read. */
 export const TYPES = {
-    hcloudFirewall: "hcloud:index/firewall:Firewall",
-    hcloudServer: "hcloud:index/server:Server",
-    doFirewall: "digitalocean:index/firewall:Firewall",
-    doDroplet: "digitalocean:index/droplet:Droplet",
     tunnelConfig: "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig",
     accessApplication: "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication",
     dnsRecord: "cloudflare:index/dnsRecord:DnsRecord",
@@ -31,14 +33,24 @@ export const TYPES = {
     agentHost: "openclaw-vps:index:AgentHost",
 } as const;
 
-export const UBUNTU_24_04_IMAGES: Record<string, string> = {
-    [TYPES.hcloudServer]: "ubuntu-24.04",
-    [TYPES.doDroplet]: "ubuntu-24-04-x64",
-};
+/**
+ * Every other resource type the program creates: known, so the pack can vouch for the stack. Provider types come from
+ * the provider registry; anything else is refused by known-resource-types.
+ */
+export const OTHER_KNOWN_TYPES: readonly string[] = [
+    "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared",
+    "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy",
+    "cloudflare:index/zeroTrustAccessServiceToken:ZeroTrustAccessServiceToken",
+    "cloudflare:index/r2BucketLock:R2BucketLock",
+    "cloudflare:index/r2BucketLifecycle:R2BucketLifecycle",
+    "cloudflare:index/apiToken:ApiToken",
+    "random:index/randomBytes:RandomBytes",
+    "random:index/randomPassword:RandomPassword",
+    "command:remote:Command",
+    "pulumi:pulumi:Stack",
+];
 
-export const DEFAULT_GATEWAY_PORT = 18789;
-/** Hetzner refuses larger user data; DigitalOcean allows 64 KiB. */
-export const HETZNER_USER_DATA_LIMIT = 32 * 1024;
+export { DEFAULT_GATEWAY_PORT };
 
 /** Policy configuration (`pulumi preview --policy-pack-config FILE`, or the pack's defaults). */
 export interface PolicyConfig {
@@ -76,22 +88,10 @@ export function portSpecIncludes(spec: unknown, port: number): boolean {
 
 // ---- ssh-only-inbound -------------------------------------------------------------------------------------------
 
-interface InboundRule {
-    protocol: string;
-    port: unknown;
-    sources: string[];
-}
-
-function inboundRules(type: string, props: Record<string, any>): InboundRule[] {
-    if (type === TYPES.hcloudFirewall) {
-        return (props.rules ?? [])
-            .filter((r: any) => r.direction === "in")
-            .map((r: any) => ({ protocol: String(r.protocol ?? ""), port: r.port, sources: r.sourceIps ?? [] }));
-    }
-    if (type === TYPES.doFirewall) {
-        return (props.inboundRules ?? []).map((r: any) => ({ protocol: String(r.protocol ?? ""), port: r.portRange, sources: r.sourceAddresses ?? [] }));
-    }
-    return [];
+/** The provider module of a resource type, when the type plays `role` for it. */
+function providerRole(type: string, role: "server" | "firewall"): ProviderSpec | undefined {
+    const owner = providerOfResourceType(type);
+    return owner?.role === role ? owner.provider : undefined;
 }
 
 export const sshOnlyInbound: ResourceValidationPolicy = {
@@ -101,9 +101,10 @@ export const sshOnlyInbound: ResourceValidationPolicy = {
     severity: "critical",
     configSchema: CONFIG_SCHEMA,
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-        if (args.type !== TYPES.hcloudFirewall && args.type !== TYPES.doFirewall) return;
+        const provider = providerRole(args.type, "firewall");
+        if (!provider) return;
         const { gatewayPort, allowedSshSources } = config(args);
-        for (const rule of inboundRules(args.type, args.props)) {
+        for (const rule of provider.inboundRules(args.props)) {
             const where = `${rule.protocol || "?"} ${rule.port ?? "all ports"} from ${rule.sources.join(", ") || "nowhere"}`;
             if ((rule.protocol === "tcp" || rule.protocol === "udp" || rule.protocol === "") && portSpecIncludes(rule.port, gatewayPort)) {
                 report(`inbound rule ${where} opens the gateway port ${gatewayPort}: the gateway must only be reachable through the tunnel`);
@@ -125,23 +126,14 @@ export const sshOnlyInbound: ResourceValidationPolicy = {
 
 export const serverFirewalled: StackValidationPolicy = {
     name: "server-firewalled",
-    description: "Every server is behind a provider firewall (Hetzner firewallIds, or a DigitalOcean firewall naming the droplet).",
+    description: "Every server is behind its provider's SSH-only firewall (as its provider module defines coverage).",
     enforcementLevel: "mandatory",
     severity: "high",
     validateStack: (args: StackValidationArgs, report: ReportViolation) => {
-        const doFirewalls = args.resources.filter((r) => r.type === TYPES.doFirewall);
         for (const r of args.resources) {
-            if (r.type === TYPES.hcloudServer && !(Array.isArray(r.props.firewallIds) && r.props.firewallIds.length)) {
-                report(`server ${r.name} has no firewallIds: attach the SSH-only firewall`, r.urn);
-            }
-            if (r.type === TYPES.doDroplet) {
-                const covered = doFirewalls.some(
-                    (f) =>
-                        (f.propertyDependencies?.dropletIds ?? []).some((d) => d.urn === r.urn) ||
-                        f.dependencies.some((d) => d.urn === r.urn) ||
-                        (Array.isArray(f.props.dropletIds) && f.props.dropletIds.length > 0),
-                );
-                if (!covered) report(`droplet ${r.name} is not named by any DigitalOcean firewall`, r.urn);
+            const provider = providerRole(r.type, "server");
+            if (provider && !provider.isFirewalled(r, args.resources)) {
+                report(`${provider.title} server ${r.name} is not behind a firewall: attach the SSH-only firewall`, r.urn);
             }
         }
     },
@@ -324,8 +316,9 @@ export const noSecretInUserData: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "critical",
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-        if (args.type !== TYPES.hcloudServer && args.type !== TYPES.doDroplet) return;
-        const raw: unknown = args.props.userData;
+        const provider = providerRole(args.type, "server");
+        if (!provider) return;
+        const raw: unknown = provider.serverUserData(args.props);
         if (raw === undefined) return;
         if (raw instanceof Secret || raw === PLAN_SECRET_MARKER) {
             report("user data is a secret output: something secret flowed into it; secrets go to the host over SSH only");
@@ -334,8 +327,8 @@ export const noSecretInUserData: ResourceValidationPolicy = {
         const text = String(raw);
         const found = secretShapesIn(text);
         if (found.length) report(`user data contains ${found.join(", ")}; secrets go to the host over SSH only`);
-        if (args.type === TYPES.hcloudServer && Buffer.byteLength(text) > HETZNER_USER_DATA_LIMIT) {
-            report(`user data is ${Buffer.byteLength(text)} bytes; Hetzner accepts at most ${HETZNER_USER_DATA_LIMIT}`);
+        if (Buffer.byteLength(text) > provider.userDataLimitBytes) {
+            report(`user data is ${Buffer.byteLength(text)} bytes; ${provider.title} accepts at most ${provider.userDataLimitBytes}`);
         }
     },
 };
@@ -348,9 +341,37 @@ export const ubuntu2404: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "medium",
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-        const expected = UBUNTU_24_04_IMAGES[args.type];
-        if (expected === undefined) return;
-        if (args.props.image !== expected) report(`image ${JSON.stringify(args.props.image)}: expected ${expected} (Ubuntu 24.04)`);
+        const provider = providerRole(args.type, "server");
+        if (!provider) return;
+        const image = provider.serverImage(args.props);
+        if (image !== provider.image) report(`image ${JSON.stringify(image)}: expected ${provider.image} (Ubuntu 24.04 on ${provider.title})`);
+    },
+};
+
+// ---- known-resource-types (stack) --------------------------------------------------------------------------------
+
+/** Is `type` one the pack knows (a provider module's, one the policies read, a listed one, a component of ours)? */
+export function isKnownType(type: string): boolean {
+    if (providerOfResourceType(type)) return true;
+    if ((Object.values(TYPES) as string[]).includes(type) || OTHER_KNOWN_TYPES.includes(type)) return true;
+    if (type.startsWith("openclaw-vps:index:")) return true;
+    // The engine's provider resources, for the packages of the known types.
+    const pkg = /^pulumi:providers:([a-z0-9-]+)$/.exec(type)?.[1];
+    const packages = new Set([...allProviders().flatMap((p) => Object.values(p.resourceTypes)), ...Object.values(TYPES), ...OTHER_KNOWN_TYPES].map((t) => t.split(":")[0]));
+    return pkg !== undefined && packages.has(pkg);
+}
+
+export const knownResourceTypes: StackValidationPolicy = {
+    name: "known-resource-types",
+    description: "Every resource is of a type this pack knows how to judge; an unknown type (e.g. a provider without a module) fails closed.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+        for (const r of args.resources) {
+            if (!isKnownType(r.type)) {
+                report(`resource ${r.name} has type ${r.type}, which no provider module (components/providers/) or policy knows: the pack cannot vouch for it`, r.urn);
+            }
+        }
     },
 };
 
@@ -363,4 +384,5 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     bucketRetained,
     noSecretInUserData,
     ubuntu2404,
+    knownResourceTypes,
 ];

@@ -10,7 +10,8 @@ import * as path from "node:path";
 import * as readline from "node:readline";
 import { parseArgs } from "node:util";
 import { parse } from "yaml";
-import { PROJECT_ROOT } from "../components/pins";
+import { PROJECT_ROOT } from "../components/core/pins";
+import { resourceTypesWithRole } from "../components/providers";
 import { NAMESPACE } from "../components/settings";
 import { pulumiRunner } from "./lib/pulumi-cli";
 import { guidedSetup, Prompter } from "./lib/setup";
@@ -68,19 +69,18 @@ export function machineDefaults(home: string = os.homedir()): Record<string, str
 }
 
 /** Resource types a compromised host could have learnt something from: replaced by `--rebuild`. */
-export const REBUILD_TYPES = [
-    "hcloud:index/server:Server",
-    "digitalocean:index/droplet:Droplet",
+export const rebuildTypes = (): string[] => [
+    ...resourceTypesWithRole("server"),
     "random:index/randomBytes:RandomBytes", // the tunnel secret: replacing it replaces the tunnel and its token
     "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared",
     "random:index/randomPassword:RandomPassword", // the gateway token
     "cloudflare:index/apiToken:ApiToken", // the R2 credentials
-] as const;
+];
 
 /** URNs to replace on a rebuild, from `pulumi stack export` JSON. */
 export function rebuildUrns(exportJson: string): string[] {
     const state = JSON.parse(exportJson) as { deployment?: { resources?: { urn: string; type: string }[] } };
-    return (state.deployment?.resources ?? []).filter((r) => (REBUILD_TYPES as readonly string[]).includes(r.type)).map((r) => r.urn);
+    return (state.deployment?.resources ?? []).filter((r) => rebuildTypes().includes(r.type)).map((r) => r.urn);
 }
 
 /** Does the account already hold the bucket (kept by `pulumi destroy`)? Needs the Cloudflare token from the env. */
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
         // A deploy that replaces the server (new user data, server type, OpenClaw version) restores the latest
         // snapshot: take one now so nothing the agent wrote since the last hourly run is lost. Not on --rebuild:
         // after a compromise the host's current state is exactly what must not become "latest".
-        const hasServer = exported.code === 0 && /"(hcloud:index\/server:Server|digitalocean:index\/droplet:Droplet)"/.test(exported.stdout);
+        const hasServer = exported.code === 0 && resourceTypesWithRole("server").some((type) => exported.stdout.includes(JSON.stringify(type)));
         if (hasServer && !values.rebuild && !values["skip-backup"]) {
             try {
                 const remote = await connectTarget({ stack }, (line) => prompter.say(line));

@@ -3,7 +3,7 @@
 // `--check` exits 1 when either file is stale (a test runs it).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../components/pins";
+import { PROJECT_ROOT } from "../components/core/pins";
 import { renderPulumiYaml, withConfigReference } from "../components/project-file";
 
 const targets = [

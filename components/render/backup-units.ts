@@ -2,12 +2,14 @@
 // `openclaw-backup.timer` (OnCalendar from config `backupSchedule`, Persistent, randomized delay), plus a validator
 // for schedule values. The real parser (`systemd-analyze calendar` / `verify`) checks them in
 // test/tools/backup-units.test.ts. Pure: no Pulumi imports.
+import { HOST_DIRS, HOST_UNITS } from "../core/host-contract";
+import { BACKUP_SCHEDULE_RULE } from "../core/rules";
 
-export const BACKUP_SERVICE_NAME = "openclaw-backup.service";
-export const BACKUP_TIMER_NAME = "openclaw-backup.timer";
-export const BACKUP_SERVICE_PATH = `/etc/systemd/system/${BACKUP_SERVICE_NAME}`;
-export const BACKUP_TIMER_PATH = `/etc/systemd/system/${BACKUP_TIMER_NAME}`;
-export const HOST_BIN_DIR = "/opt/openclaw-vps/bin";
+export const BACKUP_SERVICE_NAME = HOST_UNITS.backupService;
+export const BACKUP_TIMER_NAME = HOST_UNITS.backupTimer;
+export const BACKUP_SERVICE_PATH = `${HOST_DIRS.systemUnits}/${BACKUP_SERVICE_NAME}`;
+export const BACKUP_TIMER_PATH = `${HOST_DIRS.systemUnits}/${BACKUP_TIMER_NAME}`;
+export const HOST_BIN_DIR = HOST_DIRS.bin;
 /** The host scripts this feature needs in HOST_BIN_DIR (root:root 0755); backup-lib.sh is sourced by the others. */
 export const BACKUP_HOST_SCRIPTS = ["backup-lib.sh", "backup.sh", "restore.sh", "list-snapshots.sh"] as const;
 export const DEFAULT_BACKUP_SCHEDULE = "hourly";
@@ -22,24 +24,11 @@ export interface BackupUnitsInput {
     binDir?: string;
 }
 
-/** Shorthands that would fire more often than a snapshot can finish on a small host (and cost R2 operations). */
-const TOO_FREQUENT = new Set(["minutely", "secondly"]);
-const CALENDAR_CHARS = /^[A-Za-z0-9 *:/,.~+-]{1,64}$/;
 const TIME_SPAN = /^(\d+ ?(us|ms|s|sec|m|min|h|hr|d)? ?)+$/;
 
-/**
- * Problems of a `backupSchedule` value, or undefined when it is acceptable. Catches what would break or abuse the
- * unit file (newlines, odd characters, every minute); the full grammar is systemd's, checked by the tools test.
- */
+/** What is wrong with a `backupSchedule` value (BACKUP_SCHEDULE_RULE), or undefined when it is acceptable. */
 export function validateBackupSchedule(schedule: string): string | undefined {
-    const value = schedule.trim();
-    if (!CALENDAR_CHARS.test(value) || value !== schedule) {
-        return `backupSchedule ${JSON.stringify(schedule)} must be one line of a systemd calendar expression (e.g. hourly, daily, *-*-* 00/6:00:00)`;
-    }
-    if (TOO_FREQUENT.has(value.toLowerCase()) || /^\*:\*(:\*)?$/.test(value) || /^\*-\*-\* \*:\*(:\S+)?$/.test(value)) {
-        return `backupSchedule ${JSON.stringify(schedule)} fires every minute or more often; use hourly or less often`;
-    }
-    return undefined;
+    return BACKUP_SCHEDULE_RULE.test(schedule) ? undefined : `backupSchedule ${JSON.stringify(schedule)}: expected ${BACKUP_SCHEDULE_RULE.expected}`;
 }
 
 function checkInput(input: BackupUnitsInput): { schedule: string; delay: string; binDir: string } {

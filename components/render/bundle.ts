@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { shellQuote } from "../core/shell";
 
 /** `replace`: written whenever the content differs (operator-owned). `create-only`: written only when absent, never
  *  overwritten or deleted afterwards (agent-owned, e.g. MEMORY.md). */
@@ -197,9 +198,7 @@ export function fileEffects(file: BundleFile): string[] {
 }
 
 /** Single-quotes a word for bash (validated values never need it; it keeps the generated calls obviously inert). */
-function q(value: string): string {
-    return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+const q = shellQuote;
 
 function base64Lines(content: string): string {
     const encoded = Buffer.from(content, "utf8").toString("base64");

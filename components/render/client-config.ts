@@ -3,7 +3,7 @@
 // out of it: the config names env vars (CF_ACCESS_CLIENT_ID, CF_ACCESS_CLIENT_SECRET, OPENCLAW_GATEWAY_TOKEN) that the
 // operator keeps in a 0600 env file. Pure; the real OpenClaw validates it in test/tools/client-config.test.ts.
 import { envSecretRef } from "./openclaw-config";
-import { isFqdn } from "../validators";
+import { isFqdn } from "../core/validators";
 
 export const CLIENT_ENV = {
     accessClientId: "CF_ACCESS_CLIENT_ID",

@@ -1,12 +1,12 @@
 // The host's tunnel connector: the `cloudflared.service` system unit and its token file `/etc/cloudflared/tunnel.env`
 // (host contract). The token reaches cloudflared only through `EnvironmentFile=` (TUNNEL_TOKEN), read by systemd as
 // root; it is never on a command line (visible in `ps`), in the unit or in user data. Pure: no Pulumi imports.
-import { TunnelProtocol } from "../settings";
+import { HOST_DIRS, HOST_FILES, HOST_UNITS } from "../core/host-contract";
 
-export const CLOUDFLARED_UNIT_PATH = "/etc/systemd/system/cloudflared.service";
-export const TUNNEL_ENV_PATH = "/etc/cloudflared/tunnel.env";
+export const CLOUDFLARED_UNIT_PATH = `${HOST_DIRS.systemUnits}/${HOST_UNITS.cloudflared}`;
+export const TUNNEL_ENV_PATH = HOST_FILES.tunnelEnv;
 /** Where Cloudflare's .deb installs the binary. */
-export const CLOUDFLARED_BINARY = "/usr/bin/cloudflared";
+export const CLOUDFLARED_BINARY = HOST_FILES.cloudflaredBinary;
 
 export interface CloudflaredUnitInput {
     /** Transport to Cloudflare's edge: auto (QUIC, falling back to HTTP/2), http2 (TCP 443) or quic (UDP 7844). */
@@ -17,7 +17,10 @@ export interface CloudflaredUnitInput {
     binary?: string;
 }
 
-const PROTOCOLS: readonly TunnelProtocol[] = ["auto", "http2", "quic"];
+/** How cloudflared reaches Cloudflare (config `tunnelProtocol`). */
+export const TUNNEL_PROTOCOLS = ["auto", "http2", "quic"] as const;
+export type TunnelProtocol = (typeof TUNNEL_PROTOCOLS)[number];
+const PROTOCOLS: readonly string[] = TUNNEL_PROTOCOLS;
 
 export function renderCloudflaredUnit(input: CloudflaredUnitInput): string {
     if (!PROTOCOLS.includes(input.protocol)) {

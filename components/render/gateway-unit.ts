@@ -2,8 +2,9 @@
 // systemd (lingering on), restarted always except on config errors (exit 78), secrets from ~/.openclaw/.env, the
 // config read-only at runtime, memory limits and a Node heap sized from the server's RAM, and the hardening that a
 // *user* manager can apply without user namespaces. Pure function of plain data.
+import { HOST_UNITS } from "../core/host-contract";
 
-export const GATEWAY_UNIT_NAME = "openclaw-gateway.service";
+export const GATEWAY_UNIT_NAME = HOST_UNITS.gateway;
 
 /** OpenClaw exits 78 (EX_CONFIG) on an invalid config: restarting cannot help, so systemd must not loop on it. */
 export const CONFIG_ERROR_EXIT_STATUS = 78;

@@ -3,6 +3,7 @@
 // owner, mode and policy of docs/host-contract.md, plus the services, the first-boot restore and the readiness check.
 // Input is plain data with the secrets as plain strings (the Pulumi component unwraps them inside an `apply` and
 // marks the rendered script secret). Pure apart from reading the repository's cloud-init/ scripts; no Pulumi imports.
+import { AGENT_USER, HOST_FILES, HOST_UNITS } from "../core/host-contract";
 import { AFFECTS_PLUGINS, Bundle, BundleDir, BundleFile, BundleService } from "./bundle";
 import {
     BACKUP_HOST_SCRIPTS,
@@ -41,12 +42,11 @@ import {
     renderRcloneConfig,
 } from "./rclone";
 import { WorkspaceFile } from "./workspace";
-import { TunnelProtocol } from "../settings";
+import { TunnelProtocol } from "./cloudflared-unit";
 
-export const AGENT_USER = "openclaw";
-export { GATEWAY_UNIT_NAME };
-export const CLOUDFLARED_UNIT_NAME = "cloudflared.service";
-export const RESTORE_MARKER = "/var/lib/openclaw-vps/restore.done";
+export { AGENT_USER, GATEWAY_UNIT_NAME };
+export const CLOUDFLARED_UNIT_NAME = HOST_UNITS.cloudflared;
+export const RESTORE_MARKER = HOST_FILES.restoreMarker;
 /** Host scripts the push ships to HOST_BIN_DIR besides the backup ones (provision.sh comes with the user data). */
 export const PUSHED_HOST_SCRIPTS = ["install-plugins.sh"] as const;
 export const DEFAULT_READY_TIMEOUT_SECONDS = 180;

@@ -2,13 +2,14 @@
 // around it: which LLM and memory-search providers we support, which env vars the config reads its secrets from,
 // which plugin packages it needs installed beforehand, and how HEARTBEAT.md becomes the heartbeat job.
 // A pure function of plain data: no Pulumi, no I/O. The real OpenClaw checks its output in test/tools/.
-import { HHMM, isIanaTimezone } from "../validators";
+import { DEFAULT_GATEWAY_PORT, HOST_DIRS } from "../core/host-contract";
+import { HHMM, isIanaTimezone } from "../core/validators";
 
 /** The gateway's default loopback port (the guide's 18789). */
-export const DEFAULT_GATEWAY_PORT = 18789;
+export { DEFAULT_GATEWAY_PORT };
 
 /** Where the service user's OpenClaw state lives on the host (see docs/host-contract.md). */
-export const DEFAULT_STATE_DIR = "/home/openclaw/.openclaw";
+export const DEFAULT_STATE_DIR = HOST_DIRS.agentState;
 
 /** `token`: a random shared gateway token (Access is the outer gate). `access`: OpenClaw trusts Cloudflare Access headers. */
 export const GATEWAY_AUTH_MODES = ["token", "access"] as const;

@@ -2,10 +2,11 @@
 // with the bucket-scoped S3 credentials) and /etc/openclaw-vps/backup.env (what cloud-init/backup.sh, restore.sh
 // and list-snapshots.sh read). Both are root:root 0600 and travel only inside the push's stdin, never in user data.
 // Pure: plain data in, text out, no Pulumi imports.
+import { HOST_FILES } from "../core/host-contract";
 
 /** Where the push writes the files rendered here (host contract). */
-export const RCLONE_CONFIG_PATH = "/etc/openclaw-vps/rclone.conf";
-export const BACKUP_ENV_PATH = "/etc/openclaw-vps/backup.env";
+export const RCLONE_CONFIG_PATH = HOST_FILES.rcloneConfig;
+export const BACKUP_ENV_PATH = HOST_FILES.backupEnv;
 /** Both carry or sit next to credentials: root-only. */
 export const BACKUP_SETTINGS_MODE = "0600";
 /** Name of the rclone remote; backup.env's BACKUP_REMOTE is `<remote>:<bucket>`. */

@@ -1,9 +1,10 @@
 // Renders the sshd hardening drop-in (cloud-init/sshd-hardening.conf with the admin login filled in). User data
 // writes it to SSHD_HARDENING_PATH; tests feed it to the real sshd. No Pulumi imports.
+import { HOST_FILES } from "../core/host-contract";
 import { readHostFile } from "./host-files";
 
 /** Where the drop-in lives on the host. "01-" sorts before cloud-init's 50-cloud-init.conf: sshd keeps the first value. */
-export const SSHD_HARDENING_PATH = "/etc/ssh/sshd_config.d/01-openclaw-hardening.conf";
+export const SSHD_HARDENING_PATH = HOST_FILES.sshdHardening;
 
 export interface SshdHardeningInput {
     /** The only login sshd accepts (`AllowUsers`), by public key only. A Linux user name, never root. */

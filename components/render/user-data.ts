@@ -3,21 +3,23 @@
 // Pure and deterministic (no Pulumi imports, no clock, no randomness, a hand-written YAML emitter that no library
 // upgrade can reformat): user data changes only when its inputs or the host files change, and a change replaces
 // the server. It never carries a secret: any process on the host can read user data back from the metadata service.
-import { isIanaTimezone, SSH_PUBLIC_KEY } from "../validators";
+import { HOST_FILES, AGENT_USER, USER_NAME_PATTERN, USER_DATA_BUDGET_BYTES, renderContractEnv } from "../core/host-contract";
+import { isIanaTimezone, SSH_PUBLIC_KEY } from "../core/validators";
 import { readHostFile } from "./host-files";
-import { renderSshdHardening, SSHD_HARDENING_PATH } from "./sshd-hardening";
+import { renderSshdHardening } from "./sshd-hardening";
 
-/** Where provision.sh and the files it reads live on the host (docs/host-contract.md). */
+/** Where provision.sh and the files it reads live on the host (the host contract). */
 export const HOST_PATHS = {
-    provisionEnv: "/etc/openclaw-vps/provision.env",
-    provisionScript: "/opt/openclaw-vps/bin/provision.sh",
-    provisionStatus: "/var/lib/openclaw-vps/provision.status",
-    provisionLog: "/var/log/openclaw-vps/provision.log",
-    sshdHardening: SSHD_HARDENING_PATH,
+    contractEnv: HOST_FILES.contractEnv,
+    provisionEnv: HOST_FILES.provisionEnv,
+    provisionScript: HOST_FILES.provisionScript,
+    provisionStatus: HOST_FILES.provisionStatus,
+    provisionLog: HOST_FILES.provisionLog,
+    sshdHardening: HOST_FILES.sshdHardening,
 } as const;
 
-/** Hetzner's user data limit (DigitalOcean allows 64 KiB): the rendered document must stay below it. */
-export const USER_DATA_LIMIT_BYTES = 32 * 1024;
+/** The largest user data we render (the smallest limit of any provider; each provider module checks its own). */
+export const USER_DATA_LIMIT_BYTES = USER_DATA_BUDGET_BYTES;
 
 /** Where the host downloads what Ubuntu does not ship. Production always uses PUBLIC_MIRRORS. */
 export interface HostMirrors {
@@ -64,7 +66,7 @@ export interface UserDataInput extends ProvisionEnvInput {
     hostname: string;
 }
 
-const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+const USER_NAME = USER_NAME_PATTERN;
 const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 // Shell-safe URL characters only: provision.env values are never quoted.
@@ -86,7 +88,7 @@ interface ResolvedProvisionEnv {
 
 /** Checks every field, reports all problems at once (naming the field), and fills in the defaults. */
 function resolveProvisionEnv(input: ProvisionEnvInput, problems: string[]): ResolvedProvisionEnv {
-    const agentUser = input.agentUser ?? "openclaw";
+    const agentUser = input.agentUser ?? AGENT_USER;
     const mirrors: HostMirrors = { ...PUBLIC_MIRRORS };
     for (const key of Object.keys(PUBLIC_MIRRORS) as (keyof HostMirrors)[]) {
         const value = input.mirrors?.[key];
@@ -194,6 +196,7 @@ export function renderUserData(input: UserDataInput): string {
     throwIfAny(problems, "user data input is not valid");
 
     const files: WriteFile[] = [
+        { path: HOST_PATHS.contractEnv, permissions: "0644", content: renderContractEnv() },
         { path: HOST_PATHS.provisionEnv, permissions: "0644", content: provisionEnvText(env) },
         { path: HOST_PATHS.sshdHardening, permissions: "0644", content: renderSshdHardening({ adminUser: env.adminUser }) },
         { path: HOST_PATHS.provisionScript, permissions: "0755", content: readHostFile("provision.sh") },
@@ -226,7 +229,7 @@ export function renderUserData(input: UserDataInput): string {
     const text = document.join("\n") + "\n";
     const bytes = Buffer.byteLength(text, "utf8");
     if (bytes >= USER_DATA_LIMIT_BYTES) {
-        throw new Error(`user data is ${bytes} bytes, over the ${USER_DATA_LIMIT_BYTES}-byte limit of Hetzner: shrink cloud-init/provision.sh`);
+        throw new Error(`user data is ${bytes} bytes, over the ${USER_DATA_LIMIT_BYTES}-byte budget (the smallest provider limit): shrink cloud-init/provision.sh`);
     }
     return text;
 }

@@ -4,7 +4,7 @@
 // because OpenClaw 2026.8+ no longer reads it from the workspace (a copy there would be a file whose edits do nothing).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../pins";
+import { PROJECT_ROOT } from "../core/pins";
 
 /** `replace`: the repo is the source of truth. `create-only`: written once, then the agent's (never overwritten). */
 export type WorkspacePolicy = "replace" | "create-only";

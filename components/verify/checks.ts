@@ -1,6 +1,7 @@
 // The verify checklist as plain data: what each check of `npm run verify` means, the fix hint an operator sees when
 // it fails, how the host audit's output (cloud-init/audit-host.sh) becomes results, how the audit script is
 // parameterised, and how a report is printed and judged. Pure apart from reading the script file; no Pulumi imports.
+import { afterShebang, shellExports } from "../core/shell";
 import { readHostFile } from "../render/host-files";
 
 export type CheckStatus = "pass" | "fail" | "skip";
@@ -116,8 +117,8 @@ export interface AuditSettings {
     gatewayPort: number;
     /** systemd OnCalendar expression of the backup timer. */
     backupSchedule: string;
-    /** Which metadata path to ask; undefined tries both providers'. */
-    provider?: "hetzner" | "digitalocean";
+    /** Paths on the metadata service where the provider serves user data (its ProviderSpec's); tried in order. */
+    metadataPaths: string[];
     /** Base URL of the metadata service (stand-ins only; default http://169.254.169.254). */
     metadataBase?: string;
     /** Seconds for `openclaw security audit`. */
@@ -129,9 +130,6 @@ export interface AuditSettings {
 /** The audit's check groups, in the order it runs them (AUDIT_ONLY takes a subset). */
 export const AUDIT_GROUPS = ["cloud-init", "sshd", "firewall", "sockets", "gateway-ready", "services", "openclaw-audit", "backup", "resources", "userdata"] as const;
 
-function shellQuote(value: string): string {
-    return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 /** cloud-init/audit-host.sh with the settings as assignments right after its shebang (stdin stays the only channel). */
 export function renderAuditScript(settings: AuditSettings): string {
@@ -140,7 +138,7 @@ export function renderAuditScript(settings: AuditSettings): string {
         AUDIT_AGENT_USER: settings.agentUser,
         AUDIT_GATEWAY_PORT: String(settings.gatewayPort),
         AUDIT_BACKUP_SCHEDULE: settings.backupSchedule,
-        AUDIT_PROVIDER: settings.provider,
+        AUDIT_METADATA_PATHS: settings.metadataPaths.join(" "),
         AUDIT_METADATA_BASE: settings.metadataBase,
         AUDIT_SECURITY_AUDIT_TIMEOUT: settings.securityAuditTimeoutSeconds?.toString(),
         AUDIT_ONLY: settings.only?.join(","),
@@ -154,10 +152,10 @@ export function renderAuditScript(settings: AuditSettings): string {
         throw new Error(`audit: gatewayPort ${settings.gatewayPort} is not a TCP port`);
     }
     if (/[\n\r]/.test(settings.backupSchedule)) throw new Error("audit: backupSchedule must be one line");
-    const lines = Object.entries(values)
-        .filter((entry): entry is [string, string] => entry[1] !== undefined)
-        .map(([key, value]) => `${key}=${shellQuote(value)}\n`);
-    return readHostFile("audit-host.sh").replace(/^(#!.*\n)?/, (shebang) => shebang + lines.join(""));
+    if (!settings.metadataPaths.length || settings.metadataPaths.some((p) => !/^\/[A-Za-z0-9._/-]+$/.test(p))) {
+        throw new Error(`audit: metadataPaths must be absolute URL paths (got ${JSON.stringify(settings.metadataPaths)})`);
+    }
+    return afterShebang(readHostFile("audit-host.sh"), shellExports(values));
 }
 
 export function checkResult(id: string, status: CheckStatus, severity: CheckSeverity, summary: string): CheckResult {

@@ -3,6 +3,7 @@
 // protect / retainOnDelete / deleteBeforeReplace / import options. The offline plan and the graph tests use it.
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { providerOfResourceType } from "../../components/providers";
 
 export const SECRET = "[secret]";
 
@@ -28,12 +29,10 @@ export interface Plan {
 /** Deterministic fake ids and computed outputs, shaped like the providers' real ones (documentation IP ranges). */
 function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
     const digest = crypto.createHash("sha256").update(`${type}/${name}`).digest("hex");
+    // Provider resources (servers, firewalls, SSH keys) are faked by their provider module.
+    const owner = providerOfResourceType(type);
+    if (owner) return owner.provider.mockOutputs(type, digest);
     switch (type) {
-        case "hcloud:index/server:Server":
-        case "digitalocean:index/droplet:Droplet":
-            return { ipv4Address: "203.0.113.10", ipv6Address: "2001:db8::10" };
-        case "digitalocean:index/sshKey:SshKey":
-            return { fingerprint: digest.slice(0, 32).replace(/(..)(?!$)/g, "$1:") };
         case "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication":
             return { aud: digest };
         case "cloudflare:index/apiToken:ApiToken":
@@ -51,10 +50,10 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
     }
 }
 
-/** Numeric ids where the provider's ids are numbers (Hetzner, DigitalOcean), strings elsewhere. */
+/** Numeric ids where the provider's ids are numbers (its module says so), strings elsewhere. */
 function mockId(type: string, name: string): string {
     const n = parseInt(crypto.createHash("sha256").update(name).digest("hex").slice(0, 6), 16);
-    return /^(hcloud|digitalocean):/.test(type) ? String(n) : `${name}-id`;
+    return providerOfResourceType(type)?.provider.numericIds ? String(n) : `${name}-id`;
 }
 
 function invokeResult(token: string, inputs: Record<string, unknown>): Record<string, unknown> {

@@ -2,7 +2,7 @@
 // OPENCLAW_VPS_PULUMI), with values for it on stdin rather than argv; shared by deploy, verify and the operator commands.
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../../components/pins";
+import { PROJECT_ROOT } from "../../components/core/pins";
 import { PulumiRunner } from "./setup";
 
 export function pulumiRunner(env: NodeJS.ProcessEnv, cwd: string = PROJECT_ROOT, interactive = false): PulumiRunner {

@@ -3,7 +3,8 @@
 // schema's own descriptions and checks, and stores them with `pulumi config set`. Secret values reach Pulumi on
 // stdin, never on a command line; lists are stored with `--path key[i]`.
 import * as net from "node:net";
-import { NAMESPACE, settingsSchema, SettingSpec } from "../../components/settings";
+import { DEFAULT_PROVIDER, ProviderCredential, providerSpec } from "../../components/providers";
+import { NAMESPACE, settingSpecs, SettingSpec } from "../../components/settings";
 
 export interface Prompter {
     /** Ask a question; `secret` hides the answer when on a terminal. Resolves with the trimmed answer. */
@@ -77,7 +78,7 @@ export const SETUP_KEYS = [
  * every setup key that is unset or a placeholder (those with defaults are offered with the default filled in).
  */
 export function keysNeedingAnswers(stackConfig: Record<string, unknown>, secretKeysSet: ReadonlySet<string>): string[] {
-    const schema = settingsSchema();
+    const schema = settingSpecs();
     const isSet = (key: string) => {
         const full = `${NAMESPACE}:${key}`;
         if (secretKeysSet.has(full)) return true; // an encrypted value is a real one
@@ -106,7 +107,7 @@ function parseAnswer(spec: SettingSpec, answer: string): { value?: unknown; prob
 
 /** Ask until the answer passes the schema's own check. Empty answer for an optional key = skip. */
 export async function askSetting(key: string, prompter: Prompter, answered: Record<string, unknown>, defaults: Record<string, string> = {}): Promise<unknown> {
-    const spec = settingsSchema()[key];
+    const spec = settingSpecs()[key];
     for (let attempt = 0; attempt < 5; attempt++) {
         const suffix = spec.enum ? ` (${spec.enum.join(" | ")})` : spec.kind === "array" ? " (comma-separated)" : "";
         const answer = await prompter.ask(`${key}${suffix}: ${spec.description}`, { secret: spec.secret, defaultValue: defaults[key] ?? (spec.default !== undefined && !Array.isArray(spec.default) ? String(spec.default) : undefined) });
@@ -138,19 +139,12 @@ export async function storeSetting(pulumi: PulumiRunner, key: string, value: unk
     }
 }
 
-export interface ProviderCredential {
-    configKey: string;
-    env: string;
-    what: string;
-}
-
-/** What each provider's Pulumi provider reads, and the least privilege it needs (README "Cloud tokens"). */
+/** The cloud provider's token (from its module in components/providers/) and Cloudflare's; README "Cloud tokens". */
 export function credentialsFor(provider: string): ProviderCredential[] {
-    const cloud: ProviderCredential =
-        provider === "digitalocean"
-            ? { configKey: "digitalocean:token", env: "DIGITALOCEAN_TOKEN", what: "DigitalOcean API token (scopes: droplet, ssh_key, firewall, tag: create/read/update/delete)" }
-            : { configKey: "hcloud:token", env: "HCLOUD_TOKEN", what: "Hetzner Cloud API token of the project (Read & Write)" };
-    return [cloud, { configKey: "cloudflare:apiToken", env: "CLOUDFLARE_API_TOKEN", what: "Cloudflare API token (see README: Tunnel, Access, DNS, R2 and API-token permissions)" }];
+    return [
+        providerSpec(provider).credential,
+        { configKey: "cloudflare:apiToken", env: "CLOUDFLARE_API_TOKEN", what: "Cloudflare API token (see README: Tunnel, Access, DNS, R2 and API-token permissions)" },
+    ];
 }
 
 /**
@@ -172,14 +166,14 @@ export async function guidedSetup(opts: {
     for (const [k, v] of Object.entries(opts.stackConfig)) if (k.startsWith(`${NAMESPACE}:`)) answered[k.slice(NAMESPACE.length + 1)] = v;
     if (needed.length) prompter.say(`First-time setup: ${needed.length} setting(s) to fill in (Ctrl-C to stop; nothing is created until the end).`);
     for (const key of needed) {
-        const spec = settingsSchema()[key];
+        const spec = settingSpecs()[key];
         const value = await askSetting(key, prompter, answered, opts.defaults);
         if (value === undefined) continue;
         answered[key] = value;
         await storeSetting(pulumi, key, value, !!spec.secret);
         stored.push(key);
     }
-    const provider = String(answered.provider ?? "hetzner");
+    const provider = String(answered.provider ?? DEFAULT_PROVIDER);
     for (const cred of credentialsFor(provider)) {
         const full = cred.configKey;
         if (opts.env[cred.env] || opts.secretKeys.has(full) || opts.stackConfig[full] !== undefined) continue;

@@ -5,8 +5,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { PROJECT_ROOT } from "../../components/pins";
-import { NAMESPACE, settingsSchema } from "../../components/settings";
+import { PROJECT_ROOT } from "../../components/core/pins";
+import { NAMESPACE, settingSpecs } from "../../components/settings";
 
 export interface StackConfig {
     /** `openclaw-vps:key` (and other namespaces) -> string value, as Pulumi passes config to a program. */
@@ -77,7 +77,7 @@ export function readStackConfig(
     }
 
     const warnings: string[] = [];
-    const schema = settingsSchema();
+    const schema = settingSpecs();
     for (const [name, spec] of Object.entries(schema)) {
         if (!spec.secret) continue;
         const key = `${NAMESPACE}:${name}`;

@@ -6,8 +6,10 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../../components/pins";
-import { AGENT_USER } from "../../components/render/host-bundle";
+import { PROJECT_ROOT } from "../../components/core/pins";
+import { AGENT_USER, DEFAULT_GATEWAY_PORT } from "../../components/core/host-contract";
+import { allProviders, providerSpec } from "../../components/providers";
+import { DEFAULT_BACKUP_SCHEDULE } from "../../components/render/backup-units";
 import { parseSettings } from "../../components/settings";
 import { VerifyOptions } from "../../components/verify/run";
 import { PulumiRunner } from "./setup";
@@ -124,9 +126,10 @@ export async function resolveVerifyTarget(args: VerifyArgs, deps: ResolveDeps): 
             audit: {
                 adminUser: user,
                 agentUser: AGENT_USER,
-                gatewayPort: settings?.gatewayPort ?? 18789,
-                backupSchedule: settings?.backupSchedule ?? "hourly",
-                provider: settings?.provider,
+                gatewayPort: settings?.gatewayPort ?? DEFAULT_GATEWAY_PORT,
+                backupSchedule: settings?.backupSchedule ?? DEFAULT_BACKUP_SCHEDULE,
+                // The stack's provider's metadata path; without a stack, every provider's.
+                metadataPaths: settings ? [providerSpec(settings.provider).metadataUserDataPath] : allProviders().map((p) => p.metadataUserDataPath),
                 metadataBase: args.metadataBase,
                 only: args.only,
             },

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { execFile } from "node:child_process";
 import { OpenclawConfigInput } from "../../components/render/openclaw-config";
-import { PROJECT_ROOT, readOpenclawPin } from "../../components/pins";
+import { PROJECT_ROOT, readOpenclawPin } from "../../components/core/pins";
 
 /** Values no rendered file, argv or log may ever contain. */
 export const SENTINEL_SECRETS = {

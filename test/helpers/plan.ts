@@ -1,7 +1,7 @@
 // Runs the offline plan (scripts/plan.ts: the real program under Pulumi's mock engine) in a child process, as a user
 // would, and returns its JSON rows; Pulumi's runtime state is global, so each configuration gets its own process.
 import { spawnSync } from "node:child_process";
-import { PROJECT_ROOT } from "../../components/pins";
+import { PROJECT_ROOT } from "../../components/core/pins";
 
 export interface PlanRow {
     type: string;

@@ -8,7 +8,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../../components/pins";
+import { PROJECT_ROOT } from "../../components/core/pins";
 import { RemoteHost } from "../../components/remote";
 import { buildHostBundle, HostBundle } from "../../components/render/host-bundle";
 import { renderGatewayUnit } from "../../components/render/gateway-unit";

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NodeSSH } from "node-ssh";
-import { readOpenclawPin } from "../../components/pins";
+import { readOpenclawPin } from "../../components/core/pins";
 import { renderUserData, type HostMirrors, type UserDataInput } from "../../components/render/user-data";
 import { STANDIN_MIRRORS } from "./vps-internet";
 import { requireTools, run } from "./vps-process";

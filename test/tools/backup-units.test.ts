@@ -64,16 +64,19 @@ describe("backup units, rclone config and host scripts, checked by their real co
     });
 
     test("every schedule the validator accepts is a calendar systemd understands; the ones it refuses are caught early", () => {
-        for (const schedule of ["hourly", "daily", "weekly", "*-*-* 00/6:00:00", "*:0/30", "Mon..Fri 02:30", "*-*-* 04:00:00 UTC"]) {
+        for (const schedule of ["hourly", "daily", "weekly", "*-*-* 00/6:00:00", "*:00", "Mon..Fri 02:30", "*-*-* 04:00:00 UTC"]) {
             assert.equal(validateBackupSchedule(schedule), undefined, schedule);
             const result = run("systemd-analyze", ["calendar", "--iterations", "2", schedule]);
             assert.equal(result.status, 0, `systemd-analyze calendar ${schedule}: ${result.stderr}`);
             assert.match(result.stdout, /Next elapse:/);
         }
-        for (const schedule of ["", "minutely", "*:*", "*-*-* *:*:*", "hourly\nExecStart=/bin/sh", " hourly", "daily; rm -rf /"]) {
+        // More often than hourly (every 2 or 30 minutes, twice an hour), or not one line of calendar syntax.
+        for (const schedule of ["", "minutely", "*:*", "*:0/2", "*:0/30", "*:00,30", "*-*-* *:*:*", "*-*-* 01:00:0/10", "hourly\nExecStart=/bin/sh", " hourly", "daily; rm -rf /"]) {
             assert.notEqual(validateBackupSchedule(schedule), undefined, JSON.stringify(schedule));
+            // systemd itself would run the ones that are valid calendars that often: the rule, not systemd, stops them.
         }
-        assert.throws(() => renderBackupTimer({ schedule: "hourly\n[Service]" }), /one line/);
+        assert.equal(run("systemd-analyze", ["calendar", "*:0/2"]).status, 0, "systemd accepts every two minutes; our rule must refuse it");
+        assert.throws(() => renderBackupTimer({ schedule: "hourly\n[Service]" }), /at most once an hour/);
         assert.throws(() => renderBackupTimer({ randomizedDelay: "soon" }), /time span/);
     });
 

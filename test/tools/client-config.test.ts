@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../../components/pins";
+import { PROJECT_ROOT } from "../../components/core/pins";
 import { CLIENT_ENV, renderClientConfig, renderClientEnv } from "../../components/render/client-config";
 
 const openclaw = path.join(PROJECT_ROOT, "node_modules", ".bin", "openclaw");

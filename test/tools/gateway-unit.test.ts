@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { gatewayMemoryBudget, renderGatewayUnit } from "../../components/render/gateway-unit";
-import { PROJECT_ROOT } from "../../components/pins";
+import { PROJECT_ROOT } from "../../components/core/pins";
 import { SENTINEL_SECRETS, tempDir } from "../helpers/openclaw-runtime";
 
 if (spawnSync("sh", ["-c", "command -v systemd-analyze"]).status !== 0) {

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { renderGatewayEnvFile, renderOpenclawConfig } from "../../components/render/openclaw-config";
 import { heartbeatChecklist, workspaceFiles } from "../../components/render/workspace";
-import { readOpenclawPin } from "../../components/pins";
+import { readOpenclawPin } from "../../components/core/pins";
 import { assertNode24, baseConfigInput, openclawBin, run, SENTINEL_SECRETS, tempDir } from "../helpers/openclaw-runtime";
 
 assertNode24();

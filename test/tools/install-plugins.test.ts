@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { renderOpenclawConfig } from "../../components/render/openclaw-config";
-import { PROJECT_ROOT, readOpenclawPin } from "../../components/pins";
+import { PROJECT_ROOT, readOpenclawPin } from "../../components/core/pins";
 import { assertNode24, baseConfigInput, run, tempDir } from "../helpers/openclaw-runtime";
 
 assertNode24();

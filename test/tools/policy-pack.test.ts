@@ -10,8 +10,11 @@ import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb";
 import * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
-import { PROJECT_ROOT } from "../../components/pins";
+import { PROJECT_ROOT } from "../../components/core/pins";
 import { POLICIES, TYPES } from "../../policy/policies";
+import { providerSpec } from "../../components/providers";
+
+const HETZNER = providerSpec("hetzner").resourceTypes;
 
 const PACK_DIR = path.join(PROJECT_ROOT, "policy");
 
@@ -83,9 +86,9 @@ describe("policy pack over the analyzer protocol", { timeout: 120_000 }, () => {
     it("analyzes one resource: the gateway port on a firewall is a mandatory violation, SSH alone is not", async () => {
         const firewall = (port: string) =>
             new analyzerPb.AnalyzeRequest()
-                .setType(TYPES.hcloudFirewall)
+                .setType(HETZNER.firewall)
                 .setName("fw")
-                .setUrn(urn(TYPES.hcloudFirewall, "fw"))
+                .setUrn(urn(HETZNER.firewall, "fw"))
                 .setOptions(options())
                 .setProperties(Struct.fromJavaScript({ rules: [{ direction: "in", protocol: "tcp", port, sourceIps: ["203.0.113.7/32"] }] }));
         const bad = findings(await call(client.analyze, firewall("18789")));

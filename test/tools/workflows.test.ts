@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { PROJECT_ROOT } from "../../components/pins";
+import { PROJECT_ROOT } from "../../components/core/pins";
 
 const WORKFLOWS_DIR = path.join(PROJECT_ROOT, ".github", "workflows");
 const WORKFLOWS = ["ci.yml", "preview.yml", "preview-comment.yml", "drift.yml"];

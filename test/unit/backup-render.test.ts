@@ -60,7 +60,7 @@ describe("backup systemd units", () => {
         assert.match(timer, /^Persistent=true$/m);
         assert.match(timer, /^RandomizedDelaySec=10min$/m);
         assert.equal(validateBackupSchedule("hourly"), undefined);
-        assert.match(validateBackupSchedule("minutely") ?? "", /every minute/);
+        assert.match(validateBackupSchedule("minutely") ?? "", /at most once an hour/);
         assert.throws(() => renderBackupService({ binDir: "relative/bin" }), /absolute/);
     });
 });

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../../components/pins";
+import { PROJECT_ROOT } from "../../components/core/pins";
 import { one, planJson, PlanRow, runPlan } from "../helpers/plan";
 
 const SENTINEL_LLM = "sk-ant-SENTINEL-LLM-4242";

@@ -18,12 +18,16 @@ import {
     ubuntu2404,
 } from "../../policy/policies";
 import { spawnSync } from "node:child_process";
-import { PROJECT_ROOT } from "../../components/pins";
+import { PROJECT_ROOT } from "../../components/core/pins";
 import { fromPlan, runPolicies, TestResource } from "../helpers/policy";
 import { planJson, PlanRow } from "../helpers/plan";
+import { providerSpec } from "../../components/providers";
 
-const hcloudFirewall = (rules: Record<string, unknown>[]): TestResource => ({ type: TYPES.hcloudFirewall, name: "fw", props: { name: "x-ssh-only", rules } });
-const doFirewall = (inboundRules: Record<string, unknown>[]): TestResource => ({ type: TYPES.doFirewall, name: "dofw", props: { inboundRules, dropletIds: [1] } });
+const HETZNER = providerSpec("hetzner").resourceTypes;
+const DIGITALOCEAN = providerSpec("digitalocean").resourceTypes;
+
+const hcloudFirewall = (rules: Record<string, unknown>[]): TestResource => ({ type: HETZNER.firewall, name: "fw", props: { name: "x-ssh-only", rules } });
+const doFirewall = (inboundRules: Record<string, unknown>[]): TestResource => ({ type: DIGITALOCEAN.firewall, name: "dofw", props: { inboundRules, dropletIds: [1] } });
 const sshRule = { direction: "in", protocol: "tcp", port: "22", sourceIps: ["203.0.113.7/32"] };
 
 async function messages(policy: Parameters<typeof runPolicies>[0][number], resources: TestResource[], config = {}): Promise<string[]> {
@@ -62,19 +66,19 @@ describe("ssh-only-inbound", () => {
 
 describe("server-firewalled and ubuntu-24-04", () => {
     it("wants a firewall on every server", async () => {
-        const server = (firewallIds?: number[]): TestResource => ({ type: TYPES.hcloudServer, name: "srv", props: { image: "ubuntu-24.04", firewallIds } });
+        const server = (firewallIds?: number[]): TestResource => ({ type: HETZNER.server, name: "srv", props: { image: "ubuntu-24.04", firewallIds } });
         assert.deepEqual(await messages(serverFirewalled, [server([42])]), []);
-        assert.match((await messages(serverFirewalled, [server([])]))[0], /no firewallIds/);
-        const droplet: TestResource = { type: TYPES.doDroplet, name: "drop", props: { image: "ubuntu-24-04-x64" } };
-        assert.match((await messages(serverFirewalled, [droplet]))[0], /not named by any DigitalOcean firewall/);
+        assert.match((await messages(serverFirewalled, [server([])]))[0], /not behind a firewall/);
+        const droplet: TestResource = { type: DIGITALOCEAN.server, name: "drop", props: { image: "ubuntu-24-04-x64" } };
+        assert.match((await messages(serverFirewalled, [droplet]))[0], /DigitalOcean server drop is not behind a firewall/);
         assert.deepEqual(await messages(serverFirewalled, [droplet, { ...doFirewall([]), dependsOn: ["drop"] }]), []);
     });
 
     it("wants Ubuntu 24.04 on both providers", async () => {
-        assert.deepEqual(await messages(ubuntu2404, [{ type: TYPES.hcloudServer, name: "a", props: { image: "ubuntu-24.04" } }]), []);
-        assert.deepEqual(await messages(ubuntu2404, [{ type: TYPES.doDroplet, name: "b", props: { image: "ubuntu-24-04-x64" } }]), []);
-        assert.match((await messages(ubuntu2404, [{ type: TYPES.hcloudServer, name: "a", props: { image: "ubuntu-22.04" } }]))[0], /expected ubuntu-24\.04/);
-        assert.match((await messages(ubuntu2404, [{ type: TYPES.doDroplet, name: "b", props: { image: "debian-12-x64" } }]))[0], /expected ubuntu-24-04-x64/);
+        assert.deepEqual(await messages(ubuntu2404, [{ type: HETZNER.server, name: "a", props: { image: "ubuntu-24.04" } }]), []);
+        assert.deepEqual(await messages(ubuntu2404, [{ type: DIGITALOCEAN.server, name: "b", props: { image: "ubuntu-24-04-x64" } }]), []);
+        assert.match((await messages(ubuntu2404, [{ type: HETZNER.server, name: "a", props: { image: "ubuntu-22.04" } }]))[0], /expected ubuntu-24\.04/);
+        assert.match((await messages(ubuntu2404, [{ type: DIGITALOCEAN.server, name: "b", props: { image: "debian-12-x64" } }]))[0], /expected ubuntu-24-04-x64/);
     });
 });
 
@@ -156,7 +160,7 @@ describe("bucket-retained", () => {
 });
 
 describe("no-secret-in-user-data", () => {
-    const server = (userData: unknown): TestResource => ({ type: TYPES.hcloudServer, name: "srv", props: { image: "ubuntu-24.04", userData } });
+    const server = (userData: unknown): TestResource => ({ type: HETZNER.server, name: "srv", props: { image: "ubuntu-24.04", userData } });
     it("passes plain cloud-config and refuses secret outputs and secret shapes", async () => {
         assert.deepEqual(await messages(noSecretInUserData, [server("#cloud-config\npackages: [curl]\n# TUNNEL_TOKEN is pushed over SSH\n")]), []);
         assert.match((await messages(noSecretInUserData, [server(new Secret("#cloud-config\n"))]))[0], /is a secret output/);
@@ -169,7 +173,7 @@ describe("no-secret-in-user-data", () => {
             ["OPENCLAW_GATEWAY_TOKEN: PLAN-PLACEHOLDER-gatewayToken\n", /plan placeholder/],
         ];
         for (const [text, expected] of cases) assert.match((await messages(noSecretInUserData, [server(text)])).join("\n"), expected, text);
-        assert.match((await messages(noSecretInUserData, [server("#" + "x".repeat(33 * 1024))]))[0], /Hetzner accepts at most 32768/);
+        assert.match((await messages(noSecretInUserData, [server("#" + "x".repeat(33 * 1024))]))[0], /Hetzner Cloud accepts at most 32768/);
         assert.deepEqual(secretShapesIn("OPENCLAW_GATEWAY_TOKEN is read from ~/.openclaw/.env"), []);
     });
 });
@@ -192,18 +196,18 @@ describe("the real program's plan passes every policy", () => {
             // The policies are not vacuous on this plan: each type they judge is in it.
             const types = new Set(resources.map((r) => r.type));
             for (const type of [TYPES.tunnelConfig, TYPES.accessApplication, TYPES.dnsRecord, TYPES.r2Bucket, TYPES.agentHost]) assert.ok(types.has(type), type);
-            assert.ok(types.has(provider === "hetzner" ? TYPES.hcloudServer : TYPES.doDroplet));
-            assert.ok(types.has(provider === "hetzner" ? TYPES.hcloudFirewall : TYPES.doFirewall));
+            assert.ok(types.has(provider === "hetzner" ? HETZNER.server : DIGITALOCEAN.server));
+            assert.ok(types.has(provider === "hetzner" ? HETZNER.firewall : DIGITALOCEAN.firewall));
         });
     }
 
     it("would catch the program breaking an invariant (the same plan, mutated)", async () => {
         const resources = fromPlan(hetzner as unknown as Parameters<typeof fromPlan>[0]);
         const mutate = (type: string, change: (r: TestResource) => void) => change(resources.find((r) => r.type === type)!);
-        mutate(TYPES.hcloudFirewall, (r) => r.props.rules.push({ direction: "in", protocol: "tcp", port: "18789", sourceIps: ["0.0.0.0/0"] }));
+        mutate(HETZNER.firewall, (r) => r.props.rules.push({ direction: "in", protocol: "tcp", port: "18789", sourceIps: ["0.0.0.0/0"] }));
         mutate(TYPES.dnsRecord, (r) => (r.dependsOn = []));
         mutate(TYPES.r2Bucket, (r) => (r.retainOnDelete = false));
-        mutate(TYPES.hcloudServer, (r) => (r.props.userData += `\n# ANTHROPIC_API_KEY=${LLM_SENTINEL}\n`));
+        mutate(HETZNER.server, (r) => (r.props.userData += `\n# ANTHROPIC_API_KEY=${LLM_SENTINEL}\n`));
         mutate(TYPES.agentHost, (r) => {
             const file = r.props.files.find((f: { path: string }) => f.path.endsWith("openclaw.json"));
             file.content = file.content.replace('"bind": "loopback"', '"bind": "lan"');

@@ -4,8 +4,9 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ConfigError, DEFAULT_MODEL, NAMESPACE, parseSettings, settingsSchema, nodeMajorSatisfies } from "../../components/settings";
-import { readOpenclawPin, PROJECT_ROOT } from "../../components/pins";
+import { BACKUP_SCHEDULE_RULE } from "../../components/core/rules";
+import { ConfigError, DEFAULT_MODEL, NAMESPACE, parseSettings, settingSpecs, nodeMajorSatisfies } from "../../components/settings";
+import { readOpenclawPin, PROJECT_ROOT } from "../../components/core/pins";
 import { renderPulumiYaml, withConfigReference } from "../../components/project-file";
 import { readStackConfig } from "../../scripts/lib/stack-config";
 
@@ -165,9 +166,15 @@ test("secrets stored in plaintext are refused, and their value is never echoed",
     assert.equal(bad.find((p) => p.key === "llmApiKey")!.given, "[secret]");
 });
 
-test("a backup schedule must be one systemd calendar line, hourly or less often", () => {
-    assertRejected("backupSchedule", "minutely", /hourly or less often/);
+function escapeRegExp(text: string): string {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+test("a backup schedule must be one systemd calendar line that fires at most once an hour (the rule's own message)", () => {
+    for (const tooOften of ["minutely", "*:0/2", "*:0/30", "*:00,30"]) assertRejected("backupSchedule", tooOften, new RegExp(escapeRegExp(BACKUP_SCHEDULE_RULE.expected)));
     assertRejected("backupSchedule", "hourly\nExecStart=/bin/sh", /calendar expression/);
+    // The docs reuse the same sentence: the key's description (Pulumi.yaml, README) carries it.
+    assert.ok(settingSpecs().backupSchedule.description.includes(BACKUP_SCHEDULE_RULE.expected));
     assert.equal(parseSettings({ ...example(), "openclaw-vps:backupSchedule": "*-*-* 00/6:00:00" }).settings.backupSchedule, "*-*-* 00/6:00:00");
 });
 
@@ -178,16 +185,16 @@ test("the lock must be shorter than the retention", () => {
 test("the README's configuration reference is generated from the schema", () => {
     const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
     assert.equal(readme, withConfigReference(readme), "README.md is stale: run `npx tsx scripts/sync-pulumi-yaml.ts`");
-    for (const key of Object.keys(settingsSchema())) assert.ok(readme.includes(`| \`${key}\` |`), `${key} is documented`);
+    for (const key of Object.keys(settingSpecs())) assert.ok(readme.includes(`| \`${key}\` |`), `${key} is documented`);
 });
 
 test("Pulumi.yaml declares every setting with its type, default and description (generated from the schema)", () => {
     const onDisk = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8");
     assert.equal(onDisk, renderPulumiYaml(), "Pulumi.yaml is stale: run `npx tsx scripts/sync-pulumi-yaml.ts`");
-    for (const [key, spec] of Object.entries(settingsSchema())) {
+    for (const [key, spec] of Object.entries(settingSpecs())) {
         assert.match(onDisk, new RegExp(`\\n  ${key}:\\n    type: ${spec.kind}\\n`), `${key} is declared with its type`);
     }
     for (const required of ["provider", "region", "serverType", "hostname", "zoneId", "accountId", "accessEmails", "sshPublicKey", "adminCidrs", "openclawVersion", "nodeMajor", "timezone", "llmApiKey"]) {
-        assert.ok(settingsSchema()[required], `${required} is a setting`);
+        assert.ok(settingSpecs()[required], `${required} is a setting`);
     }
 });

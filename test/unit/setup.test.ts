@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { rebuildUrns } from "../../scripts/deploy";
 import { guidedSetup, isPlaceholderValue, keysNeedingAnswers, Prompter, PulumiRunner } from "../../scripts/lib/setup";
 import { readStackConfig } from "../../scripts/lib/stack-config";
-import { PROJECT_ROOT } from "../../components/pins";
+import { PROJECT_ROOT } from "../../components/core/pins";
 
 const SENTINEL_LLM = "sk-ant-SENTINEL-llm-7f3a9c";
 const SENTINEL_CF = "cf-SENTINEL-token-19d2";

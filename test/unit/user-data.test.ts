@@ -1,5 +1,6 @@
 // The rendered user data: snapshot, size, determinism, no secret, and that each embedded file arrives byte for
 // byte. `UPDATE_SNAPSHOTS=1` rewrites the snapshot (review the diff: a change replaces every server).
+import { renderContractEnv } from "../../components/core/host-contract";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -106,11 +107,12 @@ describe("renderUserData", () => {
         assert.ok(!("packages" in config), "packages: [] fails cloud-init schema; provision.sh installs packages");
     });
 
-    it("writes provision.env, the sshd drop-in and provision.sh byte for byte, then runs provision.sh last", () => {
+    it("writes the host contract, provision.env, the sshd drop-in and provision.sh byte for byte, then runs provision.sh last", () => {
         for (const input of [EXAMPLE_USER_DATA_INPUT, ALTERNATE_USER_DATA_INPUT]) {
             const config = parsed(renderUserData(input));
             const byPath = new Map(config.write_files.map((f) => [f.path, f]));
-            assert.deepEqual([...byPath.keys()], [HOST_PATHS.provisionEnv, HOST_PATHS.sshdHardening, HOST_PATHS.provisionScript]);
+            assert.deepEqual([...byPath.keys()], [HOST_PATHS.contractEnv, HOST_PATHS.provisionEnv, HOST_PATHS.sshdHardening, HOST_PATHS.provisionScript]);
+            assert.equal(byPath.get(HOST_PATHS.contractEnv)?.content, renderContractEnv());
             assert.equal(byPath.get(HOST_PATHS.provisionEnv)?.content, renderProvisionEnv(input));
             assert.equal(byPath.get(HOST_PATHS.sshdHardening)?.content, renderSshdHardening({ adminUser: input.adminUser }));
             assert.equal(byPath.get(HOST_PATHS.provisionScript)?.content, readHostFile("provision.sh"));

@@ -23,20 +23,20 @@ import { checkEdge } from "../../components/verify/edge";
 import { knownHostKeys, resolveVerifyTarget } from "../../scripts/lib/verify-target";
 import { keyFile, runVerifyCli, startEdgeStandIn, STANDIN_TEAM } from "../helpers/verify";
 
-const AUDIT_SETTINGS = { adminUser: "ops", agentUser: "openclaw", gatewayPort: 18789, backupSchedule: "*-*-* 00/6:00:00" };
+const AUDIT_SETTINGS = { adminUser: "ops", agentUser: "openclaw", gatewayPort: 18789, backupSchedule: "*-*-* 00/6:00:00", metadataPaths: ["/hetzner/v1/userdata"] };
 
 describe("audit script parameters", () => {
     it("puts the settings right after the shebang, shell-quoted, and leaves the script itself unchanged", () => {
-        const script = renderAuditScript({ ...AUDIT_SETTINGS, provider: "digitalocean", only: ["sshd", "sockets"] });
+        const script = renderAuditScript({ ...AUDIT_SETTINGS, metadataPaths: ["/metadata/v1/user-data", "/other/path"], only: ["sshd", "sockets"] });
         const lines = script.split("\n");
         assert.equal(lines[0], "#!/usr/bin/env bash");
         assert.deepEqual(lines.slice(1, 7), [
-            "AUDIT_ADMIN_USER='ops'",
-            "AUDIT_AGENT_USER='openclaw'",
-            "AUDIT_GATEWAY_PORT='18789'",
-            "AUDIT_BACKUP_SCHEDULE='*-*-* 00/6:00:00'",
-            "AUDIT_PROVIDER='digitalocean'",
-            "AUDIT_ONLY='sshd,sockets'",
+            "export AUDIT_ADMIN_USER='ops'",
+            "export AUDIT_AGENT_USER='openclaw'",
+            "export AUDIT_GATEWAY_PORT='18789'",
+            "export AUDIT_BACKUP_SCHEDULE='*-*-* 00/6:00:00'",
+            "export AUDIT_METADATA_PATHS='/metadata/v1/user-data /other/path'",
+            "export AUDIT_ONLY='sshd,sockets'",
         ]);
         const original = fs.readFileSync(path.join(__dirname, "..", "..", "cloud-init", "audit-host.sh"), "utf8");
         assert.equal(lines.slice(7).join("\n"), original.split("\n").slice(1).join("\n"));
@@ -50,6 +50,7 @@ describe("audit script parameters", () => {
         assert.throws(() => renderAuditScript({ ...AUDIT_SETTINGS, adminUser: "ops; reboot" }), /plain login names/);
         assert.throws(() => renderAuditScript({ ...AUDIT_SETTINGS, backupSchedule: "hourly\nreboot" }), /one line/);
         assert.throws(() => renderAuditScript({ ...AUDIT_SETTINGS, only: ["sshd", "nope"] }), /unknown check group.*nope/);
+        assert.throws(() => renderAuditScript({ ...AUDIT_SETTINGS, metadataPaths: ["/x; reboot"] }), /absolute URL paths/);
         const quoted = renderAuditScript({ ...AUDIT_SETTINGS, backupSchedule: "daily'; reboot; '" });
         const probe = spawnSync("bash", ["-c", `${quoted.split("\n").slice(1, 5).join("\n")}\nprintf '%s' "$AUDIT_BACKUP_SCHEDULE"`], { encoding: "utf8" });
         assert.equal(probe.stdout, "daily'; reboot; '");
@@ -230,7 +231,7 @@ describe("verify target from a stack", () => {
             agentUser: "openclaw",
             gatewayPort: 18800,
             backupSchedule: "daily",
-            provider: "digitalocean",
+            metadataPaths: ["/metadata/v1/user-data"],
             metadataBase: undefined,
             only: undefined,
         });

@@ -16,7 +16,7 @@ import { gatewayMemoryBudget } from "../../components/render/gateway-unit";
 import { DEFAULT_WORKSPACE_SOURCE } from "../../components/render/workspace";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { PROJECT_ROOT } from "../../components/pins";
+import { PROJECT_ROOT } from "../../components/core/pins";
 import { listSnapshots, runBackup } from "../../scripts/lib/operations";
 import { keyFile } from "../helpers/verify";
 import { filesContaining, type S3Server } from "../helpers/s3";

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 /** The repository root (where package.json and Pulumi.yaml live). */
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
+export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
 export interface OpenclawPin {
     /** Exact version from package.json `dependencies.openclaw`. */

@@ -1,0 +1,103 @@
+// The host contract in code: the users, paths, unit names, default port and limits that the renderers, the host
+// scripts (cloud-init/*.sh), verify and the tests agree on about the server. Defined once here; docs/host-contract.md
+// describes them (a unit test checks the two agree), and host scripts receive them through contract.env
+// (`renderContractEnv`) instead of retyping them. No imports: everything else builds on this.
+
+/** The service user that runs the gateway (no sudo, no login). */
+export const AGENT_USER = "openclaw";
+export const AGENT_HOME = `/home/${AGENT_USER}`;
+
+/** A Linux user name as useradd accepts it (the admin and agent users). */
+export const USER_NAME_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
+/** Names the admin user can never have. */
+export const RESERVED_USER_NAMES: readonly string[] = ["root", AGENT_USER];
+
+/** The gateway's loopback port unless `gatewayPort` says otherwise (OpenClaw's own default). */
+export const DEFAULT_GATEWAY_PORT = 18789;
+
+export const HOST_DIRS = {
+    /** Root-owned install root: host scripts, Node, OpenClaw. */
+    install: "/opt/openclaw-vps",
+    bin: "/opt/openclaw-vps/bin",
+    node: "/opt/openclaw-vps/node",
+    openclaw: "/opt/openclaw-vps/openclaw",
+    /** Non-secret settings (0644) and root-only credentials (0600). */
+    etc: "/etc/openclaw-vps",
+    /** Status files, markers, the push's state. */
+    state: "/var/lib/openclaw-vps",
+    log: "/var/log/openclaw-vps",
+    /** OpenClaw's state dir and the agent's workspace. */
+    agentState: `${AGENT_HOME}/.openclaw`,
+    workspace: `${AGENT_HOME}/.openclaw/workspace`,
+    agentUserUnits: `${AGENT_HOME}/.config/systemd/user`,
+    systemUnits: "/etc/systemd/system",
+} as const;
+
+export const HOST_FILES = {
+    /** The contract itself, as KEY=value lines every host script reads (written by user data and by the push). */
+    contractEnv: `${HOST_DIRS.etc}/contract.env`,
+    provisionEnv: `${HOST_DIRS.etc}/provision.env`,
+    provisionScript: `${HOST_DIRS.bin}/provision.sh`,
+    provisionStatus: `${HOST_DIRS.state}/provision.status`,
+    provisionLog: `${HOST_DIRS.log}/provision.log`,
+    sshdHardening: "/etc/ssh/sshd_config.d/01-openclaw-hardening.conf",
+    rcloneConfig: `${HOST_DIRS.etc}/rclone.conf`,
+    backupEnv: `${HOST_DIRS.etc}/backup.env`,
+    backupStatus: `${HOST_DIRS.state}/backup.status`,
+    restoreMarker: `${HOST_DIRS.state}/restore.done`,
+    pushState: `${HOST_DIRS.state}/push`,
+    tunnelEnv: "/etc/cloudflared/tunnel.env",
+    cloudflaredBinary: "/usr/bin/cloudflared",
+    openclawConfig: `${HOST_DIRS.agentState}/openclaw.json`,
+    agentEnv: `${HOST_DIRS.agentState}/.env`,
+} as const;
+
+export const HOST_UNITS = {
+    /** The gateway, a systemd *user* unit of AGENT_USER (lingering). */
+    gateway: "openclaw-gateway.service",
+    cloudflared: "cloudflared.service",
+    backupService: "openclaw-backup.service",
+    backupTimer: "openclaw-backup.timer",
+} as const;
+
+/** The largest user data the project renders: the smallest provider limit (Hetzner's 32 KiB). Every provider module
+ *  must accept at least this much (checked when it is registered). */
+export const USER_DATA_BUDGET_BYTES = 32 * 1024;
+
+/** The metadata service every supported provider serves user data from (verify reads it back to look for secrets). */
+export const METADATA_SERVICE = "http://169.254.169.254";
+
+/**
+ * The contract as `KEY=value` lines for /etc/openclaw-vps/contract.env: what host scripts read instead of retyping
+ * paths and names. The same on every host (settings such as the admin user or the gateway port are not part of it);
+ * values are plain paths and names (no quoting needed; checked).
+ */
+export function renderContractEnv(): string {
+    const values: Record<string, string> = {
+        AGENT_USER,
+        AGENT_HOME,
+        INSTALL_DIR: HOST_DIRS.install,
+        BIN_DIR: HOST_DIRS.bin,
+        NODE_DIR: HOST_DIRS.node,
+        OPENCLAW_PREFIX: HOST_DIRS.openclaw,
+        ETC_DIR: HOST_DIRS.etc,
+        STATE_DIR: HOST_DIRS.state,
+        LOG_DIR: HOST_DIRS.log,
+        AGENT_STATE_DIR: HOST_DIRS.agentState,
+        WORKSPACE_DIR: HOST_DIRS.workspace,
+        PROVISION_STATUS_FILE: HOST_FILES.provisionStatus,
+        PROVISION_LOG_FILE: HOST_FILES.provisionLog,
+        SSHD_HARDENING_FILE: HOST_FILES.sshdHardening,
+        BACKUP_STATUS_FILE: HOST_FILES.backupStatus,
+        RESTORE_MARKER_FILE: HOST_FILES.restoreMarker,
+        GATEWAY_UNIT: HOST_UNITS.gateway,
+        CLOUDFLARED_UNIT: HOST_UNITS.cloudflared,
+        BACKUP_SERVICE: HOST_UNITS.backupService,
+        BACKUP_TIMER: HOST_UNITS.backupTimer,
+    };
+    const lines = Object.entries(values).map(([key, value]) => {
+        if (!/^[A-Za-z0-9_./@:+-]+$/.test(value)) throw new Error(`contract.env: ${key}=${JSON.stringify(value)} is not a plain path or name`);
+        return `${key}=${value}`;
+    });
+    return `# openclaw-vps host contract (components/core/host-contract.ts): paths and names every host script reads\n${lines.join("\n")}\n`;
+}

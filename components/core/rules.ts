@@ -1,0 +1,48 @@
+// Rules that more than one place states: each is written once here, as a test plus the sentence that says what is
+// expected. The settings schema shows that sentence when a value breaks the rule, Pulumi.yaml and the README reuse it
+// in the key's description, and the renderers that re-check their input use the same rule. No Pulumi imports.
+
+export interface Rule<T> {
+    /** What a valid value looks like, as the error message and the docs say it. */
+    readonly expected: string;
+    readonly test: (value: T) => boolean;
+}
+
+/** systemd calendar shorthands that fire at most once an hour. */
+const CALENDAR_SHORTHANDS = new Set(["hourly", "daily", "weekly", "monthly", "yearly", "annually", "quarterly", "semiannually"]);
+const CALENDAR_CHARS = /^[A-Za-z0-9 *:/,.~+-]{1,64}$/;
+/** A single fixed value of a time field: 0, 00, 30, 05. */
+const FIXED = /^\d{1,2}$/;
+
+/**
+ * Fires at most once an hour: a shorthand, or a full expression (`[weekday] [date] hour:minute[:second]`) whose
+ * minute (and second) is one fixed value. Every hour at :00 fits, `*:0/2` (every two minutes) and `*:00,30` do not.
+ * The rest of the grammar is systemd's: `systemd-analyze calendar` checks rendered timers in the tools tests.
+ */
+export function firesAtMostHourly(expression: string): boolean {
+    const value = expression.trim();
+    if (value !== expression || !CALENDAR_CHARS.test(value)) return false;
+    if (CALENDAR_SHORTHANDS.has(value.toLowerCase())) return true;
+    // The time is the last field with a colon (a time zone such as UTC may follow it).
+    const time = value.split(/\s+/).filter((field) => field.includes(":")).pop() ?? "";
+    const parts = time.split(":");
+    if (parts.length < 2 || parts.length > 3) return false;
+    const [, minute, second = "0"] = parts;
+    return FIXED.test(minute) && Number(minute) < 60 && FIXED.test(second) && Number(second) < 60;
+}
+
+export const BACKUP_SCHEDULE_RULE: Rule<string> = {
+    expected:
+        "a systemd calendar expression that fires at most once an hour: hourly, daily, or one with a fixed minute such as *-*-* 00/6:00:00 or Mon..Fri *-*-* 09:30",
+    test: firesAtMostHourly,
+};
+
+export const API_KEY_RULE: Rule<string> = {
+    expected: "an API key (at least 8 characters, no spaces)",
+    test: (v) => v.trim().length >= 8 && !/\s/.test(v.trim()),
+};
+
+export const DURATION_RULE: Rule<string> = {
+    expected: "a duration such as 30m, 24h or 168h",
+    test: (v) => /^(\d+(ms|s|m|h))+$/.test(v),
+};
