@@ -21,13 +21,14 @@ APPLY_LOG_PREFIX="[openclaw-vps push]"
 
 # Bundle model, filled by bundle_define.
 declare -A BUNDLE_OPTIONS=(
-    [agent_user]=openclaw
+    # Paths and the agent user have no defaults: the renderer always sets them from the host contract.
+    [agent_user]=""
     [restore_from]=none
-    [restore_script]=/opt/openclaw-vps/bin/restore.sh
-    [restore_marker]=/var/lib/openclaw-vps/restore.done
+    [restore_script]=""
+    [restore_marker]=""
     [plugin_installer]=""
     [plugin_args]=""
-    [state_dir]=/var/lib/openclaw-vps/push
+    [state_dir]=""
     [ready_url]=""
     [ready_unit]=""
     [ready_timeout]=180

@@ -11,8 +11,9 @@
 # and a last line `AUDIT-END <number of checks>`. Progress goes to stderr. Secret values are compared in memory
 # and never printed: a leak is reported by the file and key that holds the secret.
 #
-# Settings (environment; the verify command puts them at the top of the script, defaults are the host contract):
-#   AUDIT_ADMIN_USER (ops)  AUDIT_AGENT_USER (openclaw)  AUDIT_GATEWAY_PORT (18789)  AUDIT_BACKUP_SCHEDULE (hourly)
+# Settings (environment; the verify command puts them at the top of the script; paths come from the host contract):
+#   AUDIT_ADMIN_USER (provision.env's)  AUDIT_AGENT_USER (the contract's)  AUDIT_GATEWAY_PORT (openclaw.json's)
+#   AUDIT_BACKUP_SCHEDULE (hourly)
 #   AUDIT_METADATA_PATHS (space-separated paths where the provider serves user data, from its provider module)
 #   AUDIT_METADATA_BASE (http://169.254.169.254)
 #   AUDIT_SECURITY_AUDIT_TIMEOUT (240 s)
@@ -20,23 +21,31 @@
 #               services openclaw-audit backup resources userdata
 set -euo pipefail
 
-AUDIT_ADMIN_USER=${AUDIT_ADMIN_USER:-ops}
-AUDIT_AGENT_USER=${AUDIT_AGENT_USER:-openclaw}
-AUDIT_GATEWAY_PORT=${AUDIT_GATEWAY_PORT:-18789}
+# The host contract (components/core/host-contract.ts): shared paths and names (HOST_*), written by user data and the
+# push. A HOST_* variable already set in the environment wins (tests point them at sandboxes).
+readonly CONTRACT_FILE="${OPENCLAW_VPS_CONTRACT:-/etc/openclaw-vps/contract.env}"
+[[ -r $CONTRACT_FILE ]] || { echo "missing $CONTRACT_FILE (the host contract: user data and the push write it)" >&2; exit 1; }
+while IFS='=' read -r key value; do if [[ $key =~ ^HOST_[A-Z0-9_]+$ && -z ${!key-} ]]; then printf -v "$key" '%s' "$value"; fi; done <"$CONTRACT_FILE"
+
+# Run by hand without settings, the audit asks the host itself: the admin user from provision.env, the port from
+# the pushed openclaw.json.
+AUDIT_ADMIN_USER=${AUDIT_ADMIN_USER:-$(sed -n 's/^ADMIN_USER=//p' "$HOST_ETC_DIR/provision.env" 2>/dev/null || true)}
+AUDIT_AGENT_USER=${AUDIT_AGENT_USER:-$HOST_AGENT_USER}
+AUDIT_GATEWAY_PORT=${AUDIT_GATEWAY_PORT:-$(jq -r '.gateway.port // empty' "$HOST_AGENT_STATE_DIR/openclaw.json" 2>/dev/null || true)}
+[[ -n $AUDIT_ADMIN_USER && $AUDIT_GATEWAY_PORT =~ ^[0-9]+$ ]] || { echo "audit: set AUDIT_ADMIN_USER and AUDIT_GATEWAY_PORT (not found on this host)" >&2; exit 2; }
 AUDIT_BACKUP_SCHEDULE=${AUDIT_BACKUP_SCHEDULE:-hourly}
 AUDIT_METADATA_PATHS=${AUDIT_METADATA_PATHS:-}
 AUDIT_METADATA_BASE=${AUDIT_METADATA_BASE:-http://169.254.169.254}
 AUDIT_SECURITY_AUDIT_TIMEOUT=${AUDIT_SECURITY_AUDIT_TIMEOUT:-240}
 AUDIT_ONLY=${AUDIT_ONLY:-}
 
-LIB_DIR=/var/lib/openclaw-vps
-PROVISION_STATUS=$LIB_DIR/provision.status
-BACKUP_STATUS=$LIB_DIR/backup.status
-RESTORE_MARKER=$LIB_DIR/restore.done
-TUNNEL_ENV=/etc/cloudflared/tunnel.env
-RCLONE_CONF=/etc/openclaw-vps/rclone.conf
+PROVISION_STATUS=$HOST_PROVISION_STATUS
+BACKUP_STATUS=$HOST_BACKUP_STATUS
+RESTORE_MARKER=$HOST_RESTORE_MARKER
+TUNNEL_ENV=$HOST_TUNNEL_ENV
+RCLONE_CONF=$HOST_RCLONE_CONFIG
 CLOUD_INIT_USER_DATA=/var/lib/cloud/instance/user-data.txt
-GATEWAY_UNIT=openclaw-gateway.service
+GATEWAY_UNIT=$HOST_GATEWAY_UNIT
 # The backup timer adds up to 10 min of random delay; a run may take a while on a small host.
 BACKUP_GRACE_SECONDS=1800
 
@@ -274,7 +283,7 @@ check_services() {
         emit service-gateway fail critical "$GATEWAY_UNIT (user $AUDIT_AGENT_USER) is ${state:-unknown}"
     fi
     local unit
-    for unit in cloudflared.service openclaw-backup.timer; do
+    for unit in "$HOST_CLOUDFLARED_UNIT" "$HOST_BACKUP_TIMER"; do
         state=$(systemctl is-active "$unit" 2>/dev/null) || true
         if [[ $state == active ]]; then
             emit "service-${unit%%.*}" pass critical "$unit active"

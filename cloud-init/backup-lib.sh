@@ -13,8 +13,13 @@
 set -euo pipefail
 
 # --- settings --------------------------------------------------------------------------------------------------
-OPENCLAW_VPS_ETC_DIR=${OPENCLAW_VPS_ETC_DIR:-/etc/openclaw-vps}
-OPENCLAW_VPS_LIB_DIR=${OPENCLAW_VPS_LIB_DIR:-/var/lib/openclaw-vps}
+# The host contract (components/core/host-contract.ts): shared paths and names (HOST_*), written by user data and the
+# push. A HOST_* variable already set in the environment wins (tests point them at sandboxes).
+readonly CONTRACT_FILE="${OPENCLAW_VPS_CONTRACT:-/etc/openclaw-vps/contract.env}"
+[[ -r $CONTRACT_FILE ]] || { echo "missing $CONTRACT_FILE (the host contract: user data and the push write it)" >&2; exit 1; }
+while IFS='=' read -r key value; do if [[ $key =~ ^HOST_[A-Z0-9_]+$ && -z ${!key-} ]]; then printf -v "$key" '%s' "$value"; fi; done <"$CONTRACT_FILE"
+OPENCLAW_VPS_ETC_DIR=${OPENCLAW_VPS_ETC_DIR:-$HOST_ETC_DIR}
+OPENCLAW_VPS_LIB_DIR=${OPENCLAW_VPS_LIB_DIR:-$HOST_STATE_DIR}
 BACKUP_ENV_FILE=${BACKUP_ENV_FILE:-$OPENCLAW_VPS_ETC_DIR/backup.env}
 
 readonly BACKUP_MANIFEST_VERSION="openclaw-vps-manifest v1"
@@ -42,8 +47,8 @@ load_backup_env() {
 
 # Call after load_backup_env: fills every remaining default from the host contract.
 init_backup_settings() {
-    AGENT_USER=${AGENT_USER:-openclaw}
-    AGENT_HOME=${AGENT_HOME:-/home/$AGENT_USER}
+    AGENT_USER=${AGENT_USER:-$HOST_AGENT_USER}
+    AGENT_HOME=${AGENT_HOME:-$HOST_AGENT_HOME}
     OPENCLAW_STATE_DIR=${OPENCLAW_STATE_DIR:-$AGENT_HOME/.openclaw}
     OPENCLAW_WORKSPACE_DIR=${OPENCLAW_WORKSPACE_DIR:-$OPENCLAW_STATE_DIR/workspace}
     OPENCLAW_BIN=${OPENCLAW_BIN:-openclaw}

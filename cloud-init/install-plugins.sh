@@ -5,24 +5,22 @@
 # packages while starting. Safe to rerun: a plugin already installed at the pinned version is left alone.
 #
 # Usage: install-plugins.sh SPEC...   (exact pins only: NAME@X.Y.Z; no spec = nothing to do)
-# Env (defaults from /etc/openclaw-vps/provision.env): AGENT_USER (openclaw), AGENT_HOME (the user's home),
-# NPM_REGISTRY (https://registry.npmjs.org/), OPENCLAW_BIN (/usr/local/bin/openclaw), NODE_BIN (/usr/local/bin/node).
+# Env: AGENT_USER and AGENT_HOME (default: the host contract's), NPM_REGISTRY (default: provision.env's, else
+# https://registry.npmjs.org/), OPENCLAW_BIN (/usr/local/bin/openclaw), NODE_BIN (/usr/local/bin/node).
 set -euo pipefail
 
 log() { printf '%s install-plugins: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-PROVISION_ENV=${PROVISION_ENV:-/etc/openclaw-vps/provision.env}
-if [[ -r "$PROVISION_ENV" ]]; then
-    # Only the keys we use, never the whole file into our environment.
-    for key in AGENT_USER NPM_REGISTRY; do
-        if [[ -z "${!key:-}" ]]; then
-            value=$(sed -n "s/^${key}=//p" "$PROVISION_ENV" | tail -n 1)
-            [[ -n "$value" ]] && printf -v "$key" '%s' "$value"
-        fi
-    done
-fi
-AGENT_USER=${AGENT_USER:-openclaw}
+# The host contract (components/core/host-contract.ts): shared paths and names (HOST_*), written by user data and the
+# push. A HOST_* variable already set in the environment wins (tests point them at sandboxes).
+readonly CONTRACT_FILE="${OPENCLAW_VPS_CONTRACT:-/etc/openclaw-vps/contract.env}"
+[[ -r $CONTRACT_FILE ]] || { echo "missing $CONTRACT_FILE (the host contract: user data and the push write it)" >&2; exit 1; }
+while IFS='=' read -r key value; do if [[ $key =~ ^HOST_[A-Z0-9_]+$ && -z ${!key-} ]]; then printf -v "$key" '%s' "$value"; fi; done <"$CONTRACT_FILE"
+PROVISION_ENV=${PROVISION_ENV:-$HOST_ETC_DIR/provision.env}
+# Only the key we use, never the whole file into our environment.
+if [[ -z ${NPM_REGISTRY:-} && -r $PROVISION_ENV ]]; then NPM_REGISTRY=$(sed -n 's/^NPM_REGISTRY=//p' "$PROVISION_ENV" | tail -n 1); fi
+AGENT_USER=${AGENT_USER:-$HOST_AGENT_USER}
 NPM_REGISTRY=${NPM_REGISTRY:-https://registry.npmjs.org/}
 OPENCLAW_BIN=${OPENCLAW_BIN:-/usr/local/bin/openclaw}
 NODE_BIN=${NODE_BIN:-/usr/local/bin/node}

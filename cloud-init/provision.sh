@@ -15,17 +15,23 @@
 # PROVISION_CONSOLE (where step lines are copied, default /dev/console), PROVISION_LOCK.
 set -Eeuo pipefail
 
-readonly ENV_FILE="${PROVISION_ENV_FILE:-/etc/openclaw-vps/provision.env}"
-readonly LOG_FILE="${PROVISION_LOG:-/var/log/openclaw-vps/provision.log}"
-readonly STATUS_FILE="${PROVISION_STATUS:-/var/lib/openclaw-vps/provision.status}"
+# The host contract (components/core/host-contract.ts): shared paths and names (HOST_*), written by user data and the
+# push. A HOST_* variable already set in the environment wins (tests point them at sandboxes).
+readonly CONTRACT_FILE="${OPENCLAW_VPS_CONTRACT:-/etc/openclaw-vps/contract.env}"
+[[ -r $CONTRACT_FILE ]] || { echo "missing $CONTRACT_FILE (the host contract: user data and the push write it)" >&2; exit 1; }
+while IFS='=' read -r key value; do if [[ $key =~ ^HOST_[A-Z0-9_]+$ && -z ${!key-} ]]; then printf -v "$key" '%s' "$value"; fi; done <"$CONTRACT_FILE"
+readonly ENV_FILE="${PROVISION_ENV_FILE:-$HOST_ETC_DIR/provision.env}"
+readonly LOG_FILE="${PROVISION_LOG:-$HOST_PROVISION_LOG}"
+readonly STATUS_FILE="${PROVISION_STATUS:-$HOST_PROVISION_STATUS}"
 readonly CONSOLE="${PROVISION_CONSOLE:-/dev/console}"
 readonly LOCK_FILE="${PROVISION_LOCK:-/run/lock/openclaw-vps-provision.lock}"
 
-readonly INSTALL_ROOT=/opt/openclaw-vps
-readonly NODE_DIR="$INSTALL_ROOT/node"
-readonly OPENCLAW_PREFIX="$INSTALL_ROOT/openclaw"
-readonly STATE_DIR=/var/lib/openclaw-vps
-readonly SSHD_DROPIN=/etc/ssh/sshd_config.d/01-openclaw-hardening.conf
+readonly INSTALL_ROOT=$HOST_INSTALL_DIR
+readonly NODE_DIR=$HOST_NODE_DIR
+readonly OPENCLAW_PREFIX=$HOST_OPENCLAW_PREFIX
+readonly STATE_DIR=$HOST_STATE_DIR
+readonly SSHD_DROPIN=$HOST_SSHD_HARDENING
+readonly AGENT_USER=$HOST_AGENT_USER
 readonly CLOUDFLARE_KEYRING=/usr/share/keyrings/cloudflare-main.gpg
 
 # In order. The firewall and SSH come first so the host is closed before anything big is downloaded.
@@ -140,7 +146,7 @@ load_config() {
     key=${BASH_REMATCH[1]}
     value=${BASH_REMATCH[2]}
     case $key in
-      ADMIN_USER | AGENT_USER | NODE_MAJOR | OPENCLAW_VERSION | SWAP_MB | TIMEZONE | NODE_DIST_URL | NPM_REGISTRY | \
+      ADMIN_USER | NODE_MAJOR | OPENCLAW_VERSION | SWAP_MB | TIMEZONE | NODE_DIST_URL | NPM_REGISTRY | \
         CLOUDFLARED_APT_URL | CLOUDFLARED_APT_KEY_URL)
         printf -v "$key" '%s' "$value"
         ;;
@@ -148,7 +154,6 @@ load_config() {
     esac
   done <"$ENV_FILE"
 
-  AGENT_USER=${AGENT_USER:-openclaw}
   SWAP_MB=${SWAP_MB:-2048}
   TIMEZONE=${TIMEZONE:-UTC}
   NODE_DIST_URL=${NODE_DIST_URL:-https://nodejs.org/dist}
@@ -270,7 +275,7 @@ EOF
 
 step_agent_user() {
   if ! id -u "$AGENT_USER" >/dev/null 2>&1; then
-    useradd --create-home --home-dir "/home/$AGENT_USER" --shell /usr/sbin/nologin --user-group \
+    useradd --create-home --home-dir "$HOST_AGENT_HOME" --shell /usr/sbin/nologin --user-group \
       --comment "OpenClaw agent" "$AGENT_USER"
     log "created user $AGENT_USER"
   fi
@@ -281,8 +286,8 @@ step_agent_user() {
   for group in sudo admin wheel; do
     if id -nG "$AGENT_USER" | tr ' ' '\n' | grep -qx "$group"; then gpasswd -d "$AGENT_USER" "$group"; fi
   done
-  install -d -o "$AGENT_USER" -g "$AGENT_USER" -m 0750 "/home/$AGENT_USER"
-  install -d -o "$AGENT_USER" -g "$AGENT_USER" -m 0700 "/home/$AGENT_USER/.openclaw"
+  install -d -o "$AGENT_USER" -g "$AGENT_USER" -m 0750 "$HOST_AGENT_HOME"
+  install -d -o "$AGENT_USER" -g "$AGENT_USER" -m 0700 "$HOST_AGENT_STATE_DIR"
   # Linger keeps the agent's systemd user manager (and the gateway in it) running without a login.
   if [[ ! -e /var/lib/systemd/linger/$AGENT_USER ]]; then
     if ! loginctl enable-linger "$AGENT_USER"; then
@@ -399,7 +404,7 @@ step_openclaw() {
   fi
   link_if_needed "$OPENCLAW_PREFIX/bin/openclaw" /usr/local/bin/openclaw
   local reported
-  reported="$(runuser -u "$AGENT_USER" -- env HOME="/home/$AGENT_USER" PATH=/usr/local/bin:/usr/bin:/bin \
+  reported="$(runuser -u "$AGENT_USER" -- env HOME="$HOST_AGENT_HOME" PATH=/usr/local/bin:/usr/bin:/bin \
     openclaw --version)" || die "openclaw --version fails for $AGENT_USER"
   [[ $reported == *"$OPENCLAW_VERSION"* ]] || die "openclaw reports '$reported', want $OPENCLAW_VERSION"
   if runuser -u "$AGENT_USER" -- test -w "$manifest"; then die "$AGENT_USER can modify OpenClaw's own files"; fi

@@ -41,7 +41,7 @@ load_backup_env
 # A restore waits for a running backup rather than failing (a backup takes seconds to minutes).
 BACKUP_LOCK_WAIT_SECONDS=${BACKUP_LOCK_WAIT_SECONDS:-900}
 init_backup_settings
-GATEWAY_UNIT=${GATEWAY_UNIT:-openclaw-gateway.service}
+GATEWAY_UNIT=${GATEWAY_UNIT:-$HOST_GATEWAY_UNIT}
 SYSTEMCTL_BIN=${SYSTEMCTL_BIN:-systemctl}
 RESTORE_MANAGE_GATEWAY=${RESTORE_MANAGE_GATEWAY:-1}
 

@@ -9,9 +9,15 @@
 # Overrides for tests: PROVISION_STATUS, PROVISION_LOG, PROVISION_POLL_SECONDS, CLOUD_INIT_RESULT.
 set -euo pipefail
 
+# The host contract (components/core/host-contract.ts): shared paths and names (HOST_*), written by user data and the
+# push. A HOST_* variable already set in the environment wins (tests point them at sandboxes).
+readonly CONTRACT_FILE="${OPENCLAW_VPS_CONTRACT:-/etc/openclaw-vps/contract.env}"
+[[ -r $CONTRACT_FILE ]] || { echo "missing $CONTRACT_FILE (the host contract: user data and the push write it)" >&2; exit 1; }
+while IFS='=' read -r key value; do if [[ $key =~ ^HOST_[A-Z0-9_]+$ && -z ${!key-} ]]; then printf -v "$key" '%s' "$value"; fi; done <"$CONTRACT_FILE"
+
 timeout_seconds="${1:-${WAIT_TIMEOUT_SECONDS:-900}}"
-status_file="${PROVISION_STATUS:-/var/lib/openclaw-vps/provision.status}"
-log_file="${PROVISION_LOG:-/var/log/openclaw-vps/provision.log}"
+status_file="${PROVISION_STATUS:-$HOST_PROVISION_STATUS}"
+log_file="${PROVISION_LOG:-$HOST_PROVISION_LOG}"
 poll_seconds="${PROVISION_POLL_SECONDS:-3}"
 # cloud-init writes this when its last stage (the one whose runcmd starts provision.sh) is over.
 cloud_init_result="${CLOUD_INIT_RESULT:-/run/cloud-init/result.json}"

@@ -6,7 +6,6 @@ import { Settings } from "./settings";
 import { AgentServer } from "./server";
 import { ZeroTrustEdge } from "./edge";
 import { BackupStore } from "./backup";
-import { AGENT_USER } from "./core/host-contract";
 import { AgentHost } from "./host";
 import { renderUserData } from "./render/user-data";
 
@@ -46,7 +45,6 @@ export class OpenClawAgent extends pulumi.ComponentResource {
             hostname: s.agentName,
             adminUser: s.adminUser,
             sshPublicKey: s.sshPublicKey,
-            agentUser: AGENT_USER,
             nodeMajor: s.nodeMajor,
             openclawVersion: s.openclawVersion,
             swapMb: s.swapMb,

@@ -69,31 +69,33 @@ export const METADATA_SERVICE = "http://169.254.169.254";
 
 /**
  * The contract as `KEY=value` lines for /etc/openclaw-vps/contract.env: what host scripts read instead of retyping
- * paths and names. The same on every host (settings such as the admin user or the gateway port are not part of it);
+ * paths and names (every key starts with HOST_, so none collides with a script's own overrides). The same on every host (settings such as the admin user or the gateway port are not part of it);
  * values are plain paths and names (no quoting needed; checked).
  */
 export function renderContractEnv(): string {
     const values: Record<string, string> = {
-        AGENT_USER,
-        AGENT_HOME,
-        INSTALL_DIR: HOST_DIRS.install,
-        BIN_DIR: HOST_DIRS.bin,
-        NODE_DIR: HOST_DIRS.node,
-        OPENCLAW_PREFIX: HOST_DIRS.openclaw,
-        ETC_DIR: HOST_DIRS.etc,
-        STATE_DIR: HOST_DIRS.state,
-        LOG_DIR: HOST_DIRS.log,
-        AGENT_STATE_DIR: HOST_DIRS.agentState,
-        WORKSPACE_DIR: HOST_DIRS.workspace,
-        PROVISION_STATUS_FILE: HOST_FILES.provisionStatus,
-        PROVISION_LOG_FILE: HOST_FILES.provisionLog,
-        SSHD_HARDENING_FILE: HOST_FILES.sshdHardening,
-        BACKUP_STATUS_FILE: HOST_FILES.backupStatus,
-        RESTORE_MARKER_FILE: HOST_FILES.restoreMarker,
-        GATEWAY_UNIT: HOST_UNITS.gateway,
-        CLOUDFLARED_UNIT: HOST_UNITS.cloudflared,
-        BACKUP_SERVICE: HOST_UNITS.backupService,
-        BACKUP_TIMER: HOST_UNITS.backupTimer,
+        HOST_AGENT_USER: AGENT_USER,
+        HOST_AGENT_HOME: AGENT_HOME,
+        HOST_INSTALL_DIR: HOST_DIRS.install,
+        HOST_BIN_DIR: HOST_DIRS.bin,
+        HOST_NODE_DIR: HOST_DIRS.node,
+        HOST_OPENCLAW_PREFIX: HOST_DIRS.openclaw,
+        HOST_ETC_DIR: HOST_DIRS.etc,
+        HOST_STATE_DIR: HOST_DIRS.state,
+        HOST_LOG_DIR: HOST_DIRS.log,
+        HOST_AGENT_STATE_DIR: HOST_DIRS.agentState,
+        HOST_WORKSPACE_DIR: HOST_DIRS.workspace,
+        HOST_PROVISION_STATUS: HOST_FILES.provisionStatus,
+        HOST_PROVISION_LOG: HOST_FILES.provisionLog,
+        HOST_SSHD_HARDENING: HOST_FILES.sshdHardening,
+        HOST_BACKUP_STATUS: HOST_FILES.backupStatus,
+        HOST_RESTORE_MARKER: HOST_FILES.restoreMarker,
+        HOST_TUNNEL_ENV: HOST_FILES.tunnelEnv,
+        HOST_RCLONE_CONFIG: HOST_FILES.rcloneConfig,
+        HOST_GATEWAY_UNIT: HOST_UNITS.gateway,
+        HOST_CLOUDFLARED_UNIT: HOST_UNITS.cloudflared,
+        HOST_BACKUP_SERVICE: HOST_UNITS.backupService,
+        HOST_BACKUP_TIMER: HOST_UNITS.backupTimer,
     };
     const lines = Object.entries(values).map(([key, value]) => {
         if (!/^[A-Za-z0-9_./@:+-]+$/.test(value)) throw new Error(`contract.env: ${key}=${JSON.stringify(value)} is not a plain path or name`);

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { HOST_DIRS, HOST_FILES } from "../core/host-contract";
 import { shellQuote } from "../core/shell";
 
 /** `replace`: written whenever the content differs (operator-owned). `create-only`: written only when absent, never
@@ -233,13 +234,11 @@ export function renderBundleScript(bundle: Bundle, options: RenderOptions = {}):
     const opt = (k: string, v: string | number) => out.push(`    bundle_option ${k} ${q(String(v))}`);
     opt("agent_user", bundle.agentUser);
     opt("restore_from", bundle.restore?.from ?? "none");
-    if (bundle.restore) {
-        opt("restore_script", bundle.restore.script);
-        opt("restore_marker", bundle.restore.marker);
-    }
+    opt("restore_script", bundle.restore?.script ?? `${HOST_DIRS.bin}/restore.sh`);
+    opt("restore_marker", bundle.restore?.marker ?? HOST_FILES.restoreMarker);
     opt("plugin_installer", bundle.pluginInstaller?.script ?? "");
     opt("plugin_args", bundle.pluginInstaller?.args.join(" ") ?? "");
-    if (bundle.stateDir) opt("state_dir", bundle.stateDir);
+    opt("state_dir", bundle.stateDir ?? HOST_FILES.pushState);
     if (bundle.userManagerTimeoutSeconds) opt("user_manager_timeout", bundle.userManagerTimeoutSeconds);
     if (bundle.readiness) {
         opt("ready_url", bundle.readiness.url);

@@ -3,7 +3,7 @@
 // owner, mode and policy of docs/host-contract.md, plus the services, the first-boot restore and the readiness check.
 // Input is plain data with the secrets as plain strings (the Pulumi component unwraps them inside an `apply` and
 // marks the rendered script secret). Pure apart from reading the repository's cloud-init/ scripts; no Pulumi imports.
-import { AGENT_USER, HOST_FILES, HOST_UNITS } from "../core/host-contract";
+import { AGENT_USER, HOST_FILES, HOST_UNITS, renderContractEnv } from "../core/host-contract";
 import { AFFECTS_PLUGINS, Bundle, BundleDir, BundleFile, BundleService } from "./bundle";
 import {
     BACKUP_HOST_SCRIPTS,
@@ -121,6 +121,8 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
     ];
 
     const files: BundleFile[] = [
+        // The host contract every host script reads (user data wrote it at first boot; a newer project may add keys).
+        root(HOST_FILES.contractEnv, renderContractEnv(), "0644"),
         // Host scripts first: restore.sh must be in place before the first-boot restore.
         ...BACKUP_HOST_SCRIPTS.map((name) => root(`${HOST_BIN_DIR}/${name}`, readHostFile(name), "0755")),
         ...PUSHED_HOST_SCRIPTS.map((name) =>

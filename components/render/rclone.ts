@@ -2,7 +2,7 @@
 // with the bucket-scoped S3 credentials) and /etc/openclaw-vps/backup.env (what cloud-init/backup.sh, restore.sh
 // and list-snapshots.sh read). Both are root:root 0600 and travel only inside the push's stdin, never in user data.
 // Pure: plain data in, text out, no Pulumi imports.
-import { HOST_FILES } from "../core/host-contract";
+import { AGENT_USER, HOST_FILES } from "../core/host-contract";
 
 /** Where the push writes the files rendered here (host contract). */
 export const RCLONE_CONFIG_PATH = HOST_FILES.rcloneConfig;
@@ -95,7 +95,7 @@ export function renderBackupEnv(input: BackupEnvInput): string {
     if (restoreProblem) throw new Error(`renderBackupEnv: ${restoreProblem}`);
     const transfers = input.transfers ?? 8;
     if (!Number.isInteger(transfers) || transfers < 1 || transfers > 99) throw new Error("renderBackupEnv: transfers must be an integer from 1 to 99");
-    const agentUser = input.agentUser ?? "openclaw";
+    const agentUser = input.agentUser ?? AGENT_USER;
     if (!USER.test(agentUser)) throw new Error(`renderBackupEnv: agentUser ${JSON.stringify(agentUser)} is not a valid user name`);
     return [
         "# openclaw-vps: settings of openclaw-backup.service and restore.sh (written by the deploy).",

@@ -44,8 +44,6 @@ export const PUBLIC_MIRRORS: HostMirrors = {
 export interface ProvisionEnvInput {
     /** The admin login (`ADMIN_USER`): a Linux user name, not root and not the agent user. */
     adminUser: string;
-    /** The service user that runs the gateway (`AGENT_USER`). Default "openclaw". */
-    agentUser?: string;
     /** Major version of Node.js installed from the official tarball (`NODE_MAJOR`), e.g. 24. */
     nodeMajor: number;
     /** Exact OpenClaw release installed with npm (`OPENCLAW_VERSION`), e.g. "2026.9.6". */
@@ -78,7 +76,6 @@ function isIntegerIn(value: number, min: number, max: number): boolean {
 
 interface ResolvedProvisionEnv {
     adminUser: string;
-    agentUser: string;
     nodeMajor: number;
     openclawVersion: string;
     swapMb: number;
@@ -88,18 +85,14 @@ interface ResolvedProvisionEnv {
 
 /** Checks every field, reports all problems at once (naming the field), and fills in the defaults. */
 function resolveProvisionEnv(input: ProvisionEnvInput, problems: string[]): ResolvedProvisionEnv {
-    const agentUser = input.agentUser ?? AGENT_USER;
     const mirrors: HostMirrors = { ...PUBLIC_MIRRORS };
     for (const key of Object.keys(PUBLIC_MIRRORS) as (keyof HostMirrors)[]) {
         const value = input.mirrors?.[key];
         if (value !== undefined) mirrors[key] = value;
         if (!MIRROR_URL.test(mirrors[key])) problems.push(`mirrors.${key}: ${JSON.stringify(mirrors[key])} is not a plain http(s) URL`);
     }
-    if (!USER_NAME.test(input.adminUser) || input.adminUser === "root") {
-        problems.push(`adminUser: ${JSON.stringify(input.adminUser)} must be a Linux user name other than root`);
-    }
-    if (!USER_NAME.test(agentUser) || agentUser === "root" || agentUser === input.adminUser) {
-        problems.push(`agentUser: ${JSON.stringify(agentUser)} must be a Linux user name other than root and adminUser`);
+    if (!USER_NAME.test(input.adminUser) || input.adminUser === "root" || input.adminUser === AGENT_USER) {
+        problems.push(`adminUser: ${JSON.stringify(input.adminUser)} must be a Linux user name other than root and ${AGENT_USER}`);
     }
     if (!isIntegerIn(input.nodeMajor, 18, 99)) problems.push(`nodeMajor: ${input.nodeMajor} must be a Node major version such as 24`);
     if (!VERSION.test(input.openclawVersion)) {
@@ -109,7 +102,6 @@ function resolveProvisionEnv(input: ProvisionEnvInput, problems: string[]): Reso
     if (!isIanaTimezone(input.timezone)) problems.push(`timezone: ${JSON.stringify(input.timezone)} is not an IANA time zone`);
     return {
         adminUser: input.adminUser,
-        agentUser,
         nodeMajor: input.nodeMajor,
         openclawVersion: input.openclawVersion,
         swapMb: input.swapMb,
@@ -126,7 +118,6 @@ function provisionEnvText(env: ResolvedProvisionEnv): string {
     const lines = [
         "# openclaw-vps provisioning inputs (non-secret), written by user data and read by provision.sh",
         `ADMIN_USER=${env.adminUser}`,
-        `AGENT_USER=${env.agentUser}`,
         `NODE_MAJOR=${env.nodeMajor}`,
         `OPENCLAW_VERSION=${env.openclawVersion}`,
         `SWAP_MB=${env.swapMb}`,

@@ -1,5 +1,6 @@
 // Shared by the first-boot tests (user data, provision.sh, wait-provisioned.sh, sshd, ufw): example inputs, the
 // paths of the host files, and small wrappers that run real tools and fail loudly when one is missing.
+import "./contract";
 import { spawnSync, SpawnSyncOptions } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -15,7 +16,6 @@ export const WAIT_SCRIPT = path.join(CLOUD_INIT_DIR, "wait-provisioned.sh");
 export const EXAMPLE_USER_DATA_INPUT: UserDataInput = {
     adminUser: "ops",
     sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHdvcmtzLW9uLW15LW1hY2hpbmUtZXhhbXBsZS1rZXkx ops@laptop",
-    agentUser: "openclaw",
     nodeMajor: 24,
     openclawVersion: "2026.9.6",
     swapMb: 2048,
@@ -27,7 +27,6 @@ export const EXAMPLE_USER_DATA_INPUT: UserDataInput = {
 export const ALTERNATE_USER_DATA_INPUT: UserDataInput = {
     adminUser: "admin_2",
     sshPublicKey: "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBExample= alt key",
-    agentUser: "agent",
     nodeMajor: 26,
     openclawVersion: "2026.10.1-beta.2",
     swapMb: 0,

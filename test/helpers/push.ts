@@ -2,6 +2,7 @@
 // keys, temporary /etc/passwd, /etc/group, /etc/shadow and /etc/sudoers.d with an `ops` admin that has NOPASSWD sudo
 // and an `openclaw` agent user), so the push runs exactly as in production (`sudo -n bash -s` over SSH) without
 // altering this machine; recording stand-ins for systemctl/loginctl/journalctl; a tiny /readyz responder.
+import "./contract";
 import { spawn, spawnSync, ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";

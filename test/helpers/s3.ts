@@ -2,6 +2,7 @@
 // count uploads vs server-side copies), a throwaway "host" in a temp dir laid out like the host contract (etc, lib,
 // agent home with OpenClaw state and workspace) wired to the real cloud-init/ backup scripts, a real OpenClaw state
 // made by the pinned `openclaw onboard`, and tree hashing to prove byte-identical round trips.
+import { CONTRACT_ENV_FILE } from "./contract";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -230,6 +231,7 @@ export function createBackupHost(root: string, server: S3Server, bucket: string,
         env: (extra = {}) => ({
             PATH: hostPath,
             LANG: "C.UTF-8",
+            OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE,
             OPENCLAW_VPS_ETC_DIR: etcDir,
             OPENCLAW_VPS_LIB_DIR: libDir,
             AGENT_HOME: home,

@@ -41,7 +41,6 @@ export async function createAdminKey(): Promise<AdminKey> {
 export function standInUserDataInput(publicKey: string, overrides: Partial<UserDataInput> = {}): UserDataInput {
   return {
     adminUser: "ops",
-    agentUser: "openclaw",
     nodeMajor: 24,
     openclawVersion: readOpenclawPin().version,
     swapMb: 2048,

@@ -2,6 +2,7 @@
 // timer, rclone for the rendered remote, shellcheck for the host scripts, and bash for the manifest path encoding.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { CONTRACT_ENV_FILE } from "../helpers/contract";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -106,12 +107,12 @@ describe("backup units, rclone config and host scripts, checked by their real co
         fs.writeFileSync(path.join(etc, "backup.env"), renderBackupEnv({ bucketName: "agent-memory", restoreFrom: "20261126T050000Z", transfers: 4, includeState: false }) + "EVIL=$(touch " + path.join(tmp, "pwned") + ")\n");
         fs.writeFileSync(path.join(etc, "rclone.conf"), "[r2]\ntype = s3\n");
         const probe = `source "${HOST_SCRIPTS_DIR}/backup-lib.sh"; load_backup_env; init_backup_settings; echo "$BACKUP_REMOTE|$RESTORE_FROM|$BACKUP_TRANSFERS|$BACKUP_INCLUDE_STATE|$AGENT_USER|$SNAPSHOTS_URL|$EVIL"`;
-        const result = run("bash", ["-c", probe], { PATH: process.env.PATH, OPENCLAW_VPS_ETC_DIR: etc, OPENCLAW_VPS_LIB_DIR: path.join(tmp, "lib") });
+        const result = run("bash", ["-c", probe], { PATH: process.env.PATH, OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE, OPENCLAW_VPS_ETC_DIR: etc, OPENCLAW_VPS_LIB_DIR: path.join(tmp, "lib") });
         assert.equal(result.status, 0, result.stderr);
         assert.equal(result.stdout.trim(), `r2:agent-memory|20261126T050000Z|4|0|openclaw|r2:agent-memory/snapshots|$(touch ${path.join(tmp, "pwned")})`);
         assert.equal(fs.existsSync(path.join(tmp, "pwned")), false, "a value was executed");
         // The environment wins over the file (one-off operator overrides, tests).
-        const overridden = run("bash", ["-c", probe], { PATH: process.env.PATH, OPENCLAW_VPS_ETC_DIR: etc, BACKUP_REMOTE: "r2:other" });
+        const overridden = run("bash", ["-c", probe], { PATH: process.env.PATH, OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE, OPENCLAW_VPS_ETC_DIR: etc, BACKUP_REMOTE: "r2:other" });
         assert.match(overridden.stdout, /^r2:other\|/);
     });
 

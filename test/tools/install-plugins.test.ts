@@ -3,6 +3,7 @@
 // validation), changes nothing on a second run, refuses unpinned specs, and fails when the deployed config still
 // enables a plugin that is not installed. @openclaw/discord stands in for @openclaw/voyage-provider, which the
 // registry these tests reach does not carry; both are official packages installed the same way.
+import "../helpers/contract";
 import { test, after } from "node:test";
 import * as assert from "node:assert/strict";
 import * as crypto from "node:crypto";

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { CONTRACT_ENV_FILE } from "../helpers/contract";
 import { requireTool, tempDir, WAIT_SCRIPT } from "../helpers/provisioning";
 
 interface Waited {
@@ -41,6 +42,7 @@ describe("wait-provisioned.sh", () => {
         const child = spawn("bash", ["-s", "--", ...args], {
             env: {
                 PATH: process.env.PATH ?? "/usr/bin:/bin",
+                OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE,
                 PROVISION_STATUS: statusFile,
                 PROVISION_LOG: logFile,
                 PROVISION_POLL_SECONDS: "0.1",

@@ -1,6 +1,6 @@
 // The rendered user data: snapshot, size, determinism, no secret, and that each embedded file arrives byte for
 // byte. `UPDATE_SNAPSHOTS=1` rewrites the snapshot (review the diff: a change replaces every server).
-import { renderContractEnv } from "../../components/core/host-contract";
+import { AGENT_USER, renderContractEnv } from "../../components/core/host-contract";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -143,7 +143,7 @@ describe("renderUserData", () => {
                 return true;
             },
         );
-        assert.throws(() => renderUserData({ ...EXAMPLE_USER_DATA_INPUT, agentUser: "ops" }), /agentUser/);
+        assert.throws(() => renderUserData({ ...EXAMPLE_USER_DATA_INPUT, adminUser: AGENT_USER }), /adminUser/, "the admin cannot be the contract's agent user");
     });
 });
 
@@ -157,8 +157,7 @@ describe("renderProvisionEnv", () => {
         assert.deepEqual(lines.map((l) => l.split("=")[0]), contractKeys);
         assert.ok(lines.includes(`NODE_DIST_URL=${PUBLIC_MIRRORS.nodeDistUrl}`));
         assert.ok(lines.includes(`NPM_REGISTRY=${PUBLIC_MIRRORS.npmRegistry}`));
-        assert.ok(lines.includes("AGENT_USER=openclaw"));
-        assert.ok(renderProvisionEnv({ ...EXAMPLE_USER_DATA_INPUT, agentUser: undefined }).includes("AGENT_USER=openclaw\n"));
+        assert.ok(!lines.some((l) => l.startsWith("AGENT_USER=")), "the agent user is the host contract's (contract.env), not a setting");
     });
 
     it("carries the stand-in VPS's local mirrors when given", () => {
