@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { HOST_DIRS, HOST_FILES } from "../core/host-contract";
+import { HOST_DIRS, HOST_FILES, USER_NAME_PATTERN } from "../core/host-contract";
 import { shellQuote } from "../core/shell";
 
 /** `replace`: written whenever the content differs (operator-owned). `create-only`: written only when absent, never
@@ -93,7 +93,7 @@ export const LAYOUT_DIGEST_KEY = "(layout)";
 
 const HEREDOC_END = "OPENCLAW_VPS_BUNDLE_EOF"; // `_` is not in the base64 alphabet: no content line can equal it
 const SAFE_PATH = /^(\/[A-Za-z0-9._@+-]+)+$/;
-const SAFE_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+const SAFE_NAME = USER_NAME_PATTERN;
 const SAFE_UNIT = /^[A-Za-z0-9_.@-]+\.(service|timer|socket|path|target)$/;
 /** Installer arguments travel as one space-separated option: plain words only (package specs such as @scope/name@1.2.3). */
 const SAFE_ARG = /^[A-Za-z0-9@/._=:+-]+$/;

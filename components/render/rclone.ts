@@ -2,7 +2,7 @@
 // with the bucket-scoped S3 credentials) and /etc/openclaw-vps/backup.env (what cloud-init/backup.sh, restore.sh
 // and list-snapshots.sh read). Both are root:root 0600 and travel only inside the push's stdin, never in user data.
 // Pure: plain data in, text out, no Pulumi imports.
-import { AGENT_USER, HOST_FILES } from "../core/host-contract";
+import { AGENT_USER, HOST_FILES, USER_NAME_PATTERN } from "../core/host-contract";
 
 /** Where the push writes the files rendered here (host contract). */
 export const RCLONE_CONFIG_PATH = HOST_FILES.rcloneConfig;
@@ -80,7 +80,7 @@ export interface BackupEnvInput {
 }
 
 const BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
-const USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+const USER = USER_NAME_PATTERN;
 
 export function validateRestoreFrom(value: string): string | undefined {
     return value === "latest" || value === "none" || SNAPSHOT_ID.test(value)

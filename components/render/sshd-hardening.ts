@@ -1,6 +1,6 @@
 // Renders the sshd hardening drop-in (cloud-init/sshd-hardening.conf with the admin login filled in). User data
 // writes it to SSHD_HARDENING_PATH; tests feed it to the real sshd. No Pulumi imports.
-import { HOST_FILES } from "../core/host-contract";
+import { HOST_FILES, USER_NAME_PATTERN } from "../core/host-contract";
 import { readHostFile } from "./host-files";
 
 /** Where the drop-in lives on the host. "01-" sorts before cloud-init's 50-cloud-init.conf: sshd keeps the first value. */
@@ -11,7 +11,7 @@ export interface SshdHardeningInput {
     adminUser: string;
 }
 
-const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+const USER_NAME = USER_NAME_PATTERN;
 
 export function renderSshdHardening(input: SshdHardeningInput): string {
     if (!USER_NAME.test(input.adminUser) || input.adminUser === "root") {

@@ -1,6 +1,7 @@
 // The verify checklist as plain data: what each check of `npm run verify` means, the fix hint an operator sees when
 // it fails, how the host audit's output (cloud-init/audit-host.sh) becomes results, how the audit script is
 // parameterised, and how a report is printed and judged. Pure apart from reading the script file; no Pulumi imports.
+import { HOST_FILES, USER_NAME_PATTERN } from "../core/host-contract";
 import { afterShebang, shellExports } from "../core/shell";
 import { readHostFile } from "../render/host-files";
 
@@ -38,11 +39,11 @@ export const CHECKS: Record<string, { title: string; hint: string }> = {
     },
     "agent-user": {
         title: "agent user exists",
-        hint: "provisioning did not finish: read /var/log/openclaw-vps/provision.log, then `sudo /opt/openclaw-vps/bin/provision.sh` or `pulumi up`",
+        hint: `provisioning did not finish: read ${HOST_FILES.provisionLog}, then \`sudo ${HOST_FILES.provisionScript}\` or \`pulumi up\``,
     },
     "cloud-init": {
         title: "cloud-init and provision.sh finished",
-        hint: "read `sudo cloud-init status --long` and /var/log/openclaw-vps/provision.log; rerun a step with `sudo /opt/openclaw-vps/bin/provision.sh --only STEP`",
+        hint: `read \`sudo cloud-init status --long\` and ${HOST_FILES.provisionLog}; rerun a step with \`sudo ${HOST_FILES.provisionScript} --only STEP\``,
     },
     "sshd": {
         title: "sshd: key-only, no root, MaxAuthTries <= 3",
@@ -94,7 +95,7 @@ export const CHECKS: Record<string, { title: string; hint: string }> = {
     },
     "swap": {
         title: "swap",
-        hint: "set swapMb (config) and `pulumi up`, or `sudo /opt/openclaw-vps/bin/provision.sh --only swap`",
+        hint: `set swapMb (config) and \`pulumi up\`, or \`sudo ${HOST_FILES.provisionScript} --only swap\``,
     },
     "userdata-metadata": {
         title: "metadata service's user data holds no secret",
@@ -145,7 +146,7 @@ export function renderAuditScript(settings: AuditSettings): string {
     };
     const unknownGroups = (settings.only ?? []).filter((g) => !(AUDIT_GROUPS as readonly string[]).includes(g));
     if (unknownGroups.length) throw new Error(`audit: unknown check group(s) ${unknownGroups.join(", ")}; known: ${AUDIT_GROUPS.join(", ")}`);
-    if (!/^[a-z_][a-z0-9_-]*$/.test(settings.adminUser) || !/^[a-z_][a-z0-9_-]*$/.test(settings.agentUser)) {
+    if (!USER_NAME_PATTERN.test(settings.adminUser) || !USER_NAME_PATTERN.test(settings.agentUser)) {
         throw new Error("audit: user names must be plain login names");
     }
     if (!Number.isInteger(settings.gatewayPort) || settings.gatewayPort < 1 || settings.gatewayPort > 65535) {

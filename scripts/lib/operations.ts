@@ -1,10 +1,11 @@
 // Operator actions on a live host, over SSH as the admin user with sudo: take a backup now, list the snapshots in
 // the bucket, restore a chosen snapshot. They call the host's own scripts (installed by the push in
 // /opt/openclaw-vps/bin), so what an operator runs is what the timer and the first boot run.
+import { HOST_DIRS } from "../../components/core/host-contract";
 import { RemoteHost, RunResult } from "../../components/remote";
 import { SNAPSHOT_ID } from "../../components/render/rclone";
 
-export const HOST_BIN = "/opt/openclaw-vps/bin";
+export const HOST_BIN = HOST_DIRS.bin;
 
 export class OperationError extends Error {}
 

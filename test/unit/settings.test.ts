@@ -1,6 +1,7 @@
 // The config schema: the example stack is accepted; every bad input is rejected with the key, the value given and
 // what is expected; all problems are reported at once; the Node range comes from the installed OpenClaw.
 import { test } from "node:test";
+import { spawnSync } from "node:child_process";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -184,17 +185,22 @@ test("the lock must be shorter than the retention", () => {
 
 test("the README's configuration reference is generated from the schema", () => {
     const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
-    assert.equal(readme, withConfigReference(readme), "README.md is stale: run `npx tsx scripts/sync-pulumi-yaml.ts`");
+    assert.equal(readme, withConfigReference(readme), "README.md is stale: run `npm run sync`");
     for (const key of Object.keys(settingSpecs())) assert.ok(readme.includes(`| \`${key}\` |`), `${key} is documented`);
 });
 
 test("Pulumi.yaml declares every setting with its type, default and description (generated from the schema)", () => {
     const onDisk = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8");
-    assert.equal(onDisk, renderPulumiYaml(), "Pulumi.yaml is stale: run `npx tsx scripts/sync-pulumi-yaml.ts`");
+    assert.equal(onDisk, renderPulumiYaml(), "Pulumi.yaml is stale: run `npm run sync`");
     for (const [key, spec] of Object.entries(settingSpecs())) {
         assert.match(onDisk, new RegExp(`\\n  ${key}:\\n    type: ${spec.kind}\\n`), `${key} is declared with its type`);
     }
     for (const required of ["provider", "region", "serverType", "hostname", "zoneId", "accountId", "accessEmails", "sshPublicKey", "adminCidrs", "openclawVersion", "nodeMajor", "timezone", "llmApiKey"]) {
         assert.ok(settingSpecs()[required], `${required} is a setting`);
     }
+});
+
+test("every generated file is current (`npm run sync -- --check`: Pulumi.yaml, README tables, workflow tokens)", () => {
+    const check = spawnSync(process.execPath, ["--import", "tsx", "scripts/sync.ts", "--check"], { cwd: PROJECT_ROOT, encoding: "utf8" });
+    assert.equal(check.status, 0, check.stderr);
 });
