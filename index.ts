@@ -6,7 +6,7 @@ import { OpenClawAgent } from "./components/agent";
 import { sshAuthFromEnvironment } from "./components/ssh-auth";
 
 // Internal to @pulumi/pulumi but stable: the CLI passes which config keys were stored encrypted.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- not exported by the package's typings; require is the only way in
 const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
 
 export default function main(): Record<string, pulumi.Output<unknown> | undefined> {

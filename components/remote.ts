@@ -101,9 +101,9 @@ export class RemoteHost {
         } catch (err) {
             ssh.dispose();
             if (expected && presented && !expected.has(presented)) {
-                throw new Error(`${target} presented host key ${presented}, not the expected one: refusing to connect`);
+                throw new Error(`${target} presented host key ${presented}, not the expected one: refusing to connect`, { cause: err });
             }
-            throw new Error(`cannot connect to ${target}: ${(err as Error).message}`);
+            throw new Error(`cannot connect to ${target}: ${(err as Error).message}`, { cause: err });
         }
         return new RemoteHost(ssh, target);
     }

@@ -27,10 +27,10 @@ interface ValidationState {
 
 function load<T>(name: string): T {
     try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional dev packages, loaded only when this test runs
         return require(name) as T;
     } catch (error) {
-        throw new Error(`the workflow checks need the npm package ${name}, which is missing: ${MISSING}\n${(error as Error).message}`);
+        throw new Error(`the workflow checks need the npm package ${name}, which is missing: ${MISSING}\n${(error as Error).message}`, { cause: error });
     }
 }
 

@@ -14,7 +14,6 @@ import {
 } from "../../components/render/openclaw-config";
 import { baseConfigInput, SENTINEL_SECRETS } from "../helpers/openclaw-runtime";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 const render = (overrides: Partial<OpenclawConfigInput> = {}) => {
     const out = renderOpenclawConfig({ ...baseConfigInput(), ...overrides });
