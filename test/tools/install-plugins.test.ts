@@ -109,7 +109,7 @@ test("installs the pinned plugin as the agent user, where OpenClaw finds it, wit
     assert.equal(configHash(), hashBefore, "the deployed config is not rewritten");
 });
 
-test("a second run changes nothing", { timeout: 60_000 }, async () => {
+test("a second run changes nothing", { timeout: 600_000 }, async () => {
     const before = snapshot(path.join(stateDir, "npm"));
     const result = await installPlugins([spec]);
     assert.equal(result.code, 0, result.stderr);
@@ -118,7 +118,7 @@ test("a second run changes nothing", { timeout: 60_000 }, async () => {
     assert.equal(configHash(), hashBefore);
 });
 
-test("fails loudly when the deployed config enables a plugin that is not installed", { timeout: 60_000 }, async () => {
+test("fails loudly when the deployed config enables a plugin that is not installed", { timeout: 600_000 }, async () => {
     config.plugins.entries.voyage = { enabled: true };
     fs.writeFileSync(path.join(stateDir, "openclaw.json"), JSON.stringify(config, null, 2), { mode: 0o600 });
     spawnSync("chown", [`${AGENT}:`, path.join(stateDir, "openclaw.json")]);

@@ -45,7 +45,7 @@ async function assertAccepted(input: OpenclawConfigInput, label: string): Promis
     }
 }
 
-test("every auth mode × memory-search provider passes the pinned OpenClaw's validation", { timeout: 180_000 }, async () => {
+test("every auth mode × memory-search provider passes the pinned OpenClaw's validation", { timeout: 900_000 }, async () => {
     openclawBin();
     const combos = GATEWAY_AUTH_MODES.flatMap((auth) =>
         MEMORY_SEARCH_PROVIDERS.flatMap((provider) => [true, false].map((hasEmbeddingKey) => ({ auth, provider, hasEmbeddingKey }))),
@@ -58,7 +58,7 @@ test("every auth mode × memory-search provider passes the pinned OpenClaw's val
     });
 });
 
-test("every LLM provider, an empty HEARTBEAT.md and a custom port pass validation", { timeout: 180_000 }, async () => {
+test("every LLM provider, an empty HEARTBEAT.md and a custom port pass validation", { timeout: 900_000 }, async () => {
     const inputs: [string, OpenclawConfigInput][] = LLM_PROVIDERS.map((llmProvider) => [
         `llm=${llmProvider}`,
         { ...baseConfigInput(), llmProvider, memorySearch: { provider: "none", hasEmbeddingKey: false } },
@@ -68,7 +68,7 @@ test("every LLM provider, an empty HEARTBEAT.md and a custom port pass validatio
     await inPairs(inputs, ([label, input]) => assertAccepted(input, label));
 });
 
-test("negative controls: the guide's retired keys are rejected by the pinned OpenClaw", { timeout: 120_000 }, async () => {
+test("negative controls: the guide's retired keys are rejected by the pinned OpenClaw", { timeout: 600_000 }, async () => {
     const good = JSON.parse(renderOpenclawConfig(baseConfigInput()).json);
     const mutations: [string, (c: any) => void, RegExp][] = [
         ["top-level memorySearch block", (c) => (c.memorySearch = { enabled: true, provider: "voyage", indexMode: "hot" }), /memorySearch/],
@@ -88,7 +88,7 @@ test("negative controls: the guide's retired keys are rejected by the pinned Ope
     });
 });
 
-test("security audit: token mode has no finding at warn or above; access mode only the inherent trusted-proxy ones", { timeout: 120_000 }, async () => {
+test("security audit: token mode has no finding at warn or above; access mode only the inherent trusted-proxy ones", { timeout: 600_000 }, async () => {
     for (const auth of GATEWAY_AUTH_MODES) {
         const stateDir = path.join(dir, `state-${auth}`);
         fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });

@@ -42,7 +42,7 @@ function urn(type: string, name: string): string {
     return `urn:pulumi:ci::openclaw-vps::${type}::${name}`;
 }
 
-describe("policy pack over the analyzer protocol", { timeout: 120_000 }, () => {
+describe("policy pack over the analyzer protocol", { timeout: 600_000 }, () => {
     let pack: ChildProcess;
     let client: analyzerGrpc.AnalyzerClient;
     let stderr = "";

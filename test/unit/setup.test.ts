@@ -119,7 +119,7 @@ test("npm run deploy --setup-only drives a real pulumi command line without secr
         input: `${answers}\n`,
         env: { ...process.env, OPENCLAW_VPS_PULUMI: fake, PULUMI_CONFIG_PASSPHRASE: "test-passphrase", HCLOUD_TOKEN: "x", CLOUDFLARE_API_TOKEN: "" },
         encoding: "utf8",
-        timeout: 60_000,
+        timeout: 300_000,
     });
     assert.equal(res.status, 0, res.stderr);
     const calls = fs.readFileSync(log, "utf8");

@@ -267,7 +267,7 @@ describe("verify target from a stack", () => {
 });
 
 describe("verify CLI", () => {
-    it("reads the stack through OPENCLAW_VPS_PULUMI, checks the edge, and exits 1 when the host is unreachable", { timeout: 120_000 }, async () => {
+    it("reads the stack through OPENCLAW_VPS_PULUMI, checks the edge, and exits 1 when the host is unreachable", { timeout: 600_000 }, async () => {
         const edge = await startEdgeStandIn("access");
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "verify-cli-"));
         const key = keyFile("-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n-----END OPENSSH PRIVATE KEY-----\n");
