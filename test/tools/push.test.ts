@@ -4,6 +4,7 @@
 // recording stand-ins; /readyz is a tiny local responder. Proves: files, owners and modes; a second run changes
 // nothing; agent-written memory survives an operator change; secrets land 0600 and appear in no output or argv;
 // restarts happen only when their inputs change; the first-boot restore runs once, before the seed and the gateway.
+import { CONTRACT_ENV_FILE } from "../helpers/contract";
 import { after, before, test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -160,7 +161,7 @@ function watchArgv(): { stop(): string[] } {
 async function push(root: string, v: Variant = {}): Promise<PushResult> {
     const argv = watchArgv();
     const result = await host.pushBundle(bundle(v), {
-        environment: { OPENCLAW_VPS_ROOT: root, PATH: `${tools.bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` },
+        environment: { OPENCLAW_VPS_ROOT: root, OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE, PATH: `${tools.bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` },
     });
     const commandLines = argv.stop().join("\n");
     const everything = [result.stdout, result.stderr, tools.calls().join("\n"), sandbox.sshdLog(), commandLines].join("\n");
@@ -429,7 +430,7 @@ test("the composed host bundle (buildHostBundle) applies with the contract's mod
     input.openclaw = { ...input.openclaw, port: readyz.port, memorySearch: { provider: "none", hasEmbeddingKey: false } };
     input.secrets = { gatewayToken: input.secrets.gatewayToken, llmApiKey: input.secrets.llmApiKey };
     const composed = buildHostBundle(input);
-    const environment = { OPENCLAW_VPS_ROOT: root, PATH: `${tools.bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` };
+    const environment = { OPENCLAW_VPS_ROOT: root, OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE, PATH: `${tools.bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` };
     const check = (result: PushResult) => {
         const everything = [result.stdout, result.stderr, tools.calls().join("\n"), sandbox.sshdLog()].join("\n");
         for (const secret of Object.values(HOST_SENTINELS)) assert.ok(!everything.includes(secret), "a secret leaked");
@@ -462,7 +463,7 @@ test("waitProvisioned runs wait-provisioned.sh over SSH as root: done resolves, 
     const status = path.join(dir, "provision.status");
     const log = path.join(dir, "provision.log");
     fs.writeFileSync(log, "step 7/9 cloudflared: apt failed\n", { mode: 0o640 }); // root-only, as on the host
-    const environment = { PROVISION_STATUS: status, PROVISION_LOG: log, PROVISION_POLL_SECONDS: "1", CLOUD_INIT_RESULT: path.join(dir, "none") };
+    const environment = { OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE, PROVISION_STATUS: status, PROVISION_LOG: log, PROVISION_POLL_SECONDS: "1", CLOUD_INIT_RESULT: path.join(dir, "none") };
 
     fs.writeFileSync(status, "step=9/9\nname=finish\nstate=done\nupdated=2026-11-26T10:00:00Z\n");
     const done = await host.waitProvisioned({ timeoutSeconds: 5, environment });
