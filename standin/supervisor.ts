@@ -94,13 +94,13 @@ class Supervisor {
     this.emit({ kind: "started", pid: process.pid });
     log(`supervisor: pid ${process.pid}, state in ${paths.dir}`);
 
+    // The image and the mirrors do not depend on each other: prepared side by side, as boot() would.
     this.emit({ kind: "image", state: isRootfsCached() ? "cached" : "building" });
-    const rootfs = await ensureRootfs();
-    this.emit({ kind: "image", state: "ok", seconds: rootfs.seconds });
-
     this.emit({ kind: "mirrors", state: "start" });
-    await standInInternet();
-    this.emit({ kind: "mirrors", state: "ok" });
+    await Promise.all([
+      ensureRootfs().then((rootfs) => this.emit({ kind: "image", state: "ok", seconds: rootfs.seconds })),
+      standInInternet().then(() => this.emit({ kind: "mirrors", state: "ok" })),
+    ]);
 
     this.emit({ kind: "boot", state: "start" });
     const vps = await StandInVps.boot({ name: config.name, userData: config.userData, egressAllowlist: config.egressAllowlist });
@@ -118,7 +118,10 @@ class Supervisor {
     this.emit({ kind: "cloud-init", status, code: boot.cloudInitCode, seconds: boot.seconds });
     if (boot.cloudInitCode !== 0) {
       const provisionLog = await vps.exec("tail -n 20 /var/log/openclaw-vps/provision.log", { allowFailure: true });
-      throw new Error(`cloud-init did not finish cleanly (${status}):\n${boot.cloudInit}\n${provisionLog.stdout}\n${vps.consoleTail(20)}`);
+      throw new Error(
+        `cloud-init did not finish cleanly (${status}); the end of provision.log:\n${provisionLog.stdout.trimEnd()}\n` +
+          `(the whole console: ${vps.consoleLogFile}.last)`,
+      );
     }
 
     // The host key the container made on first boot, as OpenSSH pins it for this address and port.
