@@ -105,7 +105,7 @@ function printConnection(connection: Connection, paths: SupervisorPaths): void {
     say(`LLM: ${connection.llm}, reached through the stand-in's egress proxy (the only host it may reach).`);
   }
   say(`Status: npm run try -- --status    Stop (removes the server and all it made): npm run try -- --stop`);
-  say(`Logs: ${paths.log} (supervisor), and the gateway's with: ${sshBase(connection)} ${target} sudo journalctl _UID=$(id -u openclaw)`);
+  say(`Logs: ${paths.log} (supervisor); the gateway's: ${sshBase(connection)} ${target} 'sudo journalctl _UID=$(id -u openclaw)'`);
 }
 
 function readConnection(paths: SupervisorPaths): Connection | undefined {
@@ -157,9 +157,11 @@ function status(paths: SupervisorPaths): number {
 }
 
 async function stop(paths: SupervisorPaths): Promise<number> {
+  const running = runningSupervisor(paths);
+  if (running) say(`Stopping the stand-in (supervisor pid ${running.pid}): the container, its disk, its network and the bucket go.`);
   const result = await stopSupervisor(paths);
   if (result.stopped) {
-    say(`Stopped the stand-in (supervisor pid ${result.stopped.pid}${result.forced ? ", killed after it ignored SIGTERM" : ""}).`);
+    say(`Stopped the stand-in (supervisor pid ${result.stopped.pid}${result.forced ? "; killed when its teardown took too long, the rest removed here" : ""}).`);
   } else {
     say("No stand-in was running; removed any leftovers.");
   }

@@ -130,8 +130,6 @@ export async function startBucket(
   });
 }
 
-const INSTALL_CLOUDFLARED = "install -m 0755 /dev/stdin /usr/bin/cloudflared.new && mv -f /usr/bin/cloudflared.new /usr/bin/cloudflared";
-
 /** Replaces the stand-in package's cloudflared (which never reports READY) with the recording, notifying one. */
 export async function installRecordingCloudflared(vps: StandInVps): Promise<void> {
   await vps.exec("cat >/usr/bin/cloudflared.new && chmod 0755 /usr/bin/cloudflared.new && mv -f /usr/bin/cloudflared.new /usr/bin/cloudflared", {
@@ -141,7 +139,14 @@ export async function installRecordingCloudflared(vps: StandInVps): Promise<void
 
 /** The same, over SSH as the admin user (sudo), for a caller that holds no handle on the instance (`npm run try`). */
 export async function installRecordingCloudflaredOverSsh(remote: RemoteHost): Promise<void> {
-  const script = `set -euo pipefail\n${INSTALL_CLOUDFLARED} <<'STANDIN_CLOUDFLARED'\n${RECORDING_CLOUDFLARED}STANDIN_CLOUDFLARED\n`;
+  // The here-document feeds `install` alone; `bash -s` reads the rest of the script from the same stdin.
+  const script = [
+    "set -euo pipefail",
+    "install -m 0755 /dev/stdin /usr/bin/cloudflared.new <<'STANDIN_CLOUDFLARED'",
+    `${RECORDING_CLOUDFLARED}STANDIN_CLOUDFLARED`,
+    "mv -f /usr/bin/cloudflared.new /usr/bin/cloudflared",
+    "",
+  ].join("\n");
   const result = await remote.runScript(script, { sudo: true });
   if (result.code !== 0) throw new Error(`installing the stand-in cloudflared failed (exit ${result.code}): ${result.stderr}`);
 }

@@ -208,15 +208,17 @@ export function clearRunFiles(paths: SupervisorPaths): void {
 export interface StopResult {
   /** The supervisor that was running, if one was. */
   stopped?: SupervisorRecord;
-  /** It did not go on SIGTERM and was killed; its instance was then removed from here. */
+  /** It had not finished its teardown within the grace and was killed; the rest of its instance was removed here. */
   forced: boolean;
 }
 
 /**
  * Stops the supervisor (SIGTERM: it tears its instance down itself), kills it if it does not go, then removes whatever
- * a dead supervisor left (its instance, namespace and mount: cleanupStaleInstances) and the run's files.
+ * a dead supervisor left (its instance, namespace and mount: cleanupStaleInstances) and the run's files. The grace is
+ * long because the teardown is real work: removing the container's disk (about 50,000 files, 1.3 GB once the agent
+ * is installed) took over a minute on a busy machine.
  */
-export async function stopSupervisor(paths: SupervisorPaths, graceMs = 60_000): Promise<StopResult> {
+export async function stopSupervisor(paths: SupervisorPaths, graceMs = 10 * 60_000): Promise<StopResult> {
   const record = runningSupervisor(paths);
   let forced = false;
   if (record) {

@@ -8,15 +8,18 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { createServer, connect, type AddressInfo, type Server } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { PROJECT_ROOT } from "../../components/pins";
 import { llmKeyFromEnvironment, tryStateDir } from "../../scripts/try";
+import { EGRESS_DROP_IN_PATH, RECORDING_CLOUDFLARED, renderEgressDropIn } from "../../standin/deploy";
 import { createEgressProxy } from "../../standin/egress-proxy";
 import { checkPrerequisites, describeMissing, findTool, STANDIN_TOOLS } from "../../standin/prerequisites";
 import { cacheDir, isAlive, run, startTime } from "../../standin/process";
 
 const TRY_SCRIPT = join(PROJECT_ROOT, "scripts", "try.ts");
+/** The pinned OpenClaw's CLI on this machine: a client of the gateway, as a laptop's would be. */
+const OPENCLAW_CLI = join(PROJECT_ROOT, "node_modules", ".bin", "openclaw");
 /** A key shaped like Anthropic's: it must reach the container's .env, and never any output or log. */
 const LLM_KEY_SENTINEL = "sk-ant-TRYTEST-sentinel-llm-key-5e1f0c3a9b";
 
@@ -204,13 +207,42 @@ describe("npm run try end to end", { timeout: 45 * 60_000 }, () => {
     assert.equal(page.status, 200);
     assert.match(page.headers.get("content-type") ?? "", /text\/html/);
     await page.body?.cancel();
+    // The printed token is the gateway's: the pinned OpenClaw's own client gets in with it, and not without it.
+    const token = readFileSync(join(stateDir, "gateway-token"), "utf8").trim();
+    const home = mkdtempSync(join(tmpdir(), "try-client-"));
+    try {
+      const client = (withToken: string) =>
+        run(OPENCLAW_CLI, ["gateway", "health", "--url", `ws://127.0.0.1:${local}`, "--token", withToken, "--json"], {
+          env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HOME: home, NO_COLOR: "1" },
+          allowFailure: true,
+          timeoutMs: 120_000,
+        });
+      const healthy = await client(token);
+      assert.equal(healthy.code, 0, healthy.stdout + healthy.stderr);
+      assert.equal((JSON.parse(healthy.stdout) as { ok: boolean }).ok, true);
+      const refused = await client("0".repeat(48));
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stdout + refused.stderr, /token mismatch/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
     forward.kill();
   });
 
+  /** A command on the server through the printed SSH command (as the admin user). */
+  function remote(command: string) {
+    const ssh = printedCommand(first.stdout, "ops@127.0.0.1");
+    return run(ssh[0]!, ["-o", "BatchMode=yes", ...ssh.slice(1), command], { timeoutMs: 60_000, allowFailure: true });
+  }
+
+  it("puts the stand-in's pieces in place whole: the READY-reporting cloudflared and the gateway's egress drop-in", async () => {
+    const cloudflared = await remote("sudo -n cat /usr/bin/cloudflared; sudo -n systemctl is-active cloudflared.service");
+    assert.equal(cloudflared.stdout, `${RECORDING_CLOUDFLARED}active\n`);
+    const dropIn = await remote(`sudo -n stat -c '%U:%G %a' ${EGRESS_DROP_IN_PATH} && sudo -n cat ${EGRESS_DROP_IN_PATH}`);
+    assert.equal(dropIn.stdout, `openclaw:openclaw 644\n${renderEgressDropIn()}`);
+  });
+
   it("sends the gateway through the egress proxy, which lets it reach the LLM's API and nothing else", async () => {
-    const ssh = printedCommand(first.stdout, "ops@127.0.0.1").filter((arg) => arg !== "-N");
-    const remote = async (command: string) =>
-      run(ssh[0]!, ["-o", "BatchMode=yes", ...ssh.slice(1), command], { timeoutMs: 60_000, allowFailure: true });
     const mainPid = (await remote("sudo -n systemctl --user --machine=openclaw@ show -p MainPID --value openclaw-gateway.service")).stdout.trim();
     assert.match(mainPid, /^[1-9]\d*$/);
     const environ = (await remote(`sudo -n cat /proc/${mainPid}/environ | tr '\\0' '\\n' | grep -E '^(HTTPS_PROXY|NODE_USE_ENV_PROXY|NO_PROXY)='`)).stdout;
@@ -245,7 +277,8 @@ describe("npm run try end to end", { timeout: 45 * 60_000 }, () => {
 
     const stopped = await runTry(["--stop"], env);
     assert.equal(stopped.code, 0, stopped.stdout + stopped.stderr);
-    assert.match(stopped.stdout, /^Stopped the stand-in \(supervisor pid \d+\)/m);
+    // Stopped by its own teardown on SIGTERM, not killed.
+    assert.match(stopped.stdout, /^Stopped the stand-in \(supervisor pid \d+\)\.$/m);
 
     assert.ok(!(isAlive(supervisor.pid) && startTime(supervisor.pid) === supervisor.start), "the supervisor still runs");
     const namespaces = (await run("ip", ["netns", "list"])).stdout;
