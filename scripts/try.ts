@@ -16,6 +16,7 @@ import {
   deployBundle,
   deployPlan,
   describeMissing,
+  ensureStateDir,
   followEvents,
   installEgressDropIn,
   installRecordingCloudflaredOverSsh,
@@ -31,7 +32,6 @@ import {
   type SupervisorPaths,
   type SupervisorRecord,
 } from "../standin";
-import { ensureStateDir } from "../standin/supervisor-control";
 import { standInSettings } from "./lib/standin-settings";
 
 /**
@@ -92,6 +92,8 @@ function printConnection(connection: Connection, paths: SupervisorPaths): void {
   const token = readFileSync(connection.tokenFile, "utf8").trim();
   const target = `${connection.adminUser}@127.0.0.1`;
   const port = connection.gatewayPort;
+  // Run through sudo, the key and known_hosts are root's (0600): the commands below need sudo too.
+  if (process.env.SUDO_USER) say(`(The key below is root's, not ${process.env.SUDO_USER}'s: run these ssh commands with sudo.)`);
   say("SSH to the server as the admin user:");
   say(`  ${sshBase(connection)} ${target}`);
   say("Forward the gateway to this machine (leave it running; any free local port works in place of the first):");

@@ -30,7 +30,7 @@ export {
 } from "./backup-host";
 export type { BackupHost, ScriptResult } from "./backup-host";
 export {
-  clearRunFiles, followEvents, readSupervisorRecord, runningSupervisor, startSupervisor, stopSupervisor, supervisorLogTail,
-  supervisorPaths,
+  clearRunFiles, ensureStateDir, followEvents, readSupervisorRecord, runningSupervisor, startSupervisor, stopSupervisor,
+  supervisorLogTail, supervisorPaths, withoutSecrets,
 } from "./supervisor-control";
 export type { StopResult, SupervisorConfig, SupervisorEvent, SupervisorPaths, SupervisorRecord } from "./supervisor-control";

@@ -67,7 +67,7 @@ export type SupervisorEvent = { time: string } & (
   | { kind: "cloud-init"; status: string; code: number; seconds: number }
   | { kind: "host-key"; knownHosts: string }
   | { kind: "bucket"; endpoint: string }
-  | { kind: "ready"; sshPort: number; netns: string; instanceDir: string }
+  | { kind: "ready"; sshPort: number; netns: string; instanceDir: string; socketDir: string }
   | { kind: "error"; message: string }
   | { kind: "stopped"; reason: string }
 );

@@ -134,7 +134,7 @@ class Supervisor {
     this.emit({ kind: "bucket", endpoint: STANDIN_S3_ENDPOINT });
 
     const held = vps.resources();
-    this.emit({ kind: "ready", sshPort: vps.ssh.port, netns: held.netns, instanceDir: held.instanceDir });
+    this.emit({ kind: "ready", sshPort: vps.ssh.port, netns: held.netns, instanceDir: held.instanceDir, socketDir: held.socketDir });
     log(`supervisor: ready; ssh on 127.0.0.1:${vps.ssh.port}`);
 
     const how = await vps.whenStopped();

@@ -270,9 +270,9 @@ describe("npm run try end to end", { timeout: 45 * 60_000 }, () => {
   it("--stop removes the server and everything it made", async () => {
     const supervisor = JSON.parse(readFileSync(join(stateDir, "supervisor.json"), "utf8")) as { pid: number; start: string };
     const ready = readFileSync(join(stateDir, "events.jsonl"), "utf8").split("\n").filter(Boolean)
-      .map((line) => JSON.parse(line) as { kind: string; netns?: string; instanceDir?: string })
+      .map((line) => JSON.parse(line) as { kind: string; netns?: string; instanceDir?: string; socketDir?: string })
       .find((event) => event.kind === "ready");
-    assert.ok(ready?.netns && ready.instanceDir, "no ready event with the instance's namespace and directory");
+    assert.ok(ready?.netns && ready.instanceDir && ready.socketDir, "no ready event with the instance's namespace and directories");
     assert.ok((await run("ip", ["netns", "list"])).stdout.includes(ready.netns), "the running stand-in has no namespace");
 
     const stopped = await runTry(["--stop"], env);
@@ -284,6 +284,17 @@ describe("npm run try end to end", { timeout: 45 * 60_000 }, () => {
     const namespaces = (await run("ip", ["netns", "list"])).stdout;
     assert.ok(!namespaces.includes(`ocvps-${supervisor.pid}-`), `a namespace of the supervisor is left:\n${namespaces}`);
     assert.ok(!existsSync(ready.instanceDir), `${ready.instanceDir} is left`);
+    assert.ok(!existsSync(ready.socketDir), `${ready.socketDir} is left`);
+    // nspawn names the instance directory in its argv, the forwarder its sockets: neither may still run.
+    const leftovers = readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).filter((pid) => {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        return argv.includes(ready.instanceDir!) || argv.includes(ready.socketDir!) || argv.includes(stateDir);
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
+    assert.deepEqual(leftovers, [], "processes of the stand-in are left");
     const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((line) => line.split(" ")[4] ?? "");
     assert.deepEqual(mounts.filter((path) => path.startsWith(ready.instanceDir!) || path.startsWith(stateDir)), [], "mounts are left");
     for (const file of ["admin_ed25519", "admin_ed25519.pub", "known_hosts", "gateway-token", "connection.json", "supervisor.json", "bucket"]) {
