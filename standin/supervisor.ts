@@ -137,6 +137,9 @@ class Supervisor {
     this.emit({ kind: "ready", sshPort: vps.ssh.port, netns: held.netns, instanceDir: held.instanceDir, socketDir: held.socketDir });
     log(`supervisor: ready; ssh on 127.0.0.1:${vps.ssh.port}`);
 
+    // The instance's servers and nspawn are unref'd (a test must be able to exit around them): this process lives on
+    // for them, until SIGTERM or the container's end.
+    setInterval(() => undefined, 60 * 60_000);
     const how = await vps.whenStopped();
     this.teardown(`the container stopped by itself (nspawn exit ${how})`, 1);
   }

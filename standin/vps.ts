@@ -81,7 +81,7 @@ const liveInstances = new Set<StandInVps>();
 let internetPromise: Promise<StandInInternet> | undefined;
 let staleCleaned = false;
 
-/** The process-wide internet stand-in (built once, shared by every instance of this test process). */
+/** The process-wide internet stand-in (built once, shared by every instance this process owns). */
 export function standInInternet(): Promise<StandInInternet> {
   internetPromise ??= StandInInternet.prepare();
   return internetPromise;
@@ -456,7 +456,7 @@ export class StandInVps {
     // SIGRTMIN+4 (38 with glibc, which systemd uses) asks systemd for a clean poweroff; Node has no name for it.
     if (init !== undefined) process.kill(init, 38);
     else this.nspawn.kill("SIGTERM");
-    // The timer is cancelled once the container stopped: a pending one would keep the test process alive.
+    // The timer is cancelled once the container stopped: a pending one would keep the owning process alive.
     const timer = new AbortController();
     const timedOut = await Promise.race([
       stopped.then(() => false),
@@ -547,7 +547,7 @@ function listenOn(server: Server, target: { path: string } | { host: string; por
   return new Promise((resolveListening, reject) => {
     server.once("error", reject);
     server.listen(target, () => {
-      server.unref(); // a forgotten destroy() must not keep the test process alive (the exit hook cleans up)
+      server.unref(); // a forgotten destroy() must not keep the owning process alive (the exit hook cleans up)
       resolveListening();
     });
   });
