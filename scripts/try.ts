@@ -34,13 +34,6 @@ import {
 } from "../standin";
 import { standInSettings } from "./lib/standin-settings";
 
-/**
- * The instance's name, which names its console log (logs/NAME.console.log in the cache): `try` for the default state
- * directory, and one of its own for another (a test's), so two tries never share a console log.
- */
-export function instanceName(stateDir: string, defaultDir = tryStateDir({ ...process.env, OPENCLAW_VPS_TRY_DIR: "" })): string {
-  return stateDir === defaultDir ? "try" : `try-${createHash("sha256").update(stateDir).digest("hex").slice(0, 8)}`;
-}
 /** Exit codes: 2 = this machine or the stack cannot run it (nothing was done); 3 = --status found none running. */
 const EXIT_PREREQUISITES = 2;
 const EXIT_NOT_RUNNING = 3;
@@ -53,6 +46,14 @@ const START_LOCK = "start.lock";
 export function tryStateDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.OPENCLAW_VPS_TRY_DIR) return env.OPENCLAW_VPS_TRY_DIR;
   return join(env.OPENCLAW_VPS_CACHE || join(homedir(), ".cache", "openclaw-vps"), "try");
+}
+
+/**
+ * The instance's name, which names its console log (logs/NAME.console.log in the cache): `try` for the default state
+ * directory, and one of its own for another (a test's), so two tries never share a console log.
+ */
+export function instanceName(stateDir: string, defaultDir = tryStateDir({ ...process.env, OPENCLAW_VPS_TRY_DIR: "" })): string {
+  return stateDir === defaultDir ? "try" : `try-${createHash("sha256").update(stateDir).digest("hex").slice(0, 8)}`;
 }
 
 /** The LLM key from the environment: OPENCLAW_VPS_LLM_API_KEY, else the provider's own variable (ANTHROPIC_API_KEY, ...). */
