@@ -8,17 +8,9 @@ import { randomFillSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import {
-    agentIds,
-    createBackupHost,
-    readStatus,
-    requireTools,
-    runHostScript,
-    serverSideCopiesUnder,
-    startS3Server,
-    uploadsUnder,
-    writeTree,
-} from "../test/helpers/s3";
+import { agentIds, createBackupHost, readStatus, runHostScript, writeTree } from "../standin/backup-host";
+import { serverSideCopiesUnder, startS3Server, uploadsUnder } from "../standin/bucket";
+import { requireTools } from "../standin/prerequisites";
 
 export interface BackupBenchOptions {
     files?: number;
@@ -82,7 +74,7 @@ function machine(dir: string): BackupBenchResult["machine"] {
 }
 
 export async function runBackupBenchmark(opts: BackupBenchOptions = {}): Promise<BackupBenchResult> {
-    requireTools({ rclone: "rclone", runuser: "util-linux", flock: "util-linux" });
+    requireTools({ rclone: "rclone", runuser: "util-linux", flock: "util-linux" }, { what: "the backup benchmark", rerun: "npm run bench -- --backup" });
     const files = opts.files ?? 10_000;
     const megabytes = opts.megabytes ?? 500;
     const root = fs.mkdtempSync(path.join(opts.dir ?? os.tmpdir(), "openclaw-vps-bench-backup-"));

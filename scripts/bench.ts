@@ -1,12 +1,12 @@
-// `npm run bench`: the stand-in VPS benchmark. Boots the real user data in the stand-in VPS (test/helpers/vps.ts) on the
+// `npm run bench`: the stand-in VPS benchmark. Boots the real user data in the stand-in VPS (standin/vps.ts) on the
 // 2 GB profile (DigitalOcean s-2vcpu-2gb settings, the container capped at 2 GiB where this machine lets us), deploys
-// it with the code `pulumi up` runs (test/helpers/vps-deploy.ts), and prints: boot to `cloud-init done`, each
+// it with the code `pulumi up` runs (standin/deploy.ts), and prints: boot to `cloud-init done`, each
 // provisioning step's share, the push, boot to /readyz, the gateway's memory (its unit's cgroup) and the headroom
 // under the limits we set (gatewayMemoryBudget), and a backup's peak on top of it.
 //   npm run bench                 the stand-in VPS benchmark
 //   npm run bench -- --backup     the backup benchmark only (scripts/bench-backup.ts; --files N --megabytes M)
 //   npm run bench -- --all        both
-// Needs root and what the stand-in VPS needs (test/vps/README.md). Owned by the end-to-end deploy (test/vps).
+// Needs root and what the stand-in VPS needs (standin/README.md).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
@@ -15,17 +15,19 @@ import { parseArgs } from "node:util";
 import { gatewayMemoryBudget } from "../components/render/gateway-unit";
 import { listSnapshots, runBackup } from "./lib/operations";
 import { formatBackupBenchmark, runBackupBenchmark } from "./bench-backup";
-import { StandInVps } from "../test/helpers/vps";
-import { createAdminKey, provisionStepSeconds } from "../test/helpers/vps-scenario";
 import {
   agentSystemctl,
   bucketDataDir,
   connectAdmin,
+  createAdminKey,
   deploy,
   deployPlan,
   installRecordingCloudflared,
+  provisionStepSeconds,
+  StandInVps,
   startBucket,
-} from "../test/helpers/vps-deploy";
+} from "../standin";
+import { standInSettings } from "./lib/standin-settings";
 
 const MIB = 1024 * 1024;
 /** The 2 GB profile: the smallest server the project supports (DigitalOcean s-2vcpu-2gb). */
@@ -200,7 +202,7 @@ const mb = (m: number) => `${Math.round(m)} MiB`;
 
 async function vpsBenchmark(): Promise<void> {
   const admin = await createAdminKey();
-  const plan = deployPlan(admin.publicKey, PROFILE_OVERRIDES);
+  const plan = deployPlan(standInSettings(admin.publicKey, PROFILE_OVERRIDES).settings);
   const serverMb = plan.settings.serverMemoryMb ?? PROFILE_MB;
   const budget = gatewayMemoryBudget(serverMb);
   const cap = MemoryCap.create(serverMb);
@@ -211,9 +213,8 @@ async function vpsBenchmark(): Promise<void> {
   try {
     const started = Date.now();
     vps = await cap.around(() => StandInVps.boot({ name: "bench", userData: plan.userData }));
-    for (const pid of vps.resources().pids) {
-      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("vps-forwarder")) cap.release(pid);
-    }
+    const { forwarderPid } = vps.resources();
+    if (forwarderPid !== undefined) cap.release(forwarderPid);
     const boot = await vps.waitBooted();
     const bootSeconds = (Date.now() - started) / 1000;
     if (boot.cloudInitCode !== 0) throw new Error(`cloud-init did not finish cleanly:\n${boot.cloudInit}\n${vps.consoleTail(30)}`);

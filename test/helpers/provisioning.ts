@@ -81,6 +81,11 @@ export function readStatusFile(file: string): Record<string, string> {
 
 /** Every `*.sh` file under cloud-init/ (recursively), including ones added later by anyone. */
 export function hostShellScripts(): string[] {
+    return shellScriptsUnder(CLOUD_INIT_DIR);
+}
+
+/** Every `*.sh` file under `root` (recursively). */
+export function shellScriptsUnder(root: string): string[] {
     const found: string[] = [];
     const walk = (dir: string) => {
         for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -89,7 +94,7 @@ export function hostShellScripts(): string[] {
             else if (entry.isFile() && entry.name.endsWith(".sh")) found.push(full);
         }
     };
-    walk(CLOUD_INIT_DIR);
+    walk(root);
     return found.sort();
 }
 

@@ -1,7 +1,6 @@
 // Test utilities of `npm run verify`: sentinel secrets shaped like production's, the real host bundle pushed onto a
 // stand-in VPS the way `pulumi up` does (real gateway, stand-in cloudflared, backup timer), a metadata service
 // stand-in inside the container, an HTTP stand-in for Cloudflare's edge, and the verify CLI run as a user runs it.
-import { installRecordingCloudflared } from "./vps-deploy";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -13,8 +12,9 @@ import { RemoteHost } from "../../components/remote";
 import { buildHostBundle, HostBundle } from "../../components/render/host-bundle";
 import { renderGatewayUnit } from "../../components/render/gateway-unit";
 import { workspaceFiles } from "../../components/render/workspace";
+import { installRecordingCloudflared } from "../../standin/deploy";
+import type { StandInVps } from "../../standin/vps";
 import { sampleHostInput } from "./push";
-import type { StandInVps } from "./vps";
 
 /** Secrets as long and random-looking as production's (48-character gateway token, base64 tunnel token). */
 export const VERIFY_SENTINELS = {

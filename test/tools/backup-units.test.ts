@@ -15,7 +15,8 @@ import {
     validateBackupSchedule,
 } from "../../components/render/backup-units";
 import { renderBackupEnv, renderRcloneConfig } from "../../components/render/rclone";
-import { HOST_SCRIPTS_DIR, makeTempDir, requireTools } from "../helpers/s3";
+import { HOST_SCRIPTS_DIR } from "../../standin/backup-host";
+import { makeTempDir, requireTools } from "../helpers/backup";
 
 let tmp: string;
 

@@ -14,26 +14,16 @@ import { DatabaseSync } from "node:sqlite";
 import {
     agentIds,
     createBackupHost,
-    filesContaining,
-    hashTree,
-    installOpenClawState,
-    makeTempDir,
-    onboardOpenClaw,
     rclone,
     readStatus,
-    requireTools,
     runHostScript,
-    s3ObjectFile,
-    serverSideCopiesUnder,
-    startS3Server,
-    TEST_AGENT_USER,
-    treeDiff,
-    uploadsUnder,
+    THROWAWAY_AGENT_USER,
     writeTree,
     type BackupHost,
-    type S3Server,
     type ScriptResult,
-} from "../helpers/s3";
+} from "../../standin/backup-host";
+import { s3ObjectFile, serverSideCopiesUnder, startS3Server, uploadsUnder, type S3Server } from "../../standin/bucket";
+import { filesContaining, hashTree, installOpenClawState, makeTempDir, onboardOpenClaw, requireTools, treeDiff } from "../helpers/backup";
 
 const SENTINEL = {
     accessKeyId: "AKSENTINEL7f3a9c0d1e",
@@ -377,9 +367,9 @@ describe("backup and restore with real rclone against a local S3 server", () => 
         expectOk(result, "restore.sh --snapshot FIRST");
         assert.deepEqual(treeDiff(treeAtFirst, hashTree(host.workspace)), []);
         assert.deepEqual(fs.readFileSync(calls, "utf8").trim().split("\n"), [
-            `--user --machine=${TEST_AGENT_USER}@ is-active --quiet openclaw-gateway.service`,
-            `--user --machine=${TEST_AGENT_USER}@ stop openclaw-gateway.service`,
-            `--user --machine=${TEST_AGENT_USER}@ start openclaw-gateway.service`,
+            `--user --machine=${THROWAWAY_AGENT_USER}@ is-active --quiet openclaw-gateway.service`,
+            `--user --machine=${THROWAWAY_AGENT_USER}@ stop openclaw-gateway.service`,
+            `--user --machine=${THROWAWAY_AGENT_USER}@ start openclaw-gateway.service`,
         ]);
         const aside = fs.readdirSync(host.home).filter((e) => e.startsWith("openclaw-before-restore-"));
         assert.equal(aside.length, 1);

@@ -1,23 +1,26 @@
-// Every shell script that goes to the host (every *.sh under cloud-init/, including ones added later) through
-// shellcheck and `bash -n`, plus the house rules: `#!/usr/bin/env bash` and `set -euo pipefail` (or stricter).
+// Every shell script that goes to the host (every *.sh under cloud-init/, including ones added later) and every one
+// of the stand-in VPS (standin/, e.g. the image's rootfs/configure.sh) through shellcheck and `bash -n`, plus the
+// house rules: `#!/usr/bin/env bash` and `set -euo pipefail` (or stricter).
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CLOUD_INIT_DIR, REPO_ROOT, hostShellScripts, requireTool, run, tempDir } from "../helpers/provisioning";
+import { REPO_ROOT, hostShellScripts, requireTool, run, shellScriptsUnder, tempDir } from "../helpers/provisioning";
 
-const scripts = hostShellScripts();
+const scripts = [...hostShellScripts(), ...shellScriptsUnder(path.join(REPO_ROOT, "standin"))];
 
 describe("shellcheck on every host script", () => {
     before(() => requireTool("shellcheck", "shellcheck"));
 
     it("finds the scripts (the glob is not empty)", () => {
-        const names = scripts.map((s) => path.relative(CLOUD_INIT_DIR, s));
-        assert.ok(names.includes("provision.sh") && names.includes("wait-provisioned.sh"), names.join(", "));
+        const names = scripts.map((s) => path.relative(REPO_ROOT, s));
+        for (const expected of ["cloud-init/provision.sh", "cloud-init/wait-provisioned.sh", "standin/rootfs/configure.sh"]) {
+            assert.ok(names.includes(expected), `${expected} is not among ${names.join(", ")}`);
+        }
     });
 
     for (const script of scripts) {
-        const name = path.relative(CLOUD_INIT_DIR, script);
+        const name = path.relative(REPO_ROOT, script);
         it(`${name}: shellcheck is clean`, () => {
             // -x follows `source` lines; `# shellcheck source=cloud-init/...` directives are relative to the repo root.
             const result = run("shellcheck", ["--external-sources", "--shell=bash", "--severity=style", "--format=gcc", script], {

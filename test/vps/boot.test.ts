@@ -4,8 +4,8 @@
 // only, firewalled, nothing but sshd listening on the network; and it all comes back after a reboot.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { StandInVps, standInInternet, type BootState } from "../helpers/vps";
-import { answersWithin, createAdminKey, provisionStepSeconds, sshTo, standInUserData, type AdminKey } from "../helpers/vps-scenario";
+import { answersWithin, createAdminKey, provisionStepSeconds, sshTo, standInUserData, type AdminKey } from "../../standin/scenario";
+import { StandInVps, standInInternet, type BootState } from "../../standin/vps";
 
 /** A port the test opens inside the container without allowing it in UFW: it must stay unreachable. */
 const UNALLOWED_PORT = 8099;

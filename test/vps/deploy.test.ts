@@ -18,10 +18,12 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { PROJECT_ROOT } from "../../components/core/pins";
 import { listSnapshots, runBackup } from "../../scripts/lib/operations";
+import { standInSettings } from "../../scripts/lib/standin-settings";
+import type { S3Server } from "../../standin/bucket";
+import { answersWithin, createAdminKey, type AdminKey } from "../../standin/scenario";
+import { StandInVps, type BootState } from "../../standin/vps";
+import { filesContaining } from "../helpers/backup";
 import { keyFile } from "../helpers/verify";
-import { filesContaining, type S3Server } from "../helpers/s3";
-import { StandInVps, type BootState } from "../helpers/vps";
-import { answersWithin, createAdminKey, type AdminKey } from "../helpers/vps-scenario";
 import {
   agentSystemctl,
   bucketDataDir,
@@ -39,7 +41,7 @@ import {
   waitGatewayReady,
   type DeployPlan,
   type DeployRun,
-} from "../helpers/vps-deploy";
+} from "../../standin/deploy";
 
 const SENTINELS = Object.entries(DEPLOY_SENTINELS) as [string, string][];
 const WORKSPACE = "/home/openclaw/.openclaw/workspace";
@@ -84,7 +86,7 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
 
   before(async () => {
     admin = await createAdminKey();
-    plan = deployPlan(admin.publicKey, ["restoreFrom=latest"]);
+    plan = deployPlan(standInSettings(admin.publicKey, ["restoreFrom=latest"]).settings);
     bucketData = bucketDataDir();
     vps = await StandInVps.boot({ name: "deploy", userData: plan.userData, guestPorts: [22, plan.settings.gatewayPort] });
     firstBoot = await vps.waitBooted();

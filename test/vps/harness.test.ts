@@ -7,10 +7,10 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { isAlive, run } from "../../standin/process";
 import {
   cleanupStaleInstances, STANDIN_CLOUDFLARED_RECORD, STANDIN_MIRRORS, STANDIN_NETWORK, StandInVps,
-} from "../helpers/vps";
-import { isAlive, run } from "../helpers/vps-process";
+} from "../../standin/vps";
 
 const MINIMAL_USER_DATA = "#cloud-config\nruncmd:\n  - [sh, -c, 'echo provisioned > /root/marker']\n";
 
@@ -60,14 +60,6 @@ function isZombieOrReused(pid: number): boolean {
     return true;
   }
 }
-
-it("the image's configure script passes shellcheck", async () => {
-  const script = join(__dirname, "rootfs", "configure.sh");
-  const checked = await run("shellcheck", ["--severity=style", script], { allowFailure: true }).catch((error: Error) => {
-    throw new Error(`shellcheck is needed (apt package shellcheck): ${error.message}`);
-  });
-  assert.equal(checked.code, 0, checked.stdout);
-});
 
 describe("stand-in VPS harness", { timeout: 6 * 60_000 }, () => {
   let vps: StandInVps;

@@ -6,8 +6,8 @@
 // value ever appears in what verify prints. One booted instance serves the whole file.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { StandInVps } from "../helpers/vps";
-import { createAdminKey, standInUserData, type AdminKey } from "../helpers/vps-scenario";
+import { createAdminKey, standInUserData, type AdminKey } from "../../standin/scenario";
+import { StandInVps } from "../../standin/vps";
 import {
     keyFile,
     pushStandIn,

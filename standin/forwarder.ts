@@ -1,9 +1,7 @@
-// The stand-in VPS's port forwarder. It runs INSIDE the instance's network namespace (started with
-// `nsenter --net=/run/netns/NS node vps-forwarder.ts CONFIG_JSON`) and joins the two worlds through unix
-// sockets, which are files and so reachable from both namespaces:
-//   tcp listen (gateway address inside the namespace) -> unix socket served by the test process (mirrors)
-//   unix socket listen (file the test process connects to) -> tcp connect (the container's sshd, ...)
-// Plain Node with erasable types only, so Node runs it without a loader. Owned by the stand-in VPS (test/vps).
+// The stand-in VPS's port forwarder, run INSIDE an instance's network namespace (`nsenter --net=/run/netns/NS node
+// standin/forwarder.ts CONFIG_JSON`). It joins the namespace and its owning process through unix sockets (files, so
+// reachable from both): TCP at the bridge address -> the owner's mirrors and proxy; sockets -> the container's ports.
+// Plain Node with erasable types only, so Node runs it without a loader.
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { rmSync } from "node:fs";
 

@@ -1,17 +1,6 @@
-// The stand-in VPS: boots user data with the real cloud-init in a systemd-nspawn container on a private
-// network (a namespace with a bridge that this harness creates), so tests can drive a host the way
-// `pulumi up` does: over SSH, after cloud-init. See test/vps/README.md for how it differs from a real server.
-//
-//   const vps = await StandInVps.boot({ userData, name: "smoke" });
-//   await vps.waitBooted();
-//   const { stdout } = await vps.exec("ufw status");
-//   const ssh = vps.ssh;            // { host: "127.0.0.1", port } reaching the container's sshd
-//   await vps.reboot(); await vps.waitBooted();
-//   await vps.destroy();            // also runs on process exit; stale leftovers are cleaned at the next boot()
-//
-// Teardown is the point of most of this file: every namespace, mount and process it makes is recorded in a
-// state file before it is made, so an instance whose test process died is removed by the next run.
-// Owned by the stand-in VPS (test/vps).
+// The stand-in VPS: boots user data with the real cloud-init in a systemd-nspawn container on a private network (a
+// namespace with a bridge that it creates), so tests and `npm run try` drive a host the way `pulumi up` does: over
+// SSH, after cloud-init. Owns each instance's lifecycle and, above all, its teardown (see standin/README.md).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
@@ -21,13 +10,15 @@ import { createConnection, createServer, type Server, type Socket } from "node:n
 import { createServer as createHttpServer } from "node:http";
 import { basename, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ForwarderConfig } from "./vps-forwarder";
-import { StandInInternet } from "./vps-internet";
-import { cacheDir, isAlive, log, requireTools, run, type RunResult } from "./vps-process";
-import { ensureRootfs, STANDIN_NETWORK } from "./vps-rootfs";
+import { createEgressProxy, STANDIN_EGRESS_PROXY } from "./egress-proxy";
+import type { ForwarderConfig } from "./forwarder";
+import { StandInInternet } from "./internet";
+import { requireTools, STANDIN_TOOLS } from "./prerequisites";
+import { cacheDir, isAlive, log, run, startTime, type RunResult } from "./process";
+import { ensureRootfs, STANDIN_NETWORK } from "./rootfs";
 
-export { STANDIN_MIRRORS, STANDIN_CLOUDFLARED_RECORD, STANDIN_CLOUDFLARED_VERSION } from "./vps-internet";
-export { STANDIN_NETWORK } from "./vps-rootfs";
+export { STANDIN_MIRRORS, STANDIN_CLOUDFLARED_RECORD, STANDIN_CLOUDFLARED_VERSION } from "./internet";
+export { STANDIN_NETWORK } from "./rootfs";
 
 export interface StandInVpsOptions {
   /** The user data exactly as a provider would receive it (#cloud-config, a script, or multipart). */
@@ -38,6 +29,11 @@ export interface StandInVpsOptions {
   instanceId?: string;
   /** Container TCP ports the test reaches on 127.0.0.1 (see `forwardedPort`). Default: [22]. */
   guestPorts?: number[];
+  /**
+   * `host:port` pairs the container may reach through the egress proxy at STANDIN_EGRESS_PROXY (HTTPS CONNECT only).
+   * Default: none, and no proxy: the stand-in has no internet but its mirrors.
+   */
+  egressAllowlist?: string[];
 }
 
 export interface ExecOptions {
@@ -79,18 +75,31 @@ const NETNS_PREFIX = "ocvps-";
 const BRIDGE = "br0";
 const SEED_DIR = "var/lib/cloud/seed/nocloud";
 const CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-const forwarderScript = resolve(__dirname, "vps-forwarder.ts");
+const forwarderScript = resolve(__dirname, "forwarder.ts");
 
 const liveInstances = new Set<StandInVps>();
 let internetPromise: Promise<StandInInternet> | undefined;
 let staleCleaned = false;
 
-/** The process-wide internet stand-in (built once, shared by every instance of this test process). */
+/** The process-wide internet stand-in (built once, shared by every instance this process owns). */
 export function standInInternet(): Promise<StandInInternet> {
   internetPromise ??= StandInInternet.prepare();
   return internetPromise;
 }
 
+/**
+ * One stand-in server.
+ *
+ *   const vps = await StandInVps.boot({ userData, name: "smoke" });
+ *   await vps.waitBooted();
+ *   const { stdout } = await vps.exec("ufw status");
+ *   const ssh = vps.ssh;            // { host: "127.0.0.1", port } reaching the container's sshd
+ *   await vps.reboot(); await vps.waitBooted();
+ *   await vps.destroy();            // also runs on process exit; stale leftovers are cleaned at the next boot()
+ *
+ * Every namespace, mount and process it makes is recorded in a state file before it is made, so an instance whose
+ * owning process died is removed by the next boot() (or cleanupStaleInstances()).
+ */
 export class StandInVps {
   /** The container's address on its private network (each instance has its own namespace). */
   readonly ip: string = STANDIN_NETWORK.guest;
@@ -101,6 +110,7 @@ export class StandInVps {
 
   private nspawn: ChildProcess | undefined;
   private forwarder: ChildProcess | undefined;
+  private forwarderPid: number | undefined;
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly localPorts = new Map<number, number>();
@@ -124,17 +134,7 @@ export class StandInVps {
   /** Creates the namespace, overlay, seed and forwards, and starts the container (returns once PID 1 runs). */
   static async boot(options: StandInVpsOptions): Promise<StandInVps> {
     if (!/^[a-z][a-z0-9-]{0,30}$/.test(options.name)) throw new Error(`bad stand-in name ${options.name}`);
-    requireTools({
-      "systemd-nspawn": "systemd-container",
-      nsenter: "util-linux",
-      setpriv: "util-linux",
-      unshare: "util-linux",
-      ip: "iproute2",
-      debootstrap: "debootstrap",
-      gpg: "gnupg",
-      "dpkg-deb": "dpkg",
-      xz: "xz-utils",
-    });
+    requireTools(STANDIN_TOOLS);
     if (!staleCleaned) {
       cleanupStaleInstances();
       staleCleaned = true;
@@ -206,6 +206,16 @@ export class StandInVps {
       })),
       unixToTcp: guestPorts.map((port) => ({ socket: this.guestSocket(port), host: this.ip, port })),
     };
+    // The one way out, only when asked for and only to the allowed host:port pairs (on its own socket and port, so
+    // the mirrors never tunnel anywhere).
+    if (options.egressAllowlist?.length) {
+      const egressSocket = join(state.socketDir, "egress.sock");
+      const proxy = createEgressProxy(options.egressAllowlist);
+      await listenOn(proxy, { path: egressSocket });
+      this.servers.push(proxy);
+      config.tcpToUnix.push({ host: STANDIN_EGRESS_PROXY.host, port: STANDIN_EGRESS_PROXY.port, socket: egressSocket });
+      log(`${this.name}: egress proxy at ${STANDIN_EGRESS_PROXY.url} to ${options.egressAllowlist.join(", ")} only`);
+    }
     await this.startForwarder(config);
     for (const port of guestPorts) this.localPorts.set(port, await this.loopbackForward(this.guestSocket(port)));
     this.ssh = { host: "127.0.0.1", port: this.localPorts.get(22) ?? 0 };
@@ -234,6 +244,7 @@ export class StandInVps {
       { stdio: ["pipe", "pipe", "pipe"] },
     );
     this.forwarder = child;
+    this.forwarderPid = child.pid;
     this.recordProcess(child.pid);
     let stderr = "";
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -354,10 +365,21 @@ export class StandInVps {
     }
   }
 
-  /** What this instance holds on this machine (for tests of the teardown). */
-  resources(): { netns: string; instanceDir: string; socketDir: string; merged: string; pids: number[] } {
+  /** What this instance holds on this machine (for tests of the teardown, and the benchmark's memory cap). */
+  resources(): { netns: string; instanceDir: string; socketDir: string; merged: string; pids: number[]; forwarderPid?: number } {
     const { netns, instanceDir, socketDir, merged, processes } = this.state;
-    return { netns, instanceDir, socketDir, merged, pids: processes.map((p) => p.pid) };
+    return { netns, instanceDir, socketDir, merged, pids: processes.map((p) => p.pid), forwarderPid: this.forwarderPid };
+  }
+
+  /** Resolves once the container stopped for good (a poweroff or a crash, not a reboot): nspawn's exit code or signal. */
+  whenStopped(): Promise<string> {
+    if (this.stoppedWith !== undefined) return Promise.resolve(this.stoppedWith);
+    return new Promise((resolveStopped) => this.exitWaiters.push(() => resolveStopped(this.stoppedWith ?? "destroyed")));
+  }
+
+  /** The file the container's console is copied to (boot, cloud-init, provision.sh's step lines). */
+  get consoleLogFile(): string {
+    return this.consoleLogPath;
   }
 
   get running(): boolean {
@@ -380,7 +402,7 @@ export class StandInVps {
   async waitBooted(timeoutMs = 10 * 60_000): Promise<BootState> {
     const started = Date.now();
     const deadline = started + timeoutMs;
-    let systemState = "";
+    let systemState: string;
     for (;;) {
       const remaining = deadline - Date.now();
       const result = await this.exec(["systemctl", "is-system-running", "--wait"], {
@@ -434,7 +456,7 @@ export class StandInVps {
     // SIGRTMIN+4 (38 with glibc, which systemd uses) asks systemd for a clean poweroff; Node has no name for it.
     if (init !== undefined) process.kill(init, 38);
     else this.nspawn.kill("SIGTERM");
-    // The timer is cancelled once the container stopped: a pending one would keep the test process alive.
+    // The timer is cancelled once the container stopped: a pending one would keep the owning process alive.
     const timer = new AbortController();
     const timedOut = await Promise.race([
       stopped.then(() => false),
@@ -525,7 +547,7 @@ function listenOn(server: Server, target: { path: string } | { host: string; por
   return new Promise((resolveListening, reject) => {
     server.once("error", reject);
     server.listen(target, () => {
-      server.unref(); // a forgotten destroy() must not keep the test process alive (the exit hook cleans up)
+      server.unref(); // a forgotten destroy() must not keep the owning process alive (the exit hook cleans up)
       resolveListening();
     });
   });
@@ -560,16 +582,6 @@ function findContainerInit(nspawnPid: number): number | undefined {
     }
   }
   return undefined;
-}
-
-/** Field 22 of /proc/PID/stat: with the pid, it names one process for the lifetime of this machine's boot. */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
 }
 
 function killQuietly(pid: number, signal: NodeJS.Signals): void {

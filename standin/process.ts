@@ -1,7 +1,7 @@
-// Stand-in VPS plumbing shared by the rootfs builder, the mirrors and the instance harness:
-// where the cache lives, running a command with a readable failure, and a cross-process lock.
-// Owned by the stand-in VPS (test/vps). No Pulumi, no project code.
-import { spawn, spawnSync, type SpawnOptions } from "node:child_process";
+// Plumbing the whole stand-in shares: where its cache lives, running a command with a readable failure, a lock
+// across processes, telling whether a pid is alive (and still the same process), and its log lines.
+// No Pulumi, no project code.
+import { spawn, type SpawnOptions } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -13,19 +13,6 @@ export function cacheDir(...parts: string[]): string {
   const dir = join(root, ...parts);
   mkdirSync(dir, { recursive: true });
   return dir;
-}
-
-/** Tools the stand-in needs; a missing one must fail the test with a message CI can act on. */
-export function requireTools(tools: Record<string, string>): void {
-  const missing: string[] = [];
-  for (const [binary, aptPackage] of Object.entries(tools)) {
-    const found = spawnSync("sh", ["-c", `command -v ${binary}`], { encoding: "utf8" });
-    if (found.status !== 0) missing.push(`${binary} (apt package ${aptPackage})`);
-  }
-  if (missing.length > 0) {
-    throw new Error(`the stand-in VPS needs these tools, install them: ${missing.join(", ")}`);
-  }
-  if (process.getuid?.() !== 0) throw new Error("the stand-in VPS needs root (namespaces, mounts, nspawn)");
 }
 
 export interface RunOptions extends SpawnOptions {
@@ -94,6 +81,16 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** Field 22 of /proc/PID/stat: with the pid, it names one process for the lifetime of this machine's boot. */
+export function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A lock across processes (mkdir is atomic). A lock whose holder died is taken over,
  * so a killed test run never blocks the next one.
@@ -113,7 +110,7 @@ export async function withLock<T>(lockDir: string, work: () => Promise<T>, waitM
         rmSync(lockDir, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`lock ${lockDir} still held by pid ${owner}`);
+      if (Date.now() > deadline) throw new Error(`lock ${lockDir} still held by pid ${owner}`, { cause: error });
       await sleep(250);
     }
   }

@@ -1,19 +1,20 @@
-// Deploying onto a stand-in VPS with the code `pulumi up` runs (components/host.ts): settings from the prod stack file
-// through parseSettings, the real user data, `wait-provisioned.sh` and then `renderBundleScript(buildHostBundle(
-// hostBundleInput(settings, secrets)))`, each sent on stdin to `sudo -n bash -s` over SSH (RemoteHost). The R2 bucket
-// is an s3rver inside the instance's network namespace on this machine's disk, so it outlives the server like R2 does.
-// Used by test/vps/deploy.test.ts and scripts/bench.ts. Owned by the end-to-end deploy (test/vps/deploy.test.ts).
+// Deploying onto a stand-in VPS with the code `pulumi up` runs (components/host.ts): the real user data, then over SSH
+// `wait-provisioned.sh` and `renderBundleScript(buildHostBundle(hostBundleInput(settings, secrets)))` on stdin of
+// `sudo -n bash -s` (RemoteHost). Plus what a stand-in host needs for it: the bucket stand-in, a cloudflared that
+// reports READY, and a way to the LLM through the egress proxy. Settings come from the caller (never a stack file).
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { hostBundleInput, REMOTE_COMMAND, type HostSecrets } from "../../components/host";
-import { RemoteHost, type PushResult, type RunResult } from "../../components/remote";
-import { buildHostBundle, type HostBundle, type HostBundleInput } from "../../components/render/host-bundle";
-import { parseSettings, type Settings } from "../../components/settings";
-import { readStackConfig } from "../../scripts/lib/stack-config";
-import { startS3Server, type S3Server } from "./s3";
+import { AGENT_USER, hostBundleInput, REMOTE_COMMAND, type HostSecrets } from "../components/host";
+import { RemoteHost, type PushResult, type RunResult } from "../components/remote";
+import { GATEWAY_UNIT_NAME } from "../components/render/gateway-unit";
+import { buildHostBundle, type HostBundle, type HostBundleInput } from "../components/render/host-bundle";
+import type { LlmProvider } from "../components/render/openclaw-config";
+import type { Settings } from "../components/settings";
+import { startS3Server, type S3Server } from "./bucket";
+import { STANDIN_EGRESS_PROXY } from "./egress-proxy";
+import { cacheDir, isAlive } from "./process";
+import { standInUserData } from "./scenario";
 import { STANDIN_NETWORK, type StandInVps } from "./vps";
-import { cacheDir, isAlive } from "./vps-process";
-import { standInUserData } from "./vps-scenario";
 
 /** Secrets shaped like production's; none of them may ever show up in argv, output, user data or a snapshot. */
 export const DEPLOY_SENTINELS: HostSecrets & { backupAccessKeyId: string; backupSecretAccessKey: string } = {
@@ -37,7 +38,7 @@ export const CLOUDFLARED_RECORD_PREFIX = "cloudflared-standin-record ";
  * values) as one JSON line on stderr (the journal), refuses to run without TUNNEL_TOKEN, reports READY=1 and idles.
  */
 export const RECORDING_CLOUDFLARED = `#!/usr/bin/python3
-# cloudflared STAND-IN (test/helpers/vps-deploy.ts): records how it was started, reports READY like a connected
+# cloudflared STAND-IN (standin/deploy.ts): records how it was started, reports READY like a connected
 # tunnel, then idles. Not Cloudflare's binary.
 import json, os, socket, sys, time
 args = sys.argv[1:]
@@ -68,15 +69,18 @@ export interface DeployPlan {
 }
 
 /**
- * Settings as `pulumi up` reads them from Pulumi.prod.yaml, with `overrides` (`key=value`, as `npm run plan -- --set`)
- * on top. The admin key is the scenario's; memory search defaults to `none` here because the Voyage provider plugin
- * is not on the registry the stand-in reaches.
+ * What a stack's settings need to deploy onto a stand-in (`key=value`, as `npm run plan -- --set`), applied before the
+ * caller's own overrides: memory search is `none` because the Voyage provider plugin is not on the registry the
+ * stand-in reaches (and there is no embedding API to call).
  */
-export function deployPlan(publicKey: string, overrides: string[] = []): DeployPlan {
-  const stack = readStackConfig("prod", { set: ["memorySearchProvider=none", `sshPublicKey=${publicKey}`, ...overrides] });
-  // Secrets are passed to the bundle directly (DEPLOY_SENTINELS); the stack file's are placeholders.
-  const { settings } = parseSettings(stack.config, { allowPlainSecrets: true });
-  // The user data components/agent.ts renders, with the stand-in's mirror URLs (the one difference).
+export const STANDIN_SETTING_OVERRIDES: readonly string[] = ["memorySearchProvider=none"];
+
+/**
+ * The user data components/agent.ts renders from these settings, with the stand-in's mirror URLs (the one
+ * difference). The settings are the caller's: read from a stack file with STANDIN_SETTING_OVERRIDES and the
+ * scenario's admin key (scripts/lib/standin-settings.ts does that for scripts and tests).
+ */
+export function deployPlan(settings: Settings): DeployPlan {
   const userData = standInUserData(settings.sshPublicKey, {
     hostname: settings.agentName,
     adminUser: settings.adminUser,
@@ -94,18 +98,31 @@ export function deployBundleInput(settings: Settings, secrets: HostSecrets = DEP
   return { ...input, backup: { ...input.backup, rclone: { ...input.backup.rclone, endpoint: STANDIN_S3_ENDPOINT } } };
 }
 
-export function deployBundle(settings: Settings): HostBundle {
-  return buildHostBundle(deployBundleInput(settings));
+export function deployBundle(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS): HostBundle {
+  return buildHostBundle(deployBundleInput(settings, secrets));
 }
 
-/** The R2 bucket stand-in: s3rver in the instance's network namespace, its data in `dir` (kept across servers). */
-export async function startBucket(vps: StandInVps, settings: Settings, dir: string): Promise<S3Server> {
+export interface BucketCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/**
+ * The R2 bucket stand-in: s3rver in the instance's network namespace, its data in `dir` (kept across servers). The
+ * key pair defaults to the sentinels; `npm run try` passes its own.
+ */
+export async function startBucket(
+  vps: StandInVps,
+  settings: Pick<Settings, "backupBucketName">,
+  dir: string,
+  credentials: BucketCredentials = { accessKeyId: DEPLOY_SENTINELS.backupAccessKeyId, secretAccessKey: DEPLOY_SENTINELS.backupSecretAccessKey },
+): Promise<S3Server> {
   mkdirSync(dir, { recursive: true });
   return startS3Server({
     dir,
     buckets: [settings.backupBucketName],
-    accessKeyId: DEPLOY_SENTINELS.backupAccessKeyId,
-    secretAccessKey: DEPLOY_SENTINELS.backupSecretAccessKey,
+    accessKeyId: credentials.accessKeyId,
+    secretAccessKey: credentials.secretAccessKey,
     address: STANDIN_NETWORK.gateway,
     port: STANDIN_S3_PORT,
     // Killed with the namespace when the instance is destroyed, and with this process if it dies.
@@ -118,6 +135,71 @@ export async function installRecordingCloudflared(vps: StandInVps): Promise<void
   await vps.exec("cat >/usr/bin/cloudflared.new && chmod 0755 /usr/bin/cloudflared.new && mv -f /usr/bin/cloudflared.new /usr/bin/cloudflared", {
     input: RECORDING_CLOUDFLARED,
   });
+}
+
+/** The same, over SSH as the admin user (sudo), for a caller that holds no handle on the instance (`npm run try`). */
+export async function installRecordingCloudflaredOverSsh(remote: RemoteHost): Promise<void> {
+  // The here-document feeds `install` alone; `bash -s` reads the rest of the script from the same stdin.
+  const script = [
+    "set -euo pipefail",
+    "install -m 0755 /dev/stdin /usr/bin/cloudflared.new <<'STANDIN_CLOUDFLARED'",
+    `${RECORDING_CLOUDFLARED}STANDIN_CLOUDFLARED`,
+    "mv -f /usr/bin/cloudflared.new /usr/bin/cloudflared",
+    "",
+  ].join("\n");
+  const result = await remote.runScript(script, { sudo: true });
+  if (result.code !== 0) throw new Error(`installing the stand-in cloudflared failed (exit ${result.code}): ${result.stderr}`);
+}
+
+/** Each LLM provider's API (host:port): the one place the egress proxy lets a stand-in's gateway reach. */
+export const LLM_API_ENDPOINTS: Record<LlmProvider, string> = {
+  anthropic: "api.anthropic.com:443",
+  openai: "api.openai.com:443",
+  openrouter: "openrouter.ai:443",
+  google: "generativelanguage.googleapis.com:443",
+  mistral: "api.mistral.ai:443",
+  minimax: "api.minimax.io:443",
+};
+
+/** Where the drop-in that sends the gateway through the egress proxy lives (beside the pushed unit, never in it). */
+export const EGRESS_DROP_IN_PATH = `/home/${AGENT_USER}/.config/systemd/user/${GATEWAY_UNIT_NAME}.d/standin-egress-proxy.conf`;
+
+/**
+ * The gateway's environment for the egress proxy: Node 24 sends fetch and https through HTTPS_PROXY when
+ * NODE_USE_ENV_PROXY=1 (OpenClaw's own HTTP client reads HTTPS_PROXY too); loopback stays direct.
+ */
+export function renderEgressDropIn(): string {
+  return [
+    "# Written by `npm run try` (standin/deploy.ts): the stand-in has no internet but its egress proxy, which only",
+    "# tunnels to the LLM provider's API. Not part of the production bundle.",
+    "[Service]",
+    `Environment=HTTPS_PROXY=${STANDIN_EGRESS_PROXY.url}`,
+    `Environment=https_proxy=${STANDIN_EGRESS_PROXY.url}`,
+    "Environment=NO_PROXY=localhost,127.0.0.1,::1",
+    "Environment=no_proxy=localhost,127.0.0.1,::1",
+    "Environment=NODE_USE_ENV_PROXY=1",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Writes the egress drop-in before the push, owned like the pushed unit directory (agent user, 0755/0644), so the
+ * push's first `systemctl --user daemon-reload` picks it up and the gateway starts with it: no extra restart.
+ */
+export async function installEgressDropIn(remote: RemoteHost): Promise<void> {
+  const dir = EGRESS_DROP_IN_PATH.slice(0, EGRESS_DROP_IN_PATH.lastIndexOf("/"));
+  const home = `/home/${AGENT_USER}`;
+  const script = [
+    "set -euo pipefail",
+    `for d in ${home}/.config ${home}/.config/systemd ${home}/.config/systemd/user ${dir}; do`,
+    `  [ -d "$d" ] || install -d -o ${AGENT_USER} -g ${AGENT_USER} -m 0755 "$d"`,
+    "done",
+    `install -o ${AGENT_USER} -g ${AGENT_USER} -m 0644 /dev/stdin ${EGRESS_DROP_IN_PATH} <<'STANDIN_DROP_IN'`,
+    renderEgressDropIn() + "STANDIN_DROP_IN",
+    "",
+  ].join("\n");
+  const result = await remote.runScript(script, { sudo: true });
+  if (result.code !== 0) throw new Error(`writing the egress drop-in failed (exit ${result.code}): ${result.stderr}`);
 }
 
 /** SSH as the admin user, pinning the host key the container generated on first boot. */
@@ -145,13 +227,13 @@ export interface DeployRun {
  * The two SSH steps of AgentHost: wait-provisioned.sh, then the bundle script, both on stdin of REMOTE_COMMAND.
  * Throws with the applier's output when the push fails.
  */
-export async function deploy(remote: RemoteHost, settings: Settings): Promise<DeployRun> {
+export async function deploy(remote: RemoteHost, settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS): Promise<DeployRun> {
   if (REMOTE_COMMAND !== "sudo -n bash -s") throw new Error(`components/host.ts now runs ${REMOTE_COMMAND}: update RemoteHost`);
   let started = Date.now();
   const wait = await remote.waitProvisioned();
   const waitSeconds = (Date.now() - started) / 1000;
   started = Date.now();
-  const push = await remote.pushBundle(deployBundle(settings));
+  const push = await remote.pushBundle(deployBundle(settings, secrets));
   const pushSeconds = (Date.now() - started) / 1000;
   if (push.code !== 0 || !push.summary) throw new Error(`push failed (exit ${push.code}):\n${push.stdout}\n${push.stderr}`);
   return { wait, push, waitSeconds, pushSeconds };

@@ -1,10 +1,11 @@
-// The stand-in VPS image: a Debian 12 rootfs built with debootstrap, configured like a cloud image,
-// cached outside the repository under rootfs-<hash of the recipe> and rebuilt when the recipe changes.
-// Owned by the stand-in VPS (test/vps).
+// The stand-in VPS's image: a Debian 12 rootfs built with debootstrap, configured like a cloud image
+// (standin/rootfs/configure.sh), cached outside the repository under rootfs-<hash of the recipe> and rebuilt
+// when the recipe changes. Also owns the private network every instance sees (STANDIN_NETWORK).
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { cacheDir, isAlive, log, requireTools, run, withLock } from "./vps-process";
+import { requireTools } from "./prerequisites";
+import { cacheDir, isAlive, log, run, withLock } from "./process";
 
 /** The network every stand-in instance sees (each instance has its own namespace, so they never clash). */
 export const STANDIN_NETWORK = {
@@ -16,7 +17,7 @@ export const STANDIN_NETWORK = {
   mirrorPort: 8080,
 } as const;
 
-const configureScript = resolve(__dirname, "../vps/rootfs/configure.sh");
+const configureScript = resolve(__dirname, "rootfs", "configure.sh");
 
 /**
  * Everything that decides the image's content. Its hash names the cache directory, so a change here
@@ -60,6 +61,11 @@ export interface RootfsInfo {
   /** True when this call built it (false: taken from the cache). */
   built: boolean;
   seconds: number;
+}
+
+/** Whether the image of the current recipe is already in the cache (ensureRootfs() then returns at once). */
+export function isRootfsCached(): boolean {
+  return existsSync(join(cacheDir(), `rootfs-${recipeHash()}`, "etc", "os-release"));
 }
 
 /** Returns the cached rootfs for the current recipe, building it first when missing. */

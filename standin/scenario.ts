@@ -1,14 +1,15 @@
-// Scenario inputs for the stand-in VPS: the project's real user data rendered with the stand-in's mirrors and a
-// throwaway admin key, plus SSH from the test process the way the deploy connects. Owned by the stand-in VPS.
+// Scenario inputs for a stand-in VPS: the project's real user data rendered with the stand-in's mirror URLs, a fresh
+// admin key, SSH to the instance the way the deploy connects, and reading provision.sh's step lines.
 import { connect } from "node:net";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NodeSSH } from "node-ssh";
-import { readOpenclawPin } from "../../components/core/pins";
-import { renderUserData, type HostMirrors, type UserDataInput } from "../../components/render/user-data";
-import { STANDIN_MIRRORS } from "./vps-internet";
-import { requireTools, run } from "./vps-process";
+import { readOpenclawPin } from "../components/core/pins";
+import { renderUserData, type HostMirrors, type UserDataInput } from "../components/render/user-data";
+import { STANDIN_MIRRORS } from "./internet";
+import { requireTools } from "./prerequisites";
+import { run } from "./process";
 import type { StandInVps } from "./vps";
 
 /** The stand-in's mirror URLs in the renderer's shape (production leaves them at the public defaults). */
@@ -26,7 +27,7 @@ export interface AdminKey {
 
 /** A fresh ed25519 key pair for the admin user of one scenario (never reused, never on disk afterwards). */
 export async function createAdminKey(): Promise<AdminKey> {
-  requireTools({ "ssh-keygen": "openssh-client" });
+  requireTools({ "ssh-keygen": "openssh-client" }, { root: false });
   const dir = mkdtempSync(join(tmpdir(), "standin-key-"));
   const path = join(dir, "id_ed25519");
   await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "standin-admin", "-f", path]);
@@ -71,7 +72,7 @@ export async function sshTo(vps: StandInVps, username: string, privateKey: strin
     } catch (error) {
       ssh.dispose();
       // sshd may still be starting (Ubuntu socket-activates it; here it starts with the boot).
-      if (Date.now() > deadline) throw new Error(`ssh ${username}@${vps.name}: ${(error as Error).message}`);
+      if (Date.now() > deadline) throw new Error(`ssh ${username}@${vps.name}: ${(error as Error).message}`, { cause: error });
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
@@ -89,6 +90,27 @@ export function provisionStepSeconds(log: string): [string, number][] {
     else durations.push([match[2]!, (time - (starts.get(match[2]!) ?? time)) / 1000]);
   }
   return durations;
+}
+
+export interface ProvisionProgress {
+  /** The line without its timestamp and tag, e.g. "step 5/12 node: start". */
+  text: string;
+  step?: { index: number; total: number; name: string; state: "start" | "ok" };
+  done?: boolean;
+  failed?: boolean;
+}
+
+/** provision.sh's own lines on the console (it copies every step line there), or undefined for any other line. */
+export function provisionProgress(line: string): ProvisionProgress | undefined {
+  const text = /\[openclaw-vps provision\] (.*?)\s*$/.exec(line)?.[1];
+  if (text === undefined) return undefined;
+  const step = /^step (\d+)\/(\d+) ([a-z_]+): (start|ok)$/.exec(text);
+  return {
+    text,
+    ...(step ? { step: { index: Number(step[1]), total: Number(step[2]), name: step[3]!, state: step[4] as "start" | "ok" } } : {}),
+    ...(/^provisioning done\b/.test(text) ? { done: true } : {}),
+    ...(/^(FAILED|ERROR)\b/.test(text) ? { failed: true } : {}),
+  };
 }
 
 /** Whether anything answers an HTTP request sent to this local port (a forward into the container) within the limit. */

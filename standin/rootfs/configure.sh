@@ -2,7 +2,7 @@
 # Runs once inside the freshly bootstrapped stand-in rootfs (chroot, no network) and makes it look
 # like a cloud image: no identity of its own (machine-id, SSH host keys), cloud-init reading only the
 # NoCloud seed, en_US.UTF-8, systemd-networkd, apt going through the stand-in's caching proxy.
-# Owned by the stand-in VPS (test/vps); part of the rootfs recipe hash, so editing it rebuilds the cache.
+# Owned by the stand-in VPS (standin/rootfs.ts); part of the rootfs recipe hash, so editing it rebuilds the cache.
 #
 # Usage: configure.sh PHASE, the builder runs them in this order:
 #   download  (with this machine's network, no package script runs) fetch the updates released since bookworm

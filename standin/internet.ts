@@ -1,18 +1,13 @@
-// The stand-in VPS's internet: what provision.sh downloads, served from this machine through the same
-// install code path as production (provision.env points the mirror URLs here):
-//   /node/...                  a nodejs.org/dist-shaped mirror (latest-vN.x/SHASUMS256.txt + tarball, real SHA-256)
-//   /npm/...                   a caching proxy to https://registry.npmjs.org (tarball URLs rewritten to come back here)
-//   /cloudflared/...           a signed apt repository holding a STAND-IN cloudflared (records its argv, then sleeps)
-//   /cloudflare-main.gpg       that repository's throwaway signing key
-//   http://deb.debian.org/...  apt's HTTP proxy (Acquire::http::Proxy), caching Debian's archive
-// Everything slow is cached under the stand-in cache dir, so a second scenario downloads nothing.
-// Owned by the stand-in VPS (test/vps).
+// The stand-in VPS's internet: everything provision.sh downloads, served from this machine through the same install
+// code path as production (the stand-in's provision.env points the mirror URLs here), cached under the stand-in cache
+// so a second instance downloads nothing: a Node mirror, an npm proxy, a signed apt repository holding a STAND-IN
+// cloudflared, and apt's caching proxy to Debian's archive. The LLM egress proxy is in egress-proxy.ts.
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
-import { cacheDir, log, run, withLock } from "./vps-process";
-import { STANDIN_NETWORK } from "./vps-rootfs";
+import { cacheDir, log, run, withLock } from "./process";
+import { STANDIN_NETWORK } from "./rootfs";
 
 /** The mirror URLs a stand-in's provision.env carries (production carries the public defaults). */
 export const STANDIN_MIRRORS = {
@@ -39,7 +34,14 @@ export interface InternetStats {
   upstreamFetches: Record<string, number>;
 }
 
-/** What one test process serves to all its stand-in instances (one handler, many unix sockets). */
+/**
+ * What one process serves to all its stand-in instances (one handler, many unix sockets):
+ *   /node/...                  a nodejs.org/dist-shaped mirror (latest-vN.x/SHASUMS256.txt + tarball, real SHA-256)
+ *   /npm/...                   a caching proxy to https://registry.npmjs.org (tarball URLs rewritten to come back here)
+ *   /cloudflared/...           a signed apt repository holding a STAND-IN cloudflared (records its argv, then sleeps)
+ *   /cloudflare-main.gpg       that repository's throwaway signing key
+ *   http://deb.debian.org/...  apt's HTTP proxy (Acquire::http::Proxy), caching Debian's archive
+ */
 export class StandInInternet {
   readonly stats: InternetStats = { requests: {}, upstreamFetches: {} };
   private readonly inflight = new Map<string, Promise<CachedFile>>();
