@@ -423,12 +423,18 @@ print_summary() {
     for path in "${FILES_CHANGED[@]}"; do log "  changed $path"; done
     for path in "${FILES_CREATED[@]}"; do log "  created $path"; done
     for path in "${FILES_FIXED[@]}"; do log "  fixed   $path"; done
-    restarted=$(IFS=,; printf '%s' "${SERVICES_RESTARTED[*]}")
+    restarted=$(
+        IFS=,
+        printf '%s' "${SERVICES_RESTARTED[*]}"
+    )
     log "services restarted: ${restarted:-none}"
     # One machine-readable line for components/remote.ts.
     printf 'PUSH-SUMMARY changed=%d created=%d fixed=%d kept=%d agent_kept=%d restarted=%s started=%s\n' \
         "${#FILES_CHANGED[@]}" "${#FILES_CREATED[@]}" "${#FILES_FIXED[@]}" "$FILES_KEPT" "$FILES_AGENT_KEPT" \
-        "${restarted:--}" "$(IFS=,; printf '%s' "${SERVICES_STARTED[*]:--}")"
+        "${restarted:--}" "$(
+            IFS=,
+            printf '%s' "${SERVICES_STARTED[*]:--}"
+        )"
 }
 
 preflight() {

@@ -24,7 +24,10 @@ set -euo pipefail
 # The host contract (components/core/host-contract.ts): shared paths and names (HOST_*), written by user data and the
 # push. A HOST_* variable already set in the environment wins (tests point them at sandboxes).
 readonly CONTRACT_FILE="${OPENCLAW_VPS_CONTRACT:-/etc/openclaw-vps/contract.env}"
-[[ -r $CONTRACT_FILE ]] || { echo "missing $CONTRACT_FILE (the host contract: user data and the push write it)" >&2; exit 1; }
+[[ -r $CONTRACT_FILE ]] || {
+    echo "missing $CONTRACT_FILE (the host contract: user data and the push write it)" >&2
+    exit 1
+}
 while IFS='=' read -r key value; do if [[ $key =~ ^HOST_[A-Z0-9_]+$ && -z ${!key-} ]]; then printf -v "$key" '%s' "$value"; fi; done <"$CONTRACT_FILE"
 
 # Run by hand without settings, the audit asks the host itself: the admin user from provision.env, the port from
@@ -32,7 +35,10 @@ while IFS='=' read -r key value; do if [[ $key =~ ^HOST_[A-Z0-9_]+$ && -z ${!key
 AUDIT_ADMIN_USER=${AUDIT_ADMIN_USER:-$(sed -n 's/^ADMIN_USER=//p' "$HOST_ETC_DIR/provision.env" 2>/dev/null || true)}
 AUDIT_AGENT_USER=${AUDIT_AGENT_USER:-$HOST_AGENT_USER}
 AUDIT_GATEWAY_PORT=${AUDIT_GATEWAY_PORT:-$(jq -r '.gateway.port // empty' "$HOST_AGENT_STATE_DIR/openclaw.json" 2>/dev/null || true)}
-[[ -n $AUDIT_ADMIN_USER && $AUDIT_GATEWAY_PORT =~ ^[0-9]+$ ]] || { echo "audit: set AUDIT_ADMIN_USER and AUDIT_GATEWAY_PORT (not found on this host)" >&2; exit 2; }
+[[ -n $AUDIT_ADMIN_USER && $AUDIT_GATEWAY_PORT =~ ^[0-9]+$ ]] || {
+    echo "audit: set AUDIT_ADMIN_USER and AUDIT_GATEWAY_PORT (not found on this host)" >&2
+    exit 2
+}
 AUDIT_BACKUP_SCHEDULE=${AUDIT_BACKUP_SCHEDULE:-hourly}
 AUDIT_METADATA_PATHS=${AUDIT_METADATA_PATHS:-}
 AUDIT_METADATA_BASE=${AUDIT_METADATA_BASE:-http://169.254.169.254}

@@ -16,7 +16,10 @@ set -euo pipefail
 # The host contract (components/core/host-contract.ts): shared paths and names (HOST_*), written by user data and the
 # push. A HOST_* variable already set in the environment wins (tests point them at sandboxes).
 readonly CONTRACT_FILE="${OPENCLAW_VPS_CONTRACT:-/etc/openclaw-vps/contract.env}"
-[[ -r $CONTRACT_FILE ]] || { echo "missing $CONTRACT_FILE (the host contract: user data and the push write it)" >&2; exit 1; }
+[[ -r $CONTRACT_FILE ]] || {
+    echo "missing $CONTRACT_FILE (the host contract: user data and the push write it)" >&2
+    exit 1
+}
 while IFS='=' read -r key value; do if [[ $key =~ ^HOST_[A-Z0-9_]+$ && -z ${!key-} ]]; then printf -v "$key" '%s' "$value"; fi; done <"$CONTRACT_FILE"
 OPENCLAW_VPS_ETC_DIR=${OPENCLAW_VPS_ETC_DIR:-$HOST_ETC_DIR}
 OPENCLAW_VPS_LIB_DIR=${OPENCLAW_VPS_LIB_DIR:-$HOST_STATE_DIR}
@@ -41,7 +44,10 @@ load_backup_env() {
         value=${BASH_REMATCH[2]}
         # Optional surrounding quotes, as systemd EnvironmentFile= would accept them.
         if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
-        if [[ -z ${!key+set} ]]; then printf -v "$key" '%s' "$value"; export "${key?}"; fi
+        if [[ -z ${!key+set} ]]; then
+            printf -v "$key" '%s' "$value"
+            export "${key?}"
+        fi
     done <"$BACKUP_ENV_FILE"
 }
 
@@ -74,7 +80,10 @@ init_backup_settings() {
 # --- logging ---------------------------------------------------------------------------------------------------
 # stdout goes to the journal under systemd; the timestamp keeps it readable when run by hand or by the push.
 log() { printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${LOG_TAG:-backup}" "$*"; }
-die() { log "ERROR: $*" >&2; exit 1; }
+die() {
+    log "ERROR: $*" >&2
+    exit 1
+}
 
 # The comment block at the top of a script (after the shebang) is its help text.
 print_script_help() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$1"; }
@@ -148,24 +157,40 @@ manifest_entries() {
         while IFS= read -r -d '' line; do
             hash=${line%% *}
             rel=${line#* }
-            rel=${rel#?}   # sha256sum -z puts two characters (space + mode flag) between hash and name
+            rel=${rel#?} # sha256sum -z puts two characters (space + mode flag) between hash and name
             rel=${rel#./}
             file_hash[$rel]=$hash
         done < <(find . -type f -print0 | xargs -0 -r sha256sum -z --)
         while IFS= read -r -d '' line; do
-            type=${line%%/*}; line=${line#*/}
-            mode=${line%%/*}; line=${line#*/}
-            size=${line%%/*}; path=${line#*/}
+            type=${line%%/*}
+            line=${line#*/}
+            mode=${line%%/*}
+            line=${line#*/}
+            size=${line%%/*}
+            path=${line#*/}
             [[ -z $path ]] && continue
-            mode=000$mode; mode=${mode: -4}
+            mode=000$mode
+            mode=${mode: -4}
             case $type in
-                f) hash=${file_hash[$path]:?no hash for $path}; printf 'F\t%s\t%s\t%s\t' "$mode" "$size" "$hash" ;;
+                f)
+                    hash=${file_hash[$path]:?no hash for $path}
+                    printf 'F\t%s\t%s\t%s\t' "$mode" "$size" "$hash"
+                    ;;
                 l)
-                    target=$(readlink -- "$path"; printf x); target=${target%$'\nx'}
-                    hash=$(printf '%s' "$target" | sha256sum); hash=${hash%% *}
-                    printf 'L\t0777\t%s\t%s\t' "$(printf '%s' "$target" | wc -c)" "$hash" ;;
+                    target=$(
+                        readlink -- "$path"
+                        printf x
+                    )
+                    target=${target%$'\nx'}
+                    hash=$(printf '%s' "$target" | sha256sum)
+                    hash=${hash%% *}
+                    printf 'L\t0777\t%s\t%s\t' "$(printf '%s' "$target" | wc -c)" "$hash"
+                    ;;
                 d) printf 'D\t%s\t0\t-\t' "$mode" ;;
-                *) log "skipping special file $(encode_manifest_path "$path") (type $type)" >&2; continue ;;
+                *)
+                    log "skipping special file $(encode_manifest_path "$path") (type $type)" >&2
+                    continue
+                    ;;
             esac
             encode_manifest_path "$path"
             printf '\n'

@@ -13,7 +13,10 @@ source "$SCRIPT_DIR/backup-lib.sh"
 
 if [[ $# -gt 0 ]]; then
     case $1 in
-        -h | --help) print_script_help "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h | --help)
+            print_script_help "${BASH_SOURCE[0]}"
+            exit 0
+            ;;
         *) die "unknown argument '$1' (backup.sh takes none)" ;;
     esac
 fi
@@ -51,7 +54,10 @@ on_exit() {
     exit "$rc"
 }
 
-step() { CURRENT_STEP=$1; log "step: $*"; }
+step() {
+    CURRENT_STEP=$1
+    log "step: $*"
+}
 
 # Runs a command as the agent user with a clean environment (nothing of root's, and no lock fd).
 as_agent() {
@@ -79,7 +85,10 @@ snapshot_workspace_sqlite() {
                 is_sqlite_file "$db" || continue
                 rm -f -- "$file"
                 ;;
-            *) db=$file; is_sqlite_file "$db" || continue ;;
+            *)
+                db=$file
+                is_sqlite_file "$db" || continue
+                ;;
         esac
         databases[${db#"$staged_root"/}]=1
     done < <(find "$staged_root" -type f \( -name '*-wal' -o -name '*-shm' -o -name '*-journal' \
@@ -177,7 +186,10 @@ choose_snapshot_id() {
         id=$(date -u +%Y%m%dT%H%M%SZ)
         if [[ $id != "$previous" ]]; then
             existing=$(rclone_run lsf -R --fast-list --files-only "$SNAPSHOTS_URL/$id") || die "cannot look up $id"
-            [[ -n $existing ]] || { printf '%s\n' "$id"; return 0; }
+            [[ -n $existing ]] || {
+                printf '%s\n' "$id"
+                return 0
+            }
         fi
         log "snapshot id $id is taken (attempt $attempt), waiting a second" >&2
         sleep 1

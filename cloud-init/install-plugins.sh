@@ -10,12 +10,18 @@
 set -euo pipefail
 
 log() { printf '%s install-plugins: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+die() {
+    log "ERROR: $*"
+    exit 1
+}
 
 # The host contract (components/core/host-contract.ts): shared paths and names (HOST_*), written by user data and the
 # push. A HOST_* variable already set in the environment wins (tests point them at sandboxes).
 readonly CONTRACT_FILE="${OPENCLAW_VPS_CONTRACT:-/etc/openclaw-vps/contract.env}"
-[[ -r $CONTRACT_FILE ]] || { echo "missing $CONTRACT_FILE (the host contract: user data and the push write it)" >&2; exit 1; }
+[[ -r $CONTRACT_FILE ]] || {
+    echo "missing $CONTRACT_FILE (the host contract: user data and the push write it)" >&2
+    exit 1
+}
 while IFS='=' read -r key value; do if [[ $key =~ ^HOST_[A-Z0-9_]+$ && -z ${!key-} ]]; then printf -v "$key" '%s' "$value"; fi; done <"$CONTRACT_FILE"
 PROVISION_ENV=${PROVISION_ENV:-$HOST_ETC_DIR/provision.env}
 # Only the key we use, never the whole file into our environment.

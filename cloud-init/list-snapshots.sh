@@ -14,7 +14,10 @@ IDS_ONLY=0
 case ${1:-} in
     "") ;;
     --ids) IDS_ONLY=1 ;;
-    -h | --help) print_script_help "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help)
+        print_script_help "${BASH_SOURCE[0]}"
+        exit 0
+        ;;
     *) die "unknown argument '$1'" ;;
 esac
 

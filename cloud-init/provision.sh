@@ -18,7 +18,10 @@ set -Eeuo pipefail
 # The host contract (components/core/host-contract.ts): shared paths and names (HOST_*), written by user data and the
 # push. A HOST_* variable already set in the environment wins (tests point them at sandboxes).
 readonly CONTRACT_FILE="${OPENCLAW_VPS_CONTRACT:-/etc/openclaw-vps/contract.env}"
-[[ -r $CONTRACT_FILE ]] || { echo "missing $CONTRACT_FILE (the host contract: user data and the push write it)" >&2; exit 1; }
+[[ -r $CONTRACT_FILE ]] || {
+    echo "missing $CONTRACT_FILE (the host contract: user data and the push write it)" >&2
+    exit 1
+}
 while IFS='=' read -r key value; do if [[ $key =~ ^HOST_[A-Z0-9_]+$ && -z ${!key-} ]]; then printf -v "$key" '%s' "$value"; fi; done <"$CONTRACT_FILE"
 readonly ENV_FILE="${PROVISION_ENV_FILE:-$HOST_ETC_DIR/provision.env}"
 readonly LOG_FILE="${PROVISION_LOG:-$HOST_PROVISION_LOG}"
@@ -37,11 +40,11 @@ readonly CLOUDFLARE_KEYRING=/usr/share/keyrings/cloudflare-main.gpg
 # In order. The firewall and SSH come first so the host is closed before anything big is downloaded.
 readonly STEPS=(packages ufw ssh bruteforce upgrades agent_user swap timezone node openclaw cloudflared rclone)
 readonly PACKAGES=(
-  ca-certificates curl gnupg xz-utils jq tzdata
-  ufw
-  fail2ban python3-systemd # python3-systemd: fail2ban's journal backend (Ubuntu 24.04 logs sshd to the journal)
-  unattended-upgrades
-  rclone
+    ca-certificates curl gnupg xz-utils jq tzdata
+    ufw
+    fail2ban python3-systemd # python3-systemd: fail2ban's journal backend (Ubuntu 24.04 logs sshd to the journal)
+    unattended-upgrades
+    rclone
 )
 
 # cloud-init runs us with a bare environment: npm and apt need HOME, and nothing may ever prompt.
@@ -57,185 +60,185 @@ WRITE_STATUS=1
 # (fd 3) too when a person reads it (a terminal) or when a test redirected the console; not under cloud-init, which
 # already copies our stdout to the console: every line would show twice. Step output itself goes only to the log.
 log() {
-  local line
-  line="$(date -u +%Y-%m-%dT%H:%M:%SZ) [openclaw-vps provision] $*"
-  printf '%s\n' "$line" >>"$LOG_FILE"
-  if [[ -t 3 || $CONSOLE != /dev/console || ! -w $CONSOLE ]]; then printf '%s\n' "$line" >&3; fi
-  if [[ -w $CONSOLE ]]; then printf '%s\n' "$line" >>"$CONSOLE" 2>/dev/null || true; fi
+    local line
+    line="$(date -u +%Y-%m-%dT%H:%M:%SZ) [openclaw-vps provision] $*"
+    printf '%s\n' "$line" >>"$LOG_FILE"
+    if [[ -t 3 || $CONSOLE != /dev/console || ! -w $CONSOLE ]]; then printf '%s\n' "$line" >&3; fi
+    if [[ -w $CONSOLE ]]; then printf '%s\n' "$line" >>"$CONSOLE" 2>/dev/null || true; fi
 }
 
 die() {
-  log "ERROR: $*"
-  return 1
+    log "ERROR: $*"
+    return 1
 }
 
 write_status() { # state
-  [[ $WRITE_STATUS == 1 ]] || return 0
-  local tmp="$STATUS_FILE.tmp"
-  printf 'step=%s/%s\nname=%s\nstate=%s\nupdated=%s\n' "$STEP_INDEX" "${#STEPS[@]}" "$CURRENT_STEP" "$1" \
-    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$tmp"
-  chmod 0644 "$tmp"
-  mv -f "$tmp" "$STATUS_FILE" # atomic: a reader never sees half a file
+    [[ $WRITE_STATUS == 1 ]] || return 0
+    local tmp="$STATUS_FILE.tmp"
+    printf 'step=%s/%s\nname=%s\nstate=%s\nupdated=%s\n' "$STEP_INDEX" "${#STEPS[@]}" "$CURRENT_STEP" "$1" \
+        "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$tmp"
+    chmod 0644 "$tmp"
+    mv -f "$tmp" "$STATUS_FILE" # atomic: a reader never sees half a file
 }
 
 on_error() { # exit status, line
-  local status=$1 line=$2
-  # A failing command substitution or subshell also lands here: let its parent report, once.
-  if [[ $BASHPID != "$$" ]]; then exit "$status"; fi
-  trap - ERR
-  write_status failed
-  log "FAILED at step ${STEP_INDEX}/${#STEPS[@]} ${CURRENT_STEP} (exit ${status}, line ${line}); log: ${LOG_FILE}"
-  # Always on stderr as well, so /var/log/cloud-init-output.log says why too.
-  echo "openclaw-vps provision FAILED at step ${CURRENT_STEP} (exit ${status}); see ${LOG_FILE}" >&4
-  if [[ -w $CONSOLE ]]; then tail -n 20 "$LOG_FILE" >>"$CONSOLE" 2>/dev/null || true; fi
-  exit "$status"
+    local status=$1 line=$2
+    # A failing command substitution or subshell also lands here: let its parent report, once.
+    if [[ $BASHPID != "$$" ]]; then exit "$status"; fi
+    trap - ERR
+    write_status failed
+    log "FAILED at step ${STEP_INDEX}/${#STEPS[@]} ${CURRENT_STEP} (exit ${status}, line ${line}); log: ${LOG_FILE}"
+    # Always on stderr as well, so /var/log/cloud-init-output.log says why too.
+    echo "openclaw-vps provision FAILED at step ${CURRENT_STEP} (exit ${status}); see ${LOG_FILE}" >&4
+    if [[ -w $CONSOLE ]]; then tail -n 20 "$LOG_FILE" >>"$CONSOLE" 2>/dev/null || true; fi
+    exit "$status"
 }
 
 # Writes stdin to PATH with MODE (root-owned) only when the content differs. Succeeds when it changed the file.
 write_if_changed() { # path mode
-  local path=$1 mode=$2 content tmp
-  content="$(cat && echo .)" # the dot keeps trailing newlines through the command substitution
-  content=${content%.}
-  if [[ -f $path ]] && cmp -s "$path" <(printf '%s' "$content"); then
-    chmod "$mode" "$path"
-    return 1
-  fi
-  tmp="$(mktemp "$path.XXXXXX")"
-  printf '%s' "$content" >"$tmp"
-  chmod "$mode" "$tmp"
-  chown root:root "$tmp"
-  mv -f "$tmp" "$path"
-  log "wrote $path"
+    local path=$1 mode=$2 content tmp
+    content="$(cat && echo .)" # the dot keeps trailing newlines through the command substitution
+    content=${content%.}
+    if [[ -f $path ]] && cmp -s "$path" <(printf '%s' "$content"); then
+        chmod "$mode" "$path"
+        return 1
+    fi
+    tmp="$(mktemp "$path.XXXXXX")"
+    printf '%s' "$content" >"$tmp"
+    chmod "$mode" "$tmp"
+    chown root:root "$tmp"
+    mv -f "$tmp" "$path"
+    log "wrote $path"
 }
 
 link_if_needed() { # target link
-  if [[ $(readlink "$2" 2>/dev/null || true) != "$1" ]]; then
-    ln -sfn "$1" "$2"
-    log "linked $2 -> $1"
-  fi
+    if [[ $(readlink "$2" 2>/dev/null || true) != "$1" ]]; then
+        ln -sfn "$1" "$2"
+        log "linked $2 -> $1"
+    fi
 }
 
 apt_get() {
-  # Cloud images run apt-daily at boot: wait for its lock instead of failing.
-  apt-get -q -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
+    # Cloud images run apt-daily at boot: wait for its lock instead of failing.
+    apt-get -q -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
 }
 
 fetch() { # url [curl args...]
-  local url=$1
-  shift
-  curl -fsSL --retry 5 --retry-delay 3 --retry-connrefused --connect-timeout 20 "$@" "$url"
+    local url=$1
+    shift
+    curl -fsSL --retry 5 --retry-delay 3 --retry-connrefused --connect-timeout 20 "$@" "$url"
 }
 
 in_container() {
-  command -v systemd-detect-virt >/dev/null && systemd-detect-virt --container --quiet
+    command -v systemd-detect-virt >/dev/null && systemd-detect-virt --container --quiet
 }
 
 systemd_running() {
-  [[ -d /run/systemd/system ]]
+    [[ -d /run/systemd/system ]]
 }
 
 # ---- configuration -------------------------------------------------------------------------------------------
 
 # Parsed, not sourced: only the known keys are read, and each value is checked before any step uses it.
 load_config() {
-  [[ -r $ENV_FILE ]] || die "missing $ENV_FILE (user data writes it)"
-  local line key value
-  while IFS= read -r line || [[ -n $line ]]; do
-    if [[ -z $line || $line == \#* ]]; then continue; fi
-    if [[ ! $line =~ ^([A-Z][A-Z0-9_]*)=(.*)$ ]]; then die "$ENV_FILE: not a KEY=value line: $line"; fi
-    key=${BASH_REMATCH[1]}
-    value=${BASH_REMATCH[2]}
-    case $key in
-      ADMIN_USER | NODE_MAJOR | OPENCLAW_VERSION | SWAP_MB | TIMEZONE | NODE_DIST_URL | NPM_REGISTRY | \
-        CLOUDFLARED_APT_URL | CLOUDFLARED_APT_KEY_URL)
-        printf -v "$key" '%s' "$value"
-        ;;
-      *) log "warning: $ENV_FILE: ignoring unknown key $key" ;;
-    esac
-  done <"$ENV_FILE"
+    [[ -r $ENV_FILE ]] || die "missing $ENV_FILE (user data writes it)"
+    local line key value
+    while IFS= read -r line || [[ -n $line ]]; do
+        if [[ -z $line || $line == \#* ]]; then continue; fi
+        if [[ ! $line =~ ^([A-Z][A-Z0-9_]*)=(.*)$ ]]; then die "$ENV_FILE: not a KEY=value line: $line"; fi
+        key=${BASH_REMATCH[1]}
+        value=${BASH_REMATCH[2]}
+        case $key in
+            ADMIN_USER | NODE_MAJOR | OPENCLAW_VERSION | SWAP_MB | TIMEZONE | NODE_DIST_URL | NPM_REGISTRY | \
+                CLOUDFLARED_APT_URL | CLOUDFLARED_APT_KEY_URL)
+                printf -v "$key" '%s' "$value"
+                ;;
+            *) log "warning: $ENV_FILE: ignoring unknown key $key" ;;
+        esac
+    done <"$ENV_FILE"
 
-  SWAP_MB=${SWAP_MB:-2048}
-  TIMEZONE=${TIMEZONE:-UTC}
-  NODE_DIST_URL=${NODE_DIST_URL:-https://nodejs.org/dist}
-  NPM_REGISTRY=${NPM_REGISTRY:-https://registry.npmjs.org/}
-  CLOUDFLARED_APT_URL=${CLOUDFLARED_APT_URL:-https://pkg.cloudflare.com/cloudflared}
-  CLOUDFLARED_APT_KEY_URL=${CLOUDFLARED_APT_KEY_URL:-https://pkg.cloudflare.com/cloudflare-main.gpg}
+    SWAP_MB=${SWAP_MB:-2048}
+    TIMEZONE=${TIMEZONE:-UTC}
+    NODE_DIST_URL=${NODE_DIST_URL:-https://nodejs.org/dist}
+    NPM_REGISTRY=${NPM_REGISTRY:-https://registry.npmjs.org/}
+    CLOUDFLARED_APT_URL=${CLOUDFLARED_APT_URL:-https://pkg.cloudflare.com/cloudflared}
+    CLOUDFLARED_APT_KEY_URL=${CLOUDFLARED_APT_KEY_URL:-https://pkg.cloudflare.com/cloudflare-main.gpg}
 
-  local user_re='^[a-z_][a-z0-9_-]{0,31}$' url_re='^(https?|file)://[A-Za-z0-9._~:/?#@!$&*+,;=%-]+$'
-  [[ ${ADMIN_USER:-} =~ $user_re && $ADMIN_USER != root ]] || die "ADMIN_USER must be a user name other than root"
-  [[ $AGENT_USER =~ $user_re && $AGENT_USER != root && $AGENT_USER != "$ADMIN_USER" ]] ||
-    die "AGENT_USER must be a user name other than root and ADMIN_USER"
-  [[ ${NODE_MAJOR:-} =~ ^[1-9][0-9]*$ ]] || die "NODE_MAJOR must be a number such as 24"
-  [[ ${OPENCLAW_VERSION:-} =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] ||
-    die "OPENCLAW_VERSION must be an exact version such as 2026.9.6"
-  [[ $SWAP_MB =~ ^[0-9]+$ ]] || die "SWAP_MB must be a number of MB (0 = no swap)"
-  [[ $TIMEZONE =~ ^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$ ]] || die "TIMEZONE must be an IANA name such as Europe/Berlin"
-  local name
-  for name in NODE_DIST_URL NPM_REGISTRY CLOUDFLARED_APT_URL CLOUDFLARED_APT_KEY_URL; do
-    [[ ${!name} =~ $url_re ]] || die "$name must be an http(s) URL"
-  done
+    local user_re='^[a-z_][a-z0-9_-]{0,31}$' url_re='^(https?|file)://[A-Za-z0-9._~:/?#@!$&*+,;=%-]+$'
+    [[ ${ADMIN_USER:-} =~ $user_re && $ADMIN_USER != root ]] || die "ADMIN_USER must be a user name other than root"
+    [[ $AGENT_USER =~ $user_re && $AGENT_USER != root && $AGENT_USER != "$ADMIN_USER" ]] ||
+        die "AGENT_USER must be a user name other than root and ADMIN_USER"
+    [[ ${NODE_MAJOR:-} =~ ^[1-9][0-9]*$ ]] || die "NODE_MAJOR must be a number such as 24"
+    [[ ${OPENCLAW_VERSION:-} =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] ||
+        die "OPENCLAW_VERSION must be an exact version such as 2026.9.6"
+    [[ $SWAP_MB =~ ^[0-9]+$ ]] || die "SWAP_MB must be a number of MB (0 = no swap)"
+    [[ $TIMEZONE =~ ^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$ ]] || die "TIMEZONE must be an IANA name such as Europe/Berlin"
+    local name
+    for name in NODE_DIST_URL NPM_REGISTRY CLOUDFLARED_APT_URL CLOUDFLARED_APT_KEY_URL; do
+        [[ ${!name} =~ $url_re ]] || die "$name must be an http(s) URL"
+    done
 }
 
 # ---- steps ---------------------------------------------------------------------------------------------------
 
 step_packages() {
-  apt_get update
-  apt_get upgrade
-  apt_get install --no-install-recommends "${PACKAGES[@]}"
+    apt_get update
+    apt_get upgrade
+    apt_get install --no-install-recommends "${PACKAGES[@]}"
 }
 
 step_ufw() {
-  command -v ufw >/dev/null || die "ufw is not installed (the packages step installs it)"
-  # Hetzner and DigitalOcean give the host a public IPv6 address: it must be filtered too.
-  if ! grep -qx 'IPV6=yes' /etc/default/ufw; then
-    sed -i 's/^IPV6=.*/IPV6=yes/' /etc/default/ufw
-    log "ufw: IPv6 filtering on"
-  fi
-  # Each setting is changed only when it differs, so a rerun does not even reload the firewall.
-  if ! grep -qx 'DEFAULT_INPUT_POLICY="DROP"' /etc/default/ufw; then ufw default deny incoming; fi
-  if ! grep -qx 'DEFAULT_OUTPUT_POLICY="ACCEPT"' /etc/default/ufw; then ufw default allow outgoing; fi
-  # allow, not limit: ufw's limit drops the 7th connection in 30 s from one address, which a deploy opening
-  # several SSH sessions at once can reach. Brute force is fail2ban's job; the provider firewall admits only
-  # adminCidrs to port 22 anyway.
-  ufw allow 22/tcp comment 'SSH (openclaw-vps)'
-  if ! ufw status | grep -qx 'Status: active'; then ufw --force enable; fi
-  ufw status verbose
+    command -v ufw >/dev/null || die "ufw is not installed (the packages step installs it)"
+    # Hetzner and DigitalOcean give the host a public IPv6 address: it must be filtered too.
+    if ! grep -qx 'IPV6=yes' /etc/default/ufw; then
+        sed -i 's/^IPV6=.*/IPV6=yes/' /etc/default/ufw
+        log "ufw: IPv6 filtering on"
+    fi
+    # Each setting is changed only when it differs, so a rerun does not even reload the firewall.
+    if ! grep -qx 'DEFAULT_INPUT_POLICY="DROP"' /etc/default/ufw; then ufw default deny incoming; fi
+    if ! grep -qx 'DEFAULT_OUTPUT_POLICY="ACCEPT"' /etc/default/ufw; then ufw default allow outgoing; fi
+    # allow, not limit: ufw's limit drops the 7th connection in 30 s from one address, which a deploy opening
+    # several SSH sessions at once can reach. Brute force is fail2ban's job; the provider firewall admits only
+    # adminCidrs to port 22 anyway.
+    ufw allow 22/tcp comment 'SSH (openclaw-vps)'
+    if ! ufw status | grep -qx 'Status: active'; then ufw --force enable; fi
+    ufw status verbose
 }
 
 # The drop-in itself comes from user data (so sshd is hardened from its very first start); here we prove that the
 # effective configuration is what we want and reload sshd when the drop-in changed.
 step_ssh() {
-  [[ -f $SSHD_DROPIN ]] || die "missing $SSHD_DROPIN (user data writes it)"
-  grep -qx "AllowUsers $ADMIN_USER" "$SSHD_DROPIN" || die "$SSHD_DROPIN does not allow $ADMIN_USER"
-  chmod 0644 "$SSHD_DROPIN"
-  mkdir -p /run/sshd # sshd -t refuses to run without its privilege separation directory
-  sshd -t || die "sshd rejects its configuration"
-  local effective expected
-  effective="$(sshd -T -C "user=$ADMIN_USER,host=localhost,addr=127.0.0.1")"
-  for expected in 'passwordauthentication no' 'kbdinteractiveauthentication no' 'permitrootlogin no' \
-    'pubkeyauthentication yes' "allowusers $ADMIN_USER" 'permitemptypasswords no'; do
-    grep -qx "$expected" <<<"$effective" || die "effective sshd configuration lacks '$expected'"
-  done
-  local tries
-  tries="$(sed -n 's/^maxauthtries //p' <<<"$effective")"
-  ((tries <= 3)) || die "effective MaxAuthTries is $tries (want 3 or less)"
+    [[ -f $SSHD_DROPIN ]] || die "missing $SSHD_DROPIN (user data writes it)"
+    grep -qx "AllowUsers $ADMIN_USER" "$SSHD_DROPIN" || die "$SSHD_DROPIN does not allow $ADMIN_USER"
+    chmod 0644 "$SSHD_DROPIN"
+    mkdir -p /run/sshd # sshd -t refuses to run without its privilege separation directory
+    sshd -t || die "sshd rejects its configuration"
+    local effective expected
+    effective="$(sshd -T -C "user=$ADMIN_USER,host=localhost,addr=127.0.0.1")"
+    for expected in 'passwordauthentication no' 'kbdinteractiveauthentication no' 'permitrootlogin no' \
+        'pubkeyauthentication yes' "allowusers $ADMIN_USER" 'permitemptypasswords no'; do
+        grep -qx "$expected" <<<"$effective" || die "effective sshd configuration lacks '$expected'"
+    done
+    local tries
+    tries="$(sed -n 's/^maxauthtries //p' <<<"$effective")"
+    ((tries <= 3)) || die "effective MaxAuthTries is $tries (want 3 or less)"
 
-  local applied="$STATE_DIR/sshd-hardening.sha256" sum
-  install -d -m 0755 "$STATE_DIR"
-  sum="$(sha256sum "$SSHD_DROPIN" | cut -d' ' -f1)"
-  if [[ $(cat "$applied" 2>/dev/null || true) != "$sum" ]]; then
-    # Ubuntu 24.04 starts sshd on the first connection (ssh.socket): reload only a running daemon.
-    if systemd_running && systemctl is-active --quiet ssh.service; then systemctl reload ssh.service; fi
-    printf '%s\n' "$sum" >"$applied"
-    log "sshd hardening applied"
-  fi
+    local applied="$STATE_DIR/sshd-hardening.sha256" sum
+    install -d -m 0755 "$STATE_DIR"
+    sum="$(sha256sum "$SSHD_DROPIN" | cut -d' ' -f1)"
+    if [[ $(cat "$applied" 2>/dev/null || true) != "$sum" ]]; then
+        # Ubuntu 24.04 starts sshd on the first connection (ssh.socket): reload only a running daemon.
+        if systemd_running && systemctl is-active --quiet ssh.service; then systemctl reload ssh.service; fi
+        printf '%s\n' "$sum" >"$applied"
+        log "sshd hardening applied"
+    fi
 }
 
 # fail2ban with the journal backend: Ubuntu 24.04 and Debian 12 have no auth.log by default, and the file backend
 # makes fail2ban refuse to start there.
 step_bruteforce() {
-  local changed=0
-  if write_if_changed /etc/fail2ban/jail.d/openclaw-vps.local 0644 <<'EOF'; then changed=1; fi
+    local changed=0
+    if write_if_changed /etc/fail2ban/jail.d/openclaw-vps.local 0644 <<'EOF'; then changed=1; fi
 # openclaw-vps: SSH brute-force protection (written by provision.sh)
 [sshd]
 enabled = true
@@ -246,273 +249,273 @@ findtime = 10m
 bantime = 1h
 banaction = iptables-multiport
 EOF
-  fail2ban-client --test >/dev/null || die "fail2ban rejects its configuration"
-  systemd_running || die "systemd is not running: fail2ban cannot be started"
-  systemctl enable --quiet fail2ban.service
-  if ((changed)) || ! systemctl is-active --quiet fail2ban.service; then systemctl restart fail2ban.service; fi
+    fail2ban-client --test >/dev/null || die "fail2ban rejects its configuration"
+    systemd_running || die "systemd is not running: fail2ban cannot be started"
+    systemctl enable --quiet fail2ban.service
+    if ((changed)) || ! systemctl is-active --quiet fail2ban.service; then systemctl restart fail2ban.service; fi
 
-  for _ in $(seq 1 30); do
-    if fail2ban-client status sshd >/dev/null 2>&1; then
-      log "fail2ban: jail sshd is up"
-      return 0
-    fi
-    sleep 1
-  done
-  journalctl -u fail2ban.service -n 30 --no-pager || true
-  die "fail2ban's sshd jail did not come up"
+    for _ in $(seq 1 30); do
+        if fail2ban-client status sshd >/dev/null 2>&1; then
+            log "fail2ban: jail sshd is up"
+            return 0
+        fi
+        sleep 1
+    done
+    journalctl -u fail2ban.service -n 30 --no-pager || true
+    die "fail2ban's sshd jail did not come up"
 }
 
 step_upgrades() {
-  write_if_changed /etc/apt/apt.conf.d/20auto-upgrades 0644 <<'EOF' || true
+    write_if_changed /etc/apt/apt.conf.d/20auto-upgrades 0644 <<'EOF' || true
 // openclaw-vps: fetch package lists and install security updates every day (written by provision.sh)
 APT::Periodic::Update-Package-Lists "1";
 APT::Periodic::Unattended-Upgrade "1";
 EOF
-  [[ $(apt-config shell value APT::Periodic::Unattended-Upgrade) == "value='1'" ]] ||
-    die "another apt.conf.d file turns unattended upgrades off"
-  if systemd_running; then systemctl enable --quiet apt-daily.timer apt-daily-upgrade.timer; fi
+    [[ $(apt-config shell value APT::Periodic::Unattended-Upgrade) == "value='1'" ]] ||
+        die "another apt.conf.d file turns unattended upgrades off"
+    if systemd_running; then systemctl enable --quiet apt-daily.timer apt-daily-upgrade.timer; fi
 }
 
 step_agent_user() {
-  if ! id -u "$AGENT_USER" >/dev/null 2>&1; then
-    useradd --create-home --home-dir "$HOST_AGENT_HOME" --shell /usr/sbin/nologin --user-group \
-      --comment "OpenClaw agent" "$AGENT_USER"
-    log "created user $AGENT_USER"
-  fi
-  if [[ $(getent passwd "$AGENT_USER" | cut -d: -f7) != /usr/sbin/nologin ]]; then
-    usermod --shell /usr/sbin/nologin "$AGENT_USER"
-  fi
-  local group
-  for group in sudo admin wheel; do
-    if id -nG "$AGENT_USER" | tr ' ' '\n' | grep -qx "$group"; then gpasswd -d "$AGENT_USER" "$group"; fi
-  done
-  install -d -o "$AGENT_USER" -g "$AGENT_USER" -m 0750 "$HOST_AGENT_HOME"
-  install -d -o "$AGENT_USER" -g "$AGENT_USER" -m 0700 "$HOST_AGENT_STATE_DIR"
-  # Linger keeps the agent's systemd user manager (and the gateway in it) running without a login.
-  if [[ ! -e /var/lib/systemd/linger/$AGENT_USER ]]; then
-    if ! loginctl enable-linger "$AGENT_USER"; then
-      # logind not up yet: the flag file is what logind reads at boot.
-      install -d -m 0755 /var/lib/systemd/linger
-      touch "/var/lib/systemd/linger/$AGENT_USER"
+    if ! id -u "$AGENT_USER" >/dev/null 2>&1; then
+        useradd --create-home --home-dir "$HOST_AGENT_HOME" --shell /usr/sbin/nologin --user-group \
+            --comment "OpenClaw agent" "$AGENT_USER"
+        log "created user $AGENT_USER"
     fi
-    log "linger on for $AGENT_USER"
-  fi
+    if [[ $(getent passwd "$AGENT_USER" | cut -d: -f7) != /usr/sbin/nologin ]]; then
+        usermod --shell /usr/sbin/nologin "$AGENT_USER"
+    fi
+    local group
+    for group in sudo admin wheel; do
+        if id -nG "$AGENT_USER" | tr ' ' '\n' | grep -qx "$group"; then gpasswd -d "$AGENT_USER" "$group"; fi
+    done
+    install -d -o "$AGENT_USER" -g "$AGENT_USER" -m 0750 "$HOST_AGENT_HOME"
+    install -d -o "$AGENT_USER" -g "$AGENT_USER" -m 0700 "$HOST_AGENT_STATE_DIR"
+    # Linger keeps the agent's systemd user manager (and the gateway in it) running without a login.
+    if [[ ! -e /var/lib/systemd/linger/$AGENT_USER ]]; then
+        if ! loginctl enable-linger "$AGENT_USER"; then
+            # logind not up yet: the flag file is what logind reads at boot.
+            install -d -m 0755 /var/lib/systemd/linger
+            touch "/var/lib/systemd/linger/$AGENT_USER"
+        fi
+        log "linger on for $AGENT_USER"
+    fi
 }
 
 step_swap() {
-  if ((SWAP_MB == 0)); then
-    log "swap: SWAP_MB=0, none wanted"
-    return 0
-  fi
-  if in_container; then
-    log "swap: running in a container, where swap belongs to the host; skipped"
-    return 0
-  fi
-  local swapfile=/swapfile
-  if [[ ! -e $swapfile ]]; then
-    if [[ -n $(swapon --noheadings --show=NAME) ]]; then
-      log "swap: the host already has swap ($(swapon --noheadings --show=NAME | tr '\n' ' ')); none added"
-      return 0
+    if ((SWAP_MB == 0)); then
+        log "swap: SWAP_MB=0, none wanted"
+        return 0
     fi
-    log "swap: creating ${SWAP_MB} MB at $swapfile"
-    fallocate -l "${SWAP_MB}M" "$swapfile.new" 2>/dev/null ||
-      dd if=/dev/zero of="$swapfile.new" bs=1M count="$SWAP_MB" status=none
-    chmod 0600 "$swapfile.new"
-    mkswap "$swapfile.new" >/dev/null
-    mv "$swapfile.new" "$swapfile"
-  fi
-  if ! swapon --noheadings --show=NAME | grep -qx "$swapfile"; then swapon "$swapfile"; fi
-  if ! awk -v f="$swapfile" '$1 == f && $3 == "swap" { found = 1 } END { exit !found }' /etc/fstab; then
-    printf '%s none swap sw 0 0\n' "$swapfile" >>/etc/fstab
-    log "swap: added to /etc/fstab"
-  fi
-  # The gateway's idle pages may go to swap, but the agent should not crawl: swap late.
-  if write_if_changed /etc/sysctl.d/60-openclaw-vps-swap.conf 0644 <<'EOF'; then
+    if in_container; then
+        log "swap: running in a container, where swap belongs to the host; skipped"
+        return 0
+    fi
+    local swapfile=/swapfile
+    if [[ ! -e $swapfile ]]; then
+        if [[ -n $(swapon --noheadings --show=NAME) ]]; then
+            log "swap: the host already has swap ($(swapon --noheadings --show=NAME | tr '\n' ' ')); none added"
+            return 0
+        fi
+        log "swap: creating ${SWAP_MB} MB at $swapfile"
+        fallocate -l "${SWAP_MB}M" "$swapfile.new" 2>/dev/null ||
+            dd if=/dev/zero of="$swapfile.new" bs=1M count="$SWAP_MB" status=none
+        chmod 0600 "$swapfile.new"
+        mkswap "$swapfile.new" >/dev/null
+        mv "$swapfile.new" "$swapfile"
+    fi
+    if ! swapon --noheadings --show=NAME | grep -qx "$swapfile"; then swapon "$swapfile"; fi
+    if ! awk -v f="$swapfile" '$1 == f && $3 == "swap" { found = 1 } END { exit !found }' /etc/fstab; then
+        printf '%s none swap sw 0 0\n' "$swapfile" >>/etc/fstab
+        log "swap: added to /etc/fstab"
+    fi
+    # The gateway's idle pages may go to swap, but the agent should not crawl: swap late.
+    if write_if_changed /etc/sysctl.d/60-openclaw-vps-swap.conf 0644 <<'EOF'; then
 # openclaw-vps: prefer RAM, swap only under pressure (written by provision.sh)
 vm.swappiness = 10
 EOF
-    sysctl -q -p /etc/sysctl.d/60-openclaw-vps-swap.conf
-  fi
+        sysctl -q -p /etc/sysctl.d/60-openclaw-vps-swap.conf
+    fi
 }
 
 step_timezone() {
-  [[ -f /usr/share/zoneinfo/$TIMEZONE ]] || die "unknown time zone $TIMEZONE (no /usr/share/zoneinfo/$TIMEZONE)"
-  link_if_needed "/usr/share/zoneinfo/$TIMEZONE" /etc/localtime
-  if [[ $(cat /etc/timezone 2>/dev/null || true) != "$TIMEZONE" ]]; then printf '%s\n' "$TIMEZONE" >/etc/timezone; fi
-  log "time zone: $TIMEZONE ($(date +%Z))"
+    [[ -f /usr/share/zoneinfo/$TIMEZONE ]] || die "unknown time zone $TIMEZONE (no /usr/share/zoneinfo/$TIMEZONE)"
+    link_if_needed "/usr/share/zoneinfo/$TIMEZONE" /etc/localtime
+    if [[ $(cat /etc/timezone 2>/dev/null || true) != "$TIMEZONE" ]]; then printf '%s\n' "$TIMEZONE" >/etc/timezone; fi
+    log "time zone: $TIMEZONE ($(date +%Z))"
 }
 
 node_arch() {
-  case "$(uname -m)" in
-    x86_64) echo x64 ;;
-    aarch64 | arm64) echo arm64 ;;
-    *) die "no official Node build for $(uname -m)" ;;
-  esac
+    case "$(uname -m)" in
+        x86_64) echo x64 ;;
+        aarch64 | arm64) echo arm64 ;;
+        *) die "no official Node build for $(uname -m)" ;;
+    esac
 }
 
 # The official tarball of the newest NODE_MAJOR release, verified against SHASUMS256.txt before it is unpacked.
 step_node() {
-  local arch base sums line sha file version installed work
-  arch="$(node_arch)"
-  base="${NODE_DIST_URL%/}/latest-v${NODE_MAJOR}.x"
-  sums="$(fetch "$base/SHASUMS256.txt")" || die "cannot read $base/SHASUMS256.txt"
-  line="$(grep -E "^[0-9a-f]{64}  node-v${NODE_MAJOR}\.[0-9]+\.[0-9]+-linux-${arch}\.tar\.xz\$" <<<"$sums" || true)"
-  [[ -n $line && $(wc -l <<<"$line") == 1 ]] || die "$base/SHASUMS256.txt lists no single linux-$arch tar.xz"
-  sha=${line%% *}
-  file=${line##* }
-  version=${file#node-}
-  version=${version%-linux-*}
-  installed="$("$NODE_DIR/bin/node" --version 2>/dev/null || true)"
-  if [[ $installed == "$version" ]]; then
-    log "node: $version already installed"
-  else
-    log "node: installing $version (installed: ${installed:-none}) from $base"
-    install -d -m 0755 "$INSTALL_ROOT"
-    rm -rf "$INSTALL_ROOT"/.node-install.* # left by an interrupted or refused earlier attempt
-    # Unpacked next to its destination so the final switch is a rename on one file system.
-    work="$(mktemp -d "$INSTALL_ROOT/.node-install.XXXXXX")"
-    fetch "$base/$file" -o "$work/$file"
-    printf '%s  %s\n' "$sha" "$work/$file" | sha256sum --check --status ||
-      die "checksum mismatch for $file: refusing to install it"
-    mkdir "$work/node"
-    tar -xJf "$work/$file" -C "$work/node" --strip-components=1 --no-same-owner
-    chmod -R go-w "$work/node"
-    chmod 0755 "$work/node"
-    [[ $("$work/node/bin/node" --version) == "$version" ]] || die "the unpacked node does not report $version"
-    rm -rf "$NODE_DIR.old"
-    if [[ -e $NODE_DIR ]]; then mv "$NODE_DIR" "$NODE_DIR.old"; fi
-    mv "$work/node" "$NODE_DIR"
-    rm -rf "$NODE_DIR.old" "$work"
-  fi
-  local tool
-  for tool in node npm npx; do link_if_needed "$NODE_DIR/bin/$tool" "/usr/local/bin/$tool"; done
+    local arch base sums line sha file version installed work
+    arch="$(node_arch)"
+    base="${NODE_DIST_URL%/}/latest-v${NODE_MAJOR}.x"
+    sums="$(fetch "$base/SHASUMS256.txt")" || die "cannot read $base/SHASUMS256.txt"
+    line="$(grep -E "^[0-9a-f]{64}  node-v${NODE_MAJOR}\.[0-9]+\.[0-9]+-linux-${arch}\.tar\.xz\$" <<<"$sums" || true)"
+    [[ -n $line && $(wc -l <<<"$line") == 1 ]] || die "$base/SHASUMS256.txt lists no single linux-$arch tar.xz"
+    sha=${line%% *}
+    file=${line##* }
+    version=${file#node-}
+    version=${version%-linux-*}
+    installed="$("$NODE_DIR/bin/node" --version 2>/dev/null || true)"
+    if [[ $installed == "$version" ]]; then
+        log "node: $version already installed"
+    else
+        log "node: installing $version (installed: ${installed:-none}) from $base"
+        install -d -m 0755 "$INSTALL_ROOT"
+        rm -rf "$INSTALL_ROOT"/.node-install.* # left by an interrupted or refused earlier attempt
+        # Unpacked next to its destination so the final switch is a rename on one file system.
+        work="$(mktemp -d "$INSTALL_ROOT/.node-install.XXXXXX")"
+        fetch "$base/$file" -o "$work/$file"
+        printf '%s  %s\n' "$sha" "$work/$file" | sha256sum --check --status ||
+            die "checksum mismatch for $file: refusing to install it"
+        mkdir "$work/node"
+        tar -xJf "$work/$file" -C "$work/node" --strip-components=1 --no-same-owner
+        chmod -R go-w "$work/node"
+        chmod 0755 "$work/node"
+        [[ $("$work/node/bin/node" --version) == "$version" ]] || die "the unpacked node does not report $version"
+        rm -rf "$NODE_DIR.old"
+        if [[ -e $NODE_DIR ]]; then mv "$NODE_DIR" "$NODE_DIR.old"; fi
+        mv "$work/node" "$NODE_DIR"
+        rm -rf "$NODE_DIR.old" "$work"
+    fi
+    local tool
+    for tool in node npm npx; do link_if_needed "$NODE_DIR/bin/$tool" "/usr/local/bin/$tool"; done
 }
 
 # `npm install -g --prefix` into a root-owned tree: the agent runs OpenClaw but cannot change its own code.
 step_openclaw() {
-  local manifest="$OPENCLAW_PREFIX/lib/node_modules/openclaw/package.json" installed
-  installed="$(jq -r .version "$manifest" 2>/dev/null || true)"
-  if [[ $installed == "$OPENCLAW_VERSION" ]]; then
-    log "openclaw: $OPENCLAW_VERSION already installed"
-  else
-    log "openclaw: installing $OPENCLAW_VERSION (installed: ${installed:-none}) from $NPM_REGISTRY"
-    install -d -m 0755 "$OPENCLAW_PREFIX"
-    PATH="$NODE_DIR/bin:$PATH" npm install --global --prefix "$OPENCLAW_PREFIX" --registry "$NPM_REGISTRY" \
-      --no-fund --no-audit --no-update-notifier "openclaw@$OPENCLAW_VERSION"
-    chown -R root:root "$OPENCLAW_PREFIX"
-    chmod -R go-w "$OPENCLAW_PREFIX"
-  fi
-  link_if_needed "$OPENCLAW_PREFIX/bin/openclaw" /usr/local/bin/openclaw
-  local reported
-  reported="$(runuser -u "$AGENT_USER" -- env HOME="$HOST_AGENT_HOME" PATH=/usr/local/bin:/usr/bin:/bin \
-    openclaw --version)" || die "openclaw --version fails for $AGENT_USER"
-  [[ $reported == *"$OPENCLAW_VERSION"* ]] || die "openclaw reports '$reported', want $OPENCLAW_VERSION"
-  if runuser -u "$AGENT_USER" -- test -w "$manifest"; then die "$AGENT_USER can modify OpenClaw's own files"; fi
-  log "openclaw: $reported, runnable (not writable) by $AGENT_USER"
+    local manifest="$OPENCLAW_PREFIX/lib/node_modules/openclaw/package.json" installed
+    installed="$(jq -r .version "$manifest" 2>/dev/null || true)"
+    if [[ $installed == "$OPENCLAW_VERSION" ]]; then
+        log "openclaw: $OPENCLAW_VERSION already installed"
+    else
+        log "openclaw: installing $OPENCLAW_VERSION (installed: ${installed:-none}) from $NPM_REGISTRY"
+        install -d -m 0755 "$OPENCLAW_PREFIX"
+        PATH="$NODE_DIR/bin:$PATH" npm install --global --prefix "$OPENCLAW_PREFIX" --registry "$NPM_REGISTRY" \
+            --no-fund --no-audit --no-update-notifier "openclaw@$OPENCLAW_VERSION"
+        chown -R root:root "$OPENCLAW_PREFIX"
+        chmod -R go-w "$OPENCLAW_PREFIX"
+    fi
+    link_if_needed "$OPENCLAW_PREFIX/bin/openclaw" /usr/local/bin/openclaw
+    local reported
+    reported="$(runuser -u "$AGENT_USER" -- env HOME="$HOST_AGENT_HOME" PATH=/usr/local/bin:/usr/bin:/bin \
+        openclaw --version)" || die "openclaw --version fails for $AGENT_USER"
+    [[ $reported == *"$OPENCLAW_VERSION"* ]] || die "openclaw reports '$reported', want $OPENCLAW_VERSION"
+    if runuser -u "$AGENT_USER" -- test -w "$manifest"; then die "$AGENT_USER can modify OpenClaw's own files"; fi
+    log "openclaw: $reported, runnable (not writable) by $AGENT_USER"
 }
 
 # Installed only: the tunnel token arrives later with the push, which also writes and starts cloudflared.service.
 step_cloudflared() {
-  local codename
-  # shellcheck source=/dev/null
-  codename="$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")"
-  [[ -n $codename ]] || die "/etc/os-release has no VERSION_CODENAME (Ubuntu 24.04: noble, Debian 12: bookworm)"
-  if [[ ! -s $CLOUDFLARE_KEYRING ]]; then
-    local key
-    key="$(mktemp)"
-    fetch "$CLOUDFLARED_APT_KEY_URL" -o "$key"
-    # The key is published binary; accept an ASCII-armored copy (e.g. from a mirror) too.
-    if grep -q -- '-----BEGIN PGP PUBLIC KEY BLOCK-----' "$key"; then
-      gpg --batch --yes --dearmor --output "$key.gpg" "$key"
-      mv -f "$key.gpg" "$key"
+    local codename
+    # shellcheck source=/dev/null
+    codename="$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")"
+    [[ -n $codename ]] || die "/etc/os-release has no VERSION_CODENAME (Ubuntu 24.04: noble, Debian 12: bookworm)"
+    if [[ ! -s $CLOUDFLARE_KEYRING ]]; then
+        local key
+        key="$(mktemp)"
+        fetch "$CLOUDFLARED_APT_KEY_URL" -o "$key"
+        # The key is published binary; accept an ASCII-armored copy (e.g. from a mirror) too.
+        if grep -q -- '-----BEGIN PGP PUBLIC KEY BLOCK-----' "$key"; then
+            gpg --batch --yes --dearmor --output "$key.gpg" "$key"
+            mv -f "$key.gpg" "$key"
+        fi
+        install -D -m 0644 "$key" "$CLOUDFLARE_KEYRING"
+        rm -f "$key"
+        log "cloudflared: signing key stored in $CLOUDFLARE_KEYRING"
     fi
-    install -D -m 0644 "$key" "$CLOUDFLARE_KEYRING"
-    rm -f "$key"
-    log "cloudflared: signing key stored in $CLOUDFLARE_KEYRING"
-  fi
-  local list=/etc/apt/sources.list.d/cloudflared.list changed=0
-  if write_if_changed "$list" 0644 <<EOF; then changed=1; fi
+    local list=/etc/apt/sources.list.d/cloudflared.list changed=0
+    if write_if_changed "$list" 0644 <<EOF; then changed=1; fi
 deb [signed-by=$CLOUDFLARE_KEYRING] ${CLOUDFLARED_APT_URL%/} $codename main
 EOF
-  if ((changed)) || ! dpkg-query -W -f='${Status}' cloudflared 2>/dev/null | grep -q 'install ok installed'; then
-    # Refresh only Cloudflare's list: the packages step already refreshed the distribution's.
-    apt_get update -o Dir::Etc::sourcelist="$list" -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0
-    apt_get install --no-install-recommends cloudflared
-  fi
-  log "cloudflared: $(cloudflared --version 2>&1 | head -n 1) (not configured: the push brings the tunnel token)"
+    if ((changed)) || ! dpkg-query -W -f='${Status}' cloudflared 2>/dev/null | grep -q 'install ok installed'; then
+        # Refresh only Cloudflare's list: the packages step already refreshed the distribution's.
+        apt_get update -o Dir::Etc::sourcelist="$list" -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0
+        apt_get install --no-install-recommends cloudflared
+    fi
+    log "cloudflared: $(cloudflared --version 2>&1 | head -n 1) (not configured: the push brings the tunnel token)"
 }
 
 step_rclone() {
-  command -v rclone >/dev/null || die "rclone is not installed (the packages step installs it)"
-  log "rclone: $(rclone version 2>/dev/null | head -n 1) (the push brings its remote)"
+    command -v rclone >/dev/null || die "rclone is not installed (the packages step installs it)"
+    log "rclone: $(rclone version 2>/dev/null | head -n 1) (the push brings its remote)"
 }
 
 # ---- main ----------------------------------------------------------------------------------------------------
 
 run_step() { # name
-  CURRENT_STEP=$1
-  write_status running
-  log "step ${STEP_INDEX}/${#STEPS[@]} ${CURRENT_STEP}: start"
-  "step_$1" >>"$LOG_FILE" 2>&1 </dev/null
-  log "step ${STEP_INDEX}/${#STEPS[@]} ${CURRENT_STEP}: ok"
+    CURRENT_STEP=$1
+    write_status running
+    log "step ${STEP_INDEX}/${#STEPS[@]} ${CURRENT_STEP}: start"
+    "step_$1" >>"$LOG_FILE" 2>&1 </dev/null
+    log "step ${STEP_INDEX}/${#STEPS[@]} ${CURRENT_STEP}: ok"
 }
 
 main() {
-  local only="" step
-  while (($#)); do
-    case $1 in
-      --only)
-        only=${2:?--only needs a step name}
-        shift 2
-        ;;
-      --list)
-        printf '%s\n' "${STEPS[@]}"
-        return 0
-        ;;
-      *)
-        echo "usage: provision.sh [--only STEP[,STEP...]] [--list]" >&2
-        return 2
-        ;;
-    esac
-  done
-  if [[ -n $only ]]; then
-    WRITE_STATUS=0
-    local wanted
-    IFS=, read -r -a wanted <<<"$only"
-    for step in "${wanted[@]}"; do
-      if [[ " ${STEPS[*]} " != *" $step "* ]]; then
-        echo "unknown step: $step (steps: ${STEPS[*]})" >&2
-        return 2
-      fi
+    local only="" step
+    while (($#)); do
+        case $1 in
+            --only)
+                only=${2:?--only needs a step name}
+                shift 2
+                ;;
+            --list)
+                printf '%s\n' "${STEPS[@]}"
+                return 0
+                ;;
+            *)
+                echo "usage: provision.sh [--only STEP[,STEP...]] [--list]" >&2
+                return 2
+                ;;
+        esac
     done
-  fi
-  if [[ $(id -u) != 0 ]]; then
-    echo "provision.sh must run as root" >&2
-    return 1
-  fi
+    if [[ -n $only ]]; then
+        WRITE_STATUS=0
+        local wanted
+        IFS=, read -r -a wanted <<<"$only"
+        for step in "${wanted[@]}"; do
+            if [[ " ${STEPS[*]} " != *" $step "* ]]; then
+                echo "unknown step: $step (steps: ${STEPS[*]})" >&2
+                return 2
+            fi
+        done
+    fi
+    if [[ $(id -u) != 0 ]]; then
+        echo "provision.sh must run as root" >&2
+        return 1
+    fi
 
-  cd /
-  exec 3>&1 4>&2 # our own stdout and stderr, kept while each step's output goes to the log
-  install -d -m 0755 "$(dirname "$LOG_FILE")" "$(dirname "$STATUS_FILE")"
-  touch "$LOG_FILE"
-  chmod 0640 "$LOG_FILE"
-  # One run at a time (cloud-init and an operator's rerun must not interleave apt and npm).
-  exec 9>"$LOCK_FILE"
-  flock -w 1800 9
+    cd /
+    exec 3>&1 4>&2 # our own stdout and stderr, kept while each step's output goes to the log
+    install -d -m 0755 "$(dirname "$LOG_FILE")" "$(dirname "$STATUS_FILE")"
+    touch "$LOG_FILE"
+    chmod 0640 "$LOG_FILE"
+    # One run at a time (cloud-init and an operator's rerun must not interleave apt and npm).
+    exec 9>"$LOCK_FILE"
+    flock -w 1800 9
 
-  trap 'on_error $? $LINENO' ERR
-  local started=$SECONDS
-  write_status running
-  log "provisioning ${only:+(only $only) }with $ENV_FILE"
-  load_config
-  for step in "${STEPS[@]}"; do
-    STEP_INDEX=$((STEP_INDEX + 1))
-    if [[ -n $only && ",$only," != *",$step,"* ]]; then continue; fi
-    run_step "$step"
-  done
-  CURRENT_STEP="done"
-  write_status "done"
-  log "provisioning done in $((SECONDS - started)) s"
+    trap 'on_error $? $LINENO' ERR
+    local started=$SECONDS
+    write_status running
+    log "provisioning ${only:+(only $only) }with $ENV_FILE"
+    load_config
+    for step in "${STEPS[@]}"; do
+        STEP_INDEX=$((STEP_INDEX + 1))
+        if [[ -n $only && ",$only," != *",$step,"* ]]; then continue; fi
+        run_step "$step"
+    done
+    CURRENT_STEP="done"
+    write_status "done"
+    log "provisioning done in $((SECONDS - started)) s"
 }
 
 main "$@"

@@ -21,14 +21,33 @@ REQUESTED=""
 FIRST_BOOT=0
 while [[ $# -gt 0 ]]; do
     case $1 in
-        --snapshot) [[ $# -ge 2 ]] || die "--snapshot needs a value"; REQUESTED=$2; shift 2 ;;
-        --snapshot=*) REQUESTED=${1#--snapshot=}; shift ;;
-        --first-boot) FIRST_BOOT=1; shift ;;
-        -h | --help) usage; exit 0 ;;
-        *) usage >&2; die "unknown argument '$1'" ;;
+        --snapshot)
+            [[ $# -ge 2 ]] || die "--snapshot needs a value"
+            REQUESTED=$2
+            shift 2
+            ;;
+        --snapshot=*)
+            REQUESTED=${1#--snapshot=}
+            shift
+            ;;
+        --first-boot)
+            FIRST_BOOT=1
+            shift
+            ;;
+        -h | --help)
+            usage
+            exit 0
+            ;;
+        *)
+            usage >&2
+            die "unknown argument '$1'"
+            ;;
     esac
 done
-[[ -n $REQUESTED ]] || { usage >&2; die "--snapshot is required"; }
+[[ -n $REQUESTED ]] || {
+    usage >&2
+    die "--snapshot is required"
+}
 [[ $REQUESTED == latest || $REQUESTED == none || $REQUESTED =~ $SNAPSHOT_ID_PATTERN ]] ||
     die "--snapshot must be latest, none or a snapshot id like 20260102T030405Z, got '$REQUESTED'"
 
@@ -47,7 +66,7 @@ RESTORE_MANAGE_GATEWAY=${RESTORE_MANAGE_GATEWAY:-1}
 
 STAGING=""
 GATEWAY_STOPPED=0
-declare -a MOVES=()   # pairs: from, to (for rollback in reverse order)
+declare -a MOVES=() # pairs: from, to (for rollback in reverse order)
 
 gateway_ctl() { "$SYSTEMCTL_BIN" --user --machine="$AGENT_USER@" "$@" "$GATEWAY_UNIT"; }
 
@@ -196,7 +215,7 @@ main() {
     else
         log "snapshot $snapshot_id has no OpenClaw state: the state is left as it is"
     fi
-    MOVES=()   # swap complete: nothing to roll back any more
+    MOVES=() # swap complete: nothing to roll back any more
 
     if [[ -d $aside ]]; then
         chmod 0700 "$aside"

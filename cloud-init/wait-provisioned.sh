@@ -12,7 +12,10 @@ set -euo pipefail
 # The host contract (components/core/host-contract.ts): shared paths and names (HOST_*), written by user data and the
 # push. A HOST_* variable already set in the environment wins (tests point them at sandboxes).
 readonly CONTRACT_FILE="${OPENCLAW_VPS_CONTRACT:-/etc/openclaw-vps/contract.env}"
-[[ -r $CONTRACT_FILE ]] || { echo "missing $CONTRACT_FILE (the host contract: user data and the push write it)" >&2; exit 1; }
+[[ -r $CONTRACT_FILE ]] || {
+    echo "missing $CONTRACT_FILE (the host contract: user data and the push write it)" >&2
+    exit 1
+}
 while IFS='=' read -r key value; do if [[ $key =~ ^HOST_[A-Z0-9_]+$ && -z ${!key-} ]]; then printf -v "$key" '%s' "$value"; fi; done <"$CONTRACT_FILE"
 
 timeout_seconds="${1:-${WAIT_TIMEOUT_SECONDS:-900}}"
@@ -23,56 +26,56 @@ poll_seconds="${PROVISION_POLL_SECONDS:-3}"
 cloud_init_result="${CLOUD_INIT_RESULT:-/run/cloud-init/result.json}"
 
 if [[ ! $timeout_seconds =~ ^[0-9]+$ ]]; then
-  echo "wait-provisioned: timeout must be a number of seconds, got '$timeout_seconds'" >&2
-  exit 2
+    echo "wait-provisioned: timeout must be a number of seconds, got '$timeout_seconds'" >&2
+    exit 2
 fi
 
 status_field() { # key: its value in the status file, empty when absent (provision.sh may not have started yet)
-  if [[ -r $status_file ]]; then sed -n "s/^$1=//p" "$status_file" | tail -n 1; fi
+    if [[ -r $status_file ]]; then sed -n "s/^$1=//p" "$status_file" | tail -n 1; fi
 }
 
 show_log_tail() { # file
-  if [[ -r $1 ]]; then
-    echo "---- last 40 lines of $1 ----" >&2
-    tail -n 40 "$1" >&2
-    echo "----" >&2
-  else
-    echo "(cannot read $1: run as root)" >&2
-  fi
+    if [[ -r $1 ]]; then
+        echo "---- last 40 lines of $1 ----" >&2
+        tail -n 40 "$1" >&2
+        echo "----" >&2
+    else
+        echo "(cannot read $1: run as root)" >&2
+    fi
 }
 
 echo "wait-provisioned: waiting up to ${timeout_seconds} s for $status_file to say state=done"
 deadline=$((SECONDS + timeout_seconds))
 last_seen=""
 while :; do
-  state="$(status_field state)"
-  case $state in
-    done)
-      echo "wait-provisioned: provisioning done (updated $(status_field updated))"
-      exit 0
-      ;;
-    failed)
-      echo "wait-provisioned: provisioning FAILED at step $(status_field step) ($(status_field name))," \
-        "updated $(status_field updated). Fix the cause, then rerun provision.sh or replace the server." >&2
-      show_log_tail "$log_file"
-      exit 1
-      ;;
-  esac
-  if [[ ! -e $status_file && -e $cloud_init_result ]]; then
-    echo "wait-provisioned: cloud-init finished but provision.sh never started (no $status_file)." >&2
-    show_log_tail /var/log/cloud-init-output.log
-    exit 1
-  fi
-  seen="$(status_field step) $(status_field name)"
-  if [[ $seen != "$last_seen" && -n $state ]]; then
-    echo "wait-provisioned: step $seen"
-    last_seen=$seen
-  fi
-  if ((SECONDS >= deadline)); then
-    echo "wait-provisioned: TIMED OUT after ${timeout_seconds} s; last status: step=$(status_field step)" \
-      "name=$(status_field name) state=${state:-none} updated=$(status_field updated)" >&2
-    show_log_tail "$log_file"
-    exit 124
-  fi
-  sleep "$poll_seconds"
+    state="$(status_field state)"
+    case $state in
+        done)
+            echo "wait-provisioned: provisioning done (updated $(status_field updated))"
+            exit 0
+            ;;
+        failed)
+            echo "wait-provisioned: provisioning FAILED at step $(status_field step) ($(status_field name))," \
+                "updated $(status_field updated). Fix the cause, then rerun provision.sh or replace the server." >&2
+            show_log_tail "$log_file"
+            exit 1
+            ;;
+    esac
+    if [[ ! -e $status_file && -e $cloud_init_result ]]; then
+        echo "wait-provisioned: cloud-init finished but provision.sh never started (no $status_file)." >&2
+        show_log_tail /var/log/cloud-init-output.log
+        exit 1
+    fi
+    seen="$(status_field step) $(status_field name)"
+    if [[ $seen != "$last_seen" && -n $state ]]; then
+        echo "wait-provisioned: step $seen"
+        last_seen=$seen
+    fi
+    if ((SECONDS >= deadline)); then
+        echo "wait-provisioned: TIMED OUT after ${timeout_seconds} s; last status: step=$(status_field step)" \
+            "name=$(status_field name) state=${state:-none} updated=$(status_field updated)" >&2
+        show_log_tail "$log_file"
+        exit 124
+    fi
+    sleep "$poll_seconds"
 done

@@ -51,57 +51,73 @@ export class OpenClawAgent extends pulumi.ComponentResource {
             timezone: s.timezone,
         });
 
-        const server = new AgentServer(`${name}-server`, {
-            provider: s.provider,
-            region: s.region,
-            serverType: s.serverType,
-            serverName: s.agentName,
-            sshPublicKey: s.sshPublicKey,
-            existingSshKey: s.providerSshKey || undefined,
-            adminCidrs: s.adminCidrs,
-            userData,
-            labels,
-        }, parent);
-
-        const edge = new ZeroTrustEdge(`${name}-edge`, {
-            accountId: s.accountId,
-            zoneId: s.zoneId,
-            hostname: s.hostname,
-            teamName: s.accessTeamName,
-            tunnelName: `${s.agentName}-gateway`,
-            applicationName: `OpenClaw AI Gateway (${s.agentName})`,
-            emails: s.accessEmails,
-            emailDomains: s.accessEmailDomains,
-            identityProviderIds: s.accessIdentityProviderIds,
-            sessionDuration: s.accessSessionDuration,
-            gatewayPort: s.gatewayPort,
-            serviceToken: s.accessServiceToken,
-            serverId: server.serverId,
-        }, parent);
-
-        const backup = new BackupStore(`${name}-backup`, {
-            accountId: s.accountId,
-            bucketName: s.backupBucketName,
-            location: s.backupLocation,
-            lockDays: s.backupLockDays,
-            retentionDays: s.backupRetentionDays,
-            tokenName: `${s.agentName} memory backup (openclaw-vps)`,
-            adoptExistingBucket: s.backupBucketAdopt,
-        }, parent);
-
-        const host = new AgentHost(`${name}-host`, {
-            settings: s,
-            serverId: server.serverId,
-            sshHost: server.sshHost,
-            ssh: args.ssh ?? {},
-            llmApiKey: args.llmApiKey,
-            embeddingApiKey: args.embeddingApiKey,
-            tunnelToken: edge.tunnelToken,
-            backup: {
-                accessKeyId: backup.accessKeyId,
-                secretAccessKey: backup.secretAccessKey,
+        const server = new AgentServer(
+            `${name}-server`,
+            {
+                provider: s.provider,
+                region: s.region,
+                serverType: s.serverType,
+                serverName: s.agentName,
+                sshPublicKey: s.sshPublicKey,
+                existingSshKey: s.providerSshKey || undefined,
+                adminCidrs: s.adminCidrs,
+                userData,
+                labels,
             },
-        }, parent);
+            parent,
+        );
+
+        const edge = new ZeroTrustEdge(
+            `${name}-edge`,
+            {
+                accountId: s.accountId,
+                zoneId: s.zoneId,
+                hostname: s.hostname,
+                teamName: s.accessTeamName,
+                tunnelName: `${s.agentName}-gateway`,
+                applicationName: `OpenClaw AI Gateway (${s.agentName})`,
+                emails: s.accessEmails,
+                emailDomains: s.accessEmailDomains,
+                identityProviderIds: s.accessIdentityProviderIds,
+                sessionDuration: s.accessSessionDuration,
+                gatewayPort: s.gatewayPort,
+                serviceToken: s.accessServiceToken,
+                serverId: server.serverId,
+            },
+            parent,
+        );
+
+        const backup = new BackupStore(
+            `${name}-backup`,
+            {
+                accountId: s.accountId,
+                bucketName: s.backupBucketName,
+                location: s.backupLocation,
+                lockDays: s.backupLockDays,
+                retentionDays: s.backupRetentionDays,
+                tokenName: `${s.agentName} memory backup (openclaw-vps)`,
+                adoptExistingBucket: s.backupBucketAdopt,
+            },
+            parent,
+        );
+
+        const host = new AgentHost(
+            `${name}-host`,
+            {
+                settings: s,
+                serverId: server.serverId,
+                sshHost: server.sshHost,
+                ssh: args.ssh ?? {},
+                llmApiKey: args.llmApiKey,
+                embeddingApiKey: args.embeddingApiKey,
+                tunnelToken: edge.tunnelToken,
+                backup: {
+                    accessKeyId: backup.accessKeyId,
+                    secretAccessKey: backup.secretAccessKey,
+                },
+            },
+            parent,
+        );
 
         this.url = edge.url;
         this.serverId = server.serverId;

@@ -74,46 +74,63 @@ export class BackupStore extends pulumi.ComponentResource {
         super("openclaw-vps:index:BackupStore", name, {}, opts);
         const parent = { parent: this };
 
-        const bucket = new cloudflare.R2Bucket(`${name}-bucket`, {
-            accountId: args.accountId,
-            name: args.bucketName,
-            location: args.location === "auto" ? undefined : args.location,
-        }, {
-            parent: this,
-            // The rebuild runbook relies on this: `pulumi destroy` leaves the bucket (and the memory) in place.
-            retainOnDelete: true,
-            import: args.adoptExistingBucket ? `${args.accountId}/${args.bucketName}/default` : undefined,
-        });
-
-        new cloudflare.R2BucketLock(`${name}-bucket-lock`, {
-            accountId: args.accountId,
-            bucketName: bucket.name,
-            rules: lockRules(args.lockDays),
-        }, parent);
-
-        new cloudflare.R2BucketLifecycle(`${name}-bucket-lifecycle`, {
-            accountId: args.accountId,
-            bucketName: bucket.name,
-            rules: lifecycleRules(args.retentionDays),
-        }, parent);
-
-        const groups = R2_OBJECT_PERMISSION_GROUPS.map(
-            (groupName) =>
-                cloudflare.getApiTokenPermissionGroupsListOutput({ name: encodeURIComponent(groupName) }, parent).results.apply((results) => {
-                    const match = results.find((r) => r.name === groupName);
-                    if (!match) throw new Error(`Cloudflare has no API token permission group named "${groupName}"`);
-                    return { id: match.id };
-                }),
+        const bucket = new cloudflare.R2Bucket(
+            `${name}-bucket`,
+            {
+                accountId: args.accountId,
+                name: args.bucketName,
+                location: args.location === "auto" ? undefined : args.location,
+            },
+            {
+                parent: this,
+                // The rebuild runbook relies on this: `pulumi destroy` leaves the bucket (and the memory) in place.
+                retainOnDelete: true,
+                import: args.adoptExistingBucket ? `${args.accountId}/${args.bucketName}/default` : undefined,
+            },
         );
 
-        const token = new cloudflare.ApiToken(`${name}-token`, {
-            name: args.tokenName,
-            policies: [{
-                effect: "allow",
-                permissionGroups: groups,
-                resources: bucket.name.apply((b) => JSON.stringify({ [bucketResourceKey(args.accountId, b)]: "*" })),
-            }],
-        }, parent);
+        new cloudflare.R2BucketLock(
+            `${name}-bucket-lock`,
+            {
+                accountId: args.accountId,
+                bucketName: bucket.name,
+                rules: lockRules(args.lockDays),
+            },
+            parent,
+        );
+
+        new cloudflare.R2BucketLifecycle(
+            `${name}-bucket-lifecycle`,
+            {
+                accountId: args.accountId,
+                bucketName: bucket.name,
+                rules: lifecycleRules(args.retentionDays),
+            },
+            parent,
+        );
+
+        const groups = R2_OBJECT_PERMISSION_GROUPS.map((groupName) =>
+            cloudflare.getApiTokenPermissionGroupsListOutput({ name: encodeURIComponent(groupName) }, parent).results.apply((results) => {
+                const match = results.find((r) => r.name === groupName);
+                if (!match) throw new Error(`Cloudflare has no API token permission group named "${groupName}"`);
+                return { id: match.id };
+            }),
+        );
+
+        const token = new cloudflare.ApiToken(
+            `${name}-token`,
+            {
+                name: args.tokenName,
+                policies: [
+                    {
+                        effect: "allow",
+                        permissionGroups: groups,
+                        resources: bucket.name.apply((b) => JSON.stringify({ [bucketResourceKey(args.accountId, b)]: "*" })),
+                    },
+                ],
+            },
+            parent,
+        );
 
         this.bucketName = bucket.name;
         this.endpoint = pulumi.output(r2Endpoint(args.accountId));

@@ -72,78 +72,110 @@ export class ZeroTrustEdge extends pulumi.ComponentResource {
         const parent = { parent: this };
 
         // Keyed on the server: whatever a replaced server knew of the tunnel dies with it.
-        const tunnelSecret = new random.RandomBytes(`${name}-tunnel-secret`, {
-            length: 32,
-            keepers: args.serverId ? { serverId: args.serverId } : undefined,
-        }, parent);
-        const tunnel = new cloudflare.ZeroTrustTunnelCloudflared(`${name}-tunnel`, {
-            accountId: args.accountId,
-            name: args.tunnelName,
-            configSrc: "cloudflare",
-            tunnelSecret: pulumi.secret(tunnelSecret.base64),
-        }, { parent: this, deleteBeforeReplace: true });
+        const tunnelSecret = new random.RandomBytes(
+            `${name}-tunnel-secret`,
+            {
+                length: 32,
+                keepers: args.serverId ? { serverId: args.serverId } : undefined,
+            },
+            parent,
+        );
+        const tunnel = new cloudflare.ZeroTrustTunnelCloudflared(
+            `${name}-tunnel`,
+            {
+                accountId: args.accountId,
+                name: args.tunnelName,
+                configSrc: "cloudflare",
+                tunnelSecret: pulumi.secret(tunnelSecret.base64),
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
 
-        const allowPolicy = new cloudflare.ZeroTrustAccessPolicy(`${name}-allow-policy`, {
-            accountId: args.accountId,
-            name: `${args.applicationName}: allowed people`,
-            decision: "allow",
-            includes: allowIncludes(args.emails, args.emailDomains),
-            sessionDuration: args.sessionDuration,
-        }, parent);
+        const allowPolicy = new cloudflare.ZeroTrustAccessPolicy(
+            `${name}-allow-policy`,
+            {
+                accountId: args.accountId,
+                name: `${args.applicationName}: allowed people`,
+                decision: "allow",
+                includes: allowIncludes(args.emails, args.emailDomains),
+                sessionDuration: args.sessionDuration,
+            },
+            parent,
+        );
         const policies: cloudflare.types.input.ZeroTrustAccessApplicationPolicy[] = [{ id: allowPolicy.id, precedence: 1 }];
 
         if (args.serviceToken) {
-            const token = new cloudflare.ZeroTrustAccessServiceToken(`${name}-service-token`, {
-                accountId: args.accountId,
-                name: `${args.applicationName}: CLI and nodes`,
-                duration: "8760h",
-            }, parent);
-            const servicePolicy = new cloudflare.ZeroTrustAccessPolicy(`${name}-service-policy`, {
-                accountId: args.accountId,
-                name: `${args.applicationName}: service token`,
-                // Service Auth: a valid token passes without an identity login.
-                decision: "non_identity",
-                includes: [{ serviceToken: { tokenId: token.id } }],
-            }, parent);
+            const token = new cloudflare.ZeroTrustAccessServiceToken(
+                `${name}-service-token`,
+                {
+                    accountId: args.accountId,
+                    name: `${args.applicationName}: CLI and nodes`,
+                    duration: "8760h",
+                },
+                parent,
+            );
+            const servicePolicy = new cloudflare.ZeroTrustAccessPolicy(
+                `${name}-service-policy`,
+                {
+                    accountId: args.accountId,
+                    name: `${args.applicationName}: service token`,
+                    // Service Auth: a valid token passes without an identity login.
+                    decision: "non_identity",
+                    includes: [{ serviceToken: { tokenId: token.id } }],
+                },
+                parent,
+            );
             policies.push({ id: servicePolicy.id, precedence: 2 });
             this.serviceTokenClientId = pulumi.secret(token.clientId);
             this.serviceTokenClientSecret = pulumi.secret(token.clientSecret);
         }
 
-        const application = new cloudflare.ZeroTrustAccessApplication(`${name}-access-app`, {
-            accountId: args.accountId,
-            name: args.applicationName,
-            type: "self_hosted",
-            domain: args.hostname,
-            sessionDuration: args.sessionDuration,
-            policies,
-            allowedIdps: args.identityProviderIds.length ? args.identityProviderIds : undefined,
-            autoRedirectToIdentity: args.identityProviderIds.length === 1,
-            appLauncherVisible: false,
-            httpOnlyCookieAttribute: true,
-            sameSiteCookieAttribute: "lax",
-            // The binding cookie ties the session to the browser that logged in.
-            enableBindingCookie: true,
-        }, parent);
-
-        const tunnelConfig = new cloudflare.ZeroTrustTunnelCloudflaredConfig(`${name}-tunnel-config`, {
-            accountId: args.accountId,
-            tunnelId: tunnel.id,
-            config: {
-                ingresses: application.aud.apply((aud) => tunnelIngress(args.hostname, args.gatewayPort, args.teamName, aud)),
+        const application = new cloudflare.ZeroTrustAccessApplication(
+            `${name}-access-app`,
+            {
+                accountId: args.accountId,
+                name: args.applicationName,
+                type: "self_hosted",
+                domain: args.hostname,
+                sessionDuration: args.sessionDuration,
+                policies,
+                allowedIdps: args.identityProviderIds.length ? args.identityProviderIds : undefined,
+                autoRedirectToIdentity: args.identityProviderIds.length === 1,
+                appLauncherVisible: false,
+                httpOnlyCookieAttribute: true,
+                sameSiteCookieAttribute: "lax",
+                // The binding cookie ties the session to the browser that logged in.
+                enableBindingCookie: true,
             },
-        }, parent);
+            parent,
+        );
+
+        const tunnelConfig = new cloudflare.ZeroTrustTunnelCloudflaredConfig(
+            `${name}-tunnel-config`,
+            {
+                accountId: args.accountId,
+                tunnelId: tunnel.id,
+                config: {
+                    ingresses: application.aud.apply((aud) => tunnelIngress(args.hostname, args.gatewayPort, args.teamName, aud)),
+                },
+            },
+            parent,
+        );
 
         // Only once Access guards the hostname (and the tunnel enforces its JWT) may the name resolve.
-        new cloudflare.DnsRecord(`${name}-dns`, {
-            zoneId: args.zoneId,
-            name: args.hostname,
-            type: "CNAME",
-            content: pulumi.interpolate`${tunnel.id}.cfargotunnel.com`,
-            proxied: true,
-            ttl: 1,
-            comment: `OpenClaw gateway tunnel (${args.tunnelName}), managed by openclaw-vps`,
-        }, { parent: this, dependsOn: [application, tunnelConfig] });
+        new cloudflare.DnsRecord(
+            `${name}-dns`,
+            {
+                zoneId: args.zoneId,
+                name: args.hostname,
+                type: "CNAME",
+                content: pulumi.interpolate`${tunnel.id}.cfargotunnel.com`,
+                proxied: true,
+                ttl: 1,
+                comment: `OpenClaw gateway tunnel (${args.tunnelName}), managed by openclaw-vps`,
+            },
+            { parent: this, dependsOn: [application, tunnelConfig] },
+        );
 
         this.tunnelId = tunnel.id;
         this.tunnelToken = pulumi.secret(

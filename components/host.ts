@@ -125,11 +125,15 @@ export class AgentHost extends pulumi.ComponentResource {
         const s = args.settings;
 
         // A new server gets a new gateway token: nothing a replaced host knew still opens the gateway.
-        const gatewayToken = new random.RandomPassword(`${name}-gateway-token`, {
-            length: 48,
-            special: false,
-            keepers: { serverId: args.serverId },
-        }, { parent: this });
+        const gatewayToken = new random.RandomPassword(
+            `${name}-gateway-token`,
+            {
+                length: 48,
+                special: false,
+                keepers: { serverId: args.serverId },
+            },
+            { parent: this },
+        );
         this.gatewayToken = pulumi.secret(gatewayToken.result);
 
         const connection: command.types.input.remote.ConnectionArgs = {
@@ -142,44 +146,64 @@ export class AgentHost extends pulumi.ComponentResource {
             perDialTimeout: 15,
         };
 
-        const waitProvisioned = new command.remote.Command(`${name}-wait-provisioned`, {
-            connection,
-            create: REMOTE_COMMAND,
-            stdin: readHostFile("wait-provisioned.sh"),
-            triggers: [args.serverId],
-        }, { parent: this });
+        const waitProvisioned = new command.remote.Command(
+            `${name}-wait-provisioned`,
+            {
+                connection,
+                create: REMOTE_COMMAND,
+                stdin: readHostFile("wait-provisioned.sh"),
+                triggers: [args.serverId],
+            },
+            { parent: this },
+        );
 
         const bundle = pulumi
-            .all([gatewayToken.result, args.llmApiKey, args.embeddingApiKey, args.tunnelToken, args.backup.accessKeyId, args.backup.secretAccessKey])
+            .all([
+                gatewayToken.result,
+                args.llmApiKey,
+                args.embeddingApiKey,
+                args.tunnelToken,
+                args.backup.accessKeyId,
+                args.backup.secretAccessKey,
+            ])
             .apply(([gateway, llm, embedding, tunnel, keyId, secretKey]) =>
-                buildHostBundle(hostBundleInput(s, {
-                    gatewayToken: gateway,
-                    llmApiKey: llm,
-                    embeddingApiKey: embedding,
-                    tunnelToken: tunnel,
-                    backupAccessKeyId: keyId,
-                    backupSecretAccessKey: secretKey,
-                })),
+                buildHostBundle(
+                    hostBundleInput(s, {
+                        gatewayToken: gateway,
+                        llmApiKey: llm,
+                        embeddingApiKey: embedding,
+                        tunnelToken: tunnel,
+                        backupAccessKeyId: keyId,
+                        backupSecretAccessKey: secretKey,
+                    }),
+                ),
             );
         for (const warning of review.warnings) pulumi.log.warn(warning, this);
 
         // Per-file digests are public (the files are): the preview shows which files change. The digest of all
         // secrets together stays secret; it still forces a push (and restarts) when a key is rotated.
-        const publicDigests = Object.fromEntries(
-            Object.entries(bundleDigests(review)).filter(([key]) => key !== SECRETS_DIGEST_KEY),
-        );
+        const publicDigests = Object.fromEntries(Object.entries(bundleDigests(review)).filter(([key]) => key !== SECRETS_DIGEST_KEY));
         const secretsDigest = pulumi.secret(bundle.apply((b) => bundleDigests(b)[SECRETS_DIGEST_KEY]));
 
-        const push = new command.remote.Command(`${name}-push`, {
-            connection,
-            create: REMOTE_COMMAND,
-            stdin: pulumi.secret(bundle.apply((b) => renderBundleScript(b))),
-            triggers: [args.serverId, publicDigests, secretsDigest],
-            // The applier prints a summary and, on failure, the gateway's last log lines; never a secret.
-            logging: "stdoutAndStderr",
-        }, { parent: this, dependsOn: [waitProvisioned], deleteBeforeReplace: true });
+        const push = new command.remote.Command(
+            `${name}-push`,
+            {
+                connection,
+                create: REMOTE_COMMAND,
+                stdin: pulumi.secret(bundle.apply((b) => renderBundleScript(b))),
+                triggers: [args.serverId, publicDigests, secretsDigest],
+                // The applier prints a summary and, on failure, the gateway's last log lines; never a secret.
+                logging: "stdoutAndStderr",
+            },
+            { parent: this, dependsOn: [waitProvisioned], deleteBeforeReplace: true },
+        );
 
-        this.pushSummary = push.stdout.apply((out) => out.split("\n").filter((l) => l.startsWith("PUSH-SUMMARY")).join("\n"));
+        this.pushSummary = push.stdout.apply((out) =>
+            out
+                .split("\n")
+                .filter((l) => l.startsWith("PUSH-SUMMARY"))
+                .join("\n"),
+        );
         this.registerOutputs({ gatewayToken: this.gatewayToken, pushSummary: this.pushSummary });
     }
 }

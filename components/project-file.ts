@@ -33,7 +33,7 @@ export function renderPulumiYaml(): string {
     };
     const header =
         "# Generated from components/settings/schema.ts by `npm run sync`; edit the schema, not this file.\n" +
-        "# State lives in ./.pulumi-state (gitignored) with the passphrase secrets provider; see README \"State\".\n";
+        '# State lives in ./.pulumi-state (gitignored) with the passphrase secrets provider; see README "State".\n';
     return header + stringify(project, { lineWidth: 0 });
 }
 
@@ -43,11 +43,24 @@ export const CONFIG_REFERENCE_END = "<!-- config-reference:end -->";
 /** The README's config table: key, type, default, description. */
 export function renderConfigReference(): string {
     const rows = Object.entries(settingSpecs()).map(([key, spec]) => {
-        const def = spec.default !== undefined ? `\`${JSON.stringify(spec.default)}\`` : spec.optional ? "derived" : spec.secret ? "**required, secret**" : "**required**";
+        const def =
+            spec.default !== undefined
+                ? `\`${JSON.stringify(spec.default)}\``
+                : spec.optional
+                  ? "derived"
+                  : spec.secret
+                    ? "**required, secret**"
+                    : "**required**";
         const type = spec.enum ? spec.enum.join(" \\| ") : spec.kind === "array" ? "list of strings" : spec.kind;
         return `| \`${key}\` | ${type} | ${def} | ${spec.description.replace(/\|/g, "\\|")} |`;
     });
-    return [CONFIG_REFERENCE_START, "| key (`openclaw-vps:`) | type | default | what it is |", "|---|---|---|---|", ...rows, CONFIG_REFERENCE_END].join("\n");
+    return [
+        CONFIG_REFERENCE_START,
+        "| key (`openclaw-vps:`) | type | default | what it is |",
+        "|---|---|---|---|",
+        ...rows,
+        CONFIG_REFERENCE_END,
+    ].join("\n");
 }
 
 /** `text` with the block between `start` and `end` (markers kept) replaced by `block` (which includes the markers). */

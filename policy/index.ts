@@ -4,7 +4,8 @@ import { PolicyPack } from "@pulumi/policy";
 import { POLICIES } from "./policies";
 
 new PolicyPack("openclaw-vps", {
-    description: "Invariants of an OpenClaw agent behind Cloudflare Zero Trust: SSH-only firewalls, loopback gateway, Access before DNS, retained memory bucket, no secrets in user data, Ubuntu 24.04.",
+    description:
+        "Invariants of an OpenClaw agent behind Cloudflare Zero Trust: SSH-only firewalls, loopback gateway, Access before DNS, retained memory bucket, no secrets in user data, Ubuntu 24.04.",
     enforcementLevel: "mandatory",
     policies: POLICIES,
 });

@@ -107,7 +107,9 @@ export const sshOnlyInbound: ResourceValidationPolicy = {
         for (const rule of provider.inboundRules(args.props)) {
             const where = `${rule.protocol || "?"} ${rule.port ?? "all ports"} from ${rule.sources.join(", ") || "nowhere"}`;
             if ((rule.protocol === "tcp" || rule.protocol === "udp" || rule.protocol === "") && portSpecIncludes(rule.port, gatewayPort)) {
-                report(`inbound rule ${where} opens the gateway port ${gatewayPort}: the gateway must only be reachable through the tunnel`);
+                report(
+                    `inbound rule ${where} opens the gateway port ${gatewayPort}: the gateway must only be reachable through the tunnel`,
+                );
                 continue;
             }
             if (rule.protocol !== "tcp" || String(rule.port).trim() !== "22") {
@@ -116,7 +118,8 @@ export const sshOnlyInbound: ResourceValidationPolicy = {
             }
             if (allowedSshSources) {
                 const outside = rule.sources.filter((s) => !allowedSshSources.includes(s));
-                if (outside.length) report(`SSH is open to ${outside.join(", ")}, outside the configured admin CIDRs (${allowedSshSources.join(", ")})`);
+                if (outside.length)
+                    report(`SSH is open to ${outside.join(", ")}, outside the configured admin CIDRs (${allowedSshSources.join(", ")})`);
             }
         }
     },
@@ -155,7 +158,8 @@ export function tunnelIngresses(props: Record<string, any>): IngressRuleProps[] 
 
 export const tunnelIngressLoopback: ResourceValidationPolicy = {
     name: "tunnel-ingress-loopback",
-    description: "Every tunnel hostname routes to the gateway on loopback with Cloudflare Access required (team and AUD); a 404 catch-all comes last.",
+    description:
+        "Every tunnel hostname routes to the gateway on loopback with Cloudflare Access required (team and AUD); a 404 catch-all comes last.",
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: CONFIG_SCHEMA,
@@ -171,15 +175,23 @@ export const tunnelIngressLoopback: ResourceValidationPolicy = {
             if (!rule.hostname) return;
             const service = String(rule.service ?? "");
             const match = LOOPBACK_SERVICE.exec(service);
-            if (!match) report(`ingress ${rule.hostname} -> ${service}: the tunnel may only reach a loopback service (http://127.0.0.1:${gatewayPort})`);
-            else if (match[3] !== undefined && Number(match[3]) !== gatewayPort) report(`ingress ${rule.hostname} -> ${service}: expected the gateway port ${gatewayPort}`);
+            if (!match)
+                report(
+                    `ingress ${rule.hostname} -> ${service}: the tunnel may only reach a loopback service (http://127.0.0.1:${gatewayPort})`,
+                );
+            else if (match[3] !== undefined && Number(match[3]) !== gatewayPort)
+                report(`ingress ${rule.hostname} -> ${service}: expected the gateway port ${gatewayPort}`);
             const access = rule.originRequest?.access;
-            if (access?.required !== true) report(`ingress ${rule.hostname} does not require a Cloudflare Access JWT (originRequest.access.required)`);
-            else if (!access.teamName || !(access.audTags ?? []).length) report(`ingress ${rule.hostname} requires Access but names no team or AUD tag to check the JWT against`);
-            if (i === ingresses.length - 1) report(`the last ingress rule (${rule.hostname}) is not a catch-all: add { service: "http_status:404" } at the end`);
+            if (access?.required !== true)
+                report(`ingress ${rule.hostname} does not require a Cloudflare Access JWT (originRequest.access.required)`);
+            else if (!access.teamName || !(access.audTags ?? []).length)
+                report(`ingress ${rule.hostname} requires Access but names no team or AUD tag to check the JWT against`);
+            if (i === ingresses.length - 1)
+                report(`the last ingress rule (${rule.hostname}) is not a catch-all: add { service: "http_status:404" } at the end`);
         });
         const last = ingresses[ingresses.length - 1];
-        if (!last.hostname && last.service !== "http_status:404") report(`the catch-all ingress answers ${last.service}; it must be http_status:404`);
+        if (!last.hostname && last.service !== "http_status:404")
+            report(`the catch-all ingress answers ${last.service}; it must be http_status:404`);
     },
 };
 
@@ -196,13 +208,18 @@ function dependsOn(resource: PolicyResource, target: PolicyResource, seen = new 
 }
 
 function applicationDomains(app: PolicyResource): string[] {
-    const domains = [app.props.domain, ...(app.props.selfHostedDomains ?? []), ...((app.props.destinations ?? []) as { uri?: string }[]).map((d) => d.uri)];
+    const domains = [
+        app.props.domain,
+        ...(app.props.selfHostedDomains ?? []),
+        ...((app.props.destinations ?? []) as { uri?: string }[]).map((d) => d.uri),
+    ];
     return domains.filter((d): d is string => typeof d === "string").map((d) => d.toLowerCase().replace(/\/.*$/, ""));
 }
 
 export const accessGuardsHostnames: StackValidationPolicy = {
     name: "access-guards-hostnames",
-    description: "Every tunnel hostname has a self-hosted Access application with a policy, and its DNS record is created only after that application (depends on it).",
+    description:
+        "Every tunnel hostname has a self-hosted Access application with a policy, and its DNS record is created only after that application (depends on it).",
     enforcementLevel: "mandatory",
     severity: "critical",
     validateStack: (args: StackValidationArgs, report: ReportViolation) => {
@@ -222,13 +239,19 @@ export const accessGuardsHostnames: StackValidationPolicy = {
                 report(`tunnel hostname ${hostname} has no Cloudflare Access application: anyone could reach the gateway`);
                 continue;
             }
-            if (app.props.type !== undefined && app.props.type !== "self_hosted") report(`the Access application for ${hostname} is of type ${app.props.type}, expected self_hosted`, app.urn);
-            if (!Array.isArray(app.props.policies) || app.props.policies.length === 0) report(`the Access application for ${hostname} has no policy: nobody (or everybody) passes`, app.urn);
+            if (app.props.type !== undefined && app.props.type !== "self_hosted")
+                report(`the Access application for ${hostname} is of type ${app.props.type}, expected self_hosted`, app.urn);
+            if (!Array.isArray(app.props.policies) || app.props.policies.length === 0)
+                report(`the Access application for ${hostname} has no policy: nobody (or everybody) passes`, app.urn);
             for (const record of records.filter((r) => String(r.props.name).toLowerCase() === hostname)) {
                 if (!dependsOn(record, app)) {
-                    report(`DNS record ${hostname} does not depend on its Access application: the hostname could resolve before Access guards it`, record.urn);
+                    report(
+                        `DNS record ${hostname} does not depend on its Access application: the hostname could resolve before Access guards it`,
+                        record.urn,
+                    );
                 }
-                if (record.props.proxied !== true) report(`DNS record ${hostname} is not proxied: traffic would bypass Cloudflare (and Access)`, record.urn);
+                if (record.props.proxied !== true)
+                    report(`DNS record ${hostname} is not proxied: traffic would bypass Cloudflare (and Access)`, record.urn);
             }
         }
     },
@@ -258,8 +281,12 @@ export const gatewayLoopback: ResourceValidationPolicy = {
             report(`${file.path} is not JSON`);
             return;
         }
-        if (gateway.bind !== "loopback") report(`openclaw.json sets gateway.bind to ${JSON.stringify(gateway.bind)}: it must be "loopback" (0.0.0.0 exposes the control plane)`);
-        if (gateway.port !== undefined && gateway.port !== gatewayPort) report(`openclaw.json sets gateway.port ${gateway.port}, but the tunnel and firewall policies expect ${gatewayPort}`);
+        if (gateway.bind !== "loopback")
+            report(
+                `openclaw.json sets gateway.bind to ${JSON.stringify(gateway.bind)}: it must be "loopback" (0.0.0.0 exposes the control plane)`,
+            );
+        if (gateway.port !== undefined && gateway.port !== gatewayPort)
+            report(`openclaw.json sets gateway.port ${gateway.port}, but the tunnel and firewall policies expect ${gatewayPort}`);
     },
 };
 
@@ -296,7 +323,8 @@ export const SECRET_PATTERNS: { name: string; pattern: RegExp }[] = [
     { name: "a Cloudflare tunnel token", pattern: /\beyJhIjoi[A-Za-z0-9+/=]{20,}/ },
     {
         name: "a secret assignment",
-        pattern: /\b(OPENCLAW_GATEWAY_TOKEN|OPENCLAW_GATEWAY_PASSWORD|TUNNEL_TOKEN|[A-Z][A-Z0-9_]*_API_KEY|secret_access_key)\s*[=:]\s*["']?[A-Za-z0-9+/_.~-]{12,}/,
+        pattern:
+            /\b(OPENCLAW_GATEWAY_TOKEN|OPENCLAW_GATEWAY_PASSWORD|TUNNEL_TOKEN|[A-Z][A-Z0-9_]*_API_KEY|secret_access_key)\s*[=:]\s*["']?[A-Za-z0-9+/_.~-]{12,}/,
     },
     // What `npm run plan` puts where a secret config value goes: in user data it means a secret flowed there.
     { name: "a secret config value (plan placeholder)", pattern: /PLAN-PLACEHOLDER-[A-Za-z]+/ },
@@ -312,7 +340,8 @@ export const PLAN_SECRET_MARKER = "[secret]";
 
 export const noSecretInUserData: ResourceValidationPolicy = {
     name: "no-secret-in-user-data",
-    description: "Server user data is not a secret output and contains nothing shaped like a secret (the metadata service serves it to every process on the host).",
+    description:
+        "Server user data is not a secret output and contains nothing shaped like a secret (the metadata service serves it to every process on the host).",
     enforcementLevel: "mandatory",
     severity: "critical",
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
@@ -344,7 +373,8 @@ export const ubuntu2404: ResourceValidationPolicy = {
         const provider = providerRole(args.type, "server");
         if (!provider) return;
         const image = provider.serverImage(args.props);
-        if (image !== provider.image) report(`image ${JSON.stringify(image)}: expected ${provider.image} (Ubuntu 24.04 on ${provider.title})`);
+        if (image !== provider.image)
+            report(`image ${JSON.stringify(image)}: expected ${provider.image} (Ubuntu 24.04 on ${provider.title})`);
     },
 };
 
@@ -357,19 +387,27 @@ export function isKnownType(type: string): boolean {
     if (type.startsWith("openclaw-vps:index:")) return true;
     // The engine's provider resources, for the packages of the known types.
     const pkg = /^pulumi:providers:([a-z0-9-]+)$/.exec(type)?.[1];
-    const packages = new Set([...allProviders().flatMap((p) => Object.values(p.resourceTypes)), ...Object.values(TYPES), ...OTHER_KNOWN_TYPES].map((t) => t.split(":")[0]));
+    const packages = new Set(
+        [...allProviders().flatMap((p) => Object.values(p.resourceTypes)), ...Object.values(TYPES), ...OTHER_KNOWN_TYPES].map(
+            (t) => t.split(":")[0],
+        ),
+    );
     return pkg !== undefined && packages.has(pkg);
 }
 
 export const knownResourceTypes: StackValidationPolicy = {
     name: "known-resource-types",
-    description: "Every resource is of a type this pack knows how to judge; an unknown type (e.g. a provider without a module) fails closed.",
+    description:
+        "Every resource is of a type this pack knows how to judge; an unknown type (e.g. a provider without a module) fails closed.",
     enforcementLevel: "mandatory",
     severity: "high",
     validateStack: (args: StackValidationArgs, report: ReportViolation) => {
         for (const r of args.resources) {
             if (!isKnownType(r.type)) {
-                report(`resource ${r.name} has type ${r.type}, which no provider module (components/providers/) or policy knows: the pack cannot vouch for it`, r.urn);
+                report(
+                    `resource ${r.name} has type ${r.type}, which no provider module (components/providers/) or policy knows: the pack cannot vouch for it`,
+                    r.urn,
+                );
             }
         }
     },

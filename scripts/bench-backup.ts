@@ -33,7 +33,10 @@ export interface BackupBenchPhase {
 
 /** Durations of the "step: NAME" lines of a host script log (timestamps have second resolution). */
 function stepDurations(log: string): Record<string, number> {
-    const marks = [...log.matchAll(/^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z) \S+: step: (\S+)/gm)].map((m) => ({ at: Date.parse(m[1]), step: m[2] }));
+    const marks = [...log.matchAll(/^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z) \S+: step: (\S+)/gm)].map((m) => ({
+        at: Date.parse(m[1]),
+        step: m[2],
+    }));
     const end = [...log.matchAll(/^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z) /gm)].map((m) => Date.parse(m[1])).pop() ?? 0;
     const steps: Record<string, number> = {};
     marks.forEach((mark, i) => (steps[mark.step] = ((marks[i + 1]?.at ?? end) - mark.at) / 1000));
@@ -68,19 +71,28 @@ function fillWorkspace(workspace: string, files: number, totalBytes: number): vo
 }
 
 function machine(dir: string): BackupBenchResult["machine"] {
-    const df = spawnSync("df", ["-h", "--output=source,fstype,size,avail", dir], { encoding: "utf8" }).stdout.trim().split("\n").pop() ?? "";
+    const df =
+        spawnSync("df", ["-h", "--output=source,fstype,size,avail", dir], { encoding: "utf8" }).stdout.trim().split("\n").pop() ?? "";
     const rclone = spawnSync("rclone", ["version"], { encoding: "utf8" }).stdout.split("\n")[0];
     return { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), disk: df.replace(/\s+/g, " "), rclone };
 }
 
 export async function runBackupBenchmark(opts: BackupBenchOptions = {}): Promise<BackupBenchResult> {
-    requireTools({ rclone: "rclone", runuser: "util-linux", flock: "util-linux" }, { what: "the backup benchmark", rerun: "npm run bench -- --backup" });
+    requireTools(
+        { rclone: "rclone", runuser: "util-linux", flock: "util-linux" },
+        { what: "the backup benchmark", rerun: "npm run bench -- --backup" },
+    );
     const files = opts.files ?? 10_000;
     const megabytes = opts.megabytes ?? 500;
     const root = fs.mkdtempSync(path.join(opts.dir ?? os.tmpdir(), "openclaw-vps-bench-backup-"));
     fs.chmodSync(root, 0o755);
     const bucket = "bench-memory";
-    const server = await startS3Server({ dir: path.join(root, "s3"), buckets: [bucket], accessKeyId: "BENCHKEY", secretAccessKey: "BENCHSECRET" });
+    const server = await startS3Server({
+        dir: path.join(root, "s3"),
+        buckets: [bucket],
+        accessKeyId: "BENCHKEY",
+        secretAccessKey: "BENCHSECRET",
+    });
     const phases: BackupBenchPhase[] = [];
     try {
         const host = createBackupHost(path.join(root, "host"), server, bucket);
@@ -113,10 +125,21 @@ export async function runBackupBenchmark(opts: BackupBenchOptions = {}): Promise
         const rebuilt = createBackupHost(path.join(root, "rebuilt"), server, bucket);
         writeTree(rebuilt.stateDir, {});
         const started = process.hrtime.bigint();
-        const result = await runHostScript("restore.sh", ["--snapshot", "latest", "--first-boot"], rebuilt.env({ BACKUP_TRANSFERS: String(opts.transfers ?? 8) }));
+        const result = await runHostScript(
+            "restore.sh",
+            ["--snapshot", "latest", "--first-boot"],
+            rebuilt.env({ BACKUP_TRANSFERS: String(opts.transfers ?? 8) }),
+        );
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         if (result.code !== 0) throw new Error(`restore failed:\n${result.stdout}\n${result.stderr}`);
-        phases.push({ name: "restore on a new server (verified)", seconds, megabytes: phases[0].megabytes, objectsUploaded: 0, serverSideCopies: 0, steps: {} });
+        phases.push({
+            name: "restore on a new server (verified)",
+            seconds,
+            megabytes: phases[0].megabytes,
+            objectsUploaded: 0,
+            serverSideCopies: 0,
+            steps: {},
+        });
         return { files, megabytes, phases, machine: machine(root) };
     } finally {
         await server.stop();
@@ -127,7 +150,14 @@ export async function runBackupBenchmark(opts: BackupBenchOptions = {}): Promise
 export function formatBackupBenchmark(result: BackupBenchResult): string {
     const rows = [
         ["phase", "seconds", "MB", "MB/s", "objects uploaded", "server-side copies"],
-        ...result.phases.map((p) => [p.name, p.seconds.toFixed(1), p.megabytes.toFixed(0), (p.megabytes / p.seconds).toFixed(1), String(p.objectsUploaded), String(p.serverSideCopies)]),
+        ...result.phases.map((p) => [
+            p.name,
+            p.seconds.toFixed(1),
+            p.megabytes.toFixed(0),
+            (p.megabytes / p.seconds).toFixed(1),
+            String(p.objectsUploaded),
+            String(p.serverSideCopies),
+        ]),
     ];
     const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
     const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c])).join(" | ")} |`;
@@ -139,7 +169,12 @@ export function formatBackupBenchmark(result: BackupBenchResult): string {
         ...rows.slice(1).map(line),
         ...result.phases
             .filter((p) => Object.keys(p.steps).length > 0)
-            .map((p) => `${p.name} steps (s): ${Object.entries(p.steps).map(([step, sec]) => `${step} ${sec}`).join(", ")}`),
+            .map(
+                (p) =>
+                    `${p.name} steps (s): ${Object.entries(p.steps)
+                        .map(([step, sec]) => `${step} ${sec}`)
+                        .join(", ")}`,
+            ),
     ].join("\n");
 }
 

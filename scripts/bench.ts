@@ -16,16 +16,16 @@ import { gatewayMemoryBudget } from "../components/render/gateway-unit";
 import { listSnapshots, runBackup } from "./lib/operations";
 import { formatBackupBenchmark, runBackupBenchmark } from "./bench-backup";
 import {
-  agentSystemctl,
-  bucketDataDir,
-  connectAdmin,
-  createAdminKey,
-  deploy,
-  deployPlan,
-  installRecordingCloudflared,
-  provisionStepSeconds,
-  StandInVps,
-  startBucket,
+    agentSystemctl,
+    bucketDataDir,
+    connectAdmin,
+    createAdminKey,
+    deploy,
+    deployPlan,
+    installRecordingCloudflared,
+    provisionStepSeconds,
+    StandInVps,
+    startBucket,
 } from "../standin";
 import { standInSettings } from "./lib/standin-settings";
 
@@ -42,283 +42,319 @@ const PROFILE_MB = 2048;
  * (memory.max); `reason` says why there is no cap when neither works.
  */
 class MemoryCap {
-  private constructor(
-    readonly path: string | undefined,
-    readonly version: 1 | 2 | undefined,
-    readonly reason: string,
-    private readonly home: string | undefined,
-  ) {}
+    private constructor(
+        readonly path: string | undefined,
+        readonly version: 1 | 2 | undefined,
+        readonly reason: string,
+        private readonly home: string | undefined,
+    ) {}
 
-  static create(limitMb: number): MemoryCap {
-    const lines = readFileSync("/proc/self/cgroup", "utf8").split("\n");
-    const v1 = lines.find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l))?.split(":")[2];
-    const attempts: [1 | 2, string | undefined, string, string][] = [
-      [1, v1 === undefined ? undefined : join("/sys/fs/cgroup/memory", v1), "memory.limit_in_bytes", "cgroup v1 memory controller"],
-      [2, lines.find((l) => l.startsWith("0::"))?.slice(3), "memory.max", "cgroup v2"],
-    ];
-    const problems: string[] = [];
-    for (const [version, relative, limitFile, what] of attempts) {
-      if (relative === undefined) continue;
-      const home = version === 1 ? relative : join("/sys/fs/cgroup", relative);
-      const path = join(home, `openclaw-vps-bench-${process.pid}`);
-      try {
-        if (!existsSync(join(home, "cgroup.procs"))) throw new Error(`${home} is not a cgroup directory`);
-        mkdirSync(path);
-        if (!existsSync(join(path, limitFile))) {
-          rmdirSync(path);
-          throw new Error(`no ${limitFile} (the memory controller is not enabled there)`);
+    static create(limitMb: number): MemoryCap {
+        const lines = readFileSync("/proc/self/cgroup", "utf8").split("\n");
+        const v1 = lines.find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l))?.split(":")[2];
+        const attempts: [1 | 2, string | undefined, string, string][] = [
+            [1, v1 === undefined ? undefined : join("/sys/fs/cgroup/memory", v1), "memory.limit_in_bytes", "cgroup v1 memory controller"],
+            [2, lines.find((l) => l.startsWith("0::"))?.slice(3), "memory.max", "cgroup v2"],
+        ];
+        const problems: string[] = [];
+        for (const [version, relative, limitFile, what] of attempts) {
+            if (relative === undefined) continue;
+            const home = version === 1 ? relative : join("/sys/fs/cgroup", relative);
+            const path = join(home, `openclaw-vps-bench-${process.pid}`);
+            try {
+                if (!existsSync(join(home, "cgroup.procs"))) throw new Error(`${home} is not a cgroup directory`);
+                mkdirSync(path);
+                if (!existsSync(join(path, limitFile))) {
+                    rmdirSync(path);
+                    throw new Error(`no ${limitFile} (the memory controller is not enabled there)`);
+                }
+                writeFileSync(join(path, limitFile), String(limitMb * MIB));
+                return new MemoryCap(path, version, `${what}: ${limitFile} = ${limitMb} MiB`, home);
+            } catch (error) {
+                problems.push(`${what}: ${(error as Error).message}`);
+            }
         }
-        writeFileSync(join(path, limitFile), String(limitMb * MIB));
-        return new MemoryCap(path, version, `${what}: ${limitFile} = ${limitMb} MiB`, home);
-      } catch (error) {
-        problems.push(`${what}: ${(error as Error).message}`);
-      }
+        return new MemoryCap(undefined, undefined, `not capped (${problems.join("; ") || "no memory cgroup"})`, undefined);
     }
-    return new MemoryCap(undefined, undefined, `not capped (${problems.join("; ") || "no memory cgroup"})`, undefined);
-  }
 
-  /** Runs `work` with this process inside the capped cgroup, so what it spawns stays there. */
-  async around<T>(work: () => Promise<T>): Promise<T> {
-    if (!this.path || !this.home) return work();
-    writeFileSync(join(this.path, "cgroup.procs"), String(process.pid));
-    try {
-      return await work();
-    } finally {
-      writeFileSync(join(this.home, "cgroup.procs"), String(process.pid));
+    /** Runs `work` with this process inside the capped cgroup, so what it spawns stays there. */
+    async around<T>(work: () => Promise<T>): Promise<T> {
+        if (!this.path || !this.home) return work();
+        writeFileSync(join(this.path, "cgroup.procs"), String(process.pid));
+        try {
+            return await work();
+        } finally {
+            writeFileSync(join(this.home, "cgroup.procs"), String(process.pid));
+        }
     }
-  }
 
-  /** Moves a process back out (the stand-in's port forwarder is this machine's plumbing, not the server's). */
-  release(pid: number): void {
-    if (this.home) writeFileSync(join(this.home, "cgroup.procs"), String(pid));
-  }
-
-  private read(file: string): string | undefined {
-    try {
-      return this.path ? readFileSync(join(this.path, file), "utf8").trim() : undefined;
-    } catch {
-      return undefined;
+    /** Moves a process back out (the stand-in's port forwarder is this machine's plumbing, not the server's). */
+    release(pid: number): void {
+        if (this.home) writeFileSync(join(this.home, "cgroup.procs"), String(pid));
     }
-  }
 
-  /** Current and peak usage (MiB), anon vs page cache, and how often the limit was hit. */
-  usage(): { currentMb: number; peakMb: number; anonMb: number; cacheMb: number; limitHits: number } | undefined {
-    if (!this.path) return undefined;
-    const stat = Object.fromEntries((this.read("memory.stat") ?? "").split("\n").map((l) => l.split(" ") as [string, string]));
-    if (this.version === 1) {
-      return {
-        currentMb: Number(this.read("memory.usage_in_bytes")) / MIB,
-        peakMb: Number(this.read("memory.max_usage_in_bytes")) / MIB,
-        anonMb: Number(stat.total_rss ?? 0) / MIB,
-        cacheMb: Number(stat.total_cache ?? 0) / MIB,
-        limitHits: Number(this.read("memory.failcnt") ?? 0),
-      };
+    private read(file: string): string | undefined {
+        try {
+            return this.path ? readFileSync(join(this.path, file), "utf8").trim() : undefined;
+        } catch {
+            return undefined;
+        }
     }
-    const events = Object.fromEntries((this.read("memory.events") ?? "").split("\n").map((l) => l.split(" ") as [string, string]));
-    return {
-      currentMb: Number(this.read("memory.current")) / MIB,
-      peakMb: Number(this.read("memory.peak") ?? this.read("memory.current")) / MIB,
-      anonMb: Number(stat.anon ?? 0) / MIB,
-      cacheMb: Number(stat.file ?? 0) / MIB,
-      limitHits: Number(events.max ?? 0),
-    };
-  }
 
-  /** OOM kills inside the cap (v1 memory.oom_control on kernels that report it; v2 memory.events). */
-  oomKills(): number {
-    const file = this.version === 1 ? "memory.oom_control" : "memory.events";
-    return Number(/^oom_kill (\d+)$/m.exec(this.read(file) ?? "")?.[1] ?? 0);
-  }
-
-  /** Samples anon memory (what cannot be dropped like page cache) every `everyMs` until stopped; returns its peak. */
-  sampleAnon(everyMs = 250): { stop(): number } {
-    let peak = this.usage()?.anonMb ?? 0;
-    const timer = setInterval(() => (peak = Math.max(peak, this.usage()?.anonMb ?? 0)), everyMs);
-    return {
-      stop: () => {
-        clearInterval(timer);
-        return Math.max(peak, this.usage()?.anonMb ?? 0);
-      },
-    };
-  }
-
-  remove(): void {
-    if (!this.path) return;
-    for (let attempt = 0; attempt < 50; attempt += 1) {
-      try {
-        rmdirSync(this.path);
-        return;
-      } catch {
-        spawnSync("sleep", ["0.1"]);
-      }
+    /** Current and peak usage (MiB), anon vs page cache, and how often the limit was hit. */
+    usage(): { currentMb: number; peakMb: number; anonMb: number; cacheMb: number; limitHits: number } | undefined {
+        if (!this.path) return undefined;
+        const stat = Object.fromEntries((this.read("memory.stat") ?? "").split("\n").map((l) => l.split(" ") as [string, string]));
+        if (this.version === 1) {
+            return {
+                currentMb: Number(this.read("memory.usage_in_bytes")) / MIB,
+                peakMb: Number(this.read("memory.max_usage_in_bytes")) / MIB,
+                anonMb: Number(stat.total_rss ?? 0) / MIB,
+                cacheMb: Number(stat.total_cache ?? 0) / MIB,
+                limitHits: Number(this.read("memory.failcnt") ?? 0),
+            };
+        }
+        const events = Object.fromEntries((this.read("memory.events") ?? "").split("\n").map((l) => l.split(" ") as [string, string]));
+        return {
+            currentMb: Number(this.read("memory.current")) / MIB,
+            peakMb: Number(this.read("memory.peak") ?? this.read("memory.current")) / MIB,
+            anonMb: Number(stat.anon ?? 0) / MIB,
+            cacheMb: Number(stat.file ?? 0) / MIB,
+            limitHits: Number(events.max ?? 0),
+        };
     }
-    console.error(`could not remove the bench cgroup ${this.path} (still in use?)`);
-  }
+
+    /** OOM kills inside the cap (v1 memory.oom_control on kernels that report it; v2 memory.events). */
+    oomKills(): number {
+        const file = this.version === 1 ? "memory.oom_control" : "memory.events";
+        return Number(/^oom_kill (\d+)$/m.exec(this.read(file) ?? "")?.[1] ?? 0);
+    }
+
+    /** Samples anon memory (what cannot be dropped like page cache) every `everyMs` until stopped; returns its peak. */
+    sampleAnon(everyMs = 250): { stop(): number } {
+        let peak = this.usage()?.anonMb ?? 0;
+        const timer = setInterval(() => (peak = Math.max(peak, this.usage()?.anonMb ?? 0)), everyMs);
+        return {
+            stop: () => {
+                clearInterval(timer);
+                return Math.max(peak, this.usage()?.anonMb ?? 0);
+            },
+        };
+    }
+
+    remove(): void {
+        if (!this.path) return;
+        for (let attempt = 0; attempt < 50; attempt += 1) {
+            try {
+                rmdirSync(this.path);
+                return;
+            } catch {
+                spawnSync("sleep", ["0.1"]);
+            }
+        }
+        console.error(`could not remove the bench cgroup ${this.path} (still in use?)`);
+    }
 }
 
 // ---- measurements inside the container ------------------------------------------------------------------------
 
 /** RSS, anonymous RSS and PSS of every process in the gateway unit's cgroup, and MemoryCurrent when systemd accounts it. */
-async function gatewayMemory(vps: StandInVps): Promise<{ processes: number; rssMb: number; anonMb: number; pssMb: number; memoryCurrent: string; unified: string }> {
-  const cgroup = (await vps.exec(`${agentSystemctl()} show -p ControlGroup --value openclaw-gateway.service`)).stdout.trim();
-  const script = [
-    `for root in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd /sys/fs/cgroup; do`,
-    `  if [ -r "$root${cgroup}/cgroup.procs" ]; then procs="$root${cgroup}/cgroup.procs"; break; fi`,
-    `done`,
-    `[ -n "\${procs:-}" ] || { echo "no cgroup.procs for ${cgroup}" >&2; exit 1; }`,
-    `rss=0; anon=0; pss=0; n=0`,
-    `for pid in $(cat "$procs"); do`,
-    `  r=$(awk '/^VmRSS:/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)`,
-    `  a=$(awk '/^RssAnon:/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)`,
-    `  p=$(awk '/^Pss:/ {print $2}' /proc/$pid/smaps_rollup 2>/dev/null || echo 0)`,
-    `  rss=$((rss + \${r:-0})); anon=$((anon + \${a:-0})); pss=$((pss + \${p:-0})); n=$((n + 1))`,
-    `done`,
-    `echo "$n $rss $anon $pss"`,
-    `cat "/sys/fs/cgroup/unified${cgroup}/memory.current" 2>/dev/null || cat "/sys/fs/cgroup${cgroup}/memory.current" 2>/dev/null || echo none`,
-  ].join("\n");
-  const out = (await vps.exec(script)).stdout.trim().split("\n");
-  const [n, rssKb, anonKb, pssKb] = (out[0] ?? "0 0 0 0").split(" ").map(Number);
-  const memoryCurrent = (await vps.exec(`${agentSystemctl()} show -p MemoryCurrent --value openclaw-gateway.service`)).stdout.trim();
-  return {
-    processes: n ?? 0,
-    rssMb: (rssKb ?? 0) / 1024,
-    anonMb: (anonKb ?? 0) / 1024,
-    pssMb: (pssKb ?? 0) / 1024,
-    memoryCurrent,
-    unified: out[1] ?? "none",
-  };
+async function gatewayMemory(
+    vps: StandInVps,
+): Promise<{ processes: number; rssMb: number; anonMb: number; pssMb: number; memoryCurrent: string; unified: string }> {
+    const cgroup = (await vps.exec(`${agentSystemctl()} show -p ControlGroup --value openclaw-gateway.service`)).stdout.trim();
+    const script = [
+        `for root in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd /sys/fs/cgroup; do`,
+        `  if [ -r "$root${cgroup}/cgroup.procs" ]; then procs="$root${cgroup}/cgroup.procs"; break; fi`,
+        `done`,
+        `[ -n "\${procs:-}" ] || { echo "no cgroup.procs for ${cgroup}" >&2; exit 1; }`,
+        `rss=0; anon=0; pss=0; n=0`,
+        `for pid in $(cat "$procs"); do`,
+        `  r=$(awk '/^VmRSS:/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)`,
+        `  a=$(awk '/^RssAnon:/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)`,
+        `  p=$(awk '/^Pss:/ {print $2}' /proc/$pid/smaps_rollup 2>/dev/null || echo 0)`,
+        `  rss=$((rss + \${r:-0})); anon=$((anon + \${a:-0})); pss=$((pss + \${p:-0})); n=$((n + 1))`,
+        `done`,
+        `echo "$n $rss $anon $pss"`,
+        `cat "/sys/fs/cgroup/unified${cgroup}/memory.current" 2>/dev/null || cat "/sys/fs/cgroup${cgroup}/memory.current" 2>/dev/null || echo none`,
+    ].join("\n");
+    const out = (await vps.exec(script)).stdout.trim().split("\n");
+    const [n, rssKb, anonKb, pssKb] = (out[0] ?? "0 0 0 0").split(" ").map(Number);
+    const memoryCurrent = (await vps.exec(`${agentSystemctl()} show -p MemoryCurrent --value openclaw-gateway.service`)).stdout.trim();
+    return {
+        processes: n ?? 0,
+        rssMb: (rssKb ?? 0) / 1024,
+        anonMb: (anonKb ?? 0) / 1024,
+        pssMb: (pssKb ?? 0) / 1024,
+        memoryCurrent,
+        unified: out[1] ?? "none",
+    };
 }
 
 function machine(): string {
-  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
-  const kernel = os.release();
-  const osName = /^PRETTY_NAME="?([^"\n]*)/m.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? "Linux";
-  const load = os.loadavg().map((l) => l.toFixed(1)).join(" ");
-  return `${os.cpus().length} vCPU ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${osName}, kernel ${kernel}, load ${load}`;
+    const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+    const kernel = os.release();
+    const osName = /^PRETTY_NAME="?([^"\n]*)/m.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? "Linux";
+    const load = os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ");
+    return `${os.cpus().length} vCPU ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${osName}, kernel ${kernel}, load ${load}`;
 }
 
 const sec = (s: number) => `${s.toFixed(1)} s`;
 const mb = (m: number) => `${Math.round(m)} MiB`;
 
 async function vpsBenchmark(): Promise<void> {
-  const admin = await createAdminKey();
-  const plan = deployPlan(standInSettings(admin.publicKey, PROFILE_OVERRIDES).settings);
-  const serverMb = plan.settings.serverMemoryMb ?? PROFILE_MB;
-  const budget = gatewayMemoryBudget(serverMb);
-  const cap = MemoryCap.create(serverMb);
-  const bucketData = bucketDataDir();
-  const loadBefore = machine();
-  let vps: StandInVps | undefined;
-  const out = (line = "") => console.log(line);
-  try {
-    const started = Date.now();
-    vps = await cap.around(() => StandInVps.boot({ name: "bench", userData: plan.userData }));
-    const { forwarderPid } = vps.resources();
-    if (forwarderPid !== undefined) cap.release(forwarderPid);
-    const boot = await vps.waitBooted();
-    const bootSeconds = (Date.now() - started) / 1000;
-    if (boot.cloudInitCode !== 0) throw new Error(`cloud-init did not finish cleanly:\n${boot.cloudInit}\n${vps.consoleTail(30)}`);
-    const provisionLog = (await vps.exec("cat /var/log/openclaw-vps/provision.log")).stdout;
-    const steps = provisionStepSeconds(provisionLog);
-    const provisionTotal = Number(/provisioning done in (\d+) s/.exec(provisionLog)?.[1] ?? steps.reduce((a, [, s]) => a + s, 0));
-    const afterBoot = cap.usage();
-
-    const bucket = await startBucket(vps, plan.settings, bucketData);
+    const admin = await createAdminKey();
+    const plan = deployPlan(standInSettings(admin.publicKey, PROFILE_OVERRIDES).settings);
+    const serverMb = plan.settings.serverMemoryMb ?? PROFILE_MB;
+    const budget = gatewayMemoryBudget(serverMb);
+    const cap = MemoryCap.create(serverMb);
+    const bucketData = bucketDataDir();
+    const loadBefore = machine();
+    let vps: StandInVps | undefined;
+    const out = (line = "") => console.log(line);
     try {
-      await installRecordingCloudflared(vps);
-      const remote = await connectAdmin(vps, plan.settings, admin.privateKey);
-      try {
-        const deploySampler = cap.sampleAnon();
-        const run = await deploy(remote, plan.settings);
-        const readySeconds = (Date.now() - started) / 1000;
-        const gatewayStart = Number(/gateway ready after (\d+)s/.exec(run.push.stdout)?.[1] ?? NaN);
-        // Let the gateway settle (workers, first timers) before measuring its idle footprint.
-        await new Promise((resolve) => setTimeout(resolve, 20_000));
-        const deployPeakAnon = deploySampler.stop();
-        const idle = await gatewayMemory(vps);
-        const idleHost = cap.usage();
-        const backupSampler = cap.sampleAnon();
-        const backupStarted = Date.now();
-        const backup = await runBackup(remote);
-        const backupSeconds = (Date.now() - backupStarted) / 1000;
-        const backupPeakAnon = backupSampler.stop();
-        const final = cap.usage();
-        const snapshots = await listSnapshots(remote);
-        const unitLimits = (await vps.exec(`${agentSystemctl()} show -p MemoryHigh -p MemoryMax openclaw-gateway.service`)).stdout.trim().replace(/\n/g, ", ");
+        const started = Date.now();
+        vps = await cap.around(() => StandInVps.boot({ name: "bench", userData: plan.userData }));
+        const { forwarderPid } = vps.resources();
+        if (forwarderPid !== undefined) cap.release(forwarderPid);
+        const boot = await vps.waitBooted();
+        const bootSeconds = (Date.now() - started) / 1000;
+        if (boot.cloudInitCode !== 0) throw new Error(`cloud-init did not finish cleanly:\n${boot.cloudInit}\n${vps.consoleTail(30)}`);
+        const provisionLog = (await vps.exec("cat /var/log/openclaw-vps/provision.log")).stdout;
+        const steps = provisionStepSeconds(provisionLog);
+        const provisionTotal = Number(/provisioning done in (\d+) s/.exec(provisionLog)?.[1] ?? steps.reduce((a, [, s]) => a + s, 0));
+        const afterBoot = cap.usage();
 
-        out(`Stand-in VPS benchmark (${new Date().toISOString().slice(0, 16)}Z): ${plan.settings.provider} ${plan.settings.serverType} profile (${serverMb} MB), OpenClaw ${plan.settings.openclawVersion}, Node ${plan.settings.nodeMajor}`);
-        out(`Machine: ${loadBefore} (before); load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} (after)`);
-        out(`Memory cap: ${cap.reason}`);
-        out();
-        out("| what | figure |");
-        out("|---|---|");
-        out(`| boot to \`cloud-init status: done\` (provisioning included) | ${sec(bootSeconds)} |`);
-        out(`| provision.sh total (its log) | ${provisionTotal} s |`);
-        for (const [name, seconds] of steps) {
-          out(`| · step ${name} | ${seconds} s (${provisionTotal ? Math.round((100 * seconds) / provisionTotal) : 0} %) |`);
+        const bucket = await startBucket(vps, plan.settings, bucketData);
+        try {
+            await installRecordingCloudflared(vps);
+            const remote = await connectAdmin(vps, plan.settings, admin.privateKey);
+            try {
+                const deploySampler = cap.sampleAnon();
+                const run = await deploy(remote, plan.settings);
+                const readySeconds = (Date.now() - started) / 1000;
+                const gatewayStart = Number(/gateway ready after (\d+)s/.exec(run.push.stdout)?.[1] ?? NaN);
+                // Let the gateway settle (workers, first timers) before measuring its idle footprint.
+                await new Promise((resolve) => setTimeout(resolve, 20_000));
+                const deployPeakAnon = deploySampler.stop();
+                const idle = await gatewayMemory(vps);
+                const idleHost = cap.usage();
+                const backupSampler = cap.sampleAnon();
+                const backupStarted = Date.now();
+                const backup = await runBackup(remote);
+                const backupSeconds = (Date.now() - backupStarted) / 1000;
+                const backupPeakAnon = backupSampler.stop();
+                const final = cap.usage();
+                const snapshots = await listSnapshots(remote);
+                const unitLimits = (await vps.exec(`${agentSystemctl()} show -p MemoryHigh -p MemoryMax openclaw-gateway.service`)).stdout
+                    .trim()
+                    .replace(/\n/g, ", ");
+
+                out(
+                    `Stand-in VPS benchmark (${new Date().toISOString().slice(0, 16)}Z): ${plan.settings.provider} ${plan.settings.serverType} profile (${serverMb} MB), OpenClaw ${plan.settings.openclawVersion}, Node ${plan.settings.nodeMajor}`,
+                );
+                out(
+                    `Machine: ${loadBefore} (before); load ${os
+                        .loadavg()
+                        .map((l) => l.toFixed(1))
+                        .join(" ")} (after)`,
+                );
+                out(`Memory cap: ${cap.reason}`);
+                out();
+                out("| what | figure |");
+                out("|---|---|");
+                out(`| boot to \`cloud-init status: done\` (provisioning included) | ${sec(bootSeconds)} |`);
+                out(`| provision.sh total (its log) | ${provisionTotal} s |`);
+                for (const [name, seconds] of steps) {
+                    out(`| · step ${name} | ${seconds} s (${provisionTotal ? Math.round((100 * seconds) / provisionTotal) : 0} %) |`);
+                }
+                out(`| wait-provisioned.sh over SSH | ${sec(run.waitSeconds)} |`);
+                out(
+                    `| push (files, services, gateway start to /readyz) | ${sec(run.pushSeconds)} (gateway start to ready: ${gatewayStart} s) |`,
+                );
+                out(`| boot to /readyz | ${sec(readySeconds)} |`);
+                out(
+                    `| gateway unit, idle 20 s after ready: processes / RSS / anonymous RSS / PSS | ${idle.processes} / ${mb(idle.rssMb)} / ${mb(idle.anonMb)} / ${mb(idle.pssMb)} |`,
+                );
+                out(`| gateway unit MemoryCurrent (systemd) / memory.current | ${idle.memoryCurrent} / ${idle.unified} |`);
+                out(
+                    `| gateway limits (gatewayMemoryBudget(${serverMb})) | MemoryHigh ${budget.memoryHighMb} MiB, MemoryMax ${budget.memoryMaxMb} MiB, heap ${budget.heapMb} MiB (unit: ${unitLimits}) |`,
+                );
+                out(
+                    `| gateway headroom under MemoryHigh / MemoryMax (idle RSS) | ${mb(budget.memoryHighMb - idle.rssMb)} / ${mb(budget.memoryMaxMb - idle.rssMb)} |`,
+                );
+                if (idleHost && afterBoot && final) {
+                    out(
+                        `| whole host (the capped container), after provisioning: anonymous / page cache | ${mb(afterBoot.anonMb)} / ${mb(afterBoot.cacheMb)} |`,
+                    );
+                    out(`| whole host, gateway idle: anonymous / page cache | ${mb(idleHost.anonMb)} / ${mb(idleHost.cacheMb)} |`);
+                    out(
+                        `| everything but the gateway, anonymous (its reserve: ${serverMb - budget.memoryMaxMb} MiB) | ${mb(idleHost.anonMb - idle.anonMb)} |`,
+                    );
+                    out(
+                        `| host headroom, gateway idle (${serverMb} MiB − anonymous; page cache is reclaimable) | ${mb(serverMb - idleHost.anonMb)} |`,
+                    );
+                    out(
+                        `| peak anonymous memory during the push and gateway start / headroom | ${mb(deployPeakAnon)} / ${mb(serverMb - deployPeakAnon)} |`,
+                    );
+                    out(
+                        `| backup while the gateway runs: seconds / peak anonymous / headroom at that peak | ${sec(backupSeconds)} / ${mb(backupPeakAnon)} / ${mb(serverMb - backupPeakAnon)} |`,
+                    );
+                    out(
+                        `| OOM kills under the ${serverMb} MiB cap / times it reclaimed at the limit (memory.failcnt) | ${cap.oomKills()} / ${final.limitHits} |`,
+                    );
+                } else {
+                    out(`| backup while the gateway runs | ${sec(backupSeconds)} (host memory not measured: ${cap.reason}) |`);
+                }
+                out(
+                    `| snapshot | ${backup.last_snapshot} (${backup.last_files} files, ${backup.last_bytes} bytes; ${snapshots.length} listed) |`,
+                );
+                out();
+                out("Limits of the measurement: the container shares this machine's kernel; its own systemd cannot enforce the unit's");
+                out("MemoryHigh/MemoryMax where the host's memory controller is cgroup v1 (read-only inside the container), so the");
+                out("gateway figures are what it uses, not what the limits would squeeze it to. No swap in a container. Page cache");
+                out("is charged to whoever first read a file, so the rootfs pages this machine had cached are not counted.");
+            } finally {
+                remote.dispose();
+            }
+        } finally {
+            await bucket.stop();
         }
-        out(`| wait-provisioned.sh over SSH | ${sec(run.waitSeconds)} |`);
-        out(`| push (files, services, gateway start to /readyz) | ${sec(run.pushSeconds)} (gateway start to ready: ${gatewayStart} s) |`);
-        out(`| boot to /readyz | ${sec(readySeconds)} |`);
-        out(`| gateway unit, idle 20 s after ready: processes / RSS / anonymous RSS / PSS | ${idle.processes} / ${mb(idle.rssMb)} / ${mb(idle.anonMb)} / ${mb(idle.pssMb)} |`);
-        out(`| gateway unit MemoryCurrent (systemd) / memory.current | ${idle.memoryCurrent} / ${idle.unified} |`);
-        out(`| gateway limits (gatewayMemoryBudget(${serverMb})) | MemoryHigh ${budget.memoryHighMb} MiB, MemoryMax ${budget.memoryMaxMb} MiB, heap ${budget.heapMb} MiB (unit: ${unitLimits}) |`);
-        out(`| gateway headroom under MemoryHigh / MemoryMax (idle RSS) | ${mb(budget.memoryHighMb - idle.rssMb)} / ${mb(budget.memoryMaxMb - idle.rssMb)} |`);
-        if (idleHost && afterBoot && final) {
-          out(`| whole host (the capped container), after provisioning: anonymous / page cache | ${mb(afterBoot.anonMb)} / ${mb(afterBoot.cacheMb)} |`);
-          out(`| whole host, gateway idle: anonymous / page cache | ${mb(idleHost.anonMb)} / ${mb(idleHost.cacheMb)} |`);
-          out(`| everything but the gateway, anonymous (its reserve: ${serverMb - budget.memoryMaxMb} MiB) | ${mb(idleHost.anonMb - idle.anonMb)} |`);
-          out(`| host headroom, gateway idle (${serverMb} MiB − anonymous; page cache is reclaimable) | ${mb(serverMb - idleHost.anonMb)} |`);
-          out(`| peak anonymous memory during the push and gateway start / headroom | ${mb(deployPeakAnon)} / ${mb(serverMb - deployPeakAnon)} |`);
-          out(`| backup while the gateway runs: seconds / peak anonymous / headroom at that peak | ${sec(backupSeconds)} / ${mb(backupPeakAnon)} / ${mb(serverMb - backupPeakAnon)} |`);
-          out(`| OOM kills under the ${serverMb} MiB cap / times it reclaimed at the limit (memory.failcnt) | ${cap.oomKills()} / ${final.limitHits} |`);
-        } else {
-          out(`| backup while the gateway runs | ${sec(backupSeconds)} (host memory not measured: ${cap.reason}) |`);
-        }
-        out(`| snapshot | ${backup.last_snapshot} (${backup.last_files} files, ${backup.last_bytes} bytes; ${snapshots.length} listed) |`);
-        out();
-        out("Limits of the measurement: the container shares this machine's kernel; its own systemd cannot enforce the unit's");
-        out("MemoryHigh/MemoryMax where the host's memory controller is cgroup v1 (read-only inside the container), so the");
-        out("gateway figures are what it uses, not what the limits would squeeze it to. No swap in a container. Page cache");
-        out("is charged to whoever first read a file, so the rootfs pages this machine had cached are not counted.");
-      } finally {
-        remote.dispose();
-      }
     } finally {
-      await bucket.stop();
+        await vps?.destroy();
+        cap.remove();
+        rmSync(bucketData, { recursive: true, force: true });
     }
-  } finally {
-    await vps?.destroy();
-    cap.remove();
-    rmSync(bucketData, { recursive: true, force: true });
-  }
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      backup: { type: "boolean", default: false },
-      all: { type: "boolean", default: false },
-      files: { type: "string" },
-      megabytes: { type: "string" },
-    },
-  });
-  const backupOnly = values.backup && !values.all;
-  if (!backupOnly) await vpsBenchmark();
-  if (values.backup || values.all) {
-    if (!backupOnly) console.log();
-    const result = await runBackupBenchmark({
-      ...(values.files ? { files: Number(values.files) } : {}),
-      ...(values.megabytes ? { megabytes: Number(values.megabytes) } : {}),
+    const { values } = parseArgs({
+        options: {
+            backup: { type: "boolean", default: false },
+            all: { type: "boolean", default: false },
+            files: { type: "string" },
+            megabytes: { type: "string" },
+        },
     });
-    console.log(formatBackupBenchmark(result));
-  }
+    const backupOnly = values.backup && !values.all;
+    if (!backupOnly) await vpsBenchmark();
+    if (values.backup || values.all) {
+        if (!backupOnly) console.log();
+        const result = await runBackupBenchmark({
+            ...(values.files ? { files: Number(values.files) } : {}),
+            ...(values.megabytes ? { megabytes: Number(values.megabytes) } : {}),
+        });
+        console.log(formatBackupBenchmark(result));
+    }
 }
 
 main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.stack ?? error.message : error);
-    process.exit(1);
-  },
+    () => process.exit(0),
+    (error: unknown) => {
+        console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+        process.exit(1);
+    },
 );

@@ -12,8 +12,10 @@ import { pulumiRunner } from "./lib/pulumi-cli";
 async function main(): Promise<void> {
     const { values } = parseArgs({ options: { stack: { type: "string", default: "prod" }, "env-file": { type: "string" } } });
     const { settings } = parseSettings(readStackConfig(values.stack!).config);
-    if (!settings.accessServiceToken) throw new Error("the stack has no service token: pulumi config set accessServiceToken true, then npm run deploy");
-    if (settings.gatewayAuth !== "token") throw new Error("gatewayAuth must be token for CLI clients: a service token carries no e-mail for access mode");
+    if (!settings.accessServiceToken)
+        throw new Error("the stack has no service token: pulumi config set accessServiceToken true, then npm run deploy");
+    if (settings.gatewayAuth !== "token")
+        throw new Error("gatewayAuth must be token for CLI clients: a service token carries no e-mail for access mode");
     process.stdout.write(renderClientConfig({ hostname: settings.hostname }));
     const envFile = values["env-file"];
     if (envFile) {
@@ -21,7 +23,11 @@ async function main(): Promise<void> {
         const res = await pulumiRunner(process.env).run(["stack", "output", "--json", "--show-secrets", "--stack", values.stack!]);
         if (res.code !== 0) throw new Error(`pulumi stack output failed: ${res.stderr.trim()}`);
         const out = JSON.parse(res.stdout) as Record<string, string>;
-        const env = renderClientEnv({ accessClientId: out.serviceTokenClientId, accessClientSecret: out.serviceTokenClientSecret, gatewayToken: out.gatewayToken });
+        const env = renderClientEnv({
+            accessClientId: out.serviceTokenClientId,
+            accessClientSecret: out.serviceTokenClientSecret,
+            gatewayToken: out.gatewayToken,
+        });
         fs.writeFileSync(envFile, env, { mode: 0o600 });
         fs.chmodSync(envFile, 0o600);
         console.error(`wrote ${envFile} (0600): load it into the CLI's environment, e.g. \`set -a; . ${envFile}; set +a\``);

@@ -22,7 +22,10 @@ export { pulumiRunner };
 import { stackFilePath } from "./lib/stack-config";
 
 /** Prompts on a terminal (answers to secret questions are not echoed) or reads answers line by line from a pipe. */
-export function terminalPrompter(input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Prompter & { close(): void } {
+export function terminalPrompter(
+    input: NodeJS.ReadableStream = process.stdin,
+    output: NodeJS.WritableStream = process.stderr,
+): Prompter & { close(): void } {
     const rl = readline.createInterface({ input, output, terminal: (input as { isTTY?: boolean }).isTTY === true });
     let muted = false;
     const rlAny = rl as unknown as { _writeToOutput?: (s: string) => void; output: NodeJS.WritableStream };
@@ -84,7 +87,12 @@ export function rebuildUrns(exportJson: string): string[] {
 }
 
 /** Does the account already hold the bucket (kept by `pulumi destroy`)? Needs the Cloudflare token from the env. */
-export async function bucketExists(accountId: string, bucket: string, token: string, apiBase = "https://api.cloudflare.com/client/v4"): Promise<boolean> {
+export async function bucketExists(
+    accountId: string,
+    bucket: string,
+    token: string,
+    apiBase = "https://api.cloudflare.com/client/v4",
+): Promise<boolean> {
     const res = await fetch(`${apiBase}/accounts/${accountId}/r2/buckets/${encodeURIComponent(bucket)}`, {
         headers: { Authorization: `Bearer ${token}` },
         signal: AbortSignal.timeout(15_000),
@@ -149,7 +157,8 @@ async function main(): Promise<void> {
         // A deploy that replaces the server (new user data, server type, OpenClaw version) restores the latest
         // snapshot: take one now so nothing the agent wrote since the last hourly run is lost. Not on --rebuild:
         // after a compromise the host's current state is exactly what must not become "latest".
-        const hasServer = exported.code === 0 && resourceTypesWithRole("server").some((type) => exported.stdout.includes(JSON.stringify(type)));
+        const hasServer =
+            exported.code === 0 && resourceTypesWithRole("server").some((type) => exported.stdout.includes(JSON.stringify(type)));
         if (hasServer && !values.rebuild && !values["skip-backup"]) {
             try {
                 const remote = await connectTarget({ stack }, (line) => prompter.say(line));
@@ -160,7 +169,9 @@ async function main(): Promise<void> {
                     remote.dispose();
                 }
             } catch (err) {
-                prompter.say(`warning: no snapshot before the update (${(err as Error).message.split("\n")[0]}); a replaced server would restore the last scheduled one. --skip-backup silences this.`);
+                prompter.say(
+                    `warning: no snapshot before the update (${(err as Error).message.split("\n")[0]}); a replaced server would restore the last scheduled one. --skip-backup silences this.`,
+                );
             }
         }
 
@@ -168,7 +179,9 @@ async function main(): Promise<void> {
         if (values.rebuild) {
             const urns = exported.code === 0 ? rebuildUrns(exported.stdout) : [];
             if (!urns.length) throw new Error("--rebuild: the stack has no server yet; run npm run deploy first");
-            prompter.say(`Rebuild: replacing ${urns.length} resources (server, tunnel, gateway token, R2 token); memory is restored from restoreFrom.`);
+            prompter.say(
+                `Rebuild: replacing ${urns.length} resources (server, tunnel, gateway token, R2 token); memory is restored from restoreFrom.`,
+            );
             for (const urn of urns) replace.push("--replace", urn);
         }
 
@@ -176,7 +189,10 @@ async function main(): Promise<void> {
         prompter.close();
         const up = await pulumiRunner(env, PROJECT_ROOT, true).run(["up", ...replace, ...(values.yes ? ["--yes", "--skip-preview"] : [])]);
         if (up.code !== 0) process.exit(up.code);
-        if (readStackFile(stack).config[`${NAMESPACE}:backupBucketAdopt`] === true || readStackFile(stack).config[`${NAMESPACE}:backupBucketAdopt`] === "true") {
+        if (
+            readStackFile(stack).config[`${NAMESPACE}:backupBucketAdopt`] === true ||
+            readStackFile(stack).config[`${NAMESPACE}:backupBucketAdopt`] === "true"
+        ) {
             await pulumi.run(["config", "set", `${NAMESPACE}:backupBucketAdopt`, "false"]);
         }
         console.error("\nDone. `npm run verify` audits the live host; `pulumi stack output` shows the URL and the SSH command.");

@@ -24,7 +24,8 @@ interface HostFile {
 function summarize(value: unknown): string {
     if (value === SECRET) return SECRET;
     if (typeof value === "string") {
-        if (value.length > 90) return `<${value.length} bytes, sha256 ${crypto.createHash("sha256").update(value).digest("hex").slice(0, 12)}>`;
+        if (value.length > 90)
+            return `<${value.length} bytes, sha256 ${crypto.createHash("sha256").update(value).digest("hex").slice(0, 12)}>`;
         return JSON.stringify(value);
     }
     const json = JSON.stringify(value);
@@ -140,7 +141,9 @@ async function main(): Promise<void> {
         console.log(renderTree(plan.resources));
         console.log("\nOutputs:");
         for (const [k, v] of Object.entries(plan.outputs)) console.log(`    ${k}: ${summarize(v)}`);
-        console.log(`\n${plan.resources.filter((r) => r.custom).length} resources would be created (offline plan: mock engine, no cloud calls).`);
+        console.log(
+            `\n${plan.resources.filter((r) => r.custom).length} resources would be created (offline plan: mock engine, no cloud calls).`,
+        );
     }
     if (values.out) {
         const written = writeOut(values.out, plan.resources);

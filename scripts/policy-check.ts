@@ -32,7 +32,10 @@ async function main(): Promise<number> {
     }
     const program = (await import("../index")).default;
     const plan = await planProgram(program, stack.config, stack.secretKeys, { stack: values.stack });
-    const run = await runPolicies(POLICIES, fromPlan(plan.resources), { allowedSshSources: settings.adminCidrs, gatewayPort: settings.gatewayPort });
+    const run = await runPolicies(POLICIES, fromPlan(plan.resources), {
+        allowedSshSources: settings.adminCidrs,
+        gatewayPort: settings.gatewayPort,
+    });
     if (values.json) {
         console.log(JSON.stringify({ stack: values.stack, policies: POLICIES.map((p) => p.name), ...run }, null, 2));
     } else {
@@ -40,9 +43,14 @@ async function main(): Promise<number> {
         for (const policy of POLICIES) {
             const mark = failed.has(policy.name) ? "✗" : run.notApplicable[policy.name] ? "–" : "✓";
             console.log(`${mark} ${policy.name}: ${policy.description}`);
-            for (const v of run.violations.filter((x) => x.policy === policy.name)) console.log(`    ${v.message}${v.urn ? ` (${v.urn.split("::").pop()})` : ""}`);
+            for (const v of run.violations.filter((x) => x.policy === policy.name))
+                console.log(`    ${v.message}${v.urn ? ` (${v.urn.split("::").pop()})` : ""}`);
         }
-        console.log(run.violations.length ? `\n${run.violations.length} policy violation(s) in stack ${values.stack}` : `\nAll ${POLICIES.length} policies pass on stack ${values.stack}`);
+        console.log(
+            run.violations.length
+                ? `\n${run.violations.length} policy violation(s) in stack ${values.stack}`
+                : `\nAll ${POLICIES.length} policies pass on stack ${values.stack}`,
+        );
     }
     return run.violations.length ? 1 : 0;
 }

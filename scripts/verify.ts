@@ -57,7 +57,10 @@ async function main(): Promise<number> {
                 url: values.url,
                 team: values.team,
                 metadataBase: values["metadata-base"],
-                only: values.only?.split(",").map((g) => g.trim()).filter(Boolean),
+                only: values.only
+                    ?.split(",")
+                    .map((g) => g.trim())
+                    .filter(Boolean),
                 noEdge: values["no-edge"],
             },
             { pulumi: pulumiRunner(process.env), env: process.env },

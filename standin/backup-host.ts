@@ -21,10 +21,10 @@ export const TOOLS_PATH = [NODE_BIN_DIR, path.join(PROJECT_ROOT, "node_modules",
 export const THROWAWAY_AGENT_USER = "nobody";
 
 export function agentIds(user = THROWAWAY_AGENT_USER): { uid: number; gid: number } {
-  const uid = Number(spawnSync("id", ["-u", user], { encoding: "utf8" }).stdout.trim());
-  const gid = Number(spawnSync("id", ["-g", user], { encoding: "utf8" }).stdout.trim());
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error(`user ${user} does not exist on this machine`);
-  return { uid, gid };
+    const uid = Number(spawnSync("id", ["-u", user], { encoding: "utf8" }).stdout.trim());
+    const gid = Number(spawnSync("id", ["-g", user], { encoding: "utf8" }).stdout.trim());
+    if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error(`user ${user} does not exist on this machine`);
+    return { uid, gid };
 }
 
 /**
@@ -32,34 +32,34 @@ export function agentIds(user = THROWAWAY_AGENT_USER): { uid: number; gid: numbe
  * a hard link when on the same file system, else a copy.
  */
 export function agentReadableNodeDir(root: string): string {
-  const dir = path.join(root, "node-bin");
-  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-  fs.chmodSync(dir, 0o755);
-  const node = path.join(dir, "node");
-  if (!fs.existsSync(node)) {
-    try {
-      fs.linkSync(process.execPath, node);
-    } catch {
-      fs.copyFileSync(process.execPath, node);
-      fs.chmodSync(node, 0o755);
+    const dir = path.join(root, "node-bin");
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    fs.chmodSync(dir, 0o755);
+    const node = path.join(dir, "node");
+    if (!fs.existsSync(node)) {
+        try {
+            fs.linkSync(process.execPath, node);
+        } catch {
+            fs.copyFileSync(process.execPath, node);
+            fs.chmodSync(node, 0o755);
+        }
     }
-  }
-  return dir;
+    return dir;
 }
 
 export interface BackupHost {
-  root: string;
-  /** PATH for the scripts: an agent-readable Node first, then node_modules/.bin (openclaw), then the system. */
-  path: string;
-  etcDir: string;
-  libDir: string;
-  home: string;
-  stateDir: string;
-  workspace: string;
-  bucket: string;
-  rcloneConfig: string;
-  /** Environment for the host scripts (the same variables a systemd unit would not need: defaults = contract). */
-  env(extra?: Record<string, string>): Record<string, string>;
+    root: string;
+    /** PATH for the scripts: an agent-readable Node first, then node_modules/.bin (openclaw), then the system. */
+    path: string;
+    etcDir: string;
+    libDir: string;
+    home: string;
+    stateDir: string;
+    workspace: string;
+    bucket: string;
+    rcloneConfig: string;
+    /** Environment for the host scripts (the same variables a systemd unit would not need: defaults = contract). */
+    env(extra?: Record<string, string>): Record<string, string>;
 }
 
 /**
@@ -67,121 +67,133 @@ export interface BackupHost {
  * lib, and the agent's home owned by the unprivileged agent user. Parents stay traversable for that user.
  */
 export function createBackupHost(root: string, server: S3Server, bucket: string, opts: { agentUser?: string } = {}): BackupHost {
-  const agentUser = opts.agentUser ?? THROWAWAY_AGENT_USER;
-  const { uid, gid } = agentIds(agentUser);
-  fs.mkdirSync(root, { recursive: true });
-  fs.chmodSync(root, 0o755);
-  const etcDir = path.join(root, "etc");
-  const libDir = path.join(root, "lib");
-  const home = path.join(root, "home", agentUser);
-  fs.mkdirSync(etcDir, { recursive: true, mode: 0o755 });
-  fs.mkdirSync(libDir, { recursive: true, mode: 0o755 });
-  fs.mkdirSync(home, { recursive: true });
-  fs.chmodSync(path.join(root, "home"), 0o755);
-  fs.chownSync(home, uid, gid);
-  fs.chmodSync(home, 0o750);
-  const rcloneConfig = path.join(etcDir, "rclone.conf");
-  fs.writeFileSync(
-    rcloneConfig,
-    renderRcloneConfig({ accountId: "0123456789abcdef0123456789abcdef", accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, endpoint: server.endpoint }),
-    { mode: 0o600 },
-  );
-  fs.writeFileSync(path.join(etcDir, "backup.env"), renderBackupEnv({ bucketName: bucket, restoreFrom: "latest", agentUser }), { mode: 0o600 });
-  // The host contract, as user data and the push write it on a real host (the scripts read their paths from it).
-  fs.writeFileSync(path.join(etcDir, "contract.env"), renderContractEnv(), { mode: 0o644 });
-  const stateDir = path.join(home, ".openclaw");
-  const hostPath = [agentReadableNodeDir(root), path.join(PROJECT_ROOT, "node_modules", ".bin"), ...SYSTEM_PATH].join(":");
-  return {
-    root,
-    path: hostPath,
-    etcDir,
-    libDir,
-    home,
-    stateDir,
-    workspace: path.join(stateDir, "workspace"),
-    bucket,
-    rcloneConfig,
-    env: (extra = {}) => ({
-      PATH: hostPath,
-      LANG: "C.UTF-8",
-      OPENCLAW_VPS_CONTRACT: path.join(etcDir, "contract.env"),
-      OPENCLAW_VPS_ETC_DIR: etcDir,
-      OPENCLAW_VPS_LIB_DIR: libDir,
-      AGENT_HOME: home,
-      OPENCLAW_BIN,
-      // Tests must not wait on a backup that another test left holding the lock.
-      BACKUP_LOCK_WAIT_SECONDS: "0",
-      ...extra,
-    }),
-  };
+    const agentUser = opts.agentUser ?? THROWAWAY_AGENT_USER;
+    const { uid, gid } = agentIds(agentUser);
+    fs.mkdirSync(root, { recursive: true });
+    fs.chmodSync(root, 0o755);
+    const etcDir = path.join(root, "etc");
+    const libDir = path.join(root, "lib");
+    const home = path.join(root, "home", agentUser);
+    fs.mkdirSync(etcDir, { recursive: true, mode: 0o755 });
+    fs.mkdirSync(libDir, { recursive: true, mode: 0o755 });
+    fs.mkdirSync(home, { recursive: true });
+    fs.chmodSync(path.join(root, "home"), 0o755);
+    fs.chownSync(home, uid, gid);
+    fs.chmodSync(home, 0o750);
+    const rcloneConfig = path.join(etcDir, "rclone.conf");
+    fs.writeFileSync(
+        rcloneConfig,
+        renderRcloneConfig({
+            accountId: "0123456789abcdef0123456789abcdef",
+            accessKeyId: server.accessKeyId,
+            secretAccessKey: server.secretAccessKey,
+            endpoint: server.endpoint,
+        }),
+        { mode: 0o600 },
+    );
+    fs.writeFileSync(path.join(etcDir, "backup.env"), renderBackupEnv({ bucketName: bucket, restoreFrom: "latest", agentUser }), {
+        mode: 0o600,
+    });
+    // The host contract, as user data and the push write it on a real host (the scripts read their paths from it).
+    fs.writeFileSync(path.join(etcDir, "contract.env"), renderContractEnv(), { mode: 0o644 });
+    const stateDir = path.join(home, ".openclaw");
+    const hostPath = [agentReadableNodeDir(root), path.join(PROJECT_ROOT, "node_modules", ".bin"), ...SYSTEM_PATH].join(":");
+    return {
+        root,
+        path: hostPath,
+        etcDir,
+        libDir,
+        home,
+        stateDir,
+        workspace: path.join(stateDir, "workspace"),
+        bucket,
+        rcloneConfig,
+        env: (extra = {}) => ({
+            PATH: hostPath,
+            LANG: "C.UTF-8",
+            OPENCLAW_VPS_CONTRACT: path.join(etcDir, "contract.env"),
+            OPENCLAW_VPS_ETC_DIR: etcDir,
+            OPENCLAW_VPS_LIB_DIR: libDir,
+            AGENT_HOME: home,
+            OPENCLAW_BIN,
+            // Tests must not wait on a backup that another test left holding the lock.
+            BACKUP_LOCK_WAIT_SECONDS: "0",
+            ...extra,
+        }),
+    };
 }
 
 export interface ScriptResult {
-  code: number;
-  stdout: string;
-  stderr: string;
+    code: number;
+    stdout: string;
+    stderr: string;
 }
 
 /** Runs a command to completion, collecting its output (asynchronously: servers and writers keep running meanwhile). */
 function collect(command: string, args: string[], env: Record<string, string>): Promise<ScriptResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+    return new Promise((resolve, reject) => {
+        const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
 }
 
 /** Runs cloud-init/<script> with bash. */
-export function runHostScript(script: string, args: string[], env: Record<string, string>, opts: { wrap?: string[] } = {}): Promise<ScriptResult> {
-  const command = [...(opts.wrap ?? []), "bash", path.join(HOST_SCRIPTS_DIR, script), ...args];
-  return collect(command[0], command.slice(1), env);
+export function runHostScript(
+    script: string,
+    args: string[],
+    env: Record<string, string>,
+    opts: { wrap?: string[] } = {},
+): Promise<ScriptResult> {
+    const command = [...(opts.wrap ?? []), "bash", path.join(HOST_SCRIPTS_DIR, script), ...args];
+    return collect(command[0], command.slice(1), env);
 }
 
 /** rclone with the host's config, for assertions (e.g. `rclone check`). */
 export function rclone(host: BackupHost, args: string[]): Promise<ScriptResult> {
-  return collect("rclone", ["--config", host.rcloneConfig, ...args], { PATH: TOOLS_PATH });
+    return collect("rclone", ["--config", host.rcloneConfig, ...args], { PATH: TOOLS_PATH });
 }
 
 export function chownTree(dir: string, uid: number, gid: number): void {
-  fs.lchownSync(dir, uid, gid);
-  if (!fs.lstatSync(dir).isDirectory()) return;
-  for (const entry of fs.readdirSync(dir)) chownTree(path.join(dir, entry), uid, gid);
+    fs.lchownSync(dir, uid, gid);
+    if (!fs.lstatSync(dir).isDirectory()) return;
+    for (const entry of fs.readdirSync(dir)) chownTree(path.join(dir, entry), uid, gid);
 }
 
 /** Writes files (creating folders) owned by the agent user; a value of {link} makes a symlink, {mode} sets the mode. */
 export function writeTree(dir: string, files: Record<string, string | { content: string; mode: number } | { link: string }>): void {
-  const { uid, gid } = agentIds();
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const [rel, spec] of Object.entries(files)) {
-    const file = path.join(dir, rel);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    if (typeof spec === "string") {
-      fs.writeFileSync(file, spec, { mode: 0o600 });
-    } else if ("link" in spec) {
-      fs.symlinkSync(spec.link, file);
-    } else {
-      fs.writeFileSync(file, spec.content, { mode: spec.mode });
-      fs.chmodSync(file, spec.mode);
+    const { uid, gid } = agentIds();
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const [rel, spec] of Object.entries(files)) {
+        const file = path.join(dir, rel);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        if (typeof spec === "string") {
+            fs.writeFileSync(file, spec, { mode: 0o600 });
+        } else if ("link" in spec) {
+            fs.symlinkSync(spec.link, file);
+        } else {
+            fs.writeFileSync(file, spec.content, { mode: spec.mode });
+            fs.chmodSync(file, spec.mode);
+        }
     }
-  }
-  chownTree(dir, uid, gid);
+    chownTree(dir, uid, gid);
 }
 
 /** Reads backup.status (key=value, shell-quoted values) into an object. */
 export function readStatus(file: string): Record<string, string> {
-  const status: Record<string, string> = {};
-  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
-    const m = /^([a-z_]+)=(.*)$/.exec(line);
-    if (!m) continue;
-    let value = m[2];
-    if (value === "''") value = "";
-    else if (/^\$?'.*'$/.test(value)) value = value.replace(/^\$?'/, "").replace(/'$/, "");
-    else value = value.replace(/\\(.)/g, "$1");
-    status[m[1]] = value;
-  }
-  return status;
+    const status: Record<string, string> = {};
+    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+        const m = /^([a-z_]+)=(.*)$/.exec(line);
+        if (!m) continue;
+        let value = m[2];
+        if (value === "''") value = "";
+        else if (/^\$?'.*'$/.test(value)) value = value.replace(/^\$?'/, "").replace(/'$/, "");
+        else value = value.replace(/\\(.)/g, "$1");
+        status[m[1]] = value;
+    }
+    return status;
 }

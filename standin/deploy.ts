@@ -18,11 +18,11 @@ import { STANDIN_NETWORK, type StandInVps } from "./vps";
 
 /** Secrets shaped like production's; none of them may ever show up in argv, output, user data or a snapshot. */
 export const DEPLOY_SENTINELS: HostSecrets & { backupAccessKeyId: string; backupSecretAccessKey: string } = {
-  gatewayToken: "DEPLOYsentinelGatewayToken0b7e2d94c1a85f36e2d9c4",
-  llmApiKey: "sk-ant-DEPLOY-sentinel-llm-key-8d1f5a3c7e",
-  tunnelToken: Buffer.from('{"a":"DEPLOYsentinelAccount","t":"DEPLOYsentinelTunnel","s":"DEPLOYsentinelSecret"}').toString("base64"),
-  backupAccessKeyId: "DEPLOYsentinelAccessKeyId4c2e",
-  backupSecretAccessKey: "DEPLOYsentinelR2secret1f3e5d7c9b0a2c4e6f8a",
+    gatewayToken: "DEPLOYsentinelGatewayToken0b7e2d94c1a85f36e2d9c4",
+    llmApiKey: "sk-ant-DEPLOY-sentinel-llm-key-8d1f5a3c7e",
+    tunnelToken: Buffer.from('{"a":"DEPLOYsentinelAccount","t":"DEPLOYsentinelTunnel","s":"DEPLOYsentinelSecret"}').toString("base64"),
+    backupAccessKeyId: "DEPLOYsentinelAccessKeyId4c2e",
+    backupSecretAccessKey: "DEPLOYsentinelR2secret1f3e5d7c9b0a2c4e6f8a",
 };
 
 /** Where the bucket stand-in answers, seen from the container (the bridge address of its namespace). */
@@ -64,8 +64,8 @@ while True:
 
 /** What a deploy is made of: validated settings (as index.ts gets them) and the rendered user data. */
 export interface DeployPlan {
-  settings: Settings;
-  userData: string;
+    settings: Settings;
+    userData: string;
 }
 
 /**
@@ -81,30 +81,30 @@ export const STANDIN_SETTING_OVERRIDES: readonly string[] = ["memorySearchProvid
  * scenario's admin key (scripts/lib/standin-settings.ts does that for scripts and tests).
  */
 export function deployPlan(settings: Settings): DeployPlan {
-  const userData = standInUserData(settings.sshPublicKey, {
-    hostname: settings.agentName,
-    adminUser: settings.adminUser,
-    nodeMajor: settings.nodeMajor,
-    openclawVersion: settings.openclawVersion,
-    swapMb: settings.swapMb,
-    timezone: settings.timezone,
-  });
-  return { settings, userData };
+    const userData = standInUserData(settings.sshPublicKey, {
+        hostname: settings.agentName,
+        adminUser: settings.adminUser,
+        nodeMajor: settings.nodeMajor,
+        openclawVersion: settings.openclawVersion,
+        swapMb: settings.swapMb,
+        timezone: settings.timezone,
+    });
+    return { settings, userData };
 }
 
 /** hostBundleInput(settings, secrets) exactly as components/host.ts calls it, with the bucket stand-in's endpoint. */
 export function deployBundleInput(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS): HostBundleInput {
-  const input = hostBundleInput(settings, secrets);
-  return { ...input, backup: { ...input.backup, rclone: { ...input.backup.rclone, endpoint: STANDIN_S3_ENDPOINT } } };
+    const input = hostBundleInput(settings, secrets);
+    return { ...input, backup: { ...input.backup, rclone: { ...input.backup.rclone, endpoint: STANDIN_S3_ENDPOINT } } };
 }
 
 export function deployBundle(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS): HostBundle {
-  return buildHostBundle(deployBundleInput(settings, secrets));
+    return buildHostBundle(deployBundleInput(settings, secrets));
 }
 
 export interface BucketCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
+    accessKeyId: string;
+    secretAccessKey: string;
 }
 
 /**
@@ -112,53 +112,59 @@ export interface BucketCredentials {
  * key pair defaults to the sentinels; `npm run try` passes its own.
  */
 export async function startBucket(
-  vps: StandInVps,
-  settings: Pick<Settings, "backupBucketName">,
-  dir: string,
-  credentials: BucketCredentials = { accessKeyId: DEPLOY_SENTINELS.backupAccessKeyId, secretAccessKey: DEPLOY_SENTINELS.backupSecretAccessKey },
+    vps: StandInVps,
+    settings: Pick<Settings, "backupBucketName">,
+    dir: string,
+    credentials: BucketCredentials = {
+        accessKeyId: DEPLOY_SENTINELS.backupAccessKeyId,
+        secretAccessKey: DEPLOY_SENTINELS.backupSecretAccessKey,
+    },
 ): Promise<S3Server> {
-  mkdirSync(dir, { recursive: true });
-  return startS3Server({
-    dir,
-    buckets: [settings.backupBucketName],
-    accessKeyId: credentials.accessKeyId,
-    secretAccessKey: credentials.secretAccessKey,
-    address: STANDIN_NETWORK.gateway,
-    port: STANDIN_S3_PORT,
-    // Killed with the namespace when the instance is destroyed, and with this process if it dies.
-    launcher: ["setpriv", "--pdeathsig", "KILL", "--", "nsenter", `--net=/run/netns/${vps.resources().netns}`, "--"],
-  });
+    mkdirSync(dir, { recursive: true });
+    return startS3Server({
+        dir,
+        buckets: [settings.backupBucketName],
+        accessKeyId: credentials.accessKeyId,
+        secretAccessKey: credentials.secretAccessKey,
+        address: STANDIN_NETWORK.gateway,
+        port: STANDIN_S3_PORT,
+        // Killed with the namespace when the instance is destroyed, and with this process if it dies.
+        launcher: ["setpriv", "--pdeathsig", "KILL", "--", "nsenter", `--net=/run/netns/${vps.resources().netns}`, "--"],
+    });
 }
 
 /** Replaces the stand-in package's cloudflared (which never reports READY) with the recording, notifying one. */
 export async function installRecordingCloudflared(vps: StandInVps): Promise<void> {
-  await vps.exec("cat >/usr/bin/cloudflared.new && chmod 0755 /usr/bin/cloudflared.new && mv -f /usr/bin/cloudflared.new /usr/bin/cloudflared", {
-    input: RECORDING_CLOUDFLARED,
-  });
+    await vps.exec(
+        "cat >/usr/bin/cloudflared.new && chmod 0755 /usr/bin/cloudflared.new && mv -f /usr/bin/cloudflared.new /usr/bin/cloudflared",
+        {
+            input: RECORDING_CLOUDFLARED,
+        },
+    );
 }
 
 /** The same, over SSH as the admin user (sudo), for a caller that holds no handle on the instance (`npm run try`). */
 export async function installRecordingCloudflaredOverSsh(remote: RemoteHost): Promise<void> {
-  // The here-document feeds `install` alone; `bash -s` reads the rest of the script from the same stdin.
-  const script = [
-    "set -euo pipefail",
-    "install -m 0755 /dev/stdin /usr/bin/cloudflared.new <<'STANDIN_CLOUDFLARED'",
-    `${RECORDING_CLOUDFLARED}STANDIN_CLOUDFLARED`,
-    "mv -f /usr/bin/cloudflared.new /usr/bin/cloudflared",
-    "",
-  ].join("\n");
-  const result = await remote.runScript(script, { sudo: true });
-  if (result.code !== 0) throw new Error(`installing the stand-in cloudflared failed (exit ${result.code}): ${result.stderr}`);
+    // The here-document feeds `install` alone; `bash -s` reads the rest of the script from the same stdin.
+    const script = [
+        "set -euo pipefail",
+        "install -m 0755 /dev/stdin /usr/bin/cloudflared.new <<'STANDIN_CLOUDFLARED'",
+        `${RECORDING_CLOUDFLARED}STANDIN_CLOUDFLARED`,
+        "mv -f /usr/bin/cloudflared.new /usr/bin/cloudflared",
+        "",
+    ].join("\n");
+    const result = await remote.runScript(script, { sudo: true });
+    if (result.code !== 0) throw new Error(`installing the stand-in cloudflared failed (exit ${result.code}): ${result.stderr}`);
 }
 
 /** Each LLM provider's API (host:port): the one place the egress proxy lets a stand-in's gateway reach. */
 export const LLM_API_ENDPOINTS: Record<LlmProvider, string> = {
-  anthropic: "api.anthropic.com:443",
-  openai: "api.openai.com:443",
-  openrouter: "openrouter.ai:443",
-  google: "generativelanguage.googleapis.com:443",
-  mistral: "api.mistral.ai:443",
-  minimax: "api.minimax.io:443",
+    anthropic: "api.anthropic.com:443",
+    openai: "api.openai.com:443",
+    openrouter: "openrouter.ai:443",
+    google: "generativelanguage.googleapis.com:443",
+    mistral: "api.mistral.ai:443",
+    minimax: "api.minimax.io:443",
 };
 
 /** Where the drop-in that sends the gateway through the egress proxy lives (beside the pushed unit, never in it). */
@@ -169,17 +175,17 @@ export const EGRESS_DROP_IN_PATH = `/home/${AGENT_USER}/.config/systemd/user/${G
  * NODE_USE_ENV_PROXY=1 (OpenClaw's own HTTP client reads HTTPS_PROXY too); loopback stays direct.
  */
 export function renderEgressDropIn(): string {
-  return [
-    "# Written by `npm run try` (standin/deploy.ts): the stand-in has no internet but its egress proxy, which only",
-    "# tunnels to the LLM provider's API. Not part of the production bundle.",
-    "[Service]",
-    `Environment=HTTPS_PROXY=${STANDIN_EGRESS_PROXY.url}`,
-    `Environment=https_proxy=${STANDIN_EGRESS_PROXY.url}`,
-    "Environment=NO_PROXY=localhost,127.0.0.1,::1",
-    "Environment=no_proxy=localhost,127.0.0.1,::1",
-    "Environment=NODE_USE_ENV_PROXY=1",
-    "",
-  ].join("\n");
+    return [
+        "# Written by `npm run try` (standin/deploy.ts): the stand-in has no internet but its egress proxy, which only",
+        "# tunnels to the LLM provider's API. Not part of the production bundle.",
+        "[Service]",
+        `Environment=HTTPS_PROXY=${STANDIN_EGRESS_PROXY.url}`,
+        `Environment=https_proxy=${STANDIN_EGRESS_PROXY.url}`,
+        "Environment=NO_PROXY=localhost,127.0.0.1,::1",
+        "Environment=no_proxy=localhost,127.0.0.1,::1",
+        "Environment=NODE_USE_ENV_PROXY=1",
+        "",
+    ].join("\n");
 }
 
 /**
@@ -187,40 +193,46 @@ export function renderEgressDropIn(): string {
  * push's first `systemctl --user daemon-reload` picks it up and the gateway starts with it: no extra restart.
  */
 export async function installEgressDropIn(remote: RemoteHost): Promise<void> {
-  const dir = EGRESS_DROP_IN_PATH.slice(0, EGRESS_DROP_IN_PATH.lastIndexOf("/"));
-  const home = `/home/${AGENT_USER}`;
-  const script = [
-    "set -euo pipefail",
-    `for d in ${home}/.config ${home}/.config/systemd ${home}/.config/systemd/user ${dir}; do`,
-    `  [ -d "$d" ] || install -d -o ${AGENT_USER} -g ${AGENT_USER} -m 0755 "$d"`,
-    "done",
-    `install -o ${AGENT_USER} -g ${AGENT_USER} -m 0644 /dev/stdin ${EGRESS_DROP_IN_PATH} <<'STANDIN_DROP_IN'`,
-    renderEgressDropIn() + "STANDIN_DROP_IN",
-    "",
-  ].join("\n");
-  const result = await remote.runScript(script, { sudo: true });
-  if (result.code !== 0) throw new Error(`writing the egress drop-in failed (exit ${result.code}): ${result.stderr}`);
+    const dir = EGRESS_DROP_IN_PATH.slice(0, EGRESS_DROP_IN_PATH.lastIndexOf("/"));
+    const home = `/home/${AGENT_USER}`;
+    const script = [
+        "set -euo pipefail",
+        `for d in ${home}/.config ${home}/.config/systemd ${home}/.config/systemd/user ${dir}; do`,
+        `  [ -d "$d" ] || install -d -o ${AGENT_USER} -g ${AGENT_USER} -m 0755 "$d"`,
+        "done",
+        `install -o ${AGENT_USER} -g ${AGENT_USER} -m 0644 /dev/stdin ${EGRESS_DROP_IN_PATH} <<'STANDIN_DROP_IN'`,
+        renderEgressDropIn() + "STANDIN_DROP_IN",
+        "",
+    ].join("\n");
+    const result = await remote.runScript(script, { sudo: true });
+    if (result.code !== 0) throw new Error(`writing the egress drop-in failed (exit ${result.code}): ${result.stderr}`);
 }
 
 /** SSH as the admin user, pinning the host key the container generated on first boot. */
 export async function connectAdmin(vps: StandInVps, settings: Settings, privateKey: string): Promise<RemoteHost> {
-  const hostKey = (await vps.exec("cat /etc/ssh/ssh_host_ed25519_key.pub")).stdout.trim();
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      return await RemoteHost.connect({ host: vps.ssh.host, port: vps.ssh.port, username: settings.adminUser, privateKey, hostKey: [hostKey] });
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500));
+    const hostKey = (await vps.exec("cat /etc/ssh/ssh_host_ed25519_key.pub")).stdout.trim();
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+        try {
+            return await RemoteHost.connect({
+                host: vps.ssh.host,
+                port: vps.ssh.port,
+                username: settings.adminUser,
+                privateKey,
+                hostKey: [hostKey],
+            });
+        } catch (error) {
+            if (Date.now() > deadline) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 500));
+        }
     }
-  }
 }
 
 export interface DeployRun {
-  wait: RunResult;
-  push: PushResult;
-  waitSeconds: number;
-  pushSeconds: number;
+    wait: RunResult;
+    push: PushResult;
+    waitSeconds: number;
+    pushSeconds: number;
 }
 
 /**
@@ -228,78 +240,86 @@ export interface DeployRun {
  * Throws with the applier's output when the push fails.
  */
 export async function deploy(remote: RemoteHost, settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS): Promise<DeployRun> {
-  if (REMOTE_COMMAND !== "sudo -n bash -s") throw new Error(`components/host.ts now runs ${REMOTE_COMMAND}: update RemoteHost`);
-  let started = Date.now();
-  const wait = await remote.waitProvisioned();
-  const waitSeconds = (Date.now() - started) / 1000;
-  started = Date.now();
-  const push = await remote.pushBundle(deployBundle(settings, secrets));
-  const pushSeconds = (Date.now() - started) / 1000;
-  if (push.code !== 0 || !push.summary) throw new Error(`push failed (exit ${push.code}):\n${push.stdout}\n${push.stderr}`);
-  return { wait, push, waitSeconds, pushSeconds };
+    if (REMOTE_COMMAND !== "sudo -n bash -s") throw new Error(`components/host.ts now runs ${REMOTE_COMMAND}: update RemoteHost`);
+    let started = Date.now();
+    const wait = await remote.waitProvisioned();
+    const waitSeconds = (Date.now() - started) / 1000;
+    started = Date.now();
+    const push = await remote.pushBundle(deployBundle(settings, secrets));
+    const pushSeconds = (Date.now() - started) / 1000;
+    if (push.code !== 0 || !push.summary) throw new Error(`push failed (exit ${push.code}):\n${push.stdout}\n${push.stderr}`);
+    return { wait, push, waitSeconds, pushSeconds };
 }
 
 /** `systemctl --user` of the agent user, from root inside the container (as restore.sh does it). */
 export function agentSystemctl(settings: { agentUser?: string } = {}): string {
-  return `systemctl --user --machine=${settings.agentUser ?? "openclaw"}@ --no-pager`;
+    return `systemctl --user --machine=${settings.agentUser ?? "openclaw"}@ --no-pager`;
 }
 
 export interface GatewayProcess {
-  activeState: string;
-  mainPid: number;
-  /** Owner of the main process. */
-  user: string;
-  /** /proc/PID/cgroup of the main process (systemd's unit cgroup). */
-  cgroup: string;
+    activeState: string;
+    mainPid: number;
+    /** Owner of the main process. */
+    user: string;
+    /** /proc/PID/cgroup of the main process (systemd's unit cgroup). */
+    cgroup: string;
 }
 
 export async function gatewayProcess(vps: StandInVps): Promise<GatewayProcess> {
-  const show = await vps.exec(`${agentSystemctl()} show -p ActiveState -p MainPID openclaw-gateway.service`);
-  const fields = Object.fromEntries(show.stdout.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
-  const mainPid = Number(fields.MainPID);
-  let user = "";
-  let cgroup = "";
-  if (mainPid > 0) {
-    user = (await vps.exec(`ps -o user= -p ${mainPid}`, { allowFailure: true })).stdout.trim();
-    cgroup = (await vps.exec(`cat /proc/${mainPid}/cgroup`, { allowFailure: true })).stdout.trim();
-  }
-  return { activeState: fields.ActiveState ?? "", mainPid, user, cgroup };
+    const show = await vps.exec(`${agentSystemctl()} show -p ActiveState -p MainPID openclaw-gateway.service`);
+    const fields = Object.fromEntries(
+        show.stdout
+            .trim()
+            .split("\n")
+            .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
+    const mainPid = Number(fields.MainPID);
+    let user = "";
+    let cgroup = "";
+    if (mainPid > 0) {
+        user = (await vps.exec(`ps -o user= -p ${mainPid}`, { allowFailure: true })).stdout.trim();
+        cgroup = (await vps.exec(`cat /proc/${mainPid}/cgroup`, { allowFailure: true })).stdout.trim();
+    }
+    return { activeState: fields.ActiveState ?? "", mainPid, user, cgroup };
 }
 
 /** Polls /readyz inside the container until it answers 200; returns the seconds it took. */
 export async function waitGatewayReady(vps: StandInVps, port: number, timeoutSeconds = 240): Promise<number> {
-  const started = Date.now();
-  const result = await vps.exec(
-    `for _ in $(seq ${timeoutSeconds * 2}); do curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:${port}/readyz && exit 0; sleep 0.5; done; exit 1`,
-    { allowFailure: true, timeoutMs: (timeoutSeconds + 30) * 1000 },
-  );
-  if (result.code !== 0) {
-    const journal = await vps.exec("journalctl --no-pager -n 40 _UID=$(id -u openclaw)", { allowFailure: true });
-    throw new Error(`/readyz did not answer 200 within ${timeoutSeconds} s\n${journal.stdout}`);
-  }
-  return (Date.now() - started) / 1000;
+    const started = Date.now();
+    const result = await vps.exec(
+        `for _ in $(seq ${timeoutSeconds * 2}); do curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:${port}/readyz && exit 0; sleep 0.5; done; exit 1`,
+        { allowFailure: true, timeoutMs: (timeoutSeconds + 30) * 1000 },
+    );
+    if (result.code !== 0) {
+        const journal = await vps.exec("journalctl --no-pager -n 40 _UID=$(id -u openclaw)", { allowFailure: true });
+        throw new Error(`/readyz did not answer 200 within ${timeoutSeconds} s\n${journal.stdout}`);
+    }
+    return (Date.now() - started) / 1000;
 }
 
 /** Listening sockets as [process name, local address] pairs (ss -H -l -n -p, TCP and UDP). */
 export async function listeners(vps: StandInVps): Promise<{ name: string; address: string; port: number; pid: number }[]> {
-  const sockets = await vps.exec("ss -H -l -n -p -t -u");
-  return sockets.stdout
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => {
-      const local = line.trim().split(/\s+/)[4] ?? "";
-      const cut = local.lastIndexOf(":");
-      return {
-        name: /users:\(\("([^"]+)"/.exec(line)?.[1] ?? "unknown",
-        address: local.slice(0, cut).replace(/^\[|\]$/g, "").replace(/%\S+$/, ""),
-        port: Number(local.slice(cut + 1)),
-        pid: Number(/pid=(\d+)/.exec(line)?.[1] ?? 0),
-      };
-    });
+    const sockets = await vps.exec("ss -H -l -n -p -t -u");
+    return sockets.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => {
+            const local = line.trim().split(/\s+/)[4] ?? "";
+            const cut = local.lastIndexOf(":");
+            return {
+                name: /users:\(\("([^"]+)"/.exec(line)?.[1] ?? "unknown",
+                address: local
+                    .slice(0, cut)
+                    .replace(/^\[|\]$/g, "")
+                    .replace(/%\S+$/, ""),
+                port: Number(local.slice(cut + 1)),
+                pid: Number(/pid=(\d+)/.exec(line)?.[1] ?? 0),
+            };
+        });
 }
 
 export function isLoopback(address: string): boolean {
-  return /^127\./.test(address) || address === "::1";
+    return /^127\./.test(address) || address === "::1";
 }
 
 /**
@@ -307,10 +327,10 @@ export function isLoopback(address: string): boolean {
  * this process; directories of processes that died without cleaning up are removed first.
  */
 export function bucketDataDir(): string {
-  const root = cacheDir("e2e");
-  for (const entry of readdirSync(root)) {
-    const owner = /^bucket-(\d+)-/.exec(entry)?.[1];
-    if (owner && Number(owner) !== process.pid && !isAlive(Number(owner))) rmSync(join(root, entry), { recursive: true, force: true });
-  }
-  return mkdtempSync(join(root, `bucket-${process.pid}-`));
+    const root = cacheDir("e2e");
+    for (const entry of readdirSync(root)) {
+        const owner = /^bucket-(\d+)-/.exec(entry)?.[1];
+        if (owner && Number(owner) !== process.pid && !isAlive(Number(owner))) rmSync(join(root, entry), { recursive: true, force: true });
+    }
+    return mkdtempSync(join(root, `bucket-${process.pid}-`));
 }

@@ -6,51 +6,51 @@ import { createConnection, createServer, type Server, type Socket } from "node:n
 import { rmSync } from "node:fs";
 
 export interface ForwarderConfig {
-  tcpToUnix: { host: string; port: number; socket: string }[];
-  unixToTcp: { socket: string; host: string; port: number }[];
+    tcpToUnix: { host: string; port: number; socket: string }[];
+    unixToTcp: { socket: string; host: string; port: number }[];
 }
 
 function pipeBoth(client: Socket, upstream: Socket): void {
-  client.pipe(upstream);
-  upstream.pipe(client);
-  const close = () => {
-    client.destroy();
-    upstream.destroy();
-  };
-  client.on("error", close);
-  upstream.on("error", close);
-  client.on("close", close);
-  upstream.on("close", close);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const close = () => {
+        client.destroy();
+        upstream.destroy();
+    };
+    client.on("error", close);
+    upstream.on("error", close);
+    client.on("close", close);
+    upstream.on("close", close);
 }
 
 function listen(server: Server, target: { port: number; host: string } | { path: string }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(target, () => resolve());
-  });
+    return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(target, () => resolve());
+    });
 }
 
 async function main(): Promise<void> {
-  const config = JSON.parse(process.argv[2] ?? "") as ForwarderConfig;
-  const listening: Promise<void>[] = [];
-  for (const rule of config.tcpToUnix) {
-    const server = createServer((client) => pipeBoth(client, createConnection({ path: rule.socket })));
-    listening.push(listen(server, { host: rule.host, port: rule.port }));
-  }
-  for (const rule of config.unixToTcp) {
-    rmSync(rule.socket, { force: true });
-    const server = createServer((client) => pipeBoth(client, createConnection({ host: rule.host, port: rule.port })));
-    listening.push(listen(server, { path: rule.socket }));
-  }
-  await Promise.all(listening);
-  // The parent waits for this line before it lets the container use the forwards.
-  process.stdout.write("ready\n");
+    const config = JSON.parse(process.argv[2] ?? "") as ForwarderConfig;
+    const listening: Promise<void>[] = [];
+    for (const rule of config.tcpToUnix) {
+        const server = createServer((client) => pipeBoth(client, createConnection({ path: rule.socket })));
+        listening.push(listen(server, { host: rule.host, port: rule.port }));
+    }
+    for (const rule of config.unixToTcp) {
+        rmSync(rule.socket, { force: true });
+        const server = createServer((client) => pipeBoth(client, createConnection({ host: rule.host, port: rule.port })));
+        listening.push(listen(server, { path: rule.socket }));
+    }
+    await Promise.all(listening);
+    // The parent waits for this line before it lets the container use the forwards.
+    process.stdout.write("ready\n");
 }
 
 // Whoever started us owns us: when the parent goes, so do we (stdin closes with it).
 process.stdin.on("end", () => process.exit(0));
 process.stdin.resume();
 main().catch((error: unknown) => {
-  process.stderr.write(`forwarder: ${(error as Error).message}\n`);
-  process.exit(1);
+    process.stderr.write(`forwarder: ${(error as Error).message}\n`);
+    process.exit(1);
 });

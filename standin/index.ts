@@ -11,26 +11,69 @@ export type { RunOptions, RunResult } from "./process";
 export { checkPrerequisites, describeMissing, findTool, requireTools, STANDIN_TOOLS } from "./prerequisites";
 export type { PrerequisiteCheck, ToolPackages } from "./prerequisites";
 export {
-  answersWithin, createAdminKey, provisionProgress, provisionStepSeconds, sshTo, STANDIN_HOST_MIRRORS, standInUserData,
-  standInUserDataInput,
+    answersWithin,
+    createAdminKey,
+    provisionProgress,
+    provisionStepSeconds,
+    sshTo,
+    STANDIN_HOST_MIRRORS,
+    standInUserData,
+    standInUserDataInput,
 } from "./scenario";
 export type { AdminKey, ProvisionProgress } from "./scenario";
 export {
-  agentSystemctl, bucketDataDir, CLOUDFLARED_RECORD_PREFIX, connectAdmin, deploy, deployBundle, deployBundleInput, deployPlan,
-  DEPLOY_SENTINELS, EGRESS_DROP_IN_PATH, gatewayProcess, installEgressDropIn, installRecordingCloudflared,
-  installRecordingCloudflaredOverSsh, isLoopback, listeners, LLM_API_ENDPOINTS, RECORDING_CLOUDFLARED, renderEgressDropIn,
-  startBucket, STANDIN_S3_ENDPOINT, STANDIN_S3_PORT, STANDIN_SETTING_OVERRIDES, waitGatewayReady,
+    agentSystemctl,
+    bucketDataDir,
+    CLOUDFLARED_RECORD_PREFIX,
+    connectAdmin,
+    deploy,
+    deployBundle,
+    deployBundleInput,
+    deployPlan,
+    DEPLOY_SENTINELS,
+    EGRESS_DROP_IN_PATH,
+    gatewayProcess,
+    installEgressDropIn,
+    installRecordingCloudflared,
+    installRecordingCloudflaredOverSsh,
+    isLoopback,
+    listeners,
+    LLM_API_ENDPOINTS,
+    RECORDING_CLOUDFLARED,
+    renderEgressDropIn,
+    startBucket,
+    STANDIN_S3_ENDPOINT,
+    STANDIN_S3_PORT,
+    STANDIN_SETTING_OVERRIDES,
+    waitGatewayReady,
 } from "./deploy";
 export type { BucketCredentials, DeployPlan, DeployRun, GatewayProcess } from "./deploy";
 export { s3ObjectFile, serverSideCopiesUnder, startS3Server, uploadsUnder } from "./bucket";
 export type { S3Request, S3Server, S3ServerOptions } from "./bucket";
 export {
-  agentIds, chownTree, createBackupHost, HOST_SCRIPTS_DIR, OPENCLAW_BIN, rclone, readStatus, runHostScript, THROWAWAY_AGENT_USER,
-  TOOLS_PATH, writeTree,
+    agentIds,
+    chownTree,
+    createBackupHost,
+    HOST_SCRIPTS_DIR,
+    OPENCLAW_BIN,
+    rclone,
+    readStatus,
+    runHostScript,
+    THROWAWAY_AGENT_USER,
+    TOOLS_PATH,
+    writeTree,
 } from "./backup-host";
 export type { BackupHost, ScriptResult } from "./backup-host";
 export {
-  clearRunFiles, ensureStateDir, followEvents, readSupervisorRecord, runningSupervisor, startSupervisor, stopSupervisor,
-  supervisorLogTail, supervisorPaths, withoutSecrets,
+    clearRunFiles,
+    ensureStateDir,
+    followEvents,
+    readSupervisorRecord,
+    runningSupervisor,
+    startSupervisor,
+    stopSupervisor,
+    supervisorLogTail,
+    supervisorPaths,
+    withoutSecrets,
 } from "./supervisor-control";
 export type { StopResult, SupervisorConfig, SupervisorEvent, SupervisorPaths, SupervisorRecord } from "./supervisor-control";

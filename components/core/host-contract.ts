@@ -98,7 +98,8 @@ export function renderContractEnv(): string {
         HOST_BACKUP_TIMER: HOST_UNITS.backupTimer,
     };
     const lines = Object.entries(values).map(([key, value]) => {
-        if (!/^[A-Za-z0-9_./@:+-]+$/.test(value)) throw new Error(`contract.env: ${key}=${JSON.stringify(value)} is not a plain path or name`);
+        if (!/^[A-Za-z0-9_./@:+-]+$/.test(value))
+            throw new Error(`contract.env: ${key}=${JSON.stringify(value)} is not a plain path or name`);
         return `${key}=${value}`;
     });
     return `# openclaw-vps host contract (components/core/host-contract.ts): paths and names every host script reads\n${lines.join("\n")}\n`;

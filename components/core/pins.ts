@@ -34,9 +34,7 @@ export function readOpenclawPin(root: string = PROJECT_ROOT): OpenclawPin {
     }
     const installed = JSON.parse(fs.readFileSync(installedPath, "utf8"));
     if (installed.version !== version) {
-        throw new Error(
-            `node_modules has openclaw ${installed.version} but package.json pins ${version}: run \`npm ci\``,
-        );
+        throw new Error(`node_modules has openclaw ${installed.version} but package.json pins ${version}: run \`npm ci\``);
     }
     const nodeEngines: unknown = installed.engines?.node;
     if (typeof nodeEngines !== "string") throw new Error(`openclaw ${version} declares no engines.node`);

@@ -24,7 +24,11 @@ export function firesAtMostHourly(expression: string): boolean {
     if (value !== expression || !CALENDAR_CHARS.test(value)) return false;
     if (CALENDAR_SHORTHANDS.has(value.toLowerCase())) return true;
     // The time is the last field with a colon (a time zone such as UTC may follow it).
-    const time = value.split(/\s+/).filter((field) => field.includes(":")).pop() ?? "";
+    const time =
+        value
+            .split(/\s+/)
+            .filter((field) => field.includes(":"))
+            .pop() ?? "";
     const parts = time.split(":");
     if (parts.length < 2 || parts.length > 3) return false;
     const [, minute, second = "0"] = parts;

@@ -58,9 +58,11 @@ export const digitaloceanProvider: ProviderSpec = {
         return {};
     },
     inboundRules: (props) =>
-        ((props.inboundRules ?? []) as DoInboundRule[]).map(
-            (r): InboundRule => ({ protocol: String(r.protocol ?? ""), port: r.portRange, sources: r.sourceAddresses ?? [] }),
-        ),
+        ((props.inboundRules ?? []) as DoInboundRule[]).map((r): InboundRule => ({
+            protocol: String(r.protocol ?? ""),
+            port: r.portRange,
+            sources: r.sourceAddresses ?? [],
+        })),
     // A DigitalOcean firewall names its droplets (dropletIds), so the droplet is covered when a firewall points at it.
     isFirewalled: (server, stack) =>
         stack
@@ -78,7 +80,8 @@ export const digitaloceanProvider: ProviderSpec = {
         const tags = Object.entries(args.labels).map(([k, v]) => `${k}-${v}`.replace(/[^A-Za-z0-9:_-]/g, "-"));
         const keyRef = args.existingSshKey
             ? pulumi.output(args.existingSshKey)
-            : new digitalocean.SshKey(`${name}-ssh-key`, { name: `${args.serverName}-admin`, publicKey: args.sshPublicKey }, { parent }).fingerprint;
+            : new digitalocean.SshKey(`${name}-ssh-key`, { name: `${args.serverName}-admin`, publicKey: args.sshPublicKey }, { parent })
+                  .fingerprint;
         const droplet = new digitalocean.Droplet(
             `${name}-server`,
             {

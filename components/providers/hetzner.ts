@@ -81,7 +81,11 @@ export const hetzner: ProviderSpec = {
         // The provider refuses a public key it already has; then name the existing key instead.
         const keyRef = args.existingSshKey
             ? pulumi.output(args.existingSshKey)
-            : new hcloud.SshKey(`${name}-ssh-key`, { name: `${args.serverName}-admin`, publicKey: args.sshPublicKey, labels: args.labels }, fixedName).id;
+            : new hcloud.SshKey(
+                  `${name}-ssh-key`,
+                  { name: `${args.serverName}-admin`, publicKey: args.sshPublicKey, labels: args.labels },
+                  fixedName,
+              ).id;
         const ingress = args.sshIngress;
         const firewall = new hcloud.Firewall(
             `${name}-firewall`,
@@ -89,7 +93,15 @@ export const hetzner: ProviderSpec = {
                 name: `${args.serverName}-ssh-only`,
                 labels: args.labels,
                 // Hetzner allows all outbound traffic while a firewall has no outbound rule.
-                rules: [{ direction: "in", protocol: ingress.protocol, port: String(ingress.port), sourceIps: ingress.sources, description: "SSH from the admin networks only" }],
+                rules: [
+                    {
+                        direction: "in",
+                        protocol: ingress.protocol,
+                        port: String(ingress.port),
+                        sourceIps: ingress.sources,
+                        description: "SSH from the admin networks only",
+                    },
+                ],
             },
             fixedName,
         );

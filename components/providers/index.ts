@@ -59,14 +59,19 @@ export function checkProviderSpec(spec: ProviderSpec): string[] {
     if (!/^[a-z][a-z0-9-]{1,30}$/.test(spec.id)) problems.push(`id ${JSON.stringify(spec.id)} must be a lowercase slug`);
     const defaultSize = spec.serverTypes[spec.defaultServerType];
     if (!defaultSize) problems.push(`defaultServerType ${spec.defaultServerType} is not among its serverTypes`);
-    else if (!isLargeEnough(defaultSize) || defaultSize.retired) problems.push(`defaultServerType ${spec.defaultServerType} is below ${MINIMUM_SIZE.vcpus} vCPU / 2 GB or retired`);
+    else if (!isLargeEnough(defaultSize) || defaultSize.retired)
+        problems.push(`defaultServerType ${spec.defaultServerType} is below ${MINIMUM_SIZE.vcpus} vCPU / 2 GB or retired`);
     if (!spec.regions.includes(spec.defaultRegion)) problems.push(`defaultRegion ${spec.defaultRegion} is not among its regions`);
-    if (!/^[a-z0-9_-]+:[a-zA-Z]+$/.test(spec.credential.configKey)) problems.push(`credential.configKey ${spec.credential.configKey} is not a <package>:<key> config key`);
-    if (!/^[A-Z][A-Z0-9_]*$/.test(spec.credential.env)) problems.push(`credential.env ${spec.credential.env} is not an environment variable name`);
-    if (spec.userDataLimitBytes < USER_DATA_BUDGET_BYTES) problems.push(`userDataLimitBytes ${spec.userDataLimitBytes} is below the project's user data budget of ${USER_DATA_BUDGET_BYTES}`);
+    if (!/^[a-z0-9_-]+:[a-zA-Z]+$/.test(spec.credential.configKey))
+        problems.push(`credential.configKey ${spec.credential.configKey} is not a <package>:<key> config key`);
+    if (!/^[A-Z][A-Z0-9_]*$/.test(spec.credential.env))
+        problems.push(`credential.env ${spec.credential.env} is not an environment variable name`);
+    if (spec.userDataLimitBytes < USER_DATA_BUDGET_BYTES)
+        problems.push(`userDataLimitBytes ${spec.userDataLimitBytes} is below the project's user data budget of ${USER_DATA_BUDGET_BYTES}`);
     if (!spec.metadataUserDataPath.startsWith("/")) problems.push("metadataUserDataPath must be an absolute path on the metadata service");
     for (const [role, type] of Object.entries(spec.resourceTypes)) {
-        if (!/^[a-z0-9-]+:[A-Za-z0-9/]+:[A-Za-z0-9]+$/.test(type)) problems.push(`resourceTypes.${role} ${type} is not a Pulumi type token`);
+        if (!/^[a-z0-9-]+:[A-Za-z0-9/]+:[A-Za-z0-9]+$/.test(type))
+            problems.push(`resourceTypes.${role} ${type} is not a Pulumi type token`);
     }
     for (const other of registry.values()) {
         if (other.id === spec.id) continue;

@@ -28,7 +28,9 @@ const TIME_SPAN = /^(\d+ ?(us|ms|s|sec|m|min|h|hr|d)? ?)+$/;
 
 /** What is wrong with a `backupSchedule` value (BACKUP_SCHEDULE_RULE), or undefined when it is acceptable. */
 export function validateBackupSchedule(schedule: string): string | undefined {
-    return BACKUP_SCHEDULE_RULE.test(schedule) ? undefined : `backupSchedule ${JSON.stringify(schedule)}: expected ${BACKUP_SCHEDULE_RULE.expected}`;
+    return BACKUP_SCHEDULE_RULE.test(schedule)
+        ? undefined
+        : `backupSchedule ${JSON.stringify(schedule)}: expected ${BACKUP_SCHEDULE_RULE.expected}`;
 }
 
 function checkInput(input: BackupUnitsInput): { schedule: string; delay: string; binDir: string } {

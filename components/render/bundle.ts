@@ -148,7 +148,8 @@ export function validateBundle(bundle: Bundle): string[] {
         }
         if (f.secret && f.policy !== "replace") problems.push(`${what}: a secret must be policy "replace" (it rotates)`);
         for (const a of f.affects ?? []) {
-            if (a !== AFFECTS_PLUGINS && !units.has(a)) problems.push(`${what}: affects ${JSON.stringify(a)}, which is not a declared service`);
+            if (a !== AFFECTS_PLUGINS && !units.has(a))
+                problems.push(`${what}: affects ${JSON.stringify(a)}, which is not a declared service`);
         }
         if (f.affects?.includes(AFFECTS_PLUGINS) && !bundle.pluginInstaller) {
             problems.push(`${what}: affects plugins but the bundle has no pluginInstaller`);
@@ -165,7 +166,8 @@ export function validateBundle(bundle: Bundle): string[] {
     if (bundle.pluginInstaller !== undefined) {
         checkPath("pluginInstaller.script", bundle.pluginInstaller.script, problems);
         for (const arg of bundle.pluginInstaller.args) {
-            if (!SAFE_ARG.test(arg)) problems.push(`pluginInstaller argument ${JSON.stringify(arg)} has characters outside [A-Za-z0-9@/._=:+-]`);
+            if (!SAFE_ARG.test(arg))
+                problems.push(`pluginInstaller argument ${JSON.stringify(arg)} has characters outside [A-Za-z0-9@/._=:+-]`);
         }
     }
     if (bundle.stateDir !== undefined) checkPath("stateDir", bundle.stateDir, problems);
@@ -173,7 +175,8 @@ export function validateBundle(bundle: Bundle): string[] {
         const r = bundle.readiness;
         if (!LOOPBACK_URL.test(r.url)) problems.push(`readiness.url ${JSON.stringify(r.url)} must be http://127.0.0.1:PORT/path`);
         if (!SAFE_UNIT.test(r.unit)) problems.push(`readiness.unit ${JSON.stringify(r.unit)} is not a unit name`);
-        if (!Number.isInteger(r.timeoutSeconds) || r.timeoutSeconds < 1) problems.push("readiness.timeoutSeconds must be a positive integer");
+        if (!Number.isInteger(r.timeoutSeconds) || r.timeoutSeconds < 1)
+            problems.push("readiness.timeoutSeconds must be a positive integer");
     }
     const umt = bundle.userManagerTimeoutSeconds;
     if (umt !== undefined && (!Number.isInteger(umt) || umt < 1)) problems.push("userManagerTimeoutSeconds must be a positive integer");
@@ -286,7 +289,15 @@ export function bundleDigests(bundle: Bundle): Record<string, string> {
         applier: sha256(applierLibrary()),
         agentUser: bundle.agentUser,
         dirs: bundle.dirs ?? [],
-        files: bundle.files.map((f) => ({ path: f.path, owner: f.owner, group: f.group, mode: f.mode, policy: f.policy, stage: stageOf(bundle, f), effects: fileEffects(f) })),
+        files: bundle.files.map((f) => ({
+            path: f.path,
+            owner: f.owner,
+            group: f.group,
+            mode: f.mode,
+            policy: f.policy,
+            stage: stageOf(bundle, f),
+            effects: fileEffects(f),
+        })),
         services: bundle.services ?? [],
         restore: bundle.restore ?? null,
         pluginInstaller: bundle.pluginInstaller ?? null,

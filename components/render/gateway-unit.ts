@@ -47,7 +47,9 @@ const roundDown64 = (mb: number) => Math.floor(mb / 64) * 64;
  */
 export function gatewayMemoryBudget(serverMemoryMb: number): MemoryBudget {
     if (!Number.isFinite(serverMemoryMb) || serverMemoryMb < MINIMUM_GATEWAY_HOST_MB) {
-        throw new Error(`gateway unit: serverMemoryMb is ${serverMemoryMb}; the gateway needs a host with at least ${MINIMUM_GATEWAY_HOST_MB} MB`);
+        throw new Error(
+            `gateway unit: serverMemoryMb is ${serverMemoryMb}; the gateway needs a host with at least ${MINIMUM_GATEWAY_HOST_MB} MB`,
+        );
     }
     const reserve = Math.max(384, Math.round(serverMemoryMb / 8));
     const memoryMaxMb = roundDown64(serverMemoryMb - reserve);
@@ -62,10 +64,15 @@ export function renderGatewayUnit(input: GatewayUnitInput): RenderedGatewayUnit 
     const budget = gatewayMemoryBudget(input.serverMemoryMb);
     const nodeBin = input.nodeBin ?? "/usr/local/bin/node";
     const openclawBin = input.openclawBin ?? "/usr/local/bin/openclaw";
-    for (const [field, value] of [["nodeBin", nodeBin], ["openclawBin", openclawBin]] as const) {
-        if (!ABSOLUTE_PATH.test(value)) throw new Error(`gateway unit: ${field} is ${JSON.stringify(value)}; expected an absolute path without spaces or %`);
+    for (const [field, value] of [
+        ["nodeBin", nodeBin],
+        ["openclawBin", openclawBin],
+    ] as const) {
+        if (!ABSOLUTE_PATH.test(value))
+            throw new Error(`gateway unit: ${field} is ${JSON.stringify(value)}; expected an absolute path without spaces or %`);
     }
-    if (!Number.isInteger(input.swapMb) || input.swapMb < 0) throw new Error(`gateway unit: swapMb is ${input.swapMb}; expected an integer >= 0`);
+    if (!Number.isInteger(input.swapMb) || input.swapMb < 0)
+        throw new Error(`gateway unit: swapMb is ${input.swapMb}; expected an integer >= 0`);
     const warnings: string[] = [];
     if (input.serverMemoryMb <= 2048 && input.swapMb < 1024) {
         warnings.push(

@@ -15,12 +15,7 @@ import {
     renderBackupService,
     renderBackupTimer,
 } from "./backup-units";
-import {
-    CLOUDFLARED_UNIT_PATH,
-    TUNNEL_ENV_PATH,
-    renderCloudflaredUnit,
-    renderTunnelEnv,
-} from "./cloudflared-unit";
+import { CLOUDFLARED_UNIT_PATH, TUNNEL_ENV_PATH, renderCloudflaredUnit, renderTunnelEnv } from "./cloudflared-unit";
 import { GATEWAY_UNIT_NAME } from "./gateway-unit";
 import { readHostFile } from "./host-files";
 import {
@@ -84,7 +79,8 @@ function gatewayEnv(input: HostBundleInput, referenced: string[]): Record<string
     for (const name of referenced) {
         if (name === GATEWAY_SECRET_ENV[auth]) values[name] = input.secrets.gatewayToken;
         else if (name === llm.keyEnv) values[name] = input.secrets.llmApiKey;
-        else if ("keyEnv" in memory && name === memory.keyEnv && input.secrets.embeddingApiKey) values[name] = input.secrets.embeddingApiKey;
+        else if ("keyEnv" in memory && name === memory.keyEnv && input.secrets.embeddingApiKey)
+            values[name] = input.secrets.embeddingApiKey;
         else throw new Error(`host bundle: the config reads ${name}, but no secret is given for it`);
     }
     return values;
@@ -101,10 +97,24 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
     const installer = `${HOST_BIN_DIR}/install-plugins.sh`;
 
     const root = (path: string, content: string, mode: string, extra: Partial<BundleFile> = {}): BundleFile => ({
-        path, content, owner: "root", group: "root", mode, policy: "replace", secret: false, ...extra,
+        path,
+        content,
+        owner: "root",
+        group: "root",
+        mode,
+        policy: "replace",
+        secret: false,
+        ...extra,
     });
     const mine = (path: string, content: string, mode: string, extra: Partial<BundleFile> = {}): BundleFile => ({
-        path, content, owner: agent, group: agent, mode, policy: "replace", secret: false, ...extra,
+        path,
+        content,
+        owner: agent,
+        group: agent,
+        mode,
+        policy: "replace",
+        secret: false,
+        ...extra,
     });
 
     const dirs: BundleDir[] = [
@@ -126,17 +136,27 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         // Host scripts first: restore.sh must be in place before the first-boot restore.
         ...BACKUP_HOST_SCRIPTS.map((name) => root(`${HOST_BIN_DIR}/${name}`, readHostFile(name), "0755")),
         ...PUSHED_HOST_SCRIPTS.map((name) =>
-            root(`${HOST_BIN_DIR}/${name}`, readHostFile(name), "0755", name === "install-plugins.sh" ? { affects: [AFFECTS_PLUGINS] } : {}),
+            root(
+                `${HOST_BIN_DIR}/${name}`,
+                readHostFile(name),
+                "0755",
+                name === "install-plugins.sh" ? { affects: [AFFECTS_PLUGINS] } : {},
+            ),
         ),
         root(RCLONE_CONFIG_PATH, renderRcloneConfig(input.backup.rclone), BACKUP_SETTINGS_MODE, { secret: true }),
         root(BACKUP_ENV_PATH, renderBackupEnv({ agentUser: agent, ...input.backup.env }), BACKUP_SETTINGS_MODE),
         root(BACKUP_SERVICE_PATH, renderBackupService(input.backup.units), "0644"),
         root(BACKUP_TIMER_PATH, renderBackupTimer(input.backup.units), "0644", { affects: [BACKUP_TIMER_NAME] }),
-        root(CLOUDFLARED_UNIT_PATH, renderCloudflaredUnit({ protocol: input.tunnel.protocol }), "0644", { affects: [CLOUDFLARED_UNIT_NAME] }),
+        root(CLOUDFLARED_UNIT_PATH, renderCloudflaredUnit({ protocol: input.tunnel.protocol }), "0644", {
+            affects: [CLOUDFLARED_UNIT_NAME],
+        }),
         root(TUNNEL_ENV_PATH, renderTunnelEnv(input.tunnel.token), "0600", { secret: true, affects: [CLOUDFLARED_UNIT_NAME] }),
         // The agent's files, written after the restore.
         mine(`${stateDir}/openclaw.json`, config.json, "0600", { affects: [GATEWAY_UNIT_NAME, AFFECTS_PLUGINS] }),
-        mine(`${stateDir}/.env`, renderGatewayEnvFile(gatewayEnv(input, config.env)), "0600", { secret: true, affects: [GATEWAY_UNIT_NAME] }),
+        mine(`${stateDir}/.env`, renderGatewayEnvFile(gatewayEnv(input, config.env)), "0600", {
+            secret: true,
+            affects: [GATEWAY_UNIT_NAME],
+        }),
         mine(`${userUnitDir}/${GATEWAY_UNIT_NAME}`, input.gatewayUnit, "0644", { affects: [GATEWAY_UNIT_NAME] }),
         ...input.workspace.map((f) => {
             if (!RELATIVE.test(f.path) || f.path.split("/").includes("..")) {

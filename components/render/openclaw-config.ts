@@ -183,7 +183,10 @@ export function heartbeatPromptFrom(markdown: string): string | undefined {
         return text === "" || /^#{1,6}(\s|$)/.test(text) || /^([-*+]|\d+[.)])(\s+\[[ xX]?\])?\s*$/.test(text);
     };
     if (lines.every(isFiller)) return undefined;
-    const prompt = lines.join("\n").replace(/\n{3,}/g, "\n\n").trim();
+    const prompt = lines
+        .join("\n")
+        .replace(/\n{3,}/g, "\n\n")
+        .trim();
     return /\bNO_REPLY\b|\bHEARTBEAT_OK\b/.test(prompt) ? prompt : `${prompt}\n\n${HEARTBEAT_QUIET_RULE}`;
 }
 
@@ -217,7 +220,10 @@ export function renderOpenclawConfig(input: OpenclawConfigInput): RenderedOpencl
     if (!isIanaTimezone(input.timezone)) fail("timezone", input.timezone, "an IANA time zone such as America/New_York");
     const stateDir = input.stateDir ?? DEFAULT_STATE_DIR;
     const workspaceDir = input.workspaceDir ?? `${stateDir}/workspace`;
-    for (const [field, dir] of [["stateDir", stateDir], ["workspaceDir", workspaceDir]] as const) {
+    for (const [field, dir] of [
+        ["stateDir", stateDir],
+        ["workspaceDir", workspaceDir],
+    ] as const) {
         if (!dir.startsWith("/") || /[\s"'\\]/.test(dir)) fail(field, dir, "an absolute path without spaces or quotes");
     }
     const origin = `https://${hostname}`;
@@ -316,7 +322,8 @@ export function renderOpenclawConfig(input: OpenclawConfigInput): RenderedOpencl
         if (hours) {
             if (!HHMM.test(hours.start)) fail("heartbeat.activeHours.start", hours.start, "HH:MM");
             if (!HHMM.test(hours.end)) fail("heartbeat.activeHours.end", hours.end, "HH:MM");
-            if (hours.start === hours.end) fail("heartbeat.activeHours.end", hours.end, "a time different from start (an empty window never runs)");
+            if (hours.start === hours.end)
+                fail("heartbeat.activeHours.end", hours.end, "a time different from start (an empty window never runs)");
             heartbeat.activeHours = { start: hours.start, end: hours.end, timezone: input.timezone };
         }
     }

@@ -46,8 +46,10 @@ export function renderRcloneConfig(input: RcloneConfigInput): string {
     } else {
         throw new Error("renderRcloneConfig: endpoint must be an http(s) URL");
     }
-    if (!CREDENTIAL.test(input.accessKeyId)) throw new Error("renderRcloneConfig: accessKeyId must be 1-256 printable characters without spaces");
-    if (!CREDENTIAL.test(input.secretAccessKey)) throw new Error("renderRcloneConfig: secretAccessKey must be 1-256 printable characters without spaces");
+    if (!CREDENTIAL.test(input.accessKeyId))
+        throw new Error("renderRcloneConfig: accessKeyId must be 1-256 printable characters without spaces");
+    if (!CREDENTIAL.test(input.secretAccessKey))
+        throw new Error("renderRcloneConfig: secretAccessKey must be 1-256 printable characters without spaces");
     return [
         "# openclaw-vps: rclone remote for the memory backups (written by the deploy; root-only).",
         `[${RCLONE_REMOTE_NAME}]`,
@@ -90,11 +92,13 @@ export function validateRestoreFrom(value: string): string | undefined {
 
 /** KEY=value lines read (never executed) by cloud-init/backup-lib.sh. */
 export function renderBackupEnv(input: BackupEnvInput): string {
-    if (!BUCKET.test(input.bucketName)) throw new Error(`renderBackupEnv: bucketName ${JSON.stringify(input.bucketName)} is not a valid bucket name`);
+    if (!BUCKET.test(input.bucketName))
+        throw new Error(`renderBackupEnv: bucketName ${JSON.stringify(input.bucketName)} is not a valid bucket name`);
     const restoreProblem = validateRestoreFrom(input.restoreFrom);
     if (restoreProblem) throw new Error(`renderBackupEnv: ${restoreProblem}`);
     const transfers = input.transfers ?? 8;
-    if (!Number.isInteger(transfers) || transfers < 1 || transfers > 99) throw new Error("renderBackupEnv: transfers must be an integer from 1 to 99");
+    if (!Number.isInteger(transfers) || transfers < 1 || transfers > 99)
+        throw new Error("renderBackupEnv: transfers must be an integer from 1 to 99");
     const agentUser = input.agentUser ?? AGENT_USER;
     if (!USER.test(agentUser)) throw new Error(`renderBackupEnv: agentUser ${JSON.stringify(agentUser)} is not a valid user name`);
     return [

@@ -179,7 +179,7 @@ export function renderUserData(input: UserDataInput): string {
     const problems: string[] = [];
     const env = resolveProvisionEnv(input, problems);
     if (!SSH_PUBLIC_KEY.test(input.sshPublicKey)) {
-        problems.push("sshPublicKey: must be one OpenSSH public key line such as \"ssh-ed25519 AAAA... me@laptop\"");
+        problems.push('sshPublicKey: must be one OpenSSH public key line such as "ssh-ed25519 AAAA... me@laptop"');
     }
     if (!HOST_LABEL.test(input.hostname)) {
         problems.push(`hostname: ${JSON.stringify(input.hostname)} must be one DNS label (a-z, 0-9, -; at most 63 characters)`);
@@ -199,7 +199,7 @@ export function renderUserData(input: UserDataInput): string {
         `hostname: ${quoted(input.hostname)}`,
         "preserve_hostname: false",
         "manage_etc_hosts: true",
-        "# Only the admin user: without a \"default\" entry the image's default user (ubuntu) is not created.",
+        '# Only the admin user: without a "default" entry the image\'s default user (ubuntu) is not created.',
         "users:",
         `- name: ${quoted(env.adminUser)}`,
         "  gecos: openclaw-vps admin",
@@ -220,7 +220,9 @@ export function renderUserData(input: UserDataInput): string {
     const text = document.join("\n") + "\n";
     const bytes = Buffer.byteLength(text, "utf8");
     if (bytes >= USER_DATA_LIMIT_BYTES) {
-        throw new Error(`user data is ${bytes} bytes, over the ${USER_DATA_LIMIT_BYTES}-byte budget (the smallest provider limit): shrink cloud-init/provision.sh`);
+        throw new Error(
+            `user data is ${bytes} bytes, over the ${USER_DATA_LIMIT_BYTES}-byte budget (the smallest provider limit): shrink cloud-init/provision.sh`,
+        );
     }
     return text;
 }

@@ -45,7 +45,8 @@ export function workspacePolicy(relativePath: string): WorkspacePolicy {
  */
 export function workspaceFilesFrom(contents: Record<string, string>): WorkspaceFile[] {
     for (const required of OPERATOR_OWNED_FILES) {
-        if (!(required in contents)) throw new Error(`workspace: ${required} is missing (every deployment needs the operator's ${OPERATOR_OWNED_FILES.join(", ")})`);
+        if (!(required in contents))
+            throw new Error(`workspace: ${required} is missing (every deployment needs the operator's ${OPERATOR_OWNED_FILES.join(", ")})`);
     }
     if (!/\bmemory_search\b/.test(contents["AGENTS.md"])) {
         throw new Error("workspace: AGENTS.md must keep the mandatory `memory_search` recall step");

@@ -96,7 +96,9 @@ export function parseSettings(raw: Record<string, string>, options: ParseOptions
             problems.push({
                 key,
                 given: "an unknown key",
-                expected: hint ? `a known key: did you mean ${NAMESPACE}:${hint}?` : `one of the known keys (see Pulumi.yaml): ${keys.join(", ")}`,
+                expected: hint
+                    ? `a known key: did you mean ${NAMESPACE}:${hint}?`
+                    : `one of the known keys (see Pulumi.yaml): ${keys.join(", ")}`,
             });
         }
     }
@@ -107,7 +109,11 @@ export function parseSettings(raw: Record<string, string>, options: ParseOptions
         const rawValue = raw[fullKey];
         if (rawValue === undefined || rawValue === "") continue;
         if (spec.secret && options.secretKeys && !options.allowPlainSecrets && !options.secretKeys.has(fullKey)) {
-            problems.push({ key, given: "a plaintext value", expected: `a secret: pulumi config set --secret ${key} (and rotate the key: it is now in Pulumi.<stack>.yaml)` });
+            problems.push({
+                key,
+                given: "a plaintext value",
+                expected: `a secret: pulumi config set --secret ${key} (and rotate the key: it is now in Pulumi.<stack>.yaml)`,
+            });
             continue;
         }
         const parsed = parseValue(spec, rawValue);
@@ -117,7 +123,11 @@ export function parseSettings(raw: Record<string, string>, options: ParseOptions
         }
         if (spec.enum && !spec.enum.includes(parsed.value as string)) {
             const hint = suggest(String(parsed.value), [...spec.enum]);
-            problems.push({ key, given: show(rawValue, !!spec.secret), expected: `one of ${spec.enum.join(", ")}${hint ? ` (did you mean ${hint}?)` : ""}` });
+            problems.push({
+                key,
+                given: show(rawValue, !!spec.secret),
+                expected: `one of ${spec.enum.join(", ")}${hint ? ` (did you mean ${hint}?)` : ""}`,
+            });
             continue;
         }
         values[key] = parsed.value;
@@ -165,15 +175,21 @@ export function parseSettings(raw: Record<string, string>, options: ParseOptions
         );
     }
     if (!provider.regions.includes(String(values.region))) {
-        warnings.push(`${NAMESPACE}:region ${JSON.stringify(values.region)} is not a ${provider.id} location we know (${provider.regions.join(", ")}); it is used as given.`);
+        warnings.push(
+            `${NAMESPACE}:region ${JSON.stringify(values.region)} is not a ${provider.id} location we know (${provider.regions.join(", ")}); it is used as given.`,
+        );
     }
     const openCidrs = (values.adminCidrs as string[]).filter((c) => /\/0$/.test(c));
     if (openCidrs.length) {
-        warnings.push(`${NAMESPACE}:adminCidrs includes ${openCidrs.join(", ")}: SSH is reachable from the whole Internet (key-only, rate-limited, fail2ban). Prefer your own address.`);
+        warnings.push(
+            `${NAMESPACE}:adminCidrs includes ${openCidrs.join(", ")}: SSH is reachable from the whole Internet (key-only, rate-limited, fail2ban). Prefer your own address.`,
+        );
     }
     const pin = options.pin ?? readOpenclawPin();
     if (values.openclawVersion !== pin.version) {
-        warnings.push(`${NAMESPACE}:openclawVersion ${values.openclawVersion} differs from the pinned ${pin.version}: the rendered config was validated against ${pin.version} only. Bump the pin in package.json instead.`);
+        warnings.push(
+            `${NAMESPACE}:openclawVersion ${values.openclawVersion} differs from the pinned ${pin.version}: the rendered config was validated against ${pin.version} only. Bump the pin in package.json instead.`,
+        );
     }
     if (values.memorySearchProvider !== "none" && !values.embeddingApiKey) {
         warnings.push(

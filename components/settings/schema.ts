@@ -17,7 +17,10 @@ export const NAMESPACE = "openclaw-vps";
 export const R2_LOCATIONS = ["auto", "apac", "eeur", "enam", "weur", "wnam", "oc"] as const;
 
 /** The default model of each LLM provider, in OpenClaw's `provider/model` form. */
-export const DEFAULT_MODEL = Object.fromEntries(Object.entries(LLM_PROVIDER_SPECS).map(([id, spec]) => [id, spec.defaultModel])) as Record<LlmProvider, string>;
+export const DEFAULT_MODEL = Object.fromEntries(Object.entries(LLM_PROVIDER_SPECS).map(([id, spec]) => [id, spec.defaultModel])) as Record<
+    LlmProvider,
+    string
+>;
 
 export type Kind = "string" | "integer" | "boolean" | "array";
 /** Values as parsing sees them before every key is known (defaults and checks can read the others). */
@@ -41,7 +44,11 @@ export interface SettingSpec<T = unknown> {
 
 type Options<T> = Omit<SettingSpec<T>, "kind" | "enum" | "secret">;
 const text = (o: Options<string>): SettingSpec<string> => ({ kind: "string", ...o });
-const oneOf = <const E extends readonly string[]>(values: E, o: Options<E[number]>): SettingSpec<E[number]> => ({ kind: "string", enum: values, ...o });
+const oneOf = <const E extends readonly string[]>(values: E, o: Options<E[number]>): SettingSpec<E[number]> => ({
+    kind: "string",
+    enum: values,
+    ...o,
+});
 const integer = (o: Options<number>): SettingSpec<number> => ({ kind: "integer", ...o });
 const flag = (o: Options<boolean>): SettingSpec<boolean> => ({ kind: "boolean", ...o });
 const list = (o: Options<string[]>): SettingSpec<string[]> => ({ kind: "array", ...o });
@@ -85,10 +92,12 @@ function checkServerType(type: string, values: RawValues): string | undefined {
     const size = provider.serverTypes[type];
     if (!size) {
         const owners = otherProvidersWith(provider.id, "serverType", type);
-        if (owners.length) return `a ${provider.id} server type (${type} is ${owners.map((o) => o.id).join("/")}'s), e.g. ${nearestServerTypes(provider, type).join(", ")}`;
+        if (owners.length)
+            return `a ${provider.id} server type (${type} is ${owners.map((o) => o.id).join("/")}'s), e.g. ${nearestServerTypes(provider, type).join(", ")}`;
         return undefined; // a type we do not know: used with a warning
     }
-    if (size.retired) return `a type ${provider.id} still sells (${type} was retired), e.g. ${nearestServerTypes(provider, type).join(", ")}`;
+    if (size.retired)
+        return `a type ${provider.id} still sells (${type} was retired), e.g. ${nearestServerTypes(provider, type).join(", ")}`;
     if (!isLargeEnough(size)) {
         return `at least ${MINIMUM_SIZE.vcpus} vCPU / ${MINIMUM_SIZE.memoryMb / 1024} GB (${type} has ${size.vcpus} vCPU / ${size.memoryMb / 1024} GB), e.g. ${nearestServerTypes(provider, type).join(", ")}`;
     }
@@ -120,7 +129,10 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
         agentName: text({
             default: "openclaw",
             description: "Name of this agent: prefixes every resource (server, tunnel, bucket) so several agents fit in one account.",
-            check: (v) => (/^[a-z][a-z0-9-]{0,29}$/.test(v) && !v.endsWith("-") ? undefined : "a lowercase DNS label of at most 30 characters, e.g. openclaw"),
+            check: (v) =>
+                /^[a-z][a-z0-9-]{0,29}$/.test(v) && !v.endsWith("-")
+                    ? undefined
+                    : "a lowercase DNS label of at most 30 characters, e.g. openclaw",
         }),
         provider: oneOf(providerIds(), {
             default: DEFAULT_PROVIDER,
@@ -156,11 +168,17 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
         }),
         accessTeamName: text({
             description: "Zero Trust team name: the <team> of <team>.cloudflareaccess.com (Zero Trust > Settings > Custom Pages).",
-            check: (v) => (/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(v) ? undefined : "the team name only (e.g. example for example.cloudflareaccess.com)"),
+            check: (v) =>
+                /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(v)
+                    ? undefined
+                    : "the team name only (e.g. example for example.cloudflareaccess.com)",
         }),
         accessEmails: list({
             description: "E-mail addresses allowed through Cloudflare Access (one-time PIN or your IdP). At least one.",
-            check: (v) => (v.length === 0 ? "at least one e-mail address" : checkList(v, (e) => EMAIL.test(e), "e-mail addresses such as you@example.com")),
+            check: (v) =>
+                v.length === 0
+                    ? "at least one e-mail address"
+                    : checkList(v, (e) => EMAIL.test(e), "e-mail addresses such as you@example.com"),
             normalize: (v) => v.map((e) => e.toLowerCase()),
         }),
         accessEmailDomains: list({
@@ -185,7 +203,8 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
         }),
         sshPublicKey: text({
             description: "Your SSH public key (one line, e.g. the content of ~/.ssh/id_ed25519.pub): the only way into the server.",
-            check: (v) => (SSH_PUBLIC_KEY.test(v.trim()) ? undefined : "one OpenSSH public key line such as `ssh-ed25519 AAAA... you@laptop`"),
+            check: (v) =>
+                SSH_PUBLIC_KEY.test(v.trim()) ? undefined : "one OpenSSH public key line such as `ssh-ed25519 AAAA... you@laptop`",
             normalize: (v) => v.trim(),
         }),
         providerSshKey: text({
@@ -193,31 +212,46 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
             description: `An SSH key already in the provider account to use instead of creating one (${providerIds()
                 .map((id) => `${id}: ${findProvider(id)!.existingSshKeyIs}`)
                 .join("; ")}). Providers refuse the same public key twice.`,
-            check: (v) => (v === "" || /^[\x21-\x7e][\x20-\x7e]{0,127}$/.test(v) ? undefined : "the key's name or fingerprint at the provider, or empty"),
+            check: (v) =>
+                v === "" || /^[\x21-\x7e][\x20-\x7e]{0,127}$/.test(v)
+                    ? undefined
+                    : "the key's name or fingerprint at the provider, or empty",
         }),
         adminCidrs: list({
-            description: "Networks allowed to reach SSH (port 22), IPv4 and/or IPv6 CIDRs such as 203.0.113.7/32. Nothing else is ever open.",
-            check: (v) => (v.length === 0 ? "at least one CIDR (your IP address with /32)" : checkList(v, isCidr, "CIDRs such as 203.0.113.7/32 or 2001:db8::/64")),
+            description:
+                "Networks allowed to reach SSH (port 22), IPv4 and/or IPv6 CIDRs such as 203.0.113.7/32. Nothing else is ever open.",
+            check: (v) =>
+                v.length === 0
+                    ? "at least one CIDR (your IP address with /32)"
+                    : checkList(v, isCidr, "CIDRs such as 203.0.113.7/32 or 2001:db8::/64"),
         }),
         adminUser: text({
             default: "ops",
             description: "Login of the admin account that SSH and the deploy use (root login is disabled).",
-            check: (v) => (USER_NAME_PATTERN.test(v) && !RESERVED_USER_NAMES.includes(v) ? undefined : `a Linux user name other than ${RESERVED_USER_NAMES.join(" and ")}`),
+            check: (v) =>
+                USER_NAME_PATTERN.test(v) && !RESERVED_USER_NAMES.includes(v)
+                    ? undefined
+                    : `a Linux user name other than ${RESERVED_USER_NAMES.join(" and ")}`,
         }),
         openclawVersion: text({
             default: pin.version,
             description: `OpenClaw release the host runs. Defaults to the version pinned in package.json (${pin.version}), the one the config is validated against.`,
             check: (v) => {
                 if (!semver.valid(v)) return `a release version such as ${pin.version}`;
-                if (semver.lt(v, MINIMUM_SAFE_OPENCLAW)) return `${MINIMUM_SAFE_OPENCLAW} or newer (older releases leak the gateway token: CVE-2026-25253)`;
-                if (semver.lt(v, CONFIG_SCHEMA_SINCE)) return `${CONFIG_SCHEMA_SINCE} or newer (the config schema we render was introduced then); better: the pinned ${pin.version}`;
+                if (semver.lt(v, MINIMUM_SAFE_OPENCLAW))
+                    return `${MINIMUM_SAFE_OPENCLAW} or newer (older releases leak the gateway token: CVE-2026-25253)`;
+                if (semver.lt(v, CONFIG_SCHEMA_SINCE))
+                    return `${CONFIG_SCHEMA_SINCE} or newer (the config schema we render was introduced then); better: the pinned ${pin.version}`;
                 return undefined;
             },
         }),
         nodeMajor: integer({
             default: semver.minVersion(pin.nodeEngines)?.major ?? 24,
             description: `Major version of Node.js on the host; must satisfy the pinned OpenClaw's engines (${pin.nodeEngines}).`,
-            check: (v) => (nodeMajorSatisfies(v, pin.nodeEngines) ? undefined : `a Node major that satisfies openclaw ${pin.version}'s engines "${pin.nodeEngines}"`),
+            check: (v) =>
+                nodeMajorSatisfies(v, pin.nodeEngines)
+                    ? undefined
+                    : `a Node major that satisfies openclaw ${pin.version}'s engines "${pin.nodeEngines}"`,
         }),
         timezone: text({
             default: "UTC",
@@ -231,7 +265,8 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
         }),
         gatewayAuth: oneOf(GATEWAY_AUTH_MODES, {
             default: "token",
-            description: "Gateway authentication behind Access: token (a random gateway token; default) or access (trusted Cloudflare Access identity headers).",
+            description:
+                "Gateway authentication behind Access: token (a random gateway token; default) or access (trusted Cloudflare Access identity headers).",
         }),
         tunnelProtocol: oneOf(TUNNEL_PROTOCOLS, {
             default: "auto",
@@ -278,7 +313,11 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
             default: "22:00",
             description: "End of the heartbeat's active hours (HH:MM, in `timezone`).",
             check: (v, all) =>
-                !HHMM.test(v) ? "a time HH:MM such as 22:00" : typeof all.activeHoursStart === "string" && v === all.activeHoursStart ? "a time different from activeHoursStart" : undefined,
+                !HHMM.test(v)
+                    ? "a time HH:MM such as 22:00"
+                    : typeof all.activeHoursStart === "string" && v === all.activeHoursStart
+                      ? "a time different from activeHoursStart"
+                      : undefined,
         }),
         swapMb: integer({
             default: 2048,
@@ -289,11 +328,13 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
             optional: true,
             derivedDefault: (s) => `${s.agentName ?? "openclaw"}-memory`,
             description: "R2 bucket for memory snapshots. Default: <agentName>-memory. Kept when the stack is destroyed.",
-            check: (v) => (/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(v) ? undefined : "an R2 bucket name: 3-63 lowercase letters, digits and hyphens"),
+            check: (v) =>
+                /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(v) ? undefined : "an R2 bucket name: 3-63 lowercase letters, digits and hyphens",
         }),
         backupBucketAdopt: flag({
             default: false,
-            description: "Adopt an existing bucket named backupBucketName (kept by an earlier `pulumi destroy`) instead of creating it. `npm run deploy` sets it when it finds one.",
+            description:
+                "Adopt an existing bucket named backupBucketName (kept by an earlier `pulumi destroy`) instead of creating it. `npm run deploy` sets it when it finds one.",
         }),
         backupLocation: oneOf(R2_LOCATIONS, {
             default: "auto",
@@ -308,7 +349,11 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
             default: 7,
             description: "Days a snapshot is locked in R2 (cannot be deleted or overwritten, even with the host's credentials).",
             check: (v, all) =>
-                v < 1 ? "at least 1 day" : typeof all.backupRetentionDays === "number" && v >= all.backupRetentionDays ? `fewer days than backupRetentionDays (${all.backupRetentionDays})` : undefined,
+                v < 1
+                    ? "at least 1 day"
+                    : typeof all.backupRetentionDays === "number" && v >= all.backupRetentionDays
+                      ? `fewer days than backupRetentionDays (${all.backupRetentionDays})`
+                      : undefined,
         }),
         backupRetentionDays: integer({
             default: 30,
@@ -317,8 +362,12 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
         }),
         restoreFrom: text({
             default: "latest",
-            description: "What a new server restores before the agent starts: latest, a snapshot timestamp (YYYYMMDDTHHMMSSZ, from `npm run snapshots`), or none.",
-            check: (v) => (v === "latest" || v === "none" || SNAPSHOT_ID.test(v) ? undefined : "latest, none, or a snapshot timestamp such as 20261126T050000Z"),
+            description:
+                "What a new server restores before the agent starts: latest, a snapshot timestamp (YYYYMMDDTHHMMSSZ, from `npm run snapshots`), or none.",
+            check: (v) =>
+                v === "latest" || v === "none" || SNAPSHOT_ID.test(v)
+                    ? undefined
+                    : "latest, none, or a snapshot timestamp such as 20261126T050000Z",
         }),
     };
 }

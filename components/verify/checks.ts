@@ -33,7 +33,7 @@ export interface VerifyReport {
 
 /** Title and fix hint of every check, by the id the audit prints. */
 export const CHECKS: Record<string, { title: string; hint: string }> = {
-    "connect": {
+    connect: {
         title: "SSH connection and sudo",
         hint: "check --host/--user/--key (or the stack outputs), that your IP is in adminCidrs, and that the admin user has NOPASSWD sudo",
     },
@@ -45,15 +45,15 @@ export const CHECKS: Record<string, { title: string; hint: string }> = {
         title: "cloud-init and provision.sh finished",
         hint: `read \`sudo cloud-init status --long\` and ${HOST_FILES.provisionLog}; rerun a step with \`sudo ${HOST_FILES.provisionScript} --only STEP\``,
     },
-    "sshd": {
+    sshd: {
         title: "sshd: key-only, no root, MaxAuthTries <= 3",
         hint: "a drop-in in /etc/ssh/sshd_config.d/ sorting before 01-openclaw-hardening.conf (or sshd_config itself) overrides the hardening: remove it, `sudo sshd -t && sudo systemctl reload ssh`",
     },
-    "firewall": {
+    firewall: {
         title: "UFW active, deny incoming, SSH only",
         hint: "`sudo ufw default deny incoming && sudo ufw allow OpenSSH && sudo ufw --force enable`; delete other rules with `sudo ufw status numbered` + `sudo ufw delete N`",
     },
-    "sockets": {
+    sockets: {
         title: "nothing but sshd listens on the network",
         hint: "stop or rebind the listed process to 127.0.0.1 (`sudo ss -ltnup` shows it); the tunnel is the only way in",
     },
@@ -77,7 +77,7 @@ export const CHECKS: Record<string, { title: string; hint: string }> = {
         title: "openclaw-backup.timer active",
         hint: "`sudo systemctl enable --now openclaw-backup.timer`; `systemctl list-timers openclaw-backup.timer` shows the next run",
     },
-    "backup": {
+    backup: {
         title: "last successful backup within the schedule",
         hint: "`sudo journalctl -u openclaw-backup.service -n 50` and /var/lib/openclaw-vps/backup.status; run one now: `npm run backup` or `sudo systemctl start openclaw-backup.service`",
     },
@@ -85,15 +85,15 @@ export const CHECKS: Record<string, { title: string; hint: string }> = {
         title: "openclaw security audit",
         hint: "see the findings: `sudo -u openclaw -H bash -c 'cd ~/.openclaw && openclaw security audit'`; fix the config in the project (components/render/openclaw-config.ts) and `pulumi up`",
     },
-    "disk": {
+    disk: {
         title: "disk headroom",
         hint: "`sudo du -xh / | sort -h | tail`; `sudo journalctl --vacuum-size=200M`; old npm caches: `sudo rm -rf /root/.npm/_cacache`",
     },
-    "memory": {
+    memory: {
         title: "memory headroom",
         hint: "a bigger serverType, or fewer browser tabs/plugins; `ps aux --sort=-rss | head`",
     },
-    "swap": {
+    swap: {
         title: "swap",
         hint: `set swapMb (config) and \`pulumi up\`, or \`sudo ${HOST_FILES.provisionScript} --only swap\``,
     },
@@ -129,8 +129,18 @@ export interface AuditSettings {
 }
 
 /** The audit's check groups, in the order it runs them (AUDIT_ONLY takes a subset). */
-export const AUDIT_GROUPS = ["cloud-init", "sshd", "firewall", "sockets", "gateway-ready", "services", "openclaw-audit", "backup", "resources", "userdata"] as const;
-
+export const AUDIT_GROUPS = [
+    "cloud-init",
+    "sshd",
+    "firewall",
+    "sockets",
+    "gateway-ready",
+    "services",
+    "openclaw-audit",
+    "backup",
+    "resources",
+    "userdata",
+] as const;
 
 /** cloud-init/audit-host.sh with the settings as assignments right after its shebang (stdin stays the only channel). */
 export function renderAuditScript(settings: AuditSettings): string {
@@ -145,7 +155,8 @@ export function renderAuditScript(settings: AuditSettings): string {
         AUDIT_ONLY: settings.only?.join(","),
     };
     const unknownGroups = (settings.only ?? []).filter((g) => !(AUDIT_GROUPS as readonly string[]).includes(g));
-    if (unknownGroups.length) throw new Error(`audit: unknown check group(s) ${unknownGroups.join(", ")}; known: ${AUDIT_GROUPS.join(", ")}`);
+    if (unknownGroups.length)
+        throw new Error(`audit: unknown check group(s) ${unknownGroups.join(", ")}; known: ${AUDIT_GROUPS.join(", ")}`);
     if (!USER_NAME_PATTERN.test(settings.adminUser) || !USER_NAME_PATTERN.test(settings.agentUser)) {
         throw new Error("audit: user names must be plain login names");
     }
@@ -167,7 +178,7 @@ export function checkResult(id: string, status: CheckStatus, severity: CheckSeve
         status,
         severity,
         summary,
-        hint: status === "fail" ? info?.hint ?? "" : "",
+        hint: status === "fail" ? (info?.hint ?? "") : "",
     };
 }
 

@@ -39,19 +39,34 @@ export async function checkEdge(input: EdgeCheckInput): Promise<CheckResult> {
         try {
             target = new URL(location, input.url);
         } catch {
-            return checkResult("edge-access", "fail", "critical", `${input.url} redirects to an unreadable location ${JSON.stringify(location)}`);
+            return checkResult(
+                "edge-access",
+                "fail",
+                "critical",
+                `${input.url} redirects to an unreadable location ${JSON.stringify(location)}`,
+            );
         }
         const expectedTeamHost = input.teamName ? `${input.teamName}.cloudflareaccess.com` : undefined;
         if (target.hostname.endsWith(".cloudflareaccess.com")) {
             if (expectedTeamHost && target.hostname !== expectedTeamHost) {
-                return checkResult("edge-access", "fail", "warning", `${input.url} redirects to ${target.hostname}, not ${expectedTeamHost} (another Zero Trust team?)`);
+                return checkResult(
+                    "edge-access",
+                    "fail",
+                    "warning",
+                    `${input.url} redirects to ${target.hostname}, not ${expectedTeamHost} (another Zero Trust team?)`,
+                );
             }
             return checkResult("edge-access", "pass", "critical", `HTTP ${status} to the Access login at ${target.hostname}`);
         }
         if (target.pathname.startsWith("/cdn-cgi/access/")) {
             return checkResult("edge-access", "pass", "critical", `HTTP ${status} to Cloudflare Access (${target.pathname})`);
         }
-        return checkResult("edge-access", "fail", "critical", `${input.url} redirects to ${target.origin}${target.pathname}, not to Cloudflare Access`);
+        return checkResult(
+            "edge-access",
+            "fail",
+            "critical",
+            `${input.url} redirects to ${target.origin}${target.pathname}, not to Cloudflare Access`,
+        );
     }
     if ((status === 401 || status === 403) && fromCloudflare) {
         return checkResult("edge-access", "pass", "critical", `HTTP ${status} from Cloudflare without Access credentials`);

@@ -46,7 +46,9 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
         auditHost(options),
         options.edge
             ? checkEdge(options.edge)
-            : Promise.resolve(checkResult("edge-access", "skip", "critical", "no public hostname given (--stack or --url): not checked from outside")),
+            : Promise.resolve(
+                  checkResult("edge-access", "skip", "critical", "no public hostname given (--stack or --url): not checked from outside"),
+              ),
     ]);
     return buildReport(target, [...hostChecks, edgeCheck]);
 }

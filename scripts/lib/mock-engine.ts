@@ -93,9 +93,7 @@ async function resolveDeep(value: unknown): Promise<unknown> {
     if (pulumi.Resource.isInstance(value)) return `<resource ${(value as unknown as { __name: string }).__name}>`;
     if (Array.isArray(value)) return Promise.all(value.map((v) => resolveDeep(v)));
     if (value && typeof value === "object") {
-        const entries = await Promise.all(
-            Object.entries(value).map(async ([k, v]) => [k, await resolveDeep(v)] as const),
-        );
+        const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveDeep(v)] as const));
         return Object.fromEntries(entries.filter(([, v]) => v !== undefined));
     }
     return value;
@@ -137,7 +135,13 @@ export async function planProgram(
     let programResult: unknown;
     await pulumi.runtime.runInPulumiStack(async () => {
         pulumi.runtime.registerStackTransformation((a) => {
-            recorded.push({ type: a.type, name: a.name, custom: isCustomType(a.type), props: a.props, opts: a.opts as pulumi.CustomResourceOptions });
+            recorded.push({
+                type: a.type,
+                name: a.name,
+                custom: isCustomType(a.type),
+                props: a.props,
+                opts: a.opts as pulumi.CustomResourceOptions,
+            });
             return undefined;
         });
         programResult = await program();

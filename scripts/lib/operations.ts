@@ -26,7 +26,10 @@ export async function runBackup(remote: RemoteHost): Promise<Record<string, stri
     ].join("\n");
     const result = check(await remote.runScript(script, { sudo: true }), "backup");
     return Object.fromEntries(
-        result.stdout.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+        result.stdout
+            .split("\n")
+            .filter((l) => l.includes("="))
+            .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
     );
 }
 
@@ -47,9 +50,16 @@ export async function listSnapshots(remote: RemoteHost): Promise<SnapshotEntry[]
 }
 
 /** Restore `snapshot` (an id or "latest"): restore.sh stops the gateway, swaps verified files in, starts it again. */
-export async function restoreSnapshot(remote: RemoteHost, snapshot: string, gatewayPort: number, readyTimeoutSeconds = 180): Promise<string> {
+export async function restoreSnapshot(
+    remote: RemoteHost,
+    snapshot: string,
+    gatewayPort: number,
+    readyTimeoutSeconds = 180,
+): Promise<string> {
     if (snapshot !== "latest" && !SNAPSHOT_ID.test(snapshot)) {
-        throw new OperationError(`--snapshot must be latest or a snapshot id such as 20261126T050000Z (see npm run snapshots), got ${JSON.stringify(snapshot)}`);
+        throw new OperationError(
+            `--snapshot must be latest or a snapshot id such as 20261126T050000Z (see npm run snapshots), got ${JSON.stringify(snapshot)}`,
+        );
     }
     const script = [
         "set -euo pipefail",

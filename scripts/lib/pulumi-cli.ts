@@ -10,7 +10,15 @@ export function pulumiRunner(env: NodeJS.ProcessEnv, cwd: string = PROJECT_ROOT,
     return {
         run: (args, stdin) =>
             new Promise((resolve, reject) => {
-                const child = spawn(bin, args, { cwd, env, stdio: [interactive && stdin === undefined ? "inherit" : "pipe", interactive ? "inherit" : "pipe", interactive ? "inherit" : "pipe"] });
+                const child = spawn(bin, args, {
+                    cwd,
+                    env,
+                    stdio: [
+                        interactive && stdin === undefined ? "inherit" : "pipe",
+                        interactive ? "inherit" : "pipe",
+                        interactive ? "inherit" : "pipe",
+                    ],
+                });
                 let stdout = "";
                 let stderr = "";
                 child.stdout?.on("data", (d) => (stdout += d));

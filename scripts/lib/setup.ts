@@ -93,7 +93,10 @@ export function keysNeedingAnswers(stackConfig: Record<string, unknown>, secretK
 function parseAnswer(spec: SettingSpec, answer: string): { value?: unknown; problem?: string } {
     switch (spec.kind) {
         case "array": {
-            const items = answer.split(/[,\s]+/).map((s) => s.trim()).filter(Boolean);
+            const items = answer
+                .split(/[,\s]+/)
+                .map((s) => s.trim())
+                .filter(Boolean);
             return { value: items };
         }
         case "integer":
@@ -106,11 +109,19 @@ function parseAnswer(spec: SettingSpec, answer: string): { value?: unknown; prob
 }
 
 /** Ask until the answer passes the schema's own check. Empty answer for an optional key = skip. */
-export async function askSetting(key: string, prompter: Prompter, answered: Record<string, unknown>, defaults: Record<string, string> = {}): Promise<unknown> {
+export async function askSetting(
+    key: string,
+    prompter: Prompter,
+    answered: Record<string, unknown>,
+    defaults: Record<string, string> = {},
+): Promise<unknown> {
     const spec = settingSpecs()[key];
     for (let attempt = 0; attempt < 5; attempt++) {
         const suffix = spec.enum ? ` (${spec.enum.join(" | ")})` : spec.kind === "array" ? " (comma-separated)" : "";
-        const answer = await prompter.ask(`${key}${suffix}: ${spec.description}`, { secret: spec.secret, defaultValue: defaults[key] ?? (spec.default !== undefined && !Array.isArray(spec.default) ? String(spec.default) : undefined) });
+        const answer = await prompter.ask(`${key}${suffix}: ${spec.description}`, {
+            secret: spec.secret,
+            defaultValue: defaults[key] ?? (spec.default !== undefined && !Array.isArray(spec.default) ? String(spec.default) : undefined),
+        });
         if (!answer && spec.optional) return undefined;
         const parsed = parseAnswer(spec, answer);
         let problem = parsed.problem;
@@ -143,7 +154,11 @@ export async function storeSetting(pulumi: PulumiRunner, key: string, value: unk
 export function credentialsFor(provider: string): ProviderCredential[] {
     return [
         providerSpec(provider).credential,
-        { configKey: "cloudflare:apiToken", env: "CLOUDFLARE_API_TOKEN", what: "Cloudflare API token (see README: Tunnel, Access, DNS, R2 and API-token permissions)" },
+        {
+            configKey: "cloudflare:apiToken",
+            env: "CLOUDFLARE_API_TOKEN",
+            what: "Cloudflare API token (see README: Tunnel, Access, DNS, R2 and API-token permissions)",
+        },
     ];
 }
 
@@ -164,7 +179,8 @@ export async function guidedSetup(opts: {
     const stored: string[] = [];
     const answered: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(opts.stackConfig)) if (k.startsWith(`${NAMESPACE}:`)) answered[k.slice(NAMESPACE.length + 1)] = v;
-    if (needed.length) prompter.say(`First-time setup: ${needed.length} setting(s) to fill in (Ctrl-C to stop; nothing is created until the end).`);
+    if (needed.length)
+        prompter.say(`First-time setup: ${needed.length} setting(s) to fill in (Ctrl-C to stop; nothing is created until the end).`);
     for (const key of needed) {
         const spec = settingSpecs()[key];
         const value = await askSetting(key, prompter, answered, opts.defaults);

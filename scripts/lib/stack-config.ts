@@ -52,7 +52,10 @@ export function readStackConfig(
     root: string = PROJECT_ROOT,
 ): StackConfig {
     const file = stackFilePath(stack, root);
-    if (!fs.existsSync(file)) throw new Error(`no stack file ${path.basename(file)}: create it with \`npm run deploy -- --stack ${stack}\` or copy Pulumi.prod.yaml`);
+    if (!fs.existsSync(file))
+        throw new Error(
+            `no stack file ${path.basename(file)}: create it with \`npm run deploy -- --stack ${stack}\` or copy Pulumi.prod.yaml`,
+        );
     const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
     const config: Record<string, string> = {};
     const secretKeys = new Set<string>();
@@ -83,11 +86,15 @@ export function readStackConfig(
         const key = `${NAMESPACE}:${name}`;
         if (encrypted.has(key)) {
             config[key] = placeholderFor(name);
-            warnings.push(`${key} is encrypted in ${path.basename(file)}; the plan uses a placeholder (pass --secret ${name}=... to use a value)`);
+            warnings.push(
+                `${key} is encrypted in ${path.basename(file)}; the plan uses a placeholder (pass --secret ${name}=... to use a value)`,
+            );
         } else if (config[key] === undefined && !spec.optional) {
             config[key] = placeholderFor(name);
             secretKeys.add(key);
-            warnings.push(`${key} is not set; the plan uses a placeholder (set it with \`pulumi config set --secret ${name}\` before deploying)`);
+            warnings.push(
+                `${key} is not set; the plan uses a placeholder (set it with \`pulumi config set --secret ${name}\` before deploying)`,
+            );
         }
     }
     for (const key of encrypted) {

@@ -6,9 +6,9 @@ import { STANDIN_SETTING_OVERRIDES } from "../../standin/deploy";
 import { readStackConfig } from "./stack-config";
 
 export interface StandInSettings {
-  settings: Settings;
-  /** parseSettings' notes (unknown server type, open SSH, ...); the stack file's placeholder notes are left out. */
-  warnings: string[];
+    settings: Settings;
+    /** parseSettings' notes (unknown server type, open SSH, ...); the stack file's placeholder notes are left out. */
+    warnings: string[];
 }
 
 /**
@@ -16,7 +16,7 @@ export interface StandInSettings {
  * placeholders: the caller passes the real (or sentinel) secrets to the bundle itself.
  */
 export function standInSettings(adminPublicKey: string, overrides: string[] = [], stack = "prod"): StandInSettings {
-  const config = readStackConfig(stack, { set: [...STANDIN_SETTING_OVERRIDES, `sshPublicKey=${adminPublicKey}`, ...overrides] });
-  const { settings, warnings } = parseSettings(config.config, { allowPlainSecrets: true });
-  return { settings, warnings };
+    const config = readStackConfig(stack, { set: [...STANDIN_SETTING_OVERRIDES, `sshPublicKey=${adminPublicKey}`, ...overrides] });
+    const { settings, warnings } = parseSettings(config.config, { allowPlainSecrets: true });
+    return { settings, warnings };
 }

@@ -22,9 +22,19 @@ export interface TargetFlags {
     key?: string;
 }
 
-export async function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv = process.env): Promise<{ connect: ConnectOptions; notes: string[] }> {
+export async function resolveTarget(
+    flags: TargetFlags,
+    env: NodeJS.ProcessEnv = process.env,
+): Promise<{ connect: ConnectOptions; notes: string[] }> {
     const resolved = await resolveVerifyTarget(
-        { stack: flags.stack, host: flags.host, user: flags.user, key: flags.key, port: flags.port ? Number(flags.port) : undefined, noEdge: true },
+        {
+            stack: flags.stack,
+            host: flags.host,
+            user: flags.user,
+            key: flags.key,
+            port: flags.port ? Number(flags.port) : undefined,
+            noEdge: true,
+        },
         { pulumi: pulumiRunner(env), env },
     );
     return { connect: resolved.options.connect, notes: resolved.notes };

@@ -67,7 +67,11 @@ async function stackOutputs(pulumi: PulumiRunner, stack: string): Promise<StackO
 
 /** The private key text: --key, then OPENCLAW_VPS_SSH_KEY, then the usual files in ~/.ssh. */
 export function readPrivateKey(explicit: string | undefined, env: NodeJS.ProcessEnv, home: string): string {
-    const candidates = explicit ? [explicit] : env.OPENCLAW_VPS_SSH_KEY ? [env.OPENCLAW_VPS_SSH_KEY] : ["id_ed25519", "id_ecdsa", "id_rsa"].map((f) => path.join(home, ".ssh", f));
+    const candidates = explicit
+        ? [explicit]
+        : env.OPENCLAW_VPS_SSH_KEY
+          ? [env.OPENCLAW_VPS_SSH_KEY]
+          : ["id_ed25519", "id_ecdsa", "id_rsa"].map((f) => path.join(home, ".ssh", f));
     for (const file of candidates) if (fs.existsSync(file)) return fs.readFileSync(file, "utf8");
     throw new Error(`no SSH private key: pass --key FILE or set OPENCLAW_VPS_SSH_KEY (looked at ${candidates.join(", ")})`);
 }
@@ -113,10 +117,14 @@ export async function resolveVerifyTarget(args: VerifyArgs, deps: ResolveDeps): 
     const port = args.port ?? 22;
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port ${args.port} is not a TCP port`);
 
-    let hostKey: string[] | "accept-any" = args.hostKey?.length ? args.hostKey : knownHostKeys(host, port, args.knownHosts ?? path.join(home, ".ssh", "known_hosts"));
+    let hostKey: string[] | "accept-any" = args.hostKey?.length
+        ? args.hostKey
+        : knownHostKeys(host, port, args.knownHosts ?? path.join(home, ".ssh", "known_hosts"));
     if (hostKey.length === 0) {
         hostKey = "accept-any";
-        notes.push(`the host key of ${host} is not pinned (no --host-key, not in known_hosts): accepting whatever it presents; run \`ssh ${user}@${host}\` once to record it`);
+        notes.push(
+            `the host key of ${host} is not pinned (no --host-key, not in known_hosts): accepting whatever it presents; run \`ssh ${user}@${host}\` once to record it`,
+        );
     }
 
     return {
@@ -129,11 +137,16 @@ export async function resolveVerifyTarget(args: VerifyArgs, deps: ResolveDeps): 
                 gatewayPort: settings?.gatewayPort ?? DEFAULT_GATEWAY_PORT,
                 backupSchedule: settings?.backupSchedule ?? DEFAULT_BACKUP_SCHEDULE,
                 // The stack's provider's metadata path; without a stack, every provider's.
-                metadataPaths: settings ? [providerSpec(settings.provider).metadataUserDataPath] : allProviders().map((p) => p.metadataUserDataPath),
+                metadataPaths: settings
+                    ? [providerSpec(settings.provider).metadataUserDataPath]
+                    : allProviders().map((p) => p.metadataUserDataPath),
                 metadataBase: args.metadataBase,
                 only: args.only,
             },
-            edge: url && !args.noEdge ? { url: url.endsWith("/") ? url : `${url}/`, teamName: args.team ?? settings?.accessTeamName } : undefined,
+            edge:
+                url && !args.noEdge
+                    ? { url: url.endsWith("/") ? url : `${url}/`, teamName: args.team ?? settings?.accessTeamName }
+                    : undefined,
         },
     };
 }

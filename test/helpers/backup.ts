@@ -26,10 +26,33 @@ export function onboardOpenClaw(templateHome: string): void {
     fs.mkdirSync(templateHome, { recursive: true });
     const result = spawnSync(
         OPENCLAW_BIN,
-        ["onboard", "--non-interactive", "--accept-risk", "--mode", "local", "--gateway-bind", "loopback", "--gateway-port", "18789",
-            "--gateway-auth", "token", "--gateway-token-ref-env", "OPENCLAW_GATEWAY_TOKEN", "--workspace", path.join(templateHome, ".openclaw", "workspace"),
-            "--skip-channels", "--skip-skills", "--skip-ui", "--skip-health", "--json"],
-        { env: { PATH: TOOLS_PATH, HOME: templateHome, LANG: "C.UTF-8", OPENCLAW_GATEWAY_TOKEN: "onboarding-only" }, encoding: "utf8", timeout: 120_000 },
+        [
+            "onboard",
+            "--non-interactive",
+            "--accept-risk",
+            "--mode",
+            "local",
+            "--gateway-bind",
+            "loopback",
+            "--gateway-port",
+            "18789",
+            "--gateway-auth",
+            "token",
+            "--gateway-token-ref-env",
+            "OPENCLAW_GATEWAY_TOKEN",
+            "--workspace",
+            path.join(templateHome, ".openclaw", "workspace"),
+            "--skip-channels",
+            "--skip-skills",
+            "--skip-ui",
+            "--skip-health",
+            "--json",
+        ],
+        {
+            env: { PATH: TOOLS_PATH, HOME: templateHome, LANG: "C.UTF-8", OPENCLAW_GATEWAY_TOKEN: "onboarding-only" },
+            encoding: "utf8",
+            timeout: 120_000,
+        },
     );
     if (result.status !== 0 || !fs.existsSync(path.join(templateHome, ".openclaw", "state", "openclaw.sqlite"))) {
         throw new Error(`openclaw onboard failed (${result.status}): ${result.stderr}\n${result.stdout}`);

@@ -49,14 +49,22 @@ export interface RunResult {
     stderr: string;
 }
 
-export function run(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+    file: string,
+    args: string[],
+    options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
     return new Promise((resolve) => {
         execFile(
             file,
             args,
             { env: options.env ?? process.env, cwd: options.cwd, timeout: options.timeoutMs ?? 60_000, maxBuffer: 32 * 1024 * 1024 },
             (error, stdout, stderr) => {
-                const code = error ? (typeof (error as NodeJS.ErrnoException).code === "number" ? Number((error as NodeJS.ErrnoException).code) : 1) : 0;
+                const code = error
+                    ? typeof (error as NodeJS.ErrnoException).code === "number"
+                        ? Number((error as NodeJS.ErrnoException).code)
+                        : 1
+                    : 0;
                 resolve({ code, stdout: String(stdout), stderr: String(stderr) });
             },
         );
@@ -76,12 +84,24 @@ export async function validateConfig(configPath: string): Promise<ValidateResult
     const home = tempDir("oc-validate-home");
     try {
         const result = await run(openclawBin(), ["config", "validate", "--json"], {
-            env: { PATH: process.env.PATH, HOME: home, OPENCLAW_CONFIG_PATH: configPath, OPENCLAW_STATE_DIR: path.join(home, ".openclaw"), NO_COLOR: "1" },
+            env: {
+                PATH: process.env.PATH,
+                HOME: home,
+                OPENCLAW_CONFIG_PATH: configPath,
+                OPENCLAW_STATE_DIR: path.join(home, ".openclaw"),
+                NO_COLOR: "1",
+            },
         });
         const start = result.stdout.indexOf("{");
         if (start < 0) throw new Error(`openclaw config validate printed no JSON (exit ${result.code}): ${result.stdout}${result.stderr}`);
         const report = JSON.parse(result.stdout.slice(start));
-        return { code: result.code, valid: report.valid === true, issues: report.issues ?? [], warnings: report.warnings ?? [], raw: result.stdout };
+        return {
+            code: result.code,
+            valid: report.valid === true,
+            issues: report.issues ?? [],
+            warnings: report.warnings ?? [],
+            raw: result.stdout,
+        };
     } finally {
         fs.rmSync(home, { recursive: true, force: true });
     }

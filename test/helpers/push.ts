@@ -37,7 +37,8 @@ function run(cmd: string, args: string[]): string {
 
 export function requireTools(tools: string[]): void {
     const missing = tools.filter((t) => spawnSync("bash", ["-c", `command -v ${t}`]).status !== 0 && !fs.existsSync(t));
-    if (missing.length) throw new Error(`missing tools for this test: ${missing.join(", ")} (apt-get install openssh-server sudo util-linux curl)`);
+    if (missing.length)
+        throw new Error(`missing tools for this test: ${missing.join(", ")} (apt-get install openssh-server sudo util-linux curl)`);
     if (process.getuid?.() !== 0) throw new Error("this test needs root (mount namespaces, sshd, other users' files)");
 }
 
@@ -177,7 +178,12 @@ export async function startSshdSandbox(): Promise<SshdSandbox> {
  * call is appended to `calls.log` as `<user> <command> <args>`; systemctl keeps the set of active units so
  * `is-active` answers like the real one after start/restart.
  */
-export function writeStandInTools(dir: string): { bin: string; calls(): string[]; reset(): void; crashOnStart(scopedUnit: string): () => void } {
+export function writeStandInTools(dir: string): {
+    bin: string;
+    calls(): string[];
+    reset(): void;
+    crashOnStart(scopedUnit: string): () => void;
+} {
     const bin = path.join(dir, "bin");
     fs.mkdirSync(bin, { recursive: true });
     const calls = path.join(dir, "calls.log");
@@ -209,11 +215,9 @@ esac
 `,
         { mode: 0o755 },
     );
-    fs.writeFileSync(
-        path.join(bin, "loginctl"),
-        `#!/usr/bin/env bash\nprintf '%s loginctl %s\\n' "$(id -un)" "$*" >>${calls}\n`,
-        { mode: 0o755 },
-    );
+    fs.writeFileSync(path.join(bin, "loginctl"), `#!/usr/bin/env bash\nprintf '%s loginctl %s\\n' "$(id -un)" "$*" >>${calls}\n`, {
+        mode: 0o755,
+    });
     fs.writeFileSync(
         path.join(bin, "journalctl"),
         `#!/usr/bin/env bash\nprintf '%s journalctl %s\\n' "$(id -un)" "$*" >>${calls}\nfor i in $(seq 1 40); do echo "gateway journal line $i"; done\n`,
@@ -285,10 +289,18 @@ export function sampleHostInput(overrides: Partial<HostBundleInput> = {}): HostB
             heartbeat: { checklist: "- check the inbox\n" },
             memorySearch: { provider: "voyage", hasEmbeddingKey: true },
         },
-        secrets: { gatewayToken: HOST_SENTINELS.gatewayToken, llmApiKey: HOST_SENTINELS.llmApiKey, embeddingApiKey: HOST_SENTINELS.embeddingApiKey },
+        secrets: {
+            gatewayToken: HOST_SENTINELS.gatewayToken,
+            llmApiKey: HOST_SENTINELS.llmApiKey,
+            embeddingApiKey: HOST_SENTINELS.embeddingApiKey,
+        },
         tunnel: { protocol: "auto", token: HOST_SENTINELS.tunnelToken },
         backup: {
-            rclone: { accountId: "0123456789abcdef0123456789abcdef", accessKeyId: "access-key-id", secretAccessKey: HOST_SENTINELS.r2Secret },
+            rclone: {
+                accountId: "0123456789abcdef0123456789abcdef",
+                accessKeyId: "access-key-id",
+                secretAccessKey: HOST_SENTINELS.r2Secret,
+            },
             env: { bucketName: "openclaw-memory", restoreFrom: "latest" },
         },
         workspace: [

@@ -37,7 +37,11 @@ export function standInBundle(): HostBundle {
             secrets: { gatewayToken: VERIFY_SENTINELS.gatewayToken, llmApiKey: VERIFY_SENTINELS.llmApiKey },
             tunnel: { protocol: "auto", token: VERIFY_SENTINELS.tunnelToken },
             backup: {
-                rclone: { accountId: "0123456789abcdef0123456789abcdef", accessKeyId: "verify-access-key-id-0a1b2c", secretAccessKey: VERIFY_SENTINELS.r2Secret },
+                rclone: {
+                    accountId: "0123456789abcdef0123456789abcdef",
+                    accessKeyId: "verify-access-key-id-0a1b2c",
+                    secretAccessKey: VERIFY_SENTINELS.r2Secret,
+                },
                 env: { bucketName: "openclaw-memory", restoreFrom: "none" },
                 units: { schedule: "hourly" },
             },
@@ -67,11 +71,16 @@ export async function pushStandIn(vps: StandInVps, privateKey: string): Promise<
  * serves `userData` at the Hetzner path. Returns the base URL to pass as --metadata-base.
  */
 export async function serveMetadata(vps: StandInVps, userData: string): Promise<string> {
-    await vps.exec("systemctl stop standin-metadata 2>/dev/null; mkdir -p /srv/metadata/hetzner/v1 && cat >/srv/metadata/hetzner/v1/userdata", { input: userData });
+    await vps.exec(
+        "systemctl stop standin-metadata 2>/dev/null; mkdir -p /srv/metadata/hetzner/v1 && cat >/srv/metadata/hetzner/v1/userdata",
+        { input: userData },
+    );
     await vps.exec(
         `systemctl is-active --quiet standin-metadata || systemd-run --unit=standin-metadata python3 -m http.server --bind 127.0.0.1 --directory /srv/metadata ${STANDIN_METADATA_PORT}`,
     );
-    await vps.exec(`curl -fsS --retry 30 --retry-delay 1 --retry-connrefused -o /dev/null http://127.0.0.1:${STANDIN_METADATA_PORT}/hetzner/v1/userdata`);
+    await vps.exec(
+        `curl -fsS --retry 30 --retry-delay 1 --retry-connrefused -o /dev/null http://127.0.0.1:${STANDIN_METADATA_PORT}/hetzner/v1/userdata`,
+    );
     return `http://127.0.0.1:${STANDIN_METADATA_PORT}`;
 }
 

@@ -49,8 +49,14 @@ describe("backup units, rclone config and host scripts, checked by their real co
         const broken = path.join(tmp, "broken");
         fs.mkdirSync(broken);
         fs.writeFileSync(path.join(broken, BACKUP_SERVICE_NAME), renderBackupService({ binDir: bin }));
-        fs.writeFileSync(path.join(broken, BACKUP_TIMER_NAME), renderBackupTimer().replace("OnCalendar=hourly", "OnCalendar=every full moon"));
-        assert.notEqual(run("systemd-analyze", ["verify", path.join(broken, BACKUP_SERVICE_NAME), path.join(broken, BACKUP_TIMER_NAME)]).status, 0);
+        fs.writeFileSync(
+            path.join(broken, BACKUP_TIMER_NAME),
+            renderBackupTimer().replace("OnCalendar=hourly", "OnCalendar=every full moon"),
+        );
+        assert.notEqual(
+            run("systemd-analyze", ["verify", path.join(broken, BACKUP_SERVICE_NAME), path.join(broken, BACKUP_TIMER_NAME)]).status,
+            0,
+        );
     });
 
     test("the timer is persistent, randomized, and fires on the configured calendar", () => {
@@ -73,7 +79,19 @@ describe("backup units, rclone config and host scripts, checked by their real co
             assert.match(result.stdout, /Next elapse:/);
         }
         // More often than hourly (every 2 or 30 minutes, twice an hour), or not one line of calendar syntax.
-        for (const schedule of ["", "minutely", "*:*", "*:0/2", "*:0/30", "*:00,30", "*-*-* *:*:*", "*-*-* 01:00:0/10", "hourly\nExecStart=/bin/sh", " hourly", "daily; rm -rf /"]) {
+        for (const schedule of [
+            "",
+            "minutely",
+            "*:*",
+            "*:0/2",
+            "*:0/30",
+            "*:00,30",
+            "*-*-* *:*:*",
+            "*-*-* 01:00:0/10",
+            "hourly\nExecStart=/bin/sh",
+            " hourly",
+            "daily; rm -rf /",
+        ]) {
             assert.notEqual(validateBackupSchedule(schedule), undefined, JSON.stringify(schedule));
             // systemd itself would run the ones that are valid calendars that often: the rule, not systemd, stops them.
         }
@@ -84,7 +102,11 @@ describe("backup units, rclone config and host scripts, checked by their real co
 
     test("rclone reads the rendered remote as a Cloudflare S3 remote with the R2 endpoint", () => {
         const file = path.join(tmp, "rclone.conf");
-        fs.writeFileSync(file, renderRcloneConfig({ accountId: "0123456789abcdef0123456789abcdef", accessKeyId: "AKID123", secretAccessKey: "f".repeat(64) }), { mode: 0o600 });
+        fs.writeFileSync(
+            file,
+            renderRcloneConfig({ accountId: "0123456789abcdef0123456789abcdef", accessKeyId: "AKID123", secretAccessKey: "f".repeat(64) }),
+            { mode: 0o600 },
+        );
         const env = { ...process.env };
         delete env.AWS_CA_BUNDLE;
         const dump = run("rclone", ["config", "dump", "--config", file], env);
@@ -105,15 +127,34 @@ describe("backup units, rclone config and host scripts, checked by their real co
     test("backup.env is read (not executed) by the host scripts, and its values arrive", () => {
         const etc = path.join(tmp, "etc-env");
         fs.mkdirSync(etc, { recursive: true });
-        fs.writeFileSync(path.join(etc, "backup.env"), renderBackupEnv({ bucketName: "agent-memory", restoreFrom: "20261126T050000Z", transfers: 4, includeState: false }) + "EVIL=$(touch " + path.join(tmp, "pwned") + ")\n");
+        fs.writeFileSync(
+            path.join(etc, "backup.env"),
+            renderBackupEnv({ bucketName: "agent-memory", restoreFrom: "20261126T050000Z", transfers: 4, includeState: false }) +
+                "EVIL=$(touch " +
+                path.join(tmp, "pwned") +
+                ")\n",
+        );
         fs.writeFileSync(path.join(etc, "rclone.conf"), "[r2]\ntype = s3\n");
         const probe = `source "${HOST_SCRIPTS_DIR}/backup-lib.sh"; load_backup_env; init_backup_settings; echo "$BACKUP_REMOTE|$RESTORE_FROM|$BACKUP_TRANSFERS|$BACKUP_INCLUDE_STATE|$AGENT_USER|$SNAPSHOTS_URL|$EVIL"`;
-        const result = run("bash", ["-c", probe], { PATH: process.env.PATH, OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE, OPENCLAW_VPS_ETC_DIR: etc, OPENCLAW_VPS_LIB_DIR: path.join(tmp, "lib") });
+        const result = run("bash", ["-c", probe], {
+            PATH: process.env.PATH,
+            OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE,
+            OPENCLAW_VPS_ETC_DIR: etc,
+            OPENCLAW_VPS_LIB_DIR: path.join(tmp, "lib"),
+        });
         assert.equal(result.status, 0, result.stderr);
-        assert.equal(result.stdout.trim(), `r2:agent-memory|20261126T050000Z|4|0|openclaw|r2:agent-memory/snapshots|$(touch ${path.join(tmp, "pwned")})`);
+        assert.equal(
+            result.stdout.trim(),
+            `r2:agent-memory|20261126T050000Z|4|0|openclaw|r2:agent-memory/snapshots|$(touch ${path.join(tmp, "pwned")})`,
+        );
         assert.equal(fs.existsSync(path.join(tmp, "pwned")), false, "a value was executed");
         // The environment wins over the file (one-off operator overrides, tests).
-        const overridden = run("bash", ["-c", probe], { PATH: process.env.PATH, OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE, OPENCLAW_VPS_ETC_DIR: etc, BACKUP_REMOTE: "r2:other" });
+        const overridden = run("bash", ["-c", probe], {
+            PATH: process.env.PATH,
+            OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE,
+            OPENCLAW_VPS_ETC_DIR: etc,
+            BACKUP_REMOTE: "r2:other",
+        });
         assert.match(overridden.stdout, /^r2:other\|/);
     });
 

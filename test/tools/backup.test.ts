@@ -57,10 +57,22 @@ let server: S3Server;
 let hostCount = 0;
 
 before(async () => {
-    requireTools({ rclone: "rclone", sqlite3: "sqlite3", strace: "strace", runuser: "util-linux", flock: "util-linux", sha256sum: "coreutils" });
+    requireTools({
+        rclone: "rclone",
+        sqlite3: "sqlite3",
+        strace: "strace",
+        runuser: "util-linux",
+        flock: "util-linux",
+        sha256sum: "coreutils",
+    });
     tmp = makeTempDir("openclaw-vps-backup-");
     fs.chmodSync(tmp, 0o755);
-    server = await startS3Server({ dir: path.join(tmp, "s3"), buckets: BUCKETS, accessKeyId: SENTINEL.accessKeyId, secretAccessKey: SENTINEL.secretAccessKey });
+    server = await startS3Server({
+        dir: path.join(tmp, "s3"),
+        buckets: BUCKETS,
+        accessKeyId: SENTINEL.accessKeyId,
+        secretAccessKey: SENTINEL.secretAccessKey,
+    });
     template = path.join(tmp, "onboarded");
     onboardOpenClaw(template);
 });
@@ -90,7 +102,10 @@ function newServer(bucket: string): BackupHost {
     const host = createBackupHost(path.join(tmp, `host-${++hostCount}`), server, bucket);
     writeTree(host.stateDir, {
         ".env": `ANTHROPIC_API_KEY=${SENTINEL.llmKey}\n`,
-        "openclaw.json": fs.readFileSync(path.join(template, ".openclaw", "openclaw.json"), "utf8").split(template).join(host.home),
+        "openclaw.json": fs
+            .readFileSync(path.join(template, ".openclaw", "openclaw.json"), "utf8")
+            .split(template)
+            .join(host.home),
     });
     return host;
 }
@@ -151,7 +166,12 @@ function assertTreeMatchesManifest(manifest: string, roots: Record<string, strin
 
 /** The non-secret, non-database part of the state dir: what must survive byte for byte. */
 const STATE_COMPARABLE = (rel: string): boolean =>
-    rel === "workspace" || rel.startsWith("workspace/") || rel === ".env" || rel.startsWith("credentials") || rel.startsWith("openclaw.json") || /\.sqlite(-wal|-shm|-journal)?$/.test(rel);
+    rel === "workspace" ||
+    rel.startsWith("workspace/") ||
+    rel === ".env" ||
+    rel.startsWith("credentials") ||
+    rel.startsWith("openclaw.json") ||
+    /\.sqlite(-wal|-shm|-journal)?$/.test(rel);
 
 function sqliteIntegrity(file: string): string {
     const result = spawnSync("sqlite3", ["-readonly", file, "PRAGMA integrity_check;"], { encoding: "utf8" });
@@ -165,7 +185,9 @@ function probeRows(file: string): { rows: number; inconsistent: number } {
     const db = new DatabaseSync(file, { readOnly: true });
     try {
         const a = db.prepare("SELECT id, payload FROM backup_probe_a").all() as { id: number; payload: string }[];
-        const b = new Map((db.prepare("SELECT id, digest FROM backup_probe_b").all() as { id: number; digest: string }[]).map((r) => [r.id, r.digest]));
+        const b = new Map(
+            (db.prepare("SELECT id, digest FROM backup_probe_b").all() as { id: number; digest: string }[]).map((r) => [r.id, r.digest]),
+        );
         let inconsistent = Math.abs(a.length - b.size);
         for (const row of a) if (b.get(row.id) !== createHash("sha256").update(row.payload).digest("hex")) inconsistent++;
         return { rows: a.length, inconsistent };
@@ -201,7 +223,11 @@ burst();
 /** A process of the agent user that keeps committing paired rows into a WAL-mode database. */
 async function startWriter(host: BackupHost, dbFile: string): Promise<{ child: ChildProcess; rows: () => number }> {
     const { uid, gid } = agentIds();
-    const child = spawn(path.join(host.path.split(":")[0], "node"), ["-e", WRITER, dbFile], { uid, gid, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(path.join(host.path.split(":")[0], "node"), ["-e", WRITER, dbFile], {
+        uid,
+        gid,
+        stdio: ["ignore", "pipe", "pipe"],
+    });
     let rows = 0;
     let stderr = "";
     child.stdout!.on("data", (d: Buffer) => {
@@ -234,7 +260,13 @@ describe("backup and restore with real rclone against a local S3 server", () => 
         const id = await backup(host);
 
         // What is in the bucket equals the local workspace, file for file (both directions).
-        const check = await rclone(host, ["check", "--links", "--fast-list", host.workspace, `r2:${host.bucket}/snapshots/${id}/workspace`]);
+        const check = await rclone(host, [
+            "check",
+            "--links",
+            "--fast-list",
+            host.workspace,
+            `r2:${host.bucket}/snapshots/${id}/workspace`,
+        ]);
         expectOk(check, "rclone check workspace vs bucket");
         assert.match(check.stderr, /0 differences found/);
         const pointer = await rclone(host, ["cat", `r2:${host.bucket}/pointers/latest`]);
@@ -250,7 +282,10 @@ describe("backup and restore with real rclone against a local S3 server", () => 
         assert.deepEqual(treeDiff(stateBefore, hashTree(rebuilt.stateDir, { exclude: STATE_COMPARABLE })), [], "restored state differs");
         const db = path.join(rebuilt.stateDir, "state", "openclaw.sqlite");
         assert.equal(sqliteIntegrity(db), "ok");
-        assert.ok(Number(spawnSync("sqlite3", ["-readonly", db, "SELECT count(*) FROM sqlite_master"], { encoding: "utf8" }).stdout) > 10, "state database has its schema");
+        assert.ok(
+            Number(spawnSync("sqlite3", ["-readonly", db, "SELECT count(*) FROM sqlite_master"], { encoding: "utf8" }).stdout) > 10,
+            "state database has its schema",
+        );
         // The pushed secrets and config of the new server are untouched; the old server's secrets never travelled.
         assert.equal(fs.readFileSync(path.join(rebuilt.stateDir, ".env"), "utf8"), envBefore);
         assert.equal(fs.existsSync(path.join(rebuilt.stateDir, "credentials")), false);
@@ -260,11 +295,20 @@ describe("backup and restore with real rclone against a local S3 server", () => 
         assert.ok(checked >= Object.keys(WORKSPACE_FILES).length, `manifest covers the files (${checked})`);
         assert.match(manifest, /^D\t0700\t0\t-\tworkspace\/inbox$/m, "empty folders are recorded");
         assert.match(manifest, /^L\t0777\t13\t[0-9a-f]{64}\tworkspace\/memory\/today\.md$/m, "symlinks are recorded as links");
-        const check2 = await rclone(rebuilt, ["check", "--links", "--fast-list", rebuilt.workspace, `r2:${host.bucket}/snapshots/${id}/workspace`]);
+        const check2 = await rclone(rebuilt, [
+            "check",
+            "--links",
+            "--fast-list",
+            rebuilt.workspace,
+            `r2:${host.bucket}/snapshots/${id}/workspace`,
+        ]);
         expectOk(check2, "rclone check restored workspace vs bucket");
 
         // Nothing is left behind: no staging dir, and no "before-restore" dir when nothing was replaced.
-        assert.deepEqual(fs.readdirSync(rebuilt.home).filter((e) => e !== ".openclaw"), []);
+        assert.deepEqual(
+            fs.readdirSync(rebuilt.home).filter((e) => e !== ".openclaw"),
+            [],
+        );
         assert.deepEqual(fs.readdirSync(path.join(host.libDir)).sort(), ["backup.lock", "backup.status"]);
     });
 
@@ -284,9 +328,15 @@ describe("backup and restore with real rclone against a local S3 server", () => 
 
         const requests = server.requests().slice(mark);
         const uploads = uploadsUnder(requests, host.bucket, `snapshots/${second}/`);
-        assert.deepEqual(uploads.filter((k) => k.startsWith("workspace/")), ["workspace/memory/2026-11-26.md"]);
+        assert.deepEqual(
+            uploads.filter((k) => k.startsWith("workspace/")),
+            ["workspace/memory/2026-11-26.md"],
+        );
         // OpenClaw records each backup run in its own database, so that one file changes every time; no other state does.
-        assert.deepEqual(uploads.filter((k) => k.startsWith("state/")).filter((k) => k !== "state/state/openclaw.sqlite"), []);
+        assert.deepEqual(
+            uploads.filter((k) => k.startsWith("state/")).filter((k) => k !== "state/state/openclaw.sqlite"),
+            [],
+        );
         assert.ok(uploads.includes("MANIFEST"));
         assert.deepEqual(uploadsUnder(requests, host.bucket, "pointers/"), ["latest"]);
         const copies = serverSideCopiesUnder(requests, host.bucket, `snapshots/${second}/`);
@@ -304,7 +354,10 @@ describe("backup and restore with real rclone against a local S3 server", () => 
         // Nothing changed in the workspace: no workspace file is uploaded at all.
         const mark3 = server.requests().length;
         const third = await backup(host);
-        assert.deepEqual(uploadsUnder(server.requests().slice(mark3), host.bucket, `snapshots/${third}/`).filter((k) => k.startsWith("workspace/")), []);
+        assert.deepEqual(
+            uploadsUnder(server.requests().slice(mark3), host.bucket, `snapshots/${third}/`).filter((k) => k.startsWith("workspace/")),
+            [],
+        );
     });
 
     test("a backup taken while SQLite databases are being written restores to databases that pass integrity_check", async () => {
@@ -332,12 +385,25 @@ describe("backup and restore with real rclone against a local S3 server", () => 
             "state/openclaw.sqlite-wal": "stale wal bytes that are not a WAL",
         });
         expectOk(await restore(rebuilt, ["--snapshot", id, "--first-boot"]), "restore");
-        assert.equal(fs.readFileSync(path.join(rebuilt.stateDir, "npm/projects/voyage-provider/package.json"), "utf8"), '{"name":"@openclaw/voyage-provider"}');
+        assert.equal(
+            fs.readFileSync(path.join(rebuilt.stateDir, "npm/projects/voyage-provider/package.json"), "utf8"),
+            '{"name":"@openclaw/voyage-provider"}',
+        );
         assert.equal(fs.readFileSync(path.join(rebuilt.stateDir, "logs/openclaw.log"), "utf8"), "gateway log line\n");
-        assert.equal(fs.existsSync(path.join(rebuilt.stateDir, "state/openclaw.sqlite-wal")), false, "the stale WAL was moved aside with the old state/");
+        assert.equal(
+            fs.existsSync(path.join(rebuilt.stateDir, "state/openclaw.sqlite-wal")),
+            false,
+            "the stale WAL was moved aside with the old state/",
+        );
         const aside = fs.readdirSync(rebuilt.home).filter((e) => e.startsWith("openclaw-before-restore-"));
-        assert.equal(fs.readFileSync(path.join(rebuilt.home, aside[0], "state", "state", "openclaw.sqlite-wal"), "utf8"), "stale wal bytes that are not a WAL");
-        for (const db of [path.join(rebuilt.stateDir, "state", "openclaw.sqlite"), path.join(rebuilt.workspace, "tools", "scratch.sqlite")]) {
+        assert.equal(
+            fs.readFileSync(path.join(rebuilt.home, aside[0], "state", "state", "openclaw.sqlite-wal"), "utf8"),
+            "stale wal bytes that are not a WAL",
+        );
+        for (const db of [
+            path.join(rebuilt.stateDir, "state", "openclaw.sqlite"),
+            path.join(rebuilt.workspace, "tools", "scratch.sqlite"),
+        ]) {
             assert.equal(sqliteIntegrity(db), "ok", `integrity of ${db}`);
             const probe = probeRows(db);
             assert.ok(probe.rows >= 300, `${db} has the rows committed before the backup (${probe.rows})`);
@@ -354,10 +420,23 @@ describe("backup and restore with real rclone against a local S3 server", () => 
 
         const listed = await runHostScript("list-snapshots.sh", [], host.env());
         expectOk(listed, "list-snapshots.sh");
-        assert.deepEqual(listed.stdout.trim().split("\n").map((l) => l.split(/\s+/)), [
-            [second, `${second.slice(0, 4)}-${second.slice(4, 6)}-${second.slice(6, 8)}T${second.slice(9, 11)}:${second.slice(11, 13)}:${second.slice(13, 15)}Z`, "latest"],
-            [first, `${first.slice(0, 4)}-${first.slice(4, 6)}-${first.slice(6, 8)}T${first.slice(9, 11)}:${first.slice(11, 13)}:${first.slice(13, 15)}Z`],
-        ]);
+        assert.deepEqual(
+            listed.stdout
+                .trim()
+                .split("\n")
+                .map((l) => l.split(/\s+/)),
+            [
+                [
+                    second,
+                    `${second.slice(0, 4)}-${second.slice(4, 6)}-${second.slice(6, 8)}T${second.slice(9, 11)}:${second.slice(11, 13)}:${second.slice(13, 15)}Z`,
+                    "latest",
+                ],
+                [
+                    first,
+                    `${first.slice(0, 4)}-${first.slice(4, 6)}-${first.slice(6, 8)}T${first.slice(9, 11)}:${first.slice(11, 13)}:${first.slice(13, 15)}Z`,
+                ],
+            ],
+        );
 
         // A stand-in systemctl records what the restore asks of the gateway's user unit.
         const calls = path.join(host.root, "systemctl.calls");
@@ -373,7 +452,10 @@ describe("backup and restore with real rclone against a local S3 server", () => 
         ]);
         const aside = fs.readdirSync(host.home).filter((e) => e.startsWith("openclaw-before-restore-"));
         assert.equal(aside.length, 1);
-        assert.equal(fs.readFileSync(path.join(host.home, aside[0], "workspace", "MEMORY.md"), "utf8"), "# Memory\n- poisoned by a prompt injection\n");
+        assert.equal(
+            fs.readFileSync(path.join(host.home, aside[0], "workspace", "MEMORY.md"), "utf8"),
+            "# Memory\n- poisoned by a prompt injection\n",
+        );
         assert.equal(fs.statSync(path.join(host.home, aside[0])).uid, agentIds().uid);
         // Secrets were not touched by the state swap.
         assert.match(fs.readFileSync(path.join(host.stateDir, ".env"), "utf8"), /ANTHROPIC_API_KEY=/);
@@ -393,19 +475,33 @@ describe("backup and restore with real rclone against a local S3 server", () => 
             assert.deepEqual(treeDiff(treeBefore, unchanged()), [], `${what}: local files changed`);
         };
 
-        await expectFailure(["--snapshot", "20200101T000000Z"], /snapshot 20200101T000000Z does not exist or is incomplete/, "missing snapshot");
+        await expectFailure(
+            ["--snapshot", "20200101T000000Z"],
+            /snapshot 20200101T000000Z does not exist or is incomplete/,
+            "missing snapshot",
+        );
 
         // An interrupted upload: files but no MANIFEST, and even pointers/latest naming it.
         const incomplete = "20991231T235959Z";
-        expectOk(await rclone(host, ["copy", "--links", host.workspace, `r2:${host.bucket}/snapshots/${incomplete}/workspace`]), "seed incomplete");
-        expectOk(await rclone(host, ["copyto", path.join(host.workspace, "SOUL.md"), `r2:${host.bucket}/snapshots/${incomplete}/stray`]), "stray");
+        expectOk(
+            await rclone(host, ["copy", "--links", host.workspace, `r2:${host.bucket}/snapshots/${incomplete}/workspace`]),
+            "seed incomplete",
+        );
+        expectOk(
+            await rclone(host, ["copyto", path.join(host.workspace, "SOUL.md"), `r2:${host.bucket}/snapshots/${incomplete}/stray`]),
+            "stray",
+        );
         const pointerFile = path.join(host.root, "pointer");
         fs.writeFileSync(pointerFile, `${incomplete}\n`);
         expectOk(await rclone(host, ["copyto", "--ignore-times", pointerFile, `r2:${host.bucket}/pointers/latest`]), "pointer");
         await expectFailure(["--snapshot", incomplete], /does not exist or is incomplete \(no MANIFEST\)/, "snapshot without MANIFEST");
         const listed = await runHostScript("list-snapshots.sh", [], host.env());
         expectOk(listed, "list-snapshots.sh");
-        assert.equal(listed.stdout.trim(), `${good}  ${good.slice(0, 4)}-${good.slice(4, 6)}-${good.slice(6, 8)}T${good.slice(9, 11)}:${good.slice(11, 13)}:${good.slice(13, 15)}Z  latest`, "an incomplete snapshot is never listed nor latest");
+        assert.equal(
+            listed.stdout.trim(),
+            `${good}  ${good.slice(0, 4)}-${good.slice(4, 6)}-${good.slice(6, 8)}T${good.slice(9, 11)}:${good.slice(11, 13)}:${good.slice(13, 15)}Z  latest`,
+            "an incomplete snapshot is never listed nor latest",
+        );
 
         // Bit rot in the bucket: one byte flipped in a stored object.
         const object = s3ObjectFile(server, host.bucket, `snapshots/${good}/workspace/MEMORY.md`);
@@ -429,7 +525,11 @@ describe("backup and restore with real rclone against a local S3 server", () => 
         expectOk(await rclone(host, ["copyto", originalMemory, `r2:${host.bucket}/snapshots/${good}/workspace/MEMORY.md`]), "repair");
         expectOk(await rclone(host, ["copyto", forged, `r2:${host.bucket}/snapshots/${good}/workspace/skills/evil/SKILL.md`]), "inject");
         await expectFailure(["--snapshot", good], /failed verification/, "extra object");
-        assert.deepEqual(fs.readdirSync(host.home).filter((e) => e !== ".openclaw"), [], "no staging or aside dir is left");
+        assert.deepEqual(
+            fs.readdirSync(host.home).filter((e) => e !== ".openclaw"),
+            [],
+            "no staging or aside dir is left",
+        );
     });
 
     test("first boot with an empty bucket succeeds; an operator restore from it fails; none is a no-op", async () => {
@@ -469,7 +569,8 @@ describe("backup and restore with real rclone against a local S3 server", () => 
         assert.match(traced, /"backup", "create"/, "the trace saw openclaw backup create run");
         for (const secret of ALL_SENTINELS) {
             assert.equal(traced.includes(secret), false, `a secret appeared in a command line`);
-            for (const run of [backupRun, restoreRun]) assert.equal((run.stdout + run.stderr).includes(secret), false, "a secret appeared in a log");
+            for (const run of [backupRun, restoreRun])
+                assert.equal((run.stdout + run.stderr).includes(secret), false, "a secret appeared in a log");
         }
         assert.deepEqual(filesContaining(host.libDir, ALL_SENTINELS), [], "status or lock files hold a secret");
         assert.deepEqual(filesContaining(path.join(server.dataDir, "bk-secrets"), ALL_SENTINELS), [], "the bucket holds a secret");
@@ -510,6 +611,10 @@ describe("backup and restore with real rclone against a local S3 server", () => 
         assert.equal(status.last_snapshot, id);
         assert.match(status.last_success, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
         assert.match(status.last_error, /step \S+ failed/);
-        assert.deepEqual(fs.readdirSync(host.libDir).sort(), ["backup.lock", "backup.status"], "the staging copy is removed after a failure");
+        assert.deepEqual(
+            fs.readdirSync(host.libDir).sort(),
+            ["backup.lock", "backup.status"],
+            "the staging copy is removed after a failure",
+        );
     });
 });

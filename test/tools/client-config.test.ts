@@ -15,7 +15,10 @@ function validate(json: string): { status: number | null; out: string } {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "client-config-"));
     const file = path.join(home, "openclaw.json");
     fs.writeFileSync(file, json, { mode: 0o600 });
-    const res = spawnSync(openclaw, ["config", "validate", "--json"], { env: { PATH: process.env.PATH, HOME: home, OPENCLAW_CONFIG_PATH: file }, encoding: "utf8" });
+    const res = spawnSync(openclaw, ["config", "validate", "--json"], {
+        env: { PATH: process.env.PATH, HOME: home, OPENCLAW_CONFIG_PATH: file },
+        encoding: "utf8",
+    });
     fs.rmSync(home, { recursive: true, force: true });
     return { status: res.status, out: res.stdout + res.stderr };
 }

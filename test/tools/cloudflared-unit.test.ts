@@ -82,7 +82,17 @@ test("systemd-analyze security rates the hardening OK (exposure at most 2.0)", (
     const m = /Overall exposure level for cloudflared\.service: (\d+\.\d+)/.exec(output);
     assert.ok(m, output);
     assert.ok(Number(m[1]) <= 2.0, `exposure ${m[1]}:\n${output}`);
-    for (const directive of ["User=/DynamicUser=", "NoNewPrivileges=", "ProtectSystem=", "ProtectHome=", "PrivateDevices=", "CapabilityBoundingSet=~CAP_SYS_ADMIN"]) {
-        assert.ok(output.split("\n").some((l) => l.startsWith(`✓ ${directive} `)), `${directive} is not counted as hardened`);
+    for (const directive of [
+        "User=/DynamicUser=",
+        "NoNewPrivileges=",
+        "ProtectSystem=",
+        "ProtectHome=",
+        "PrivateDevices=",
+        "CapabilityBoundingSet=~CAP_SYS_ADMIN",
+    ]) {
+        assert.ok(
+            output.split("\n").some((l) => l.startsWith(`✓ ${directive} `)),
+            `${directive} is not counted as hardened`,
+        );
     }
 });

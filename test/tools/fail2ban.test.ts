@@ -7,7 +7,14 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { renderProvisionEnv } from "../../components/render/user-data";
-import { EXAMPLE_USER_DATA_INPUT, PROVISION_SANDBOX, PROVISION_SCRIPT, requireTool, runInPrivateNamespace, tempDir } from "../helpers/provisioning";
+import {
+    EXAMPLE_USER_DATA_INPUT,
+    PROVISION_SANDBOX,
+    PROVISION_SCRIPT,
+    requireTool,
+    runInPrivateNamespace,
+    tempDir,
+} from "../helpers/provisioning";
 
 // Records every call; drives the real fail2ban-server for the unit provision.sh manages.
 const SYSTEMCTL_STAND_IN = `#!/bin/bash
@@ -54,7 +61,11 @@ stat -c '%Y %a %U' /etc/fail2ban/jail.d/openclaw-vps.local >"$DIR/jail-2"
 
     it("succeeds twice, with the sshd jail up", () => {
         const log = fs.existsSync(path.join(work.dir, "provision.log")) ? read("provision.log") : "";
-        assert.deepEqual([...runs.matchAll(/^exit=(\d+)$/gm)].map((m) => m[1]), ["0", "0"], `${runs}\n${log}`);
+        assert.deepEqual(
+            [...runs.matchAll(/^exit=(\d+)$/gm)].map((m) => m[1]),
+            ["0", "0"],
+            `${runs}\n${log}`,
+        );
         assert.match(log, /fail2ban: jail sshd is up/);
         assert.match(read("status"), /Status for the jail: sshd/);
     });

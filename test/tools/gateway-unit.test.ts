@@ -31,7 +31,10 @@ function analyze(args: string[], unitText: string, name = "openclaw-gateway.serv
     const file = path.join(dir, name);
     fs.writeFileSync(file, unitText);
     // A user manager needs XDG_RUNTIME_DIR even when analyzing offline.
-    const result = spawnSync("systemd-analyze", ["--user", ...args, file], { encoding: "utf8", env: { ...process.env, XDG_RUNTIME_DIR: runtime } });
+    const result = spawnSync("systemd-analyze", ["--user", ...args, file], {
+        encoding: "utf8",
+        env: { ...process.env, XDG_RUNTIME_DIR: runtime },
+    });
     fs.rmSync(dir, { recursive: true, force: true });
     return result;
 }
@@ -102,11 +105,21 @@ test("negative controls: verify reports a bad directive value and a missing bina
 test("systemd's offline security review counts the hardening as effective", () => {
     const hardened = analyze(["security", "--offline=yes"], localUnit().unit);
     assert.equal(hardened.status, 0, hardened.stderr);
-    for (const name of ["NoNewPrivileges=", "LockPersonality=", "RestrictRealtime=", "SystemCallArchitectures=", "UMask=", "RestrictAddressFamilies=~AF_PACKET"]) {
+    for (const name of [
+        "NoNewPrivileges=",
+        "LockPersonality=",
+        "RestrictRealtime=",
+        "SystemCallArchitectures=",
+        "UMask=",
+        "RestrictAddressFamilies=~AF_PACKET",
+    ]) {
         const row = hardened.stdout.split("\n").find((l) => l.includes(name));
         assert.ok(row && row.trimStart().startsWith("✓"), `${name}: ${row}`);
     }
-    const plain = localUnit().unit.split("\n").filter((l) => !/^(UMask|NoNewPrivileges|LockPersonality|Restrict\w+|SystemCall\w+)=/.test(l)).join("\n");
+    const plain = localUnit()
+        .unit.split("\n")
+        .filter((l) => !/^(UMask|NoNewPrivileges|LockPersonality|Restrict\w+|SystemCall\w+)=/.test(l))
+        .join("\n");
     const score = (out: string) => Number(/exposure level for \S+: ([\d.]+)/.exec(out)?.[1]);
     const unhardened = analyze(["security", "--offline=yes"], plain);
     console.log(`# exposure: hardened ${score(hardened.stdout)}, without hardening ${score(unhardened.stdout)}`);

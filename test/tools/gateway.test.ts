@@ -16,7 +16,8 @@ import { assertNode24, baseConfigInput, openclawBin, run, SENTINEL_SECRETS, temp
 
 assertNode24();
 for (const tool of ["ip", "unshare"]) {
-    if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is missing: apt-get install iproute2 util-linux`);
+    if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0)
+        throw new Error(`${tool} is missing: apt-get install iproute2 util-linux`);
 }
 
 const PORT = 18789;
@@ -77,10 +78,18 @@ function decodeAddress(hex: string): string {
     const words = hex.match(/.{8}/g) ?? [];
     const bytes = Buffer.concat(words.map((w) => Buffer.from(w, "hex").reverse()));
     if (bytes.subarray(0, 12).equals(Buffer.from("00000000000000000000ffff", "hex"))) return `::ffff:${[...bytes.subarray(12)].join(".")}`;
-    return (bytes.toString("hex").match(/.{4}/g) ?? []).map((g) => g.replace(/^0+(?=.)/, "")).join(":").replace(/(^|:)0(:0)+(:|$)/, "::");
+    return (bytes.toString("hex").match(/.{4}/g) ?? [])
+        .map((g) => g.replace(/^0+(?=.)/, ""))
+        .join(":")
+        .replace(/(^|:)0(:0)+(:|$)/, "::");
 }
 
-const isLoopback = (address: string) => address === "127.0.0.1" || address.startsWith("127.") || address === "::1" || address === "0:0:0:0:0:0:0:1" || address.startsWith("::ffff:127.");
+const isLoopback = (address: string) =>
+    address === "127.0.0.1" ||
+    address.startsWith("127.") ||
+    address === "::1" ||
+    address === "0:0:0:0:0:0:0:1" ||
+    address.startsWith("::ffff:127.");
 
 let configHashBefore = "";
 const operatorFileHashes: Record<string, string> = {};
@@ -115,10 +124,27 @@ test("setup: rendered config, workspace and .env in a temp HOME; the gateway sta
     assert.equal((await inNetns(["ip", "link", "set", "lo", "up"])).code, 0);
 
     // Only PATH, HOME and the read-only switch: every secret must come from ~/.openclaw/.env via OpenClaw itself.
-    gateway = spawn("ip", ["netns", "exec", netns, "env", "-i", `PATH=${process.env.PATH}`, `HOME=${home}`, "OPENCLAW_CONFIG_READONLY=1", "NO_COLOR=1", openclawBin(), "gateway", "run"], {
-        cwd: home,
-        stdio: ["ignore", "pipe", "pipe"],
-    });
+    gateway = spawn(
+        "ip",
+        [
+            "netns",
+            "exec",
+            netns,
+            "env",
+            "-i",
+            `PATH=${process.env.PATH}`,
+            `HOME=${home}`,
+            "OPENCLAW_CONFIG_READONLY=1",
+            "NO_COLOR=1",
+            openclawBin(),
+            "gateway",
+            "run",
+        ],
+        {
+            cwd: home,
+            stdio: ["ignore", "pipe", "pipe"],
+        },
+    );
     gateway.stdout?.on("data", (d) => (gatewayOutput += d));
     gateway.stderr?.on("data", (d) => (gatewayOutput += d));
     const started = Date.now();
@@ -135,7 +161,10 @@ test("setup: rendered config, workspace and .env in a temp HOME; the gateway sta
 
 test("it listens on loopback only", async () => {
     const sockets = await listeners();
-    assert.ok(sockets.some((s) => s.port === PORT), `port ${PORT} is listening: ${JSON.stringify(sockets)}`);
+    assert.ok(
+        sockets.some((s) => s.port === PORT),
+        `port ${PORT} is listening: ${JSON.stringify(sockets)}`,
+    );
     const exposed = sockets.filter((s) => !isLoopback(s.address));
     assert.deepEqual(exposed, [], "no socket on a non-loopback or wildcard address");
 });
@@ -182,7 +211,8 @@ test("a WebSocket connect with a wrong token is refused; the token from ~/.openc
 test("runtime leaves the read-only config and the operator's files alone, adds no bootstrap files, logs in the state dir", () => {
     assert.equal(sha256(configPath), configHashBefore, "openclaw.json unchanged");
     for (const [file, hash] of Object.entries(operatorFileHashes)) assert.equal(sha256(path.join(workspaceDir, file)), hash, file);
-    for (const starter of ["BOOTSTRAP.md", "TOOLS.md", "HEARTBEAT.md"]) assert.ok(!fs.existsSync(path.join(workspaceDir, starter)), starter);
+    for (const starter of ["BOOTSTRAP.md", "TOOLS.md", "HEARTBEAT.md"])
+        assert.ok(!fs.existsSync(path.join(workspaceDir, starter)), starter);
     assert.ok(fs.existsSync(path.join(stateDir, "logs", "openclaw.log")), "log file below the state dir");
 });
 

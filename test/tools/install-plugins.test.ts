@@ -40,12 +40,18 @@ try {
     fs.chmodSync(path.join(bin, "node"), 0o755);
 }
 // The deployed config, as the push writes it: enables the plugin it needs.
-const config = JSON.parse(renderOpenclawConfig({ ...baseConfigInput(), stateDir, memorySearch: { provider: "none", hasEmbeddingKey: false } }).json);
+const config = JSON.parse(
+    renderOpenclawConfig({ ...baseConfigInput(), stateDir, memorySearch: { provider: "none", hasEmbeddingKey: false } }).json,
+);
 config.plugins = { entries: { discord: { enabled: true } } };
 fs.writeFileSync(path.join(stateDir, "openclaw.json"), JSON.stringify(config, null, 2), { mode: 0o600 });
 spawnSync("chown", ["-R", `${AGENT}:`, home]);
 
-const configHash = () => crypto.createHash("sha256").update(fs.readFileSync(path.join(stateDir, "openclaw.json"))).digest("hex");
+const configHash = () =>
+    crypto
+        .createHash("sha256")
+        .update(fs.readFileSync(path.join(stateDir, "openclaw.json")))
+        .digest("hex");
 const hashBefore = configHash();
 
 function installPlugins(args: string[]) {
@@ -93,21 +99,25 @@ test("refuses unpinned specs and needs none to do nothing", async () => {
     assert.ok(!fs.existsSync(path.join(stateDir, "npm")), "nothing installed so far");
 });
 
-test("installs the pinned plugin as the agent user, where OpenClaw finds it, without touching the config", { timeout: 300_000 }, async () => {
-    const started = Date.now();
-    const result = await installPlugins([spec]);
-    console.log(`# first install took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /every plugin the config enables is installed/);
-    const manifests = fs
-        .readdirSync(path.join(stateDir, "npm", "projects"))
-        .map((p) => path.join(stateDir, "npm", "projects", p, "node_modules", "@openclaw", "discord", "package.json"))
-        .filter((p) => fs.existsSync(p));
-    assert.equal(manifests.length, 1);
-    assert.equal(JSON.parse(fs.readFileSync(manifests[0], "utf8")).version, version, "pinned to the OpenClaw version");
-    assert.equal(fs.statSync(manifests[0]).uid, uid, "owned by the agent user");
-    assert.equal(configHash(), hashBefore, "the deployed config is not rewritten");
-});
+test(
+    "installs the pinned plugin as the agent user, where OpenClaw finds it, without touching the config",
+    { timeout: 300_000 },
+    async () => {
+        const started = Date.now();
+        const result = await installPlugins([spec]);
+        console.log(`# first install took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stderr, /every plugin the config enables is installed/);
+        const manifests = fs
+            .readdirSync(path.join(stateDir, "npm", "projects"))
+            .map((p) => path.join(stateDir, "npm", "projects", p, "node_modules", "@openclaw", "discord", "package.json"))
+            .filter((p) => fs.existsSync(p));
+        assert.equal(manifests.length, 1);
+        assert.equal(JSON.parse(fs.readFileSync(manifests[0], "utf8")).version, version, "pinned to the OpenClaw version");
+        assert.equal(fs.statSync(manifests[0]).uid, uid, "owned by the agent user");
+        assert.equal(configHash(), hashBefore, "the deployed config is not rewritten");
+    },
+);
 
 test("a second run changes nothing", { timeout: 600_000 }, async () => {
     const before = snapshot(path.join(stateDir, "npm"));

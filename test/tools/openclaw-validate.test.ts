@@ -27,9 +27,11 @@ function writeConfig(json: string): string {
 /** Runs `work` over `items`, two at a time (the machine has two shared cores). */
 async function inPairs<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
     const queue = [...items];
-    await Promise.all([0, 1].map(async () => {
-        for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
-    }));
+    await Promise.all(
+        [0, 1].map(async () => {
+            for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+        }),
+    );
 }
 
 /** Valid, and the only warnings are "plugin not installed" for the plugins the renderer said it needs. */
@@ -41,7 +43,10 @@ async function assertAccepted(input: OpenclawConfigInput, label: string): Promis
     const expectedPluginIds = rendered.plugins.map((spec) => spec.replace(/^@openclaw\/(.+)-provider@.*$/, "$1"));
     for (const warning of result.warnings) {
         const match = /^plugins\.entries\.(.+)$/.exec(warning.path);
-        assert.ok(match && expectedPluginIds.includes(match[1]) && /not installed/.test(warning.message), `${label}: unexpected warning ${JSON.stringify(warning)}`);
+        assert.ok(
+            match && expectedPluginIds.includes(match[1]) && /not installed/.test(warning.message),
+            `${label}: unexpected warning ${JSON.stringify(warning)}`,
+        );
     }
 }
 
@@ -84,35 +89,50 @@ test("negative controls: the guide's retired keys are rejected by the pinned Ope
         const result = await validateConfig(writeConfig(JSON.stringify(config)));
         assert.equal(result.valid, false, `${label} should be rejected: ${result.raw}`);
         assert.notEqual(result.code, 0, label);
-        assert.ok(result.issues.some((i) => mentions.test(`${i.path} ${i.message}`)), `${label}: ${JSON.stringify(result.issues)}`);
+        assert.ok(
+            result.issues.some((i) => mentions.test(`${i.path} ${i.message}`)),
+            `${label}: ${JSON.stringify(result.issues)}`,
+        );
     });
 });
 
-test("security audit: token mode has no finding at warn or above; access mode only the inherent trusted-proxy ones", { timeout: 600_000 }, async () => {
-    for (const auth of GATEWAY_AUTH_MODES) {
-        const stateDir = path.join(dir, `state-${auth}`);
-        fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-        const config = path.join(stateDir, "openclaw.json");
-        const rendered = renderOpenclawConfig({ ...baseConfigInput(), auth, stateDir, memorySearch: { provider: "none", hasEmbeddingKey: false } });
-        fs.writeFileSync(config, rendered.json, { mode: 0o600 });
-        const result = await run(openclawBin(), ["security", "audit", "--json"], {
-            env: {
-                PATH: process.env.PATH,
-                HOME: dir,
-                NO_COLOR: "1",
-                OPENCLAW_STATE_DIR: stateDir,
-                OPENCLAW_CONFIG_PATH: config,
-                // Long random-looking secrets, as the deployment generates them.
-                OPENCLAW_GATEWAY_TOKEN: SENTINEL_SECRETS.OPENCLAW_GATEWAY_TOKEN.repeat(3),
-                OPENCLAW_GATEWAY_PASSWORD: SENTINEL_SECRETS.OPENCLAW_GATEWAY_PASSWORD.repeat(3),
-                ANTHROPIC_API_KEY: SENTINEL_SECRETS.ANTHROPIC_API_KEY,
-            },
-        });
-        assert.equal(result.code, 0, result.stderr);
-        const report = JSON.parse(result.stdout.slice(result.stdout.indexOf("{")));
-        const serious = report.findings.filter((f: any) => f.severity !== "info").map((f: any) => f.checkId).sort();
-        const expected = auth === "token" ? [] : ["gateway.trusted_proxy_allow_loopback", "gateway.trusted_proxy_auth"];
-        assert.deepEqual(serious, expected, `${auth}: ${JSON.stringify(report.findings, null, 1)}`);
-        for (const value of Object.values(SENTINEL_SECRETS)) assert.ok(!result.stdout.includes(value), "audit output leaks no secret");
-    }
-});
+test(
+    "security audit: token mode has no finding at warn or above; access mode only the inherent trusted-proxy ones",
+    { timeout: 600_000 },
+    async () => {
+        for (const auth of GATEWAY_AUTH_MODES) {
+            const stateDir = path.join(dir, `state-${auth}`);
+            fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+            const config = path.join(stateDir, "openclaw.json");
+            const rendered = renderOpenclawConfig({
+                ...baseConfigInput(),
+                auth,
+                stateDir,
+                memorySearch: { provider: "none", hasEmbeddingKey: false },
+            });
+            fs.writeFileSync(config, rendered.json, { mode: 0o600 });
+            const result = await run(openclawBin(), ["security", "audit", "--json"], {
+                env: {
+                    PATH: process.env.PATH,
+                    HOME: dir,
+                    NO_COLOR: "1",
+                    OPENCLAW_STATE_DIR: stateDir,
+                    OPENCLAW_CONFIG_PATH: config,
+                    // Long random-looking secrets, as the deployment generates them.
+                    OPENCLAW_GATEWAY_TOKEN: SENTINEL_SECRETS.OPENCLAW_GATEWAY_TOKEN.repeat(3),
+                    OPENCLAW_GATEWAY_PASSWORD: SENTINEL_SECRETS.OPENCLAW_GATEWAY_PASSWORD.repeat(3),
+                    ANTHROPIC_API_KEY: SENTINEL_SECRETS.ANTHROPIC_API_KEY,
+                },
+            });
+            assert.equal(result.code, 0, result.stderr);
+            const report = JSON.parse(result.stdout.slice(result.stdout.indexOf("{")));
+            const serious = report.findings
+                .filter((f: any) => f.severity !== "info")
+                .map((f: any) => f.checkId)
+                .sort();
+            const expected = auth === "token" ? [] : ["gateway.trusted_proxy_allow_loopback", "gateway.trusted_proxy_auth"];
+            assert.deepEqual(serious, expected, `${auth}: ${JSON.stringify(report.findings, null, 1)}`);
+            for (const value of Object.values(SENTINEL_SECRETS)) assert.ok(!result.stdout.includes(value), "audit output leaks no secret");
+        }
+    },
+);

@@ -90,7 +90,9 @@ describe("policy pack over the analyzer protocol", { timeout: 600_000 }, () => {
                 .setName("fw")
                 .setUrn(urn(HETZNER.firewall, "fw"))
                 .setOptions(options())
-                .setProperties(Struct.fromJavaScript({ rules: [{ direction: "in", protocol: "tcp", port, sourceIps: ["203.0.113.7/32"] }] }));
+                .setProperties(
+                    Struct.fromJavaScript({ rules: [{ direction: "in", protocol: "tcp", port, sourceIps: ["203.0.113.7/32"] }] }),
+                );
         const bad = findings(await call(client.analyze, firewall("18789")));
         assert.equal(bad.length, 1, JSON.stringify(bad));
         assert.equal(bad[0].policy, "ssh-only-inbound");
@@ -108,13 +110,32 @@ describe("policy pack over the analyzer protocol", { timeout: 600_000 }, () => {
                 .setOptions(options())
                 .setProperties(Struct.fromJavaScript(props as Record<string, never>))
                 .setDependenciesList(deps);
-        const app = resource(TYPES.accessApplication, "app", { domain: "agent.example.com", type: "self_hosted", policies: [{ id: "p", precedence: 1 }] });
+        const app = resource(TYPES.accessApplication, "app", {
+            domain: "agent.example.com",
+            type: "self_hosted",
+            policies: [{ id: "p", precedence: 1 }],
+        });
         const dns = (deps: string[]) =>
-            resource(TYPES.dnsRecord, "dns", { name: "agent.example.com", type: "CNAME", content: "t.cfargotunnel.com", proxied: true }, deps);
-        const independent = findings(await call(client.analyzeStack, new analyzerPb.AnalyzeStackRequest().setResourcesList([app, dns([])])));
-        assert.deepEqual(independent.map((f) => f.policy), ["access-guards-hostnames"]);
+            resource(
+                TYPES.dnsRecord,
+                "dns",
+                { name: "agent.example.com", type: "CNAME", content: "t.cfargotunnel.com", proxied: true },
+                deps,
+            );
+        const independent = findings(
+            await call(client.analyzeStack, new analyzerPb.AnalyzeStackRequest().setResourcesList([app, dns([])])),
+        );
+        assert.deepEqual(
+            independent.map((f) => f.policy),
+            ["access-guards-hostnames"],
+        );
         assert.match(independent[0].message, /does not depend on its Access application/);
-        const ordered = findings(await call(client.analyzeStack, new analyzerPb.AnalyzeStackRequest().setResourcesList([app, dns([urn(TYPES.accessApplication, "app")])])));
+        const ordered = findings(
+            await call(
+                client.analyzeStack,
+                new analyzerPb.AnalyzeStackRequest().setResourcesList([app, dns([urn(TYPES.accessApplication, "app")])]),
+            ),
+        );
         assert.deepEqual(ordered, []);
     });
 });

@@ -23,7 +23,20 @@ import {
     tempDir,
 } from "../helpers/provisioning";
 
-const STEPS = ["packages", "ufw", "ssh", "bruteforce", "upgrades", "agent_user", "swap", "timezone", "node", "openclaw", "cloudflared", "rclone"];
+const STEPS = [
+    "packages",
+    "ufw",
+    "ssh",
+    "bruteforce",
+    "upgrades",
+    "agent_user",
+    "swap",
+    "timezone",
+    "node",
+    "openclaw",
+    "cloudflared",
+    "rclone",
+];
 
 function envFile(overrides: Record<string, string> = {}): string {
     let text = renderProvisionEnv({ ...EXAMPLE_USER_DATA_INPUT, timezone: "America/New_York" });
@@ -33,7 +46,17 @@ function envFile(overrides: Record<string, string> = {}): string {
 
 describe("provision.sh", () => {
     before(() => {
-        for (const [tool, pkg] of [["bash", "bash"], ["flock", "util-linux"], ["runuser", "util-linux"], ["useradd", "passwd"], ["/usr/sbin/sshd", "openssh-server"], ["apt-config", "apt"], ["curl", "curl"], ["xz", "xz-utils"], ["sha256sum", "coreutils"]]) {
+        for (const [tool, pkg] of [
+            ["bash", "bash"],
+            ["flock", "util-linux"],
+            ["runuser", "util-linux"],
+            ["useradd", "passwd"],
+            ["/usr/sbin/sshd", "openssh-server"],
+            ["apt-config", "apt"],
+            ["curl", "curl"],
+            ["xz", "xz-utils"],
+            ["sha256sum", "coreutils"],
+        ]) {
             requireTool(tool, pkg);
         }
     });
@@ -71,17 +94,22 @@ describe("provision.sh", () => {
             assert.equal(STEPS[0], "packages", "this test stubs apt-get, so it must fail in the very first step");
             const stubs = path.join(work.dir, "stubs");
             fs.mkdirSync(stubs, { recursive: true });
-            fs.writeFileSync(path.join(stubs, "apt-get"), "#!/bin/sh\necho 'E: stub apt-get: mirror unreachable' >&2\nexit 100\n", { mode: 0o755 });
+            fs.writeFileSync(path.join(stubs, "apt-get"), "#!/bin/sh\necho 'E: stub apt-get: mirror unreachable' >&2\nexit 100\n", {
+                mode: 0o755,
+            });
             fs.writeFileSync(path.join(work.dir, "provision.env"), envFile());
             fs.rmSync(path.join(work.dir, "runs.out"), { force: true });
             const console = path.join(work.dir, "console");
             fs.writeFileSync(console, "");
-            const result = runInPrivateNamespace(`${PROVISION_SANDBOX}export PATH="$STUBS:$PATH" PROVISION_CONSOLE="$CONSOLE_FILE"\nprovision`, {
-                CONSOLE_FILE: console,
-                DIR: work.dir,
-                PROVISION: PROVISION_SCRIPT,
-                STUBS: stubs,
-            });
+            const result = runInPrivateNamespace(
+                `${PROVISION_SANDBOX}export PATH="$STUBS:$PATH" PROVISION_CONSOLE="$CONSOLE_FILE"\nprovision`,
+                {
+                    CONSOLE_FILE: console,
+                    DIR: work.dir,
+                    PROVISION: PROVISION_SCRIPT,
+                    STUBS: stubs,
+                },
+            );
             assert.equal(result.status, 0, result.stderr);
             const runs = fs.readFileSync(path.join(work.dir, "runs.out"), "utf8");
             assert.match(runs, /^exit=100$/m, runs);
@@ -184,7 +212,12 @@ provision --only ssh
             fs.rmSync(dist, { recursive: true, force: true });
             fs.mkdirSync(dist, { recursive: true });
             const sums: string[] = [];
-            for (const [platform, ext] of [["linux-x64", "tar.xz"], ["linux-x64", "tar.gz"], ["linux-arm64", "tar.xz"], ["darwin-arm64", "tar.gz"]]) {
+            for (const [platform, ext] of [
+                ["linux-x64", "tar.xz"],
+                ["linux-x64", "tar.gz"],
+                ["linux-arm64", "tar.xz"],
+                ["darwin-arm64", "tar.gz"],
+            ]) {
                 const name = `node-${version}-${platform}`;
                 const bin = path.join(work.dir, "build", name, "bin");
                 fs.mkdirSync(bin, { recursive: true });
@@ -221,11 +254,10 @@ touch "$DIR/phase-upgrade"; while [[ ! -e $DIR/phase-upgrade-ready ]]; do sleep 
 provision --only node; report upgraded
 `;
             // The mirror changes between runs: the namespace script waits for these flags while we republish.
-            const child = spawn(
-                "unshare",
-                ["--net", "--mount", "--propagation", "private", "bash", "-c", "set -euo pipefail\n" + script],
-                { env: { ...process.env, DIR: work.dir, PROVISION: PROVISION_SCRIPT }, stdio: ["ignore", "pipe", "pipe"] },
-            );
+            const child = spawn("unshare", ["--net", "--mount", "--propagation", "private", "bash", "-c", "set -euo pipefail\n" + script], {
+                env: { ...process.env, DIR: work.dir, PROVISION: PROVISION_SCRIPT },
+                stdio: ["ignore", "pipe", "pipe"],
+            });
             let stderr = "";
             child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
             return new Promise<void>((resolve, reject) => {

@@ -93,25 +93,55 @@ function bundle(v: Variant = {}): Bundle {
                 "root",
                 "0755",
             ),
-            file("/opt/openclaw-vps/bin/install-plugins.sh", `#!/usr/bin/env bash\necho "$(id -un) install-plugins.sh $*" >>${calls}\n`, "root", "0755"),
-            file("/etc/systemd/system/cloudflared.service", "[Service]\nEnvironmentFile=/etc/cloudflared/tunnel.env\n", "root", "0644", { affects: [CLOUDFLARED] }),
-            file("/etc/cloudflared/tunnel.env", `TUNNEL_TOKEN=${v.tunnelToken ?? SENTINELS.tunnel}\n`, "root", "0600", { secret: true, affects: [CLOUDFLARED] }),
+            file(
+                "/opt/openclaw-vps/bin/install-plugins.sh",
+                `#!/usr/bin/env bash\necho "$(id -un) install-plugins.sh $*" >>${calls}\n`,
+                "root",
+                "0755",
+            ),
+            file("/etc/systemd/system/cloudflared.service", "[Service]\nEnvironmentFile=/etc/cloudflared/tunnel.env\n", "root", "0644", {
+                affects: [CLOUDFLARED],
+            }),
+            file("/etc/cloudflared/tunnel.env", `TUNNEL_TOKEN=${v.tunnelToken ?? SENTINELS.tunnel}\n`, "root", "0600", {
+                secret: true,
+                affects: [CLOUDFLARED],
+            }),
             file("/etc/systemd/system/openclaw-backup.service", "[Service]\nType=oneshot\n", "root", "0644"),
             file("/etc/systemd/system/openclaw-backup.timer", "[Timer]\nOnCalendar=hourly\n", "root", "0644", { affects: [TIMER] }),
-            file("/etc/openclaw-vps/rclone.conf", `[r2]\ntype = s3\nsecret_access_key = ${SENTINELS.r2}\n`, "root", "0600", { secret: true }),
-            file("/etc/openclaw-vps/backup.env", `BACKUP_REMOTE=r2:bucket\nRESTORE_FROM=${v.restoreFrom ?? "latest"}\n`, "root", "0600"),
-            file(`${STATE}/openclaw.json`, v.config ?? '{"gateway":{"mode":"local","bind":"loopback"}}\n', AGENT_USER, "0600", { affects: [GATEWAY, "plugins"] }),
-            file(`${STATE}/.env`, `OPENCLAW_GATEWAY_TOKEN=${SENTINELS.gateway}\nANTHROPIC_API_KEY=${v.llmKey ?? SENTINELS.llm}\n`, AGENT_USER, "0600", {
+            file("/etc/openclaw-vps/rclone.conf", `[r2]\ntype = s3\nsecret_access_key = ${SENTINELS.r2}\n`, "root", "0600", {
                 secret: true,
-                affects: [GATEWAY],
             }),
-            file(`${HOME}/.config/systemd/user/${GATEWAY}`, "[Service]\nExecStart=/usr/local/bin/openclaw gateway run\n", AGENT_USER, "0644", { affects: [GATEWAY] }),
+            file("/etc/openclaw-vps/backup.env", `BACKUP_REMOTE=r2:bucket\nRESTORE_FROM=${v.restoreFrom ?? "latest"}\n`, "root", "0600"),
+            file(`${STATE}/openclaw.json`, v.config ?? '{"gateway":{"mode":"local","bind":"loopback"}}\n', AGENT_USER, "0600", {
+                affects: [GATEWAY, "plugins"],
+            }),
+            file(
+                `${STATE}/.env`,
+                `OPENCLAW_GATEWAY_TOKEN=${SENTINELS.gateway}\nANTHROPIC_API_KEY=${v.llmKey ?? SENTINELS.llm}\n`,
+                AGENT_USER,
+                "0600",
+                {
+                    secret: true,
+                    affects: [GATEWAY],
+                },
+            ),
+            file(
+                `${HOME}/.config/systemd/user/${GATEWAY}`,
+                "[Service]\nExecStart=/usr/local/bin/openclaw gateway run\n",
+                AGENT_USER,
+                "0644",
+                { affects: [GATEWAY] },
+            ),
             file(`${WORKSPACE}/SOUL.md`, v.soul ?? "# Soul\nYou run on an isolated VPS. Never run rm -rf.\n", AGENT_USER, "0600"),
             file(`${WORKSPACE}/USER.md`, "# User\nTime zone: UTC\n", AGENT_USER, "0600"),
             file(`${WORKSPACE}/MEMORY.md`, "# Memory (seed)\n", AGENT_USER, "0600", { policy: "create-only" }),
             file(`${WORKSPACE}/memory/2026-01-01.md`, "seed note\n", AGENT_USER, "0600", { policy: "create-only" }),
         ],
-        restore: { from: v.restoreFrom ?? "latest", script: "/opt/openclaw-vps/bin/restore.sh", marker: "/var/lib/openclaw-vps/restore.done" },
+        restore: {
+            from: v.restoreFrom ?? "latest",
+            script: "/opt/openclaw-vps/bin/restore.sh",
+            marker: "/var/lib/openclaw-vps/restore.done",
+        },
         pluginInstaller: { script: "/opt/openclaw-vps/bin/install-plugins.sh", args: ["@openclaw/voyage-provider@2026.9.6"] },
         readiness: { url: `http://127.0.0.1:${readyz.port}/readyz`, unit: GATEWAY, timeoutSeconds: v.readyTimeoutSeconds ?? 3 },
         userManagerTimeoutSeconds: 5,
@@ -161,7 +191,11 @@ function watchArgv(): { stop(): string[] } {
 async function push(root: string, v: Variant = {}): Promise<PushResult> {
     const argv = watchArgv();
     const result = await host.pushBundle(bundle(v), {
-        environment: { OPENCLAW_VPS_ROOT: root, OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE, PATH: `${tools.bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` },
+        environment: {
+            OPENCLAW_VPS_ROOT: root,
+            OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE,
+            PATH: `${tools.bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+        },
     });
     const commandLines = argv.stop().join("\n");
     const everything = [result.stdout, result.stderr, tools.calls().join("\n"), sandbox.sshdLog(), commandLines].join("\n");
@@ -247,7 +281,11 @@ test("push over SSH: files, owners and modes; restore first; a second run change
         // The restore ran once, as root, with the contract's arguments, before the seed: restored memory wins over
         // the create-only seed, and seeds fill only what the snapshot lacked.
         const calls = tools.calls();
-        assert.deepEqual(calls.filter((c) => c.includes("restore.sh")), ["root restore.sh --snapshot latest --first-boot"], "restore ran before any seed");
+        assert.deepEqual(
+            calls.filter((c) => c.includes("restore.sh")),
+            ["root restore.sh --snapshot latest --first-boot"],
+            "restore ran before any seed",
+        );
         assert.equal(read(root, `${WORKSPACE}/MEMORY.md`), "restored memory\n");
         assert.equal(read(root, `${WORKSPACE}/memory/2025-12-31.md`), "restored note\n");
         assert.equal(read(root, `${WORKSPACE}/memory/2026-01-01.md`), "seed note\n");
@@ -276,12 +314,19 @@ test("push over SSH: files, owners and modes; restore first; a second run change
         const result = await push(root);
         assertOk(result);
         assert.deepEqual(
-            { changed: result.summary!.changed, created: result.summary!.created, fixed: result.summary!.fixed, restarted: result.summary!.restarted },
+            {
+                changed: result.summary!.changed,
+                created: result.summary!.created,
+                fixed: result.summary!.fixed,
+                restarted: result.summary!.restarted,
+            },
             { changed: 0, created: 0, fixed: 0, restarted: [] },
         );
         assert.equal(result.summary!.started.length, 0);
         assert.deepEqual(treeStat(root), beforeTree);
-        const mutating = tools.calls().filter((c) => / (restart|start|daemon-reload|restore\.sh|install-plugins\.sh|enable-linger)( |$)/.test(c));
+        const mutating = tools
+            .calls()
+            .filter((c) => / (restart|start|daemon-reload|restore\.sh|install-plugins\.sh|enable-linger)( |$)/.test(c));
         assert.deepEqual(mutating, []);
     });
 
@@ -329,14 +374,24 @@ test("push over SSH: files, owners and modes; restore first; a second run change
         assertOk(tokened);
         assert.deepEqual(tokened.summary!.restarted, [CLOUDFLARED]);
         // The tunnel is restarted without waiting for it to connect: an unreachable edge must not hang the push.
-        assert.ok(tools.calls().some((c) => / systemctl --no-block restart cloudflared\.service$/.test(c)), tools.calls().join("\n"));
+        assert.ok(
+            tools.calls().some((c) => / systemctl --no-block restart cloudflared\.service$/.test(c)),
+            tools.calls().join("\n"),
+        );
         assert.deepEqual(restartsOf(GATEWAY), []);
-        assert.deepEqual(gatewayCalls().filter((c) => /restart/.test(c)), []);
+        assert.deepEqual(
+            gatewayCalls().filter((c) => /restart/.test(c)),
+            [],
+        );
     });
 
     await t.test("a changed openclaw.json reinstalls the plugins, then restarts the gateway", async () => {
         tools.reset();
-        const rotated = { soul: "# Soul v2\nAsk before deleting anything.\n", llmKey: "SENTINEL-ROTATED-LLM-KEY-77e1", tunnelToken: "SENTINEL-ROTATED-TUNNEL-TOKEN-3c9d" };
+        const rotated = {
+            soul: "# Soul v2\nAsk before deleting anything.\n",
+            llmKey: "SENTINEL-ROTATED-LLM-KEY-77e1",
+            tunnelToken: "SENTINEL-ROTATED-TUNNEL-TOKEN-3c9d",
+        };
         const result = await push(root, { ...rotated, config: '{"gateway":{"mode":"local","bind":"loopback","port":18790}}\n' });
         assertOk(result);
         assert.deepEqual(result.summary!.restarted, [GATEWAY]);
@@ -353,7 +408,11 @@ test("push over SSH: files, owners and modes; restore first; a second run change
         fs.rmSync(soulPath);
         fs.symlinkSync(outside, soulPath);
         fs.lchownSync(soulPath, uid, uid);
-        const result = await push(root, { soul: "# Soul v3\n", llmKey: "SENTINEL-ROTATED-LLM-KEY-77e1", tunnelToken: "SENTINEL-ROTATED-TUNNEL-TOKEN-3c9d" });
+        const result = await push(root, {
+            soul: "# Soul v3\n",
+            llmKey: "SENTINEL-ROTATED-LLM-KEY-77e1",
+            tunnelToken: "SENTINEL-ROTATED-TUNNEL-TOKEN-3c9d",
+        });
         assertOk(result);
         assert.ok(fs.lstatSync(soulPath).isFile());
         assert.equal(read(root, `${WORKSPACE}/SOUL.md`), "# Soul v3\n");
@@ -373,9 +432,16 @@ test("a gateway that never becomes ready fails the push with its last journal li
         assert.equal(result.summary, undefined);
         assert.match(result.stderr, /did not answer 200 within 3s/);
         assert.match(result.stderr, /gateway journal line 1\n[\s\S]*gateway journal line 40/);
-        assert.ok(tools.calls().some((c) => c.includes(`journalctl --no-pager -o short-iso -n 40 _UID=${sandbox.agentUid} _SYSTEMD_USER_UNIT=${GATEWAY}`)));
+        assert.ok(
+            tools
+                .calls()
+                .some((c) => c.includes(`journalctl --no-pager -o short-iso -n 40 _UID=${sandbox.agentUid} _SYSTEMD_USER_UNIT=${GATEWAY}`)),
+        );
         // restoreFrom=none: no restore, but the decision is recorded so a later restoreFrom never overwrites live memory.
-        assert.deepEqual(tools.calls().filter((c) => c.includes("restore.sh")), []);
+        assert.deepEqual(
+            tools.calls().filter((c) => c.includes("restore.sh")),
+            [],
+        );
         assert.match(read(root, "/var/lib/openclaw-vps/restore.done"), /^restore_from=none\n/);
     } finally {
         readyz.setStatus(200);
@@ -384,24 +450,28 @@ test("a gateway that never becomes ready fails the push with its last journal li
 
 // Mechanism, not a stopwatch: the readiness timeout is an hour and the test's own limit ten minutes, so this only
 // passes if the applier saw the unit fail and stopped waiting (a wall-clock bound broke on a loaded CI machine).
-test("a gateway that fails on start (config error, exit 78) fails the push at once, without waiting for the timeout", { timeout: 600_000 }, async () => {
-    const root = freshRoot("host-d");
-    fs.rmSync(path.join(root, "var/lib/systemd/linger", AGENT_USER)); // provisioning did not enable linger
-    readyz.setStatus(503);
-    const undoCrash = tools.crashOnStart(`user:${GATEWAY}`);
-    try {
-        tools.reset();
-        const result = await push(root, { restoreFrom: "none", readyTimeoutSeconds: 3600 });
-        assert.notEqual(result.code, 0);
-        assert.match(result.stderr, new RegExp(`${GATEWAY} failed before .*/readyz answered 200; last log lines`));
-        assert.doesNotMatch(result.stderr, /did not answer 200 within/, "it stopped because the unit failed, not at the timeout");
-        assert.match(result.stderr, /gateway journal line 40/);
-        assert.ok(tools.calls().includes(`root loginctl enable-linger ${AGENT_USER}`), "linger is enabled when missing");
-    } finally {
-        undoCrash();
-        readyz.setStatus(200);
-    }
-});
+test(
+    "a gateway that fails on start (config error, exit 78) fails the push at once, without waiting for the timeout",
+    { timeout: 600_000 },
+    async () => {
+        const root = freshRoot("host-d");
+        fs.rmSync(path.join(root, "var/lib/systemd/linger", AGENT_USER)); // provisioning did not enable linger
+        readyz.setStatus(503);
+        const undoCrash = tools.crashOnStart(`user:${GATEWAY}`);
+        try {
+            tools.reset();
+            const result = await push(root, { restoreFrom: "none", readyTimeoutSeconds: 3600 });
+            assert.notEqual(result.code, 0);
+            assert.match(result.stderr, new RegExp(`${GATEWAY} failed before .*/readyz answered 200; last log lines`));
+            assert.doesNotMatch(result.stderr, /did not answer 200 within/, "it stopped because the unit failed, not at the timeout");
+            assert.match(result.stderr, /gateway journal line 40/);
+            assert.ok(tools.calls().includes(`root loginctl enable-linger ${AGENT_USER}`), "linger is enabled when missing");
+        } finally {
+            undoCrash();
+            readyz.setStatus(200);
+        }
+    },
+);
 
 test("a failed restore stops the push before the seed and the gateway; the next push retries it", async () => {
     const root = freshRoot("host-c");
@@ -430,7 +500,11 @@ test("the composed host bundle (buildHostBundle) applies with the contract's mod
     input.openclaw = { ...input.openclaw, port: readyz.port, memorySearch: { provider: "none", hasEmbeddingKey: false } };
     input.secrets = { gatewayToken: input.secrets.gatewayToken, llmApiKey: input.secrets.llmApiKey };
     const composed = buildHostBundle(input);
-    const environment = { OPENCLAW_VPS_ROOT: root, OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE, PATH: `${tools.bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` };
+    const environment = {
+        OPENCLAW_VPS_ROOT: root,
+        OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE,
+        PATH: `${tools.bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    };
     const check = (result: PushResult) => {
         const everything = [result.stdout, result.stderr, tools.calls().join("\n"), sandbox.sshdLog()].join("\n");
         for (const secret of Object.values(HOST_SENTINELS)) assert.ok(!everything.includes(secret), "a secret leaked");
@@ -463,14 +537,23 @@ test("waitProvisioned runs wait-provisioned.sh over SSH as root: done resolves, 
     const status = path.join(dir, "provision.status");
     const log = path.join(dir, "provision.log");
     fs.writeFileSync(log, "step 7/9 cloudflared: apt failed\n", { mode: 0o640 }); // root-only, as on the host
-    const environment = { OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE, PROVISION_STATUS: status, PROVISION_LOG: log, PROVISION_POLL_SECONDS: "1", CLOUD_INIT_RESULT: path.join(dir, "none") };
+    const environment = {
+        OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE,
+        PROVISION_STATUS: status,
+        PROVISION_LOG: log,
+        PROVISION_POLL_SECONDS: "1",
+        CLOUD_INIT_RESULT: path.join(dir, "none"),
+    };
 
     fs.writeFileSync(status, "step=9/9\nname=finish\nstate=done\nupdated=2026-11-26T10:00:00Z\n");
     const done = await host.waitProvisioned({ timeoutSeconds: 5, environment });
     assert.match(done.stdout, /provisioning done/);
 
     fs.writeFileSync(status, "step=7/9\nname=cloudflared\nstate=failed\nupdated=2026-11-26T10:00:00Z\n");
-    await assert.rejects(host.waitProvisioned({ timeoutSeconds: 5, environment }), /did not finish provisioning \(exit 1\)[\s\S]*apt failed/);
+    await assert.rejects(
+        host.waitProvisioned({ timeoutSeconds: 5, environment }),
+        /did not finish provisioning \(exit 1\)[\s\S]*apt failed/,
+    );
 
     fs.writeFileSync(status, "step=3/9\nname=node\nstate=running\nupdated=2026-11-26T10:00:00Z\n");
     await assert.rejects(host.waitProvisioned({ timeoutSeconds: 1, environment }), /exit 124[\s\S]*TIMED OUT/);

@@ -45,7 +45,7 @@ describe("shellcheck on every host script", () => {
         const work = tempDir("shellcheck");
         try {
             const bad = path.join(work.dir, "bad.sh");
-            fs.writeFileSync(bad, '#!/usr/bin/env bash\nset -euo pipefail\nrm -rf $1/tmp\n');
+            fs.writeFileSync(bad, "#!/usr/bin/env bash\nset -euo pipefail\nrm -rf $1/tmp\n");
             assert.notEqual(run("shellcheck", ["--shell=bash", bad]).status, 0);
         } finally {
             work.cleanup();

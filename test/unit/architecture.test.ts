@@ -42,7 +42,8 @@ function sourceFiles(dir: string): string[] {
     });
 }
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s(?:[^"';]*?\sfrom\s)?["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)|\brequire\(\s*["']([^"']+)["']\s*\)|\brequire\.resolve\(\s*["']([^"']+)["']/g;
+const IMPORT =
+    /(?:^|\n)\s*(?:import|export)\s(?:[^"';]*?\sfrom\s)?["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)|\brequire\(\s*["']([^"']+)["']\s*\)|\brequire\.resolve\(\s*["']([^"']+)["']/g;
 
 /** Relative imports of a file (its text given, or read), resolved to files of the repository. */
 export function localImports(file: string, text = fs.readFileSync(file, "utf8")): string[] {
@@ -73,7 +74,9 @@ function violations(files: string[], texts: Record<string, string> = {}): string
     return problems;
 }
 
-const ALL_FILES = ["components", "policy", "standin", "scripts", "test"].flatMap((d) => sourceFiles(path.join(PROJECT_ROOT, d))).concat(path.join(PROJECT_ROOT, "index.ts"));
+const ALL_FILES = ["components", "policy", "standin", "scripts", "test"]
+    .flatMap((d) => sourceFiles(path.join(PROJECT_ROOT, d)))
+    .concat(path.join(PROJECT_ROOT, "index.ts"));
 
 test("every import follows the flow: scripts → index → components → render/providers → core; nothing production imports test/", () => {
     assert.deepEqual(violations(ALL_FILES), []);

@@ -13,11 +13,27 @@ describe("rclone remote and backup.env renderers", () => {
         const text = renderRcloneConfig({ accountId: ACCOUNT, accessKeyId: "tokenid", secretAccessKey: SECRET });
         const lines = text.split("\n");
         assert.ok(lines.includes("[r2]"));
-        for (const line of ["type = s3", "provider = Cloudflare", "access_key_id = tokenid", `secret_access_key = ${SECRET}`, `endpoint = ${r2Endpoint(ACCOUNT)}`, "no_check_bucket = true", "acl = private"]) {
+        for (const line of [
+            "type = s3",
+            "provider = Cloudflare",
+            "access_key_id = tokenid",
+            `secret_access_key = ${SECRET}`,
+            `endpoint = ${r2Endpoint(ACCOUNT)}`,
+            "no_check_bucket = true",
+            "acl = private",
+        ]) {
             assert.ok(lines.includes(line), line);
         }
         assert.equal(r2Endpoint(ACCOUNT), `https://${ACCOUNT}.r2.cloudflarestorage.com`);
-        assert.match(renderRcloneConfig({ accountId: "ignored-with-endpoint", accessKeyId: "a", secretAccessKey: "b", endpoint: "http://127.0.0.1:9000" }), /^endpoint = http:\/\/127\.0\.0\.1:9000$/m);
+        assert.match(
+            renderRcloneConfig({
+                accountId: "ignored-with-endpoint",
+                accessKeyId: "a",
+                secretAccessKey: "b",
+                endpoint: "http://127.0.0.1:9000",
+            }),
+            /^endpoint = http:\/\/127\.0\.0\.1:9000$/m,
+        );
     });
 
     test("bad inputs are refused without echoing a credential", () => {
@@ -29,7 +45,10 @@ describe("rclone remote and backup.env renderers", () => {
             [{ accountId: ACCOUNT, accessKeyId: "a", secretAccessKey: "b", endpoint: "ftp://x" }, /endpoint/],
         ];
         for (const [input, message] of cases) {
-            assert.throws(() => renderRcloneConfig(input), (e: Error) => message.test(e.message) && !e.message.includes(SECRET));
+            assert.throws(
+                () => renderRcloneConfig(input),
+                (e: Error) => message.test(e.message) && !e.message.includes(SECRET),
+            );
         }
     });
 
@@ -39,7 +58,10 @@ describe("rclone remote and backup.env renderers", () => {
             "# openclaw-vps: settings of openclaw-backup.service and restore.sh (written by the deploy).\n" +
                 "BACKUP_REMOTE=r2:agent-memory\nRESTORE_FROM=latest\nBACKUP_TRANSFERS=8\nBACKUP_INCLUDE_STATE=1\nAGENT_USER=openclaw\n",
         );
-        assert.match(renderBackupEnv({ bucketName: "b-1x", restoreFrom: "20261126T050000Z", includeState: false, transfers: 3 }), /RESTORE_FROM=20261126T050000Z\nBACKUP_TRANSFERS=3\nBACKUP_INCLUDE_STATE=0\n/);
+        assert.match(
+            renderBackupEnv({ bucketName: "b-1x", restoreFrom: "20261126T050000Z", includeState: false, transfers: 3 }),
+            /RESTORE_FROM=20261126T050000Z\nBACKUP_TRANSFERS=3\nBACKUP_INCLUDE_STATE=0\n/,
+        );
         assert.throws(() => renderBackupEnv({ bucketName: "Bad_Bucket", restoreFrom: "latest" }), /bucketName/);
         assert.throws(() => renderBackupEnv({ bucketName: "ok-bucket", restoreFrom: "yesterday" }), /restoreFrom/);
         assert.throws(() => renderBackupEnv({ bucketName: "ok-bucket", restoreFrom: "latest", transfers: 0 }), /transfers/);

@@ -25,11 +25,54 @@ function sampleBundle(): Bundle {
         ],
         dirs: [{ path: "/home/openclaw/.openclaw", owner: "openclaw", group: "openclaw", mode: "0700" }],
         files: [
-            { path: "/etc/systemd/system/cloudflared.service", content: "[Unit]\n", owner: "root", group: "root", mode: "0644", policy: "replace", secret: false, affects: ["cloudflared.service"] },
-            { path: "/etc/cloudflared/tunnel.env", content: `TUNNEL_TOKEN=${SENTINEL_TOKEN}\n`, owner: "root", group: "root", mode: "0600", policy: "replace", secret: true, affects: ["cloudflared.service"] },
-            { path: "/home/openclaw/.openclaw/.env", content: `ANTHROPIC_API_KEY=${SENTINEL_KEY}\n`, owner: "openclaw", group: "openclaw", mode: "0600", policy: "replace", secret: true, affects: ["openclaw-gateway.service"] },
-            { path: "/home/openclaw/.openclaw/workspace/SOUL.md", content: "# Soul\nNever run rm -rf.\n", owner: "openclaw", group: "openclaw", mode: "0600", policy: "replace", secret: false },
-            { path: "/home/openclaw/.openclaw/workspace/MEMORY.md", content: "# Memory\n", owner: "openclaw", group: "openclaw", mode: "0600", policy: "create-only", secret: false },
+            {
+                path: "/etc/systemd/system/cloudflared.service",
+                content: "[Unit]\n",
+                owner: "root",
+                group: "root",
+                mode: "0644",
+                policy: "replace",
+                secret: false,
+                affects: ["cloudflared.service"],
+            },
+            {
+                path: "/etc/cloudflared/tunnel.env",
+                content: `TUNNEL_TOKEN=${SENTINEL_TOKEN}\n`,
+                owner: "root",
+                group: "root",
+                mode: "0600",
+                policy: "replace",
+                secret: true,
+                affects: ["cloudflared.service"],
+            },
+            {
+                path: "/home/openclaw/.openclaw/.env",
+                content: `ANTHROPIC_API_KEY=${SENTINEL_KEY}\n`,
+                owner: "openclaw",
+                group: "openclaw",
+                mode: "0600",
+                policy: "replace",
+                secret: true,
+                affects: ["openclaw-gateway.service"],
+            },
+            {
+                path: "/home/openclaw/.openclaw/workspace/SOUL.md",
+                content: "# Soul\nNever run rm -rf.\n",
+                owner: "openclaw",
+                group: "openclaw",
+                mode: "0600",
+                policy: "replace",
+                secret: false,
+            },
+            {
+                path: "/home/openclaw/.openclaw/workspace/MEMORY.md",
+                content: "# Memory\n",
+                owner: "openclaw",
+                group: "openclaw",
+                mode: "0600",
+                policy: "create-only",
+                secret: false,
+            },
         ],
         restore: { from: "latest", script: "/opt/openclaw-vps/bin/restore.sh", marker: "/var/lib/openclaw-vps/restore.done" },
         readiness: { url: "http://127.0.0.1:18789/readyz", unit: "openclaw-gateway.service", timeoutSeconds: 120 },
@@ -65,7 +108,15 @@ test("every file's content round-trips byte for byte through its heredoc, even c
         ...sampleBundle(),
         files: [
             ...sampleBundle().files,
-            { path: "/etc/openclaw-vps/tricky", content: tricky, owner: "root", group: "root", mode: "0644", policy: "replace", secret: false },
+            {
+                path: "/etc/openclaw-vps/tricky",
+                content: tricky,
+                owner: "root",
+                group: "root",
+                mode: "0644",
+                policy: "replace",
+                secret: false,
+            },
             { path: "/etc/openclaw-vps/empty", content: "", owner: "root", group: "root", mode: "0644", policy: "replace", secret: false },
         ],
     };
@@ -109,11 +160,14 @@ test("file effects: system units reload systemd, user units the user manager, af
         "daemon-reload",
         "restart:openclaw-backup.timer",
     ]);
-    assert.deepEqual(fileEffects({ ...base, path: "/home/openclaw/.config/systemd/user/openclaw-gateway.service", affects: ["openclaw-gateway.service", "plugins"] }), [
-        "user-daemon-reload",
-        "restart:openclaw-gateway.service",
-        "install-plugins",
-    ]);
+    assert.deepEqual(
+        fileEffects({
+            ...base,
+            path: "/home/openclaw/.config/systemd/user/openclaw-gateway.service",
+            affects: ["openclaw-gateway.service", "plugins"],
+        }),
+        ["user-daemon-reload", "restart:openclaw-gateway.service", "install-plugins"],
+    );
     assert.deepEqual(fileEffects({ ...base, path: "/home/openclaw/.openclaw/workspace/SOUL.md" }), []);
 });
 
@@ -137,10 +191,17 @@ test("a content change moves exactly that file's digest; a secret change moves o
     assert.deepEqual(moved, ["/home/openclaw/.openclaw/workspace/SOUL.md"]);
 
     const rotated = bundleDigests(withFile(sampleBundle(), "/etc/cloudflared/tunnel.env", { content: "TUNNEL_TOKEN=SENTINEL-new\n" }));
-    assert.deepEqual(Object.keys(before).filter((k) => rotated[k] !== before[k]), [SECRETS_DIGEST_KEY]);
+    assert.deepEqual(
+        Object.keys(before).filter((k) => rotated[k] !== before[k]),
+        [SECRETS_DIGEST_KEY],
+    );
 
     const remoded = bundleDigests(withFile(sampleBundle(), "/home/openclaw/.openclaw/workspace/SOUL.md", { mode: "0640" }));
-    assert.deepEqual(Object.keys(before).filter((k) => remoded[k] !== before[k]), [LAYOUT_DIGEST_KEY], "metadata changes move only the layout digest");
+    assert.deepEqual(
+        Object.keys(before).filter((k) => remoded[k] !== before[k]),
+        [LAYOUT_DIGEST_KEY],
+        "metadata changes move only the layout digest",
+    );
 
     const text = JSON.stringify(before);
     assert.ok(!text.includes(SENTINEL_TOKEN) && !text.includes(SENTINEL_KEY), "no secret in the digests");
@@ -155,8 +216,25 @@ test("validation names every problem: relative or odd paths, readable secrets, u
             { path: "/etc/a/../b", content: "", owner: "root", group: "root", mode: "0644", policy: "replace", secret: false },
             { path: "/etc/with space", content: "", owner: "root", group: "root", mode: "0644", policy: "replace", secret: false },
             { path: "/etc/leaky.env", content: "K=v", owner: "root", group: "root", mode: "0640", policy: "replace", secret: true },
-            { path: "/etc/x", content: "", owner: "Root;", group: "root", mode: "644", policy: "replace", secret: false, affects: ["nginx.service"] },
-            { path: "/etc/cloudflared/tunnel.env", content: "", owner: "root", group: "root", mode: "0600", policy: "replace", secret: true },
+            {
+                path: "/etc/x",
+                content: "",
+                owner: "Root;",
+                group: "root",
+                mode: "644",
+                policy: "replace",
+                secret: false,
+                affects: ["nginx.service"],
+            },
+            {
+                path: "/etc/cloudflared/tunnel.env",
+                content: "",
+                owner: "root",
+                group: "root",
+                mode: "0600",
+                policy: "replace",
+                secret: true,
+            },
         ],
         restore: { from: "yesterday", script: "/opt/openclaw-vps/bin/restore.sh", marker: "/var/lib/openclaw-vps/restore.done" },
         readiness: { url: "http://0.0.0.0:18789/readyz", unit: "openclaw-gateway.service", timeoutSeconds: 0 },
@@ -183,6 +261,9 @@ test("validation names every problem: relative or odd paths, readable secrets, u
 
 test("only PATH and OPENCLAW_VPS_* may be overridden, and only by explicit render options", () => {
     assert.ok(!renderBundleScript(sampleBundle()).includes("export OPENCLAW_VPS_ROOT"));
-    assert.match(renderBundleScript(sampleBundle(), { environment: { OPENCLAW_VPS_ROOT: "/tmp/r o'ot" } }), /^export OPENCLAW_VPS_ROOT='\/tmp\/r o'\\''ot'$/m);
+    assert.match(
+        renderBundleScript(sampleBundle(), { environment: { OPENCLAW_VPS_ROOT: "/tmp/r o'ot" } }),
+        /^export OPENCLAW_VPS_ROOT='\/tmp\/r o'\\''ot'$/m,
+    );
     assert.throws(() => renderBundleScript(sampleBundle(), { environment: { LD_PRELOAD: "/x.so" } }), /not allowed/);
 });

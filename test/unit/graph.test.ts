@@ -35,7 +35,10 @@ describe("hetzner (the default) with token auth", () => {
         assert.deepEqual(server.inputs.labels, { "managed-by": "openclaw-vps", agent: "openclaw" });
         assert.equal(server.inputs.sshKeys.length, 1);
         const firewall = one(rows, "hcloud:index/firewall:Firewall");
-        assert.deepEqual(firewall.inputs.rules.map((r: any) => [r.direction, r.protocol, r.port, r.sourceIps]), [["in", "tcp", "22", CIDRS]]);
+        assert.deepEqual(
+            firewall.inputs.rules.map((r: any) => [r.direction, r.protocol, r.port, r.sourceIps]),
+            [["in", "tcp", "22", CIDRS]],
+        );
         assert.equal(server.inputs.firewallIds.length, 1);
         assert.equal(typeof server.inputs.firewallIds[0], "number", "Hetzner firewall ids are numbers");
         assert.ok(!rows.some((r) => /18789/.test(JSON.stringify(r.inputs.rules ?? ""))), "the gateway port is never opened");
@@ -111,7 +114,9 @@ describe("hetzner (the default) with token auth", () => {
         assert.equal(bucket.retainOnDelete, true);
         assert.equal(bucket.inputs.name, "openclaw-memory");
         const lock = one(rows, "cloudflare:index/r2BucketLock:R2BucketLock");
-        assert.deepEqual(lock.inputs.rules, [{ id: "lock-snapshots", enabled: true, prefix: "snapshots/", condition: { type: "Age", maxAgeSeconds: 7 * 86400 } }]);
+        assert.deepEqual(lock.inputs.rules, [
+            { id: "lock-snapshots", enabled: true, prefix: "snapshots/", condition: { type: "Age", maxAgeSeconds: 7 * 86400 } },
+        ]);
         const lifecycle = one(rows, "cloudflare:index/r2BucketLifecycle:R2BucketLifecycle");
         const expire = lifecycle.inputs.rules.find((r: any) => r.id === "expire-snapshots");
         assert.equal(expire.conditions.prefix, "snapshots/");
@@ -133,10 +138,17 @@ describe("hetzner (the default) with token auth", () => {
         const serverId = wait.inputs.triggers[0];
         assert.equal(push.inputs.triggers[0], serverId, "a new server means a new push");
         const digests = push.inputs.triggers[1];
-        for (const f of ["/home/openclaw/.openclaw/openclaw.json", "/home/openclaw/.openclaw/workspace/SOUL.md", "/etc/systemd/system/cloudflared.service"]) {
+        for (const f of [
+            "/home/openclaw/.openclaw/openclaw.json",
+            "/home/openclaw/.openclaw/workspace/SOUL.md",
+            "/etc/systemd/system/cloudflared.service",
+        ]) {
             assert.match(digests[f], /^[0-9a-f]{64}$/, `${f} has a digest`);
         }
-        assert.ok(!Object.keys(digests).some((k) => k.endsWith(".env") && k.includes(".openclaw")), "secret files are digested only together");
+        assert.ok(
+            !Object.keys(digests).some((k) => k.endsWith(".env") && k.includes(".openclaw")),
+            "secret files are digested only together",
+        );
         assert.equal(push.inputs.triggers[2], "[secret]");
     });
 
@@ -146,7 +158,19 @@ describe("hetzner (the default) with token auth", () => {
 describe("digitalocean with a service token and Access auth", () => {
     let rows: PlanRow[];
     before(() => {
-        rows = planJson([...secrets, "--set", "provider=digitalocean", "--set", "region=", "--set", "serverType=", "--set", "accessServiceToken=true", "--set", "gatewayAuth=access"]);
+        rows = planJson([
+            ...secrets,
+            "--set",
+            "provider=digitalocean",
+            "--set",
+            "region=",
+            "--set",
+            "serverType=",
+            "--set",
+            "accessServiceToken=true",
+            "--set",
+            "gatewayAuth=access",
+        ]);
     });
 
     test("an Ubuntu 24.04 s-2vcpu-2gb droplet behind a firewall: in TCP 22 from adminCidrs, out open (tcp, udp, icmp)", () => {
@@ -169,7 +193,10 @@ describe("digitalocean with a service token and Access auth", () => {
         const service = policies.find((p) => p.inputs.decision === "non_identity")!;
         assert.deepEqual(service.inputs.includes, [{ serviceToken: { tokenId: "openclaw-edge-service-token-id" } }]);
         const app = one(rows, "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication");
-        assert.deepEqual(app.inputs.policies.map((p: any) => p.precedence), [1, 2]);
+        assert.deepEqual(
+            app.inputs.policies.map((p: any) => p.precedence),
+            [1, 2],
+        );
     });
 
     test("no secret value appears anywhere in the plan's inputs", () => assertNoSecretValues(rows));
@@ -185,7 +212,7 @@ describe("bad input plans nothing", () => {
     });
 
     test("a typo in a key is caught with a suggestion", () => {
-        const run = runPlan(["--set", "acessEmails=[\"a@b.co\"]"]);
+        const run = runPlan(["--set", 'acessEmails=["a@b.co"]']);
         assert.equal(run.status, 2);
         assert.match(run.stderr, /did you mean openclaw-vps:accessEmails\?/);
     });
@@ -207,7 +234,12 @@ describe("npm run plan -- --out DIR", () => {
             assert.equal(run.status, 0, run.stderr);
             const userData = fs.readFileSync(path.join(dir, "user-data.yaml"), "utf8");
             assert.match(userData, /^#cloud-config\n/);
-            const manifest = fs.readFileSync(path.join(dir, "host-files.tsv"), "utf8").trim().split("\n").slice(1).map((l) => l.split("\t"));
+            const manifest = fs
+                .readFileSync(path.join(dir, "host-files.tsv"), "utf8")
+                .trim()
+                .split("\n")
+                .slice(1)
+                .map((l) => l.split("\t"));
             const byPath = new Map(manifest.map(([p, owner, mode, policy, sha]) => [p, { owner, mode, policy, sha }]));
             assert.deepEqual(byPath.get("/home/openclaw/.openclaw/workspace/MEMORY.md")?.policy, "create-only");
             assert.deepEqual(byPath.get("/home/openclaw/.openclaw/workspace/SOUL.md")?.policy, "replace");
@@ -217,7 +249,11 @@ describe("npm run plan -- --out DIR", () => {
             assert.equal(config.gateway.bind, "loopback");
             assert.equal(fs.readFileSync(path.join(dir, "host/home/openclaw/.openclaw/.env"), "utf8"), "[secret]");
             const soul = fs.readFileSync(path.join(dir, "host/home/openclaw/.openclaw/workspace/SOUL.md"), "utf8");
-            assert.equal(soul, fs.readFileSync(path.join(PROJECT_ROOT, "workspace/SOUL.md"), "utf8"), "workspace files are the repository's");
+            assert.equal(
+                soul,
+                fs.readFileSync(path.join(PROJECT_ROOT, "workspace/SOUL.md"), "utf8"),
+                "workspace files are the repository's",
+            );
             const everything = execFileSync("cat", ["-v", ...walk(dir)], { encoding: "utf8", maxBuffer: 32 * 1024 * 1024 });
             assert.ok(!everything.includes("SENTINEL"), "no secret in any written file");
         } finally {
@@ -227,5 +263,7 @@ describe("npm run plan -- --out DIR", () => {
 });
 
 function walk(dir: string): string[] {
-    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+    return fs
+        .readdirSync(dir, { withFileTypes: true })
+        .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }

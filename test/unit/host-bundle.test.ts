@@ -48,7 +48,10 @@ test("every path the contract gives the push has the contract's owner and mode",
 
 test("secrets live only in the 0600 secret files, never in config, units or scripts", () => {
     const bundle = buildHostBundle(sampleHostInput());
-    const secretFiles = bundle.files.filter((f) => f.secret).map((f) => f.path).sort();
+    const secretFiles = bundle.files
+        .filter((f) => f.secret)
+        .map((f) => f.path)
+        .sort();
     assert.deepEqual(secretFiles, ["/etc/cloudflared/tunnel.env", "/etc/openclaw-vps/rclone.conf", "/home/openclaw/.openclaw/.env"]);
     for (const f of bundle.files) {
         for (const [name, value] of Object.entries(SENTINELS)) {
@@ -70,7 +73,10 @@ test("secrets live only in the 0600 secret files, never in config, units or scri
 test("restarts are wired: config, secrets and unit restart the gateway; token and unit restart cloudflared; workspace restarts nothing", () => {
     const bundle = buildHostBundle(sampleHostInput());
     const affects = (p: string) => bundle.files.find((f) => f.path === p)?.affects ?? [];
-    assert.deepEqual(affects("/home/openclaw/.openclaw/openclaw.json").filter((a) => a.endsWith(".service")), ["openclaw-gateway.service"]);
+    assert.deepEqual(
+        affects("/home/openclaw/.openclaw/openclaw.json").filter((a) => a.endsWith(".service")),
+        ["openclaw-gateway.service"],
+    );
     assert.deepEqual(affects("/home/openclaw/.openclaw/.env"), ["openclaw-gateway.service"]);
     assert.deepEqual(affects("/home/openclaw/.config/systemd/user/openclaw-gateway.service"), ["openclaw-gateway.service"]);
     assert.deepEqual(affects("/etc/cloudflared/tunnel.env"), ["cloudflared.service"]);
@@ -79,11 +85,25 @@ test("restarts are wired: config, secrets and unit restart the gateway; token an
     assert.deepEqual(affects("/home/openclaw/.openclaw/workspace/SOUL.md"), []);
     assert.equal(bundle.files.find((f) => f.path.endsWith("/MEMORY.md"))!.policy, "create-only");
     assert.equal(bundle.files.find((f) => f.path.endsWith("/SOUL.md"))!.policy, "replace");
-    assert.deepEqual(bundle.restore, { from: "latest", script: "/opt/openclaw-vps/bin/restore.sh", marker: "/var/lib/openclaw-vps/restore.done" });
+    assert.deepEqual(bundle.restore, {
+        from: "latest",
+        script: "/opt/openclaw-vps/bin/restore.sh",
+        marker: "/var/lib/openclaw-vps/restore.done",
+    });
     assert.equal(bundle.readiness?.url, "http://127.0.0.1:18789/readyz");
-    assert.deepEqual(bundle.services?.map((s) => `${s.scope}:${s.unit}`), ["system:cloudflared.service", "system:openclaw-backup.timer", "user:openclaw-gateway.service"]);
-    assert.deepEqual(bundle.pluginInstaller, { script: "/opt/openclaw-vps/bin/install-plugins.sh", args: ["@openclaw/voyage-provider@2026.9.6"] });
-    assert.deepEqual(affects("/home/openclaw/.openclaw/openclaw.json"), ["openclaw-gateway.service", "plugins"], "a config change reinstalls plugins");
+    assert.deepEqual(
+        bundle.services?.map((s) => `${s.scope}:${s.unit}`),
+        ["system:cloudflared.service", "system:openclaw-backup.timer", "user:openclaw-gateway.service"],
+    );
+    assert.deepEqual(bundle.pluginInstaller, {
+        script: "/opt/openclaw-vps/bin/install-plugins.sh",
+        args: ["@openclaw/voyage-provider@2026.9.6"],
+    });
+    assert.deepEqual(
+        affects("/home/openclaw/.openclaw/openclaw.json"),
+        ["openclaw-gateway.service", "plugins"],
+        "a config change reinstalls plugins",
+    );
     assert.deepEqual(affects("/opt/openclaw-vps/bin/install-plugins.sh"), ["plugins"]);
     assert.match(bundle.files.find((f) => f.path.endsWith("/openclaw-gateway.service"))!.content, /^\[Service\]/m);
     // restore.sh needs backup-lib.sh beside it.
@@ -95,8 +115,13 @@ test("restarts are wired: config, secrets and unit restart the gateway; token an
 
 test("a rotated secret moves only the secrets digest; a changed port moves the config and the layout", () => {
     const before = bundleDigests(buildHostBundle(sampleHostInput()));
-    const rotated = bundleDigests(buildHostBundle(sampleHostInput({ tunnel: { protocol: "auto", token: "bmV3LXRva2VuLWFmdGVyLXJlYnVpbGQtMTIzNA==" } })));
-    assert.deepEqual(Object.keys(before).filter((k) => before[k] !== rotated[k]), [SECRETS_DIGEST_KEY]);
+    const rotated = bundleDigests(
+        buildHostBundle(sampleHostInput({ tunnel: { protocol: "auto", token: "bmV3LXRva2VuLWFmdGVyLXJlYnVpbGQtMTIzNA==" } })),
+    );
+    assert.deepEqual(
+        Object.keys(before).filter((k) => before[k] !== rotated[k]),
+        [SECRETS_DIGEST_KEY],
+    );
     const base = sampleHostInput();
     const ported = bundleDigests(buildHostBundle({ ...base, openclaw: { ...base.openclaw, port: 18800 } }));
     const moved = Object.keys(before).filter((k) => before[k] !== ported[k]);
@@ -116,7 +141,10 @@ test("a config that reads an env var no secret covers is refused; no embedding k
         () => buildHostBundle({ ...base, secrets: { gatewayToken: SENTINELS.gatewayToken, llmApiKey: SENTINELS.llmApiKey } }),
         /reads VOYAGE_API_KEY, but no secret is given/,
     );
-    assert.throws(() => buildHostBundle({ ...base, workspace: [{ path: "../escape.md", content: "", policy: "replace", mode: 0o600 }] }), /plain relative path/);
+    assert.throws(
+        () => buildHostBundle({ ...base, workspace: [{ path: "../escape.md", content: "", policy: "replace", mode: 0o600 }] }),
+        /plain relative path/,
+    );
 });
 
 test("the repository's real workspace composes: operator files replaced, agent memory create-only, all 0600", () => {

@@ -89,7 +89,10 @@ test("LLM: default Anthropic model, key as SecretRef to the provider's env var, 
         assert.equal(out.config.models.providers[spec.id].apiKey.id, spec.keyEnv);
         assert.ok(out.env.includes(spec.keyEnv), `${provider} key env listed`);
     }
-    assert.equal(render({ llmProvider: "openai", model: "openai/gpt-5.4-mini" }).config.agents.defaults.model.primary, "openai/gpt-5.4-mini");
+    assert.equal(
+        render({ llmProvider: "openai", model: "openai/gpt-5.4-mini" }).config.agents.defaults.model.primary,
+        "openai/gpt-5.4-mini",
+    );
     assert.throws(() => render({ llmProvider: "openai", model: "anthropic/claude-sonnet-5" }), /model/);
 });
 
@@ -126,7 +129,10 @@ test("no embedding key: a loud warning and keyword-only (provider none), no key 
         assert.equal(config.memory.search.provider, "none", provider);
         assert.equal(config.memory.search.remote, undefined);
         assert.equal(config.memory.search.enabled, true, "keyword search stays on");
-        assert.ok(warnings.some((w) => /NO EMBEDDING KEY/.test(w) && /KEYWORD-ONLY/.test(w) && w.includes(provider)), provider);
+        assert.ok(
+            warnings.some((w) => /NO EMBEDDING KEY/.test(w) && /KEYWORD-ONLY/.test(w) && w.includes(provider)),
+            provider,
+        );
         assert.ok(!env.some((e) => /VOYAGE|MISTRAL/.test(e)), provider);
         if (provider !== "mistral") assert.deepEqual(plugins, []);
     }
@@ -161,7 +167,10 @@ test("empty HEARTBEAT.md (blank, headings, comments, empty items) means no heart
 });
 
 test("heartbeat prompt: operator comments stripped, the quiet rule added only when missing", () => {
-    assert.equal(heartbeatPromptFrom("<!-- private note -->\n- check mail\n"), "- check mail\n\nIf nothing needs attention, reply NO_REPLY.");
+    assert.equal(
+        heartbeatPromptFrom("<!-- private note -->\n- check mail\n"),
+        "- check mail\n\nIf nothing needs attention, reply NO_REPLY.",
+    );
     assert.equal(heartbeatPromptFrom("- check\nReply HEARTBEAT_OK when idle."), "- check\nReply HEARTBEAT_OK when idle.");
     assert.equal(heartbeatPromptFrom("<!-- unterminated"), undefined);
 });
@@ -194,7 +203,10 @@ test("output is deterministic and valid input is required", () => {
 
 test(".env renderer: sorted NAME=value lines, refuses values systemd and dotenv would parse differently", () => {
     assert.equal(renderGatewayEnvFile({ B_KEY: "b+/=", A_KEY: "sk-ant-123" }), "A_KEY=sk-ant-123\nB_KEY=b+/=\n");
-    assert.throws(() => renderGatewayEnvFile({ A: "has space" }), (e: Error) => /A/.test(e.message) && !e.message.includes("has space"));
+    assert.throws(
+        () => renderGatewayEnvFile({ A: "has space" }),
+        (e: Error) => /A/.test(e.message) && !e.message.includes("has space"),
+    );
     assert.throws(() => renderGatewayEnvFile({ A: 'quote"d' }));
     assert.throws(() => renderGatewayEnvFile({ "bad-name": "x" }));
     assert.throws(() => renderGatewayEnvFile({ A: "" }));

@@ -37,7 +37,11 @@ describe("the built-in providers", () => {
     });
 
     it("refuses another provider's server type and region by key, with this provider's nearest choices", () => {
-        const type = problemsOf({ "openclaw-vps:provider": "digitalocean", "openclaw-vps:region": "fra1", "openclaw-vps:serverType": "cx23" });
+        const type = problemsOf({
+            "openclaw-vps:provider": "digitalocean",
+            "openclaw-vps:region": "fra1",
+            "openclaw-vps:serverType": "cx23",
+        });
         assert.equal(type.length, 1, JSON.stringify(type));
         assert.equal(type[0].key, "serverType");
         assert.match(type[0].expected, /a digitalocean server type \(cx23 is hetzner's\), e\.g\. s-2vcpu-2gb/);
@@ -70,10 +74,14 @@ describe("a third provider from one module", () => {
     before(async () => {
         unregister = registerProvider(throwawayProvider);
         const { settings: s } = settings();
-        plan = await planProgram(() => {
-            const agent = new OpenClawAgent(s.agentName, { settings: s, llmApiKey: pulumi.secret("sk-ant-SENTINEL-third-provider") });
-            return { ip: agent.ipv4Address, ssh: agent.sshCommand };
-        }, {}, []);
+        plan = await planProgram(
+            () => {
+                const agent = new OpenClawAgent(s.agentName, { settings: s, llmApiKey: pulumi.secret("sk-ant-SENTINEL-third-provider") });
+                return { ip: agent.ipv4Address, ssh: agent.sshCommand };
+            },
+            {},
+            [],
+        );
     });
     after(() => unregister());
 
@@ -82,10 +90,26 @@ describe("a third provider from one module", () => {
         assert.equal(parsed.provider, "throwaway");
         assert.equal(parsed.serverMemoryMb, 8192);
         assert.equal(parsed.serverArch, "arm64");
-        const defaults = parseSettings({ ...base(), "openclaw-vps:provider": "throwaway", "openclaw-vps:region": "", "openclaw-vps:serverType": "" }).settings;
+        const defaults = parseSettings({
+            ...base(),
+            "openclaw-vps:provider": "throwaway",
+            "openclaw-vps:region": "",
+            "openclaw-vps:serverType": "",
+        }).settings;
         assert.deepEqual([defaults.region, defaults.serverType], ["tw-north-1", "tw.small"]);
-        assert.match(problemsOf({ "openclaw-vps:provider": "throwaway", "openclaw-vps:region": "tw-north-1", "openclaw-vps:serverType": "tw.tiny" })[0].expected, /at least 2 vCPU/);
-        assert.match(problemsOf({ "openclaw-vps:provider": "throwaway", "openclaw-vps:region": "tw-north-1", "openclaw-vps:serverType": "cx23" })[0].expected, /a throwaway server type \(cx23 is hetzner's\)/);
+        assert.match(
+            problemsOf({
+                "openclaw-vps:provider": "throwaway",
+                "openclaw-vps:region": "tw-north-1",
+                "openclaw-vps:serverType": "tw.tiny",
+            })[0].expected,
+            /at least 2 vCPU/,
+        );
+        assert.match(
+            problemsOf({ "openclaw-vps:provider": "throwaway", "openclaw-vps:region": "tw-north-1", "openclaw-vps:serverType": "cx23" })[0]
+                .expected,
+            /a throwaway server type \(cx23 is hetzner's\)/,
+        );
     });
 
     it("plan: the program builds its machine, filter and key, and the agent reaches it at its address", () => {
@@ -105,14 +129,22 @@ describe("a third provider from one module", () => {
         const clean = await runPolicies(POLICIES, resources, { gatewayPort: 18789 });
         assert.deepEqual(clean.violations, []);
         const opened = resources.map((r) =>
-            r.type === throwawayProvider.resourceTypes.firewall ? { ...r, props: { allow: [...r.props.allow, { proto: "tcp", ports: "18000-19000", from: ["0.0.0.0/0"] }] } } : r,
+            r.type === throwawayProvider.resourceTypes.firewall
+                ? { ...r, props: { allow: [...r.props.allow, { proto: "tcp", ports: "18000-19000", from: ["0.0.0.0/0"] }] } }
+                : r,
         );
         assert.match((await runPolicies(POLICIES, opened)).violations.map((v) => v.message).join("\n"), /opens the gateway port 18789/);
-        const bare = resources.map((r) => (r.type === throwawayProvider.resourceTypes.server ? { ...r, props: { ...r.props, filterId: "", os: "debian-12" } } : r));
+        const bare = resources.map((r) =>
+            r.type === throwawayProvider.resourceTypes.server ? { ...r, props: { ...r.props, filterId: "", os: "debian-12" } } : r,
+        );
         const bareRun = (await runPolicies(POLICIES, bare)).violations.map((v) => `${v.policy}: ${v.message}`).join("\n");
         assert.match(bareRun, /server-firewalled: Throwaway Cloud server .* is not behind a firewall/);
         assert.match(bareRun, /ubuntu-24-04: image "debian-12": expected ubuntu-24\.04-lts/);
-        const leaky = resources.map((r) => (r.type === throwawayProvider.resourceTypes.server ? { ...r, props: { ...r.props, cloudConfig: `${r.props.cloudConfig}\nTUNNEL_TOKEN=eyJhIjoiSENTINELSENTINELSENTINEL` } } : r));
+        const leaky = resources.map((r) =>
+            r.type === throwawayProvider.resourceTypes.server
+                ? { ...r, props: { ...r.props, cloudConfig: `${r.props.cloudConfig}\nTUNNEL_TOKEN=eyJhIjoiSENTINELSENTINELSENTINEL` } }
+                : r,
+        );
         assert.match((await runPolicies(POLICIES, leaky)).violations.map((v) => v.message).join("\n"), /user data contains/);
         // The same plan once the module is gone: its resource types are unknown, and the pack fails closed.
         unregister();
@@ -128,7 +160,10 @@ describe("a third provider from one module", () => {
     it("setup asks for its credential (or takes it from the environment), and the rebuild replaces its server", async () => {
         assert.deepEqual(credentialsFor("throwaway")[0], throwawayProvider.credential);
         const asked: string[] = [];
-        const prompter: Prompter = { ask: async (q) => (asked.push(q), q.startsWith("throwaway:apiKey") ? "tw-SENTINEL-key" : "cf-SENTINEL"), say: () => undefined };
+        const prompter: Prompter = {
+            ask: async (q) => (asked.push(q), q.startsWith("throwaway:apiKey") ? "tw-SENTINEL-key" : "cf-SENTINEL"),
+            say: () => undefined,
+        };
         const calls: { args: string[]; stdin?: string }[] = [];
         const runner: PulumiRunner = { run: async (args, stdin) => (calls.push({ args, stdin }), { code: 0, stdout: "", stderr: "" }) };
         const complete = {
@@ -142,13 +177,28 @@ describe("a third provider from one module", () => {
             "openclaw-vps:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIObQEt+uo/bXbGBubPD3Z7Y5/6/9RzR04JO/vOJQm/77 me@laptop",
             "openclaw-vps:adminCidrs": JSON.stringify(["81.2.69.160/32"]),
         };
-        const stored = await guidedSetup({ stackConfig: complete, secretKeys: new Set(["openclaw-vps:llmApiKey"]), prompter, pulumi: runner, env: {} });
-        assert.ok(asked.some((q) => q.startsWith("throwaway:apiKey: Throwaway Cloud API key") && q.includes("THROWAWAY_API_KEY")), asked.join("\n"));
+        const stored = await guidedSetup({
+            stackConfig: complete,
+            secretKeys: new Set(["openclaw-vps:llmApiKey"]),
+            prompter,
+            pulumi: runner,
+            env: {},
+        });
+        assert.ok(
+            asked.some((q) => q.startsWith("throwaway:apiKey: Throwaway Cloud API key") && q.includes("THROWAWAY_API_KEY")),
+            asked.join("\n"),
+        );
         assert.ok(stored.includes("throwaway:apiKey"));
         const set = calls.find((c) => c.args.includes("throwaway:apiKey"))!;
         assert.deepEqual(set.args, ["config", "set", "--secret", "throwaway:apiKey"]);
         assert.equal(set.stdin, "tw-SENTINEL-key", "the token goes on stdin, never in argv");
-        const fromEnv = await guidedSetup({ stackConfig: complete, secretKeys: new Set(["openclaw-vps:llmApiKey", "cloudflare:apiToken"]), prompter, pulumi: runner, env: { THROWAWAY_API_KEY: "x" } });
+        const fromEnv = await guidedSetup({
+            stackConfig: complete,
+            secretKeys: new Set(["openclaw-vps:llmApiKey", "cloudflare:apiToken"]),
+            prompter,
+            pulumi: runner,
+            env: { THROWAWAY_API_KEY: "x" },
+        });
         assert.ok(!fromEnv.includes("throwaway:apiKey"), "a token in the environment is not asked for");
         assert.ok(rebuildTypes().includes(throwawayProvider.resourceTypes.server), "--rebuild replaces its server");
     });
@@ -175,7 +225,13 @@ describe("a third provider from one module", () => {
     it("registering refuses a spec that breaks the rules or clashes with another provider", () => {
         assert.throws(() => registerProvider(throwawayProvider), /already registered/);
         assert.throws(
-            () => registerProvider({ ...throwawayProvider, id: "clash", defaultServerType: "tw.tiny", resourceTypes: providerSpec("hetzner").resourceTypes }),
+            () =>
+                registerProvider({
+                    ...throwawayProvider,
+                    id: "clash",
+                    defaultServerType: "tw.tiny",
+                    resourceTypes: providerSpec("hetzner").resourceTypes,
+                }),
             /defaultServerType tw\.tiny is below[\s\S]*already hetzner's/,
         );
     });

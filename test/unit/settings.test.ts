@@ -50,11 +50,19 @@ test("the example stack (Pulumi.prod.yaml) is accepted, with defaults filled in"
     assert.equal(settings.model, DEFAULT_MODEL.anthropic);
     assert.match(settings.model, /^anthropic\//);
     assert.match(secrets.llmApiKey, /^PLAN-PLACEHOLDER-/);
-    assert.ok(warnings.some((w) => /KEYWORD-ONLY/.test(w)), "no embedding key must warn about keyword-only search");
+    assert.ok(
+        warnings.some((w) => /KEYWORD-ONLY/.test(w)),
+        "no embedding key must warn about keyword-only search",
+    );
 });
 
 test("provider-dependent defaults follow the provider", () => {
-    const { settings } = parseSettings({ ...example(), [`${NAMESPACE}:provider`]: "digitalocean", [`${NAMESPACE}:region`]: "", [`${NAMESPACE}:serverType`]: "" });
+    const { settings } = parseSettings({
+        ...example(),
+        [`${NAMESPACE}:provider`]: "digitalocean",
+        [`${NAMESPACE}:region`]: "",
+        [`${NAMESPACE}:serverType`]: "",
+    });
     assert.equal(settings.serverType, "s-2vcpu-2gb");
     assert.equal(settings.region, "fra1");
 });
@@ -108,8 +116,10 @@ test("nodeMajor must satisfy the installed OpenClaw's engines range", () => {
 test("the Node range is not hard-coded: a different pin changes the verdict", () => {
     const pin = { version: "2026.9.6", nodeEngines: ">=26.1.0" };
     assert.equal(nodeMajorSatisfies(24, pin.nodeEngines), false);
-    assert.throws(() => parseSettings({ ...example(), [`${NAMESPACE}:nodeMajor`]: "24" }, { pin }), (err: ConfigError) =>
-        err.problems.some((p) => p.key === "nodeMajor"));
+    assert.throws(
+        () => parseSettings({ ...example(), [`${NAMESPACE}:nodeMajor`]: "24" }, { pin }),
+        (err: ConfigError) => err.problems.some((p) => p.key === "nodeMajor"),
+    );
     // And with that pin the default nodeMajor becomes 26.
     assert.equal(parseSettings(example(), { pin }).settings.nodeMajor, 26);
 });
@@ -172,11 +182,15 @@ function escapeRegExp(text: string): string {
 }
 
 test("a backup schedule must be one systemd calendar line that fires at most once an hour (the rule's own message)", () => {
-    for (const tooOften of ["minutely", "*:0/2", "*:0/30", "*:00,30"]) assertRejected("backupSchedule", tooOften, new RegExp(escapeRegExp(BACKUP_SCHEDULE_RULE.expected)));
+    for (const tooOften of ["minutely", "*:0/2", "*:0/30", "*:00,30"])
+        assertRejected("backupSchedule", tooOften, new RegExp(escapeRegExp(BACKUP_SCHEDULE_RULE.expected)));
     assertRejected("backupSchedule", "hourly\nExecStart=/bin/sh", /calendar expression/);
     // The docs reuse the same sentence: the key's description (Pulumi.yaml, README) carries it.
     assert.ok(settingSpecs().backupSchedule.description.includes(BACKUP_SCHEDULE_RULE.expected));
-    assert.equal(parseSettings({ ...example(), "openclaw-vps:backupSchedule": "*-*-* 00/6:00:00" }).settings.backupSchedule, "*-*-* 00/6:00:00");
+    assert.equal(
+        parseSettings({ ...example(), "openclaw-vps:backupSchedule": "*-*-* 00/6:00:00" }).settings.backupSchedule,
+        "*-*-* 00/6:00:00",
+    );
 });
 
 test("the lock must be shorter than the retention", () => {
@@ -195,7 +209,21 @@ test("Pulumi.yaml declares every setting with its type, default and description 
     for (const [key, spec] of Object.entries(settingSpecs())) {
         assert.match(onDisk, new RegExp(`\\n  ${key}:\\n    type: ${spec.kind}\\n`), `${key} is declared with its type`);
     }
-    for (const required of ["provider", "region", "serverType", "hostname", "zoneId", "accountId", "accessEmails", "sshPublicKey", "adminCidrs", "openclawVersion", "nodeMajor", "timezone", "llmApiKey"]) {
+    for (const required of [
+        "provider",
+        "region",
+        "serverType",
+        "hostname",
+        "zoneId",
+        "accountId",
+        "accessEmails",
+        "sshPublicKey",
+        "adminCidrs",
+        "openclawVersion",
+        "nodeMajor",
+        "timezone",
+        "llmApiKey",
+    ]) {
         assert.ok(settingSpecs()[required], `${required} is a setting`);
     }
 });

@@ -85,7 +85,10 @@ test("the setup stores answers with pulumi config set, secrets on stdin only, an
         pulumi,
         env: { HCLOUD_TOKEN: "from-env" },
     });
-    assert.ok(prompter.said.some((l) => /hostname: expected a fully qualified domain name/.test(l)), "bad answer explained");
+    assert.ok(
+        prompter.said.some((l) => /hostname: expected a fully qualified domain name/.test(l)),
+        "bad answer explained",
+    );
     assert.ok(stored.includes("llmApiKey") && stored.includes("cloudflare:apiToken"));
     assert.ok(!stored.includes("hcloud:token"), "a token in the environment is not asked for");
     assert.ok(!stored.includes("embeddingApiKey"), "an empty optional answer stores nothing");
@@ -97,10 +100,13 @@ test("the setup stores answers with pulumi config set, secrets on stdin only, an
     assert.deepEqual(llm?.args, ["config", "set", "--secret", "openclaw-vps:llmApiKey"]);
     assert.equal(llm?.stdin, SENTINEL_LLM);
     const emails = pulumi.calls.filter((c) => c.args.some((a) => a.startsWith("openclaw-vps:accessEmails[")));
-    assert.deepEqual(emails.map((c) => [c.args.at(-1), c.stdin]), [
-        ["openclaw-vps:accessEmails[0]", "me@mydomain.dev"],
-        ["openclaw-vps:accessEmails[1]", "partner@mydomain.dev"],
-    ]);
+    assert.deepEqual(
+        emails.map((c) => [c.args.at(-1), c.stdin]),
+        [
+            ["openclaw-vps:accessEmails[0]", "me@mydomain.dev"],
+            ["openclaw-vps:accessEmails[1]", "partner@mydomain.dev"],
+        ],
+    );
     const cf = pulumi.calls.find((c) => c.args.includes("cloudflare:apiToken"));
     assert.ok(cf?.args.includes("--secret"));
 });
@@ -110,14 +116,33 @@ test("npm run deploy --setup-only drives a real pulumi command line without secr
     const log = path.join(dir, "calls.log");
     const fake = path.join(dir, "pulumi");
     // A stand-in for the Pulumi CLI: records argv and stdin; `stack export` says the stack has no resources.
-    fs.writeFileSync(fake, `#!/usr/bin/env bash\nprintf 'ARGV %s\\n' "$*" >> ${JSON.stringify(log)}\nif [ ! -t 0 ]; then printf 'STDIN %s\\n' "$(cat)" >> ${JSON.stringify(log)}; fi\n[ "$1" = stack ] && [ "$2" = export ] && echo '{}'\nexit 0\n`, { mode: 0o755 });
-    const answers = ["agent.mydomain.dev", "c".repeat(32), "d".repeat(32), "myteam", "me@mydomain.dev",
-        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIObQEt+uo/bXbGBubPD3Z7Y5/6/9RzR04JO/vOJQm/77 me@laptop", "81.2.69.160/32",
-        SENTINEL_LLM, "", SENTINEL_CF].join("\n");
+    fs.writeFileSync(
+        fake,
+        `#!/usr/bin/env bash\nprintf 'ARGV %s\\n' "$*" >> ${JSON.stringify(log)}\nif [ ! -t 0 ]; then printf 'STDIN %s\\n' "$(cat)" >> ${JSON.stringify(log)}; fi\n[ "$1" = stack ] && [ "$2" = export ] && echo '{}'\nexit 0\n`,
+        { mode: 0o755 },
+    );
+    const answers = [
+        "agent.mydomain.dev",
+        "c".repeat(32),
+        "d".repeat(32),
+        "myteam",
+        "me@mydomain.dev",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIObQEt+uo/bXbGBubPD3Z7Y5/6/9RzR04JO/vOJQm/77 me@laptop",
+        "81.2.69.160/32",
+        SENTINEL_LLM,
+        "",
+        SENTINEL_CF,
+    ].join("\n");
     const res = spawnSync(process.execPath, ["--import", "tsx", "scripts/deploy.ts", "--setup-only", "--stack", "prod"], {
         cwd: PROJECT_ROOT,
         input: `${answers}\n`,
-        env: { ...process.env, OPENCLAW_VPS_PULUMI: fake, PULUMI_CONFIG_PASSPHRASE: "test-passphrase", HCLOUD_TOKEN: "x", CLOUDFLARE_API_TOKEN: "" },
+        env: {
+            ...process.env,
+            OPENCLAW_VPS_PULUMI: fake,
+            PULUMI_CONFIG_PASSPHRASE: "test-passphrase",
+            HCLOUD_TOKEN: "x",
+            CLOUDFLARE_API_TOKEN: "",
+        },
         encoding: "utf8",
         timeout: 300_000,
     });
@@ -143,7 +168,11 @@ test("--rebuild replaces the server and every credential the host held, never th
     ].map(([type, name]) => ({ type, urn: `urn:pulumi:prod::openclaw-vps::${type}::${name}` }));
     const urns = rebuildUrns(JSON.stringify({ deployment: { resources } }));
     assert.deepEqual(urns.map((u) => u.split("::").pop()).sort(), [
-        "openclaw-backup-token", "openclaw-edge-tunnel", "openclaw-edge-tunnel-secret", "openclaw-host-gateway-token", "openclaw-server-server",
+        "openclaw-backup-token",
+        "openclaw-edge-tunnel",
+        "openclaw-edge-tunnel-secret",
+        "openclaw-host-gateway-token",
+        "openclaw-server-server",
     ]);
 });
 
@@ -152,39 +181,73 @@ test("npm run deploy takes a snapshot before updating a live server, warns and g
     const stackFile = path.join(PROJECT_ROOT, "Pulumi.deploy-test.yaml");
     const log = path.join(dir, "calls.log");
     const fake = path.join(dir, "pulumi");
-    const state = JSON.stringify({ deployment: { resources: [
-        { urn: "urn:pulumi:deploy-test::openclaw-vps::hcloud:index/server:Server::openclaw-server-server", type: "hcloud:index/server:Server" },
-        { urn: "urn:pulumi:deploy-test::openclaw-vps::random:index/randomPassword:RandomPassword::openclaw-host-gateway-token", type: "random:index/randomPassword:RandomPassword" },
-        { urn: "urn:pulumi:deploy-test::openclaw-vps::cloudflare:index/r2Bucket:R2Bucket::openclaw-backup-bucket", type: "cloudflare:index/r2Bucket:R2Bucket" },
-    ] } });
+    const state = JSON.stringify({
+        deployment: {
+            resources: [
+                {
+                    urn: "urn:pulumi:deploy-test::openclaw-vps::hcloud:index/server:Server::openclaw-server-server",
+                    type: "hcloud:index/server:Server",
+                },
+                {
+                    urn: "urn:pulumi:deploy-test::openclaw-vps::random:index/randomPassword:RandomPassword::openclaw-host-gateway-token",
+                    type: "random:index/randomPassword:RandomPassword",
+                },
+                {
+                    urn: "urn:pulumi:deploy-test::openclaw-vps::cloudflare:index/r2Bucket:R2Bucket::openclaw-backup-bucket",
+                    type: "cloudflare:index/r2Bucket:R2Bucket",
+                },
+            ],
+        },
+    });
     // A stand-in Pulumi CLI: a deployed stack whose server (127.0.0.1:22 here) does not answer SSH.
-    fs.writeFileSync(fake, [
-        "#!/usr/bin/env bash",
-        `printf 'ARGV %s\\n' "$*" >> ${JSON.stringify(log)}`,
-        `case "$1 $2" in`,
-        `  "stack export") cat ${JSON.stringify(path.join(dir, "state.json"))} ;;`,
-        `  "stack output") echo '{"sshCommand":"ssh ops@127.0.0.1","serverIpv4":"127.0.0.1"}' ;;`,
-        "esac",
-        "exit 0",
-    ].join("\n") + "\n", { mode: 0o755 });
+    fs.writeFileSync(
+        fake,
+        [
+            "#!/usr/bin/env bash",
+            `printf 'ARGV %s\\n' "$*" >> ${JSON.stringify(log)}`,
+            `case "$1 $2" in`,
+            `  "stack export") cat ${JSON.stringify(path.join(dir, "state.json"))} ;;`,
+            `  "stack output") echo '{"sshCommand":"ssh ops@127.0.0.1","serverIpv4":"127.0.0.1"}' ;;`,
+            "esac",
+            "exit 0",
+        ].join("\n") + "\n",
+        { mode: 0o755 },
+    );
     fs.writeFileSync(path.join(dir, "state.json"), state);
     const keyFileName = path.join(dir, "id_ed25519");
     fs.writeFileSync(keyFileName, "not a real key\n", { mode: 0o600 });
-    const complete = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "utf8")
-        .replace("agent.example.com", "agent.mydomain.dev").replace("0123456789abcdef0123456789abcdef", "c".repeat(32))
-        .replace("fedcba9876543210fedcba9876543210", "d".repeat(32)).replace("accessTeamName: example", "accessTeamName: myteam")
-        .replace("you@example.com\n", "me@mydomain.dev\n").replace(/ you@example\.com$/m, " me@laptop")
-        .replace("203.0.113.7/32", "81.2.69.160/32").replace("    - 2001:db8:1234::/48\n", "")
-        + "  openclaw-vps:llmApiKey:\n    secure: v1:AAAA\n";
+    const complete =
+        fs
+            .readFileSync(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "utf8")
+            .replace("agent.example.com", "agent.mydomain.dev")
+            .replace("0123456789abcdef0123456789abcdef", "c".repeat(32))
+            .replace("fedcba9876543210fedcba9876543210", "d".repeat(32))
+            .replace("accessTeamName: example", "accessTeamName: myteam")
+            .replace("you@example.com\n", "me@mydomain.dev\n")
+            .replace(/ you@example\.com$/m, " me@laptop")
+            .replace("203.0.113.7/32", "81.2.69.160/32")
+            .replace("    - 2001:db8:1234::/48\n", "") + "  openclaw-vps:llmApiKey:\n    secure: v1:AAAA\n";
     fs.writeFileSync(stackFile, complete);
-    const env = { ...process.env, OPENCLAW_VPS_PULUMI: fake, PULUMI_CONFIG_PASSPHRASE: "x", OPENCLAW_VPS_SSH_KEY: keyFileName, HCLOUD_TOKEN: "x", CLOUDFLARE_API_TOKEN: "x" };
-    const run = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn(process.execPath, ["--import", "tsx", "scripts/deploy.ts", "--stack", "deploy-test", "--yes", ...args], { cwd: PROJECT_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-        let out = "";
-        child.stdout.on("data", (d) => (out += d));
-        child.stderr.on("data", (d) => (out += d));
-        child.on("close", (code) => resolve({ code, out }));
-    });
+    const env = {
+        ...process.env,
+        OPENCLAW_VPS_PULUMI: fake,
+        PULUMI_CONFIG_PASSPHRASE: "x",
+        OPENCLAW_VPS_SSH_KEY: keyFileName,
+        HCLOUD_TOKEN: "x",
+        CLOUDFLARE_API_TOKEN: "x",
+    };
+    const run = (args: string[]) =>
+        new Promise<{ code: number | null; out: string }>((resolve) => {
+            const child = spawn(process.execPath, ["--import", "tsx", "scripts/deploy.ts", "--stack", "deploy-test", "--yes", ...args], {
+                cwd: PROJECT_ROOT,
+                env,
+                stdio: ["ignore", "pipe", "pipe"],
+            });
+            let out = "";
+            child.stdout.on("data", (d) => (out += d));
+            child.stderr.on("data", (d) => (out += d));
+            child.on("close", (code) => resolve({ code, out }));
+        });
     try {
         const update = await run([]);
         assert.equal(update.code, 0, update.out);
@@ -199,7 +262,10 @@ test("npm run deploy takes a snapshot before updating a live server, warns and g
         assert.doesNotMatch(rebuild.out, /snapshot before the update/, "a rebuild never snapshots the suspect host");
         calls = fs.readFileSync(log, "utf8");
         assert.doesNotMatch(calls, /stack output/);
-        assert.match(calls, /ARGV up --replace urn:pulumi:deploy-test::openclaw-vps::hcloud:index\/server:Server::openclaw-server-server --replace urn:\S+::openclaw-host-gateway-token --yes --skip-preview/);
+        assert.match(
+            calls,
+            /ARGV up --replace urn:pulumi:deploy-test::openclaw-vps::hcloud:index\/server:Server::openclaw-server-server --replace urn:\S+::openclaw-host-gateway-token --yes --skip-preview/,
+        );
     } finally {
         fs.rmSync(stackFile, { force: true });
         fs.rmSync(dir, { recursive: true, force: true });

@@ -111,7 +111,10 @@ describe("renderUserData", () => {
         for (const input of [EXAMPLE_USER_DATA_INPUT, ALTERNATE_USER_DATA_INPUT]) {
             const config = parsed(renderUserData(input));
             const byPath = new Map(config.write_files.map((f) => [f.path, f]));
-            assert.deepEqual([...byPath.keys()], [HOST_PATHS.contractEnv, HOST_PATHS.provisionEnv, HOST_PATHS.sshdHardening, HOST_PATHS.provisionScript]);
+            assert.deepEqual(
+                [...byPath.keys()],
+                [HOST_PATHS.contractEnv, HOST_PATHS.provisionEnv, HOST_PATHS.sshdHardening, HOST_PATHS.provisionScript],
+            );
             assert.equal(byPath.get(HOST_PATHS.contractEnv)?.content, renderContractEnv());
             assert.equal(byPath.get(HOST_PATHS.provisionEnv)?.content, renderProvisionEnv(input));
             assert.equal(byPath.get(HOST_PATHS.sshdHardening)?.content, renderSshdHardening({ adminUser: input.adminUser }));
@@ -137,13 +140,26 @@ describe("renderUserData", () => {
         assert.throws(
             () => renderUserData(bad),
             (error: Error) => {
-                for (const field of ["adminUser", "hostname", "timezone", "swapMb", "nodeMajor", "openclawVersion", "sshPublicKey", "mirrors.npmRegistry"]) {
+                for (const field of [
+                    "adminUser",
+                    "hostname",
+                    "timezone",
+                    "swapMb",
+                    "nodeMajor",
+                    "openclawVersion",
+                    "sshPublicKey",
+                    "mirrors.npmRegistry",
+                ]) {
                     assert.match(error.message, new RegExp(`${field.replace(".", "\\.")}:`), field);
                 }
                 return true;
             },
         );
-        assert.throws(() => renderUserData({ ...EXAMPLE_USER_DATA_INPUT, adminUser: AGENT_USER }), /adminUser/, "the admin cannot be the contract's agent user");
+        assert.throws(
+            () => renderUserData({ ...EXAMPLE_USER_DATA_INPUT, adminUser: AGENT_USER }),
+            /adminUser/,
+            "the admin cannot be the contract's agent user",
+        );
     });
 });
 
@@ -154,7 +170,10 @@ describe("renderProvisionEnv", () => {
         const contractKeys = [...section.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]);
         const env = renderProvisionEnv(EXAMPLE_USER_DATA_INPUT);
         const lines = env.split("\n").filter((l) => l && !l.startsWith("#"));
-        assert.deepEqual(lines.map((l) => l.split("=")[0]), contractKeys);
+        assert.deepEqual(
+            lines.map((l) => l.split("=")[0]),
+            contractKeys,
+        );
         assert.ok(lines.includes(`NODE_DIST_URL=${PUBLIC_MIRRORS.nodeDistUrl}`));
         assert.ok(lines.includes(`NPM_REGISTRY=${PUBLIC_MIRRORS.npmRegistry}`));
         assert.ok(!lines.some((l) => l.startsWith("AGENT_USER=")), "the agent user is the host contract's (contract.env), not a setting");
@@ -171,7 +190,10 @@ describe("renderProvisionEnv", () => {
         const script = readHostFile("provision.sh");
         const caseLine = /case \$key in\n([\s\S]*?)\)\n/.exec(script);
         assert.ok(caseLine, "provision.sh's key allow-list not found");
-        const scriptKeys = caseLine[1].split(/[\s|\\]+/).filter(Boolean).sort();
+        const scriptKeys = caseLine[1]
+            .split(/[\s|\\]+/)
+            .filter(Boolean)
+            .sort();
         const envKeys = renderProvisionEnv(EXAMPLE_USER_DATA_INPUT)
             .split("\n")
             .filter((l) => l && !l.startsWith("#"))
@@ -182,7 +204,9 @@ describe("renderProvisionEnv", () => {
 
     it("keeps every value shell-safe (provision.env values are never quoted)", () => {
         for (const input of [EXAMPLE_USER_DATA_INPUT, ALTERNATE_USER_DATA_INPUT]) {
-            for (const line of renderProvisionEnv(input).split("\n").filter((l) => l && !l.startsWith("#"))) {
+            for (const line of renderProvisionEnv(input)
+                .split("\n")
+                .filter((l) => l && !l.startsWith("#"))) {
                 assert.match(line, /^[A-Z_]+=[A-Za-z0-9._~:/@%+=,-]+$/, line);
             }
         }

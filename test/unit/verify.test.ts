@@ -23,11 +23,21 @@ import { checkEdge } from "../../components/verify/edge";
 import { knownHostKeys, resolveVerifyTarget } from "../../scripts/lib/verify-target";
 import { keyFile, runVerifyCli, startEdgeStandIn, STANDIN_TEAM } from "../helpers/verify";
 
-const AUDIT_SETTINGS = { adminUser: "ops", agentUser: "openclaw", gatewayPort: 18789, backupSchedule: "*-*-* 00/6:00:00", metadataPaths: ["/hetzner/v1/userdata"] };
+const AUDIT_SETTINGS = {
+    adminUser: "ops",
+    agentUser: "openclaw",
+    gatewayPort: 18789,
+    backupSchedule: "*-*-* 00/6:00:00",
+    metadataPaths: ["/hetzner/v1/userdata"],
+};
 
 describe("audit script parameters", () => {
     it("puts the settings right after the shebang, shell-quoted, and leaves the script itself unchanged", () => {
-        const script = renderAuditScript({ ...AUDIT_SETTINGS, metadataPaths: ["/metadata/v1/user-data", "/other/path"], only: ["sshd", "sockets"] });
+        const script = renderAuditScript({
+            ...AUDIT_SETTINGS,
+            metadataPaths: ["/metadata/v1/user-data", "/other/path"],
+            only: ["sshd", "sockets"],
+        });
         const lines = script.split("\n");
         assert.equal(lines[0], "#!/usr/bin/env bash");
         assert.deepEqual(lines.slice(1, 7), [
@@ -41,7 +51,9 @@ describe("audit script parameters", () => {
         const original = fs.readFileSync(path.join(__dirname, "..", "..", "cloud-init", "audit-host.sh"), "utf8");
         assert.equal(lines.slice(7).join("\n"), original.split("\n").slice(1).join("\n"));
         // bash sees exactly the values (a schedule with spaces and a star stays one word, unexpanded).
-        const probe = spawnSync("bash", ["-c", `${lines.slice(1, 7).join("\n")}\nprintf '%s|' "$AUDIT_BACKUP_SCHEDULE" "$AUDIT_ONLY"`], { encoding: "utf8" });
+        const probe = spawnSync("bash", ["-c", `${lines.slice(1, 7).join("\n")}\nprintf '%s|' "$AUDIT_BACKUP_SCHEDULE" "$AUDIT_ONLY"`], {
+            encoding: "utf8",
+        });
         assert.equal(probe.stdout, "*-*-* 00/6:00:00|sshd,sockets|");
     });
 
@@ -52,7 +64,9 @@ describe("audit script parameters", () => {
         assert.throws(() => renderAuditScript({ ...AUDIT_SETTINGS, only: ["sshd", "nope"] }), /unknown check group.*nope/);
         assert.throws(() => renderAuditScript({ ...AUDIT_SETTINGS, metadataPaths: ["/x; reboot"] }), /absolute URL paths/);
         const quoted = renderAuditScript({ ...AUDIT_SETTINGS, backupSchedule: "daily'; reboot; '" });
-        const probe = spawnSync("bash", ["-c", `${quoted.split("\n").slice(1, 5).join("\n")}\nprintf '%s' "$AUDIT_BACKUP_SCHEDULE"`], { encoding: "utf8" });
+        const probe = spawnSync("bash", ["-c", `${quoted.split("\n").slice(1, 5).join("\n")}\nprintf '%s' "$AUDIT_BACKUP_SCHEDULE"`], {
+            encoding: "utf8",
+        });
         assert.equal(probe.stdout, "daily'; reboot; '");
     });
 
@@ -82,12 +96,15 @@ describe("audit output", () => {
 
     it("becomes results with titles, and fix hints on failures only", () => {
         const results = parseAuditOutput(output);
-        assert.deepEqual(results.map((r) => [r.id, r.status, r.severity]), [
-            ["sshd", "fail", "critical"],
-            ["disk", "fail", "warning"],
-            ["backup", "skip", "critical"],
-            ["firewall", "pass", "critical"],
-        ]);
+        assert.deepEqual(
+            results.map((r) => [r.id, r.status, r.severity]),
+            [
+                ["sshd", "fail", "critical"],
+                ["disk", "fail", "warning"],
+                ["backup", "skip", "critical"],
+                ["firewall", "pass", "critical"],
+            ],
+        );
         assert.equal(results[0].title, CHECKS.sshd.title);
         assert.equal(results[0].hint, CHECKS.sshd.hint);
         assert.equal(results[2].hint, "");
@@ -106,14 +123,20 @@ describe("audit output", () => {
         assert.equal(critical.ok, false);
         assert.equal(exitCodeOf(critical), 1);
         const text = formatChecklist(critical);
-        assert.match(text, /^✗ sshd: key-only, no root, MaxAuthTries <= 3 \[CRITICAL\]: effective sshd settings: passwordauthentication yes$/m);
+        assert.match(
+            text,
+            /^✗ sshd: key-only, no root, MaxAuthTries <= 3 \[CRITICAL\]: effective sshd settings: passwordauthentication yes$/m,
+        );
         assert.match(text, /^ {4}fix: a drop-in in \/etc\/ssh\/sshd_config\.d\//m);
         assert.match(text, /^✗ disk headroom \[warning\]: root filesystem 88% used$/m);
         assert.match(text, /^– last successful backup within the schedule: no snapshot yet$/m);
         assert.match(text, /^✓ UFW active, deny incoming, SSH only: active, deny incoming$/m);
         assert.match(text, /^FAILED: 1 critical failure, 1 warning$/m);
 
-        const warningsOnly = buildReport("ops@h:22", [checkResult("disk", "fail", "warning", "88%"), checkResult("backup", "skip", "critical", "none yet")]);
+        const warningsOnly = buildReport("ops@h:22", [
+            checkResult("disk", "fail", "warning", "88%"),
+            checkResult("backup", "skip", "critical", "none yet"),
+        ]);
         assert.equal(exitCodeOf(warningsOnly), 0);
         assert.match(formatChecklist(warningsOnly), /^OK: no critical failure \(1 warning\)$/m);
     });
@@ -137,7 +160,10 @@ describe("outside check (local servers standing in for the edge)", () => {
         {
             name: "Access redirect to the team's login passes",
             status: 302,
-            headers: { location: "https://example.cloudflareaccess.com/cdn-cgi/access/login/agent.example.com?kid=1", server: "cloudflare" },
+            headers: {
+                location: "https://example.cloudflareaccess.com/cdn-cgi/access/login/agent.example.com?kid=1",
+                server: "cloudflare",
+            },
             expect: ["pass", "critical"],
             summary: /HTTP 302 to the Access login at example\.cloudflareaccess\.com/,
         },
@@ -162,9 +188,27 @@ describe("outside check (local servers standing in for the edge)", () => {
             expect: ["fail", "critical"],
             summary: /redirects to https:\/\/evil\.example\.net\/login, not to Cloudflare Access/,
         },
-        { name: "403 from Cloudflare passes", status: 403, headers: { server: "cloudflare", "cf-ray": "1-FRA" }, expect: ["pass", "critical"], summary: /HTTP 403 from Cloudflare/ },
-        { name: "401 not from Cloudflare is critical", status: 401, headers: { server: "nginx" }, expect: ["fail", "critical"], summary: /answered HTTP 401 without Access/ },
-        { name: "the gateway answering 200 is critical", status: 200, headers: { "content-type": "application/json" }, expect: ["fail", "critical"], summary: /HTTP 200 .*the gateway may be public/ },
+        {
+            name: "403 from Cloudflare passes",
+            status: 403,
+            headers: { server: "cloudflare", "cf-ray": "1-FRA" },
+            expect: ["pass", "critical"],
+            summary: /HTTP 403 from Cloudflare/,
+        },
+        {
+            name: "401 not from Cloudflare is critical",
+            status: 401,
+            headers: { server: "nginx" },
+            expect: ["fail", "critical"],
+            summary: /answered HTTP 401 without Access/,
+        },
+        {
+            name: "the gateway answering 200 is critical",
+            status: 200,
+            headers: { "content-type": "application/json" },
+            expect: ["fail", "critical"],
+            summary: /HTTP 200 .*the gateway may be public/,
+        },
     ];
     for (const c of cases) {
         it(c.name, async () => {
@@ -197,7 +241,16 @@ describe("verify target from a stack", () => {
     const pulumi = {
         run: async (args: string[]) => {
             calls.push(args);
-            return { code: 0, stdout: JSON.stringify({ serverIpv4: "203.0.113.10", sshCommand: "ssh admin7@203.0.113.10", url: "https://agent.example.com", gatewayToken: "[secret]" }), stderr: "" };
+            return {
+                code: 0,
+                stdout: JSON.stringify({
+                    serverIpv4: "203.0.113.10",
+                    sshCommand: "ssh admin7@203.0.113.10",
+                    url: "https://agent.example.com",
+                    gatewayToken: "[secret]",
+                }),
+                stderr: "",
+            };
         },
     };
 
@@ -207,7 +260,10 @@ describe("verify target from a stack", () => {
         fs.writeFileSync(
             path.join(dir, "Pulumi.live.yaml"),
             example
-                .replace("openclaw-vps:backupSchedule: hourly", "openclaw-vps:backupSchedule: daily\n  openclaw-vps:gatewayPort: 18800\n  openclaw-vps:adminUser: admin7")
+                .replace(
+                    "openclaw-vps:backupSchedule: hourly",
+                    "openclaw-vps:backupSchedule: daily\n  openclaw-vps:gatewayPort: 18800\n  openclaw-vps:adminUser: admin7",
+                )
                 .replace("openclaw-vps:provider: hetzner", "openclaw-vps:provider: digitalocean")
                 .replace("openclaw-vps:region: fsn1", "openclaw-vps:region: fra1")
                 .replace("openclaw-vps:serverType: cx23", "openclaw-vps:serverType: s-2vcpu-2gb"),
@@ -246,7 +302,16 @@ describe("verify target from a stack", () => {
         assert.doesNotMatch(fs.readFileSync(knownHosts, "utf8"), /198\.51\.100\.4/, "known_hosts is hashed");
         assert.deepEqual(knownHostKeys("198.51.100.4", 2222, knownHosts), [key]);
         const { options, notes } = await resolveVerifyTarget(
-            { stack: "live", host: "198.51.100.4", port: 2222, user: "ops", knownHosts, url: "https://other.example.org", team: "t2", only: ["sshd"] },
+            {
+                stack: "live",
+                host: "198.51.100.4",
+                port: 2222,
+                user: "ops",
+                knownHosts,
+                url: "https://other.example.org",
+                team: "t2",
+                only: ["sshd"],
+            },
             { pulumi, env: {}, home: dir, root: dir },
         );
         assert.equal(options.connect.host, "198.51.100.4");
@@ -259,50 +324,66 @@ describe("verify target from a stack", () => {
     });
 
     it("says what is missing instead of guessing", async () => {
-        await assert.rejects(resolveVerifyTarget({ host: "198.51.100.4" }, { pulumi, env: {}, home: path.join(dir, "nowhere") }), /no SSH private key/);
-        await assert.rejects(resolveVerifyTarget({ stack: "absent" }, { pulumi, env: {}, home: dir, root: dir }), /no stack file Pulumi\.absent\.yaml/);
+        await assert.rejects(
+            resolveVerifyTarget({ host: "198.51.100.4" }, { pulumi, env: {}, home: path.join(dir, "nowhere") }),
+            /no SSH private key/,
+        );
+        await assert.rejects(
+            resolveVerifyTarget({ stack: "absent" }, { pulumi, env: {}, home: dir, root: dir }),
+            /no stack file Pulumi\.absent\.yaml/,
+        );
         const failing = { run: async () => ({ code: 255, stdout: "", stderr: "error: no stack named 'live' found" }) };
-        await assert.rejects(resolveVerifyTarget({ stack: "live" }, { pulumi: failing, env: {}, home: dir, root: dir }), /pulumi stack output --stack live failed: error: no stack named/);
+        await assert.rejects(
+            resolveVerifyTarget({ stack: "live" }, { pulumi: failing, env: {}, home: dir, root: dir }),
+            /pulumi stack output --stack live failed: error: no stack named/,
+        );
     });
 });
 
 describe("verify CLI", () => {
-    it("reads the stack through OPENCLAW_VPS_PULUMI, checks the edge, and exits 1 when the host is unreachable", { timeout: 600_000 }, async () => {
-        const edge = await startEdgeStandIn("access");
-        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "verify-cli-"));
-        const key = keyFile("-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n-----END OPENSSH PRIVATE KEY-----\n");
-        try {
-            // A closed local port: the connection fails fast.
-            const closed = await answering(200, {});
-            const port = Number(new URL(closed.url).port);
-            await closed.close();
-            const fakePulumi = path.join(tmp, "pulumi");
-            fs.writeFileSync(
-                fakePulumi,
-                `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >>${tmp}/calls\nprintf '%s' '${JSON.stringify({ serverIpv4: "127.0.0.1", sshCommand: "ssh ops@127.0.0.1", url: edge.url.replace(/\/$/, "") })}'\n`,
-                { mode: 0o755 },
-            );
-            const result = await runVerifyCli(["--stack", "prod", "--port", String(port), "--key", key.file, "--json", "--team", STANDIN_TEAM], {
-                OPENCLAW_VPS_PULUMI: fakePulumi,
-            });
-            assert.equal(result.code, 1, `${result.stdout}\n${result.stderr}`);
-            assert.equal(fs.readFileSync(path.join(tmp, "calls"), "utf8"), "stack output --json --stack prod\n");
-            const report = JSON.parse(result.stdout);
-            assert.equal(report.target, `ops@127.0.0.1:${port}`);
-            assert.equal(report.ok, false);
-            const byId = Object.fromEntries(report.checks.map((c: { id: string }) => [c.id, c]));
-            assert.equal(byId.connect.status, "fail");
-            assert.match(byId.connect.summary, /cannot connect to ops@127\.0\.0\.1/);
-            assert.equal(byId["edge-access"].status, "pass", byId["edge-access"].summary);
-            assert.equal(edge.hits, 1);
+    it(
+        "reads the stack through OPENCLAW_VPS_PULUMI, checks the edge, and exits 1 when the host is unreachable",
+        { timeout: 600_000 },
+        async () => {
+            const edge = await startEdgeStandIn("access");
+            const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "verify-cli-"));
+            const key = keyFile("-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n-----END OPENSSH PRIVATE KEY-----\n");
+            try {
+                // A closed local port: the connection fails fast.
+                const closed = await answering(200, {});
+                const port = Number(new URL(closed.url).port);
+                await closed.close();
+                const fakePulumi = path.join(tmp, "pulumi");
+                fs.writeFileSync(
+                    fakePulumi,
+                    `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >>${tmp}/calls\nprintf '%s' '${JSON.stringify({ serverIpv4: "127.0.0.1", sshCommand: "ssh ops@127.0.0.1", url: edge.url.replace(/\/$/, "") })}'\n`,
+                    { mode: 0o755 },
+                );
+                const result = await runVerifyCli(
+                    ["--stack", "prod", "--port", String(port), "--key", key.file, "--json", "--team", STANDIN_TEAM],
+                    {
+                        OPENCLAW_VPS_PULUMI: fakePulumi,
+                    },
+                );
+                assert.equal(result.code, 1, `${result.stdout}\n${result.stderr}`);
+                assert.equal(fs.readFileSync(path.join(tmp, "calls"), "utf8"), "stack output --json --stack prod\n");
+                const report = JSON.parse(result.stdout);
+                assert.equal(report.target, `ops@127.0.0.1:${port}`);
+                assert.equal(report.ok, false);
+                const byId = Object.fromEntries(report.checks.map((c: { id: string }) => [c.id, c]));
+                assert.equal(byId.connect.status, "fail");
+                assert.match(byId.connect.summary, /cannot connect to ops@127\.0\.0\.1/);
+                assert.equal(byId["edge-access"].status, "pass", byId["edge-access"].summary);
+                assert.equal(edge.hits, 1);
 
-            const usage = await runVerifyCli(["--bogus"]);
-            assert.equal(usage.code, 2);
-            assert.match(usage.stderr, /usage: npm run verify/);
-        } finally {
-            key.remove();
-            fs.rmSync(tmp, { recursive: true, force: true });
-            await edge.close();
-        }
-    });
+                const usage = await runVerifyCli(["--bogus"]);
+                assert.equal(usage.code, 2);
+                assert.match(usage.stderr, /usage: npm run verify/);
+            } finally {
+                key.remove();
+                fs.rmSync(tmp, { recursive: true, force: true });
+                await edge.close();
+            }
+        },
+    );
 });

@@ -4,12 +4,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import {
-    heartbeatChecklist,
-    workspaceFiles,
-    workspaceFilesFrom,
-    workspacePolicy,
-} from "../../components/render/workspace";
+import { heartbeatChecklist, workspaceFiles, workspaceFilesFrom, workspacePolicy } from "../../components/render/workspace";
 import { heartbeatPromptFrom, renderOpenclawConfig } from "../../components/render/openclaw-config";
 import { baseConfigInput, tempDir } from "../helpers/openclaw-runtime";
 
@@ -39,7 +34,8 @@ test("starter files say what the guide requires", () => {
     assert.match(byPath["IDENTITY.md"], /- \*\*Name:\*\* \S+/);
     assert.match(byPath["MEMORY.md"], /## Environment/);
     // Nothing that looks like a credential in files that are pushed and backed up.
-    for (const [name, content] of Object.entries(byPath)) assert.doesNotMatch(content, /sk-[A-Za-z0-9-]{10,}|pa-[A-Za-z0-9]{10,}|BEGIN [A-Z ]*PRIVATE KEY/, name);
+    for (const [name, content] of Object.entries(byPath))
+        assert.doesNotMatch(content, /sk-[A-Za-z0-9-]{10,}|pa-[A-Za-z0-9]{10,}|BEGIN [A-Z ]*PRIVATE KEY/, name);
 });
 
 test("the repo's HEARTBEAT.md becomes the heartbeat prompt, without the operator's comments", () => {
@@ -70,7 +66,10 @@ test("a custom workspace dir: nested files, dotfiles skipped, missing HEARTBEAT.
     fs.writeFileSync(path.join(dir, "memory", "2026-01-01.md"), "- seeded note\n");
     fs.writeFileSync(path.join(dir, ".DS_Store"), "junk");
     const custom = workspaceFiles(dir);
-    assert.deepEqual(custom.map((f) => f.path), ["AGENTS.md", "IDENTITY.md", "MEMORY.md", "SOUL.md", "USER.md", "memory/2026-01-01.md"]);
+    assert.deepEqual(
+        custom.map((f) => f.path),
+        ["AGENTS.md", "IDENTITY.md", "MEMORY.md", "SOUL.md", "USER.md", "memory/2026-01-01.md"],
+    );
     assert.equal(custom.find((f) => f.path === "memory/2026-01-01.md")?.policy, "create-only");
     assert.equal(heartbeatChecklist(dir), "");
     fs.rmSync(dir, { recursive: true, force: true });

@@ -25,331 +25,409 @@ import { StandInVps, type BootState } from "../../standin/vps";
 import { filesContaining } from "../helpers/backup";
 import { keyFile } from "../helpers/verify";
 import {
-  agentSystemctl,
-  bucketDataDir,
-  CLOUDFLARED_RECORD_PREFIX,
-  connectAdmin,
-  deploy,
-  deployBundle,
-  deployPlan,
-  DEPLOY_SENTINELS,
-  gatewayProcess,
-  installRecordingCloudflared,
-  isLoopback,
-  listeners,
-  startBucket,
-  waitGatewayReady,
-  type DeployPlan,
-  type DeployRun,
+    agentSystemctl,
+    bucketDataDir,
+    CLOUDFLARED_RECORD_PREFIX,
+    connectAdmin,
+    deploy,
+    deployBundle,
+    deployPlan,
+    DEPLOY_SENTINELS,
+    gatewayProcess,
+    installRecordingCloudflared,
+    isLoopback,
+    listeners,
+    startBucket,
+    waitGatewayReady,
+    type DeployPlan,
+    type DeployRun,
 } from "../../standin/deploy";
 
 const SENTINELS = Object.entries(DEPLOY_SENTINELS) as [string, string][];
 const WORKSPACE = "/home/openclaw/.openclaw/workspace";
 /** What the agent writes (as the openclaw user) and must find again, byte for byte, on the rebuilt server. */
 const AGENT_MEMORY: Record<string, string> = {
-  "MEMORY.md": "# Memory\n\n- The operator's backups go to R2 every hour.\n- Prefers answers in English, metric units.\n",
-  "memory/2026-01-01.md": "# 2026-01-01\n\n- Rebuilt the server after a scare; checked the tunnel. Ünïcödé stays intact ✓\n\ttabs too\n",
+    "MEMORY.md": "# Memory\n\n- The operator's backups go to R2 every hour.\n- Prefers answers in English, metric units.\n",
+    "memory/2026-01-01.md": "# 2026-01-01\n\n- Rebuilt the server after a scare; checked the tunnel. Ünïcödé stays intact ✓\n\ttabs too\n",
 };
 
 function assertNoSentinel(text: string, where: string): void {
-  for (const [name, value] of SENTINELS) assert.ok(!text.includes(value), `the ${name} appears in ${where}`);
+    for (const [name, value] of SENTINELS) assert.ok(!text.includes(value), `the ${name} appears in ${where}`);
 }
 
 /** sha256, mode and owner of workspace files, as the agent's files on the host. */
 async function fingerprint(vps: StandInVps, paths: string[]): Promise<Record<string, string>> {
-  const out = await vps.exec(`cd ${WORKSPACE} && for f in ${paths.join(" ")}; do printf '%s %s %s\\n' "$f" "$(stat -c '%a %U:%G' "$f")" "$(sha256sum <"$f" | cut -d' ' -f1)"; done`);
-  return Object.fromEntries(out.stdout.trim().split("\n").map((l) => [l.split(" ")[0]!, l.split(" ").slice(1).join(" ")]));
+    const out = await vps.exec(
+        `cd ${WORKSPACE} && for f in ${paths.join(" ")}; do printf '%s %s %s\\n' "$f" "$(stat -c '%a %U:%G' "$f")" "$(sha256sum <"$f" | cut -d' ' -f1)"; done`,
+    );
+    return Object.fromEntries(
+        out.stdout
+            .trim()
+            .split("\n")
+            .map((l) => [l.split(" ")[0]!, l.split(" ").slice(1).join(" ")]),
+    );
 }
 
 function sha256Of(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+    return createHash("sha256").update(text).digest("hex");
 }
 
 async function bootChecks(state: BootState, vps: StandInVps): Promise<void> {
-  const why = `${state.cloudInit}\n${(await vps.exec("tail -n 30 /var/log/openclaw-vps/provision.log", { allowFailure: true })).stdout}\n${vps.consoleTail(20)}`;
-  assert.equal(state.cloudInitCode, 0, why);
-  assert.match(state.cloudInit, /^status: done$/m, why);
-  assert.equal(state.systemState, "running", `${state.systemState}: ${(await vps.exec("systemctl --failed --no-legend", { allowFailure: true })).stdout}`);
+    const why = `${state.cloudInit}\n${(await vps.exec("tail -n 30 /var/log/openclaw-vps/provision.log", { allowFailure: true })).stdout}\n${vps.consoleTail(20)}`;
+    assert.equal(state.cloudInitCode, 0, why);
+    assert.match(state.cloudInit, /^status: done$/m, why);
+    assert.equal(
+        state.systemState,
+        "running",
+        `${state.systemState}: ${(await vps.exec("systemctl --failed --no-legend", { allowFailure: true })).stdout}`,
+    );
 }
 
 describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { timeout: 15 * 60_000 }, () => {
-  let admin: AdminKey;
-  let plan: DeployPlan;
-  let bucketData: string;
-  let vps: StandInVps | undefined;
-  let bucket: S3Server | undefined;
-  let remote: RemoteHost | undefined;
-  let firstBoot: BootState;
-  let firstDeploy: DeployRun;
-  /** The fresh server of the rebuild, booting while the first one is tested (its deploy waits for the backup). */
-  let rebuild: Promise<{ vps: StandInVps; boot: BootState }> | undefined;
+    let admin: AdminKey;
+    let plan: DeployPlan;
+    let bucketData: string;
+    let vps: StandInVps | undefined;
+    let bucket: S3Server | undefined;
+    let remote: RemoteHost | undefined;
+    let firstBoot: BootState;
+    let firstDeploy: DeployRun;
+    /** The fresh server of the rebuild, booting while the first one is tested (its deploy waits for the backup). */
+    let rebuild: Promise<{ vps: StandInVps; boot: BootState }> | undefined;
 
-  before(async () => {
-    admin = await createAdminKey();
-    plan = deployPlan(standInSettings(admin.publicKey, ["restoreFrom=latest"]).settings);
-    bucketData = bucketDataDir();
-    vps = await StandInVps.boot({ name: "deploy", userData: plan.userData, guestPorts: [22, plan.settings.gatewayPort] });
-    firstBoot = await vps.waitBooted();
-    bucket = await startBucket(vps, plan.settings, bucketData);
-    await installRecordingCloudflared(vps);
-    remote = await connectAdmin(vps, plan.settings, admin.privateKey);
-    firstDeploy = await deploy(remote, plan.settings);
-    rebuild = (async () => {
-      const fresh = await StandInVps.boot({ name: "rebuild", userData: plan.userData });
-      return { vps: fresh, boot: await fresh.waitBooted() };
-    })();
-    rebuild.catch(() => undefined); // judged by the rebuild test; never an unhandled rejection
-  });
+    before(async () => {
+        admin = await createAdminKey();
+        plan = deployPlan(standInSettings(admin.publicKey, ["restoreFrom=latest"]).settings);
+        bucketData = bucketDataDir();
+        vps = await StandInVps.boot({ name: "deploy", userData: plan.userData, guestPorts: [22, plan.settings.gatewayPort] });
+        firstBoot = await vps.waitBooted();
+        bucket = await startBucket(vps, plan.settings, bucketData);
+        await installRecordingCloudflared(vps);
+        remote = await connectAdmin(vps, plan.settings, admin.privateKey);
+        firstDeploy = await deploy(remote, plan.settings);
+        rebuild = (async () => {
+            const fresh = await StandInVps.boot({ name: "rebuild", userData: plan.userData });
+            return { vps: fresh, boot: await fresh.waitBooted() };
+        })();
+        rebuild.catch(() => undefined); // judged by the rebuild test; never an unhandled rejection
+    });
 
-  after(async () => {
-    remote?.dispose();
-    await bucket?.stop();
-    await vps?.destroy();
-    const fresh = await rebuild?.catch(() => undefined);
-    await fresh?.vps.destroy();
-    if (bucketData) rmSync(bucketData, { recursive: true, force: true });
-  });
+    after(async () => {
+        remote?.dispose();
+        await bucket?.stop();
+        await vps?.destroy();
+        const fresh = await rebuild?.catch(() => undefined);
+        await fresh?.vps.destroy();
+        if (bucketData) rmSync(bucketData, { recursive: true, force: true });
+    });
 
-  const gatewayPort = () => plan.settings.gatewayPort;
-  const live = () => {
-    assert.ok(vps, "no stand-in");
-    return vps;
-  };
+    const gatewayPort = () => plan.settings.gatewayPort;
+    const live = () => {
+        assert.ok(vps, "no stand-in");
+        return vps;
+    };
 
-  it("provisions cleanly: cloud-init done without errors, provisioning done, the push applied every file", async (t) => {
-    const host = live();
-    await bootChecks(firstBoot, host);
-    t.diagnostic(`boot to cloud-init done: ${firstBoot.seconds.toFixed(1)} s; wait-provisioned ${firstDeploy.waitSeconds.toFixed(1)} s; push ${firstDeploy.pushSeconds.toFixed(1)} s`);
-    const result = JSON.parse((await host.exec("cat /run/cloud-init/result.json")).stdout) as { v1: { errors: string[] } };
-    assert.deepEqual(result.v1.errors, []);
-    assert.equal((await host.exec("grep -c Traceback /var/log/cloud-init.log", { allowFailure: true })).stdout.trim(), "0");
-    const status = await host.exec(". /var/lib/openclaw-vps/provision.status && echo \"$state $name $step\"");
-    assert.equal(status.stdout.trim(), "done done 12/12");
-    assert.match(firstDeploy.wait.stdout, /state=done/);
+    it("provisions cleanly: cloud-init done without errors, provisioning done, the push applied every file", async (t) => {
+        const host = live();
+        await bootChecks(firstBoot, host);
+        t.diagnostic(
+            `boot to cloud-init done: ${firstBoot.seconds.toFixed(1)} s; wait-provisioned ${firstDeploy.waitSeconds.toFixed(1)} s; push ${firstDeploy.pushSeconds.toFixed(1)} s`,
+        );
+        const result = JSON.parse((await host.exec("cat /run/cloud-init/result.json")).stdout) as { v1: { errors: string[] } };
+        assert.deepEqual(result.v1.errors, []);
+        assert.equal((await host.exec("grep -c Traceback /var/log/cloud-init.log", { allowFailure: true })).stdout.trim(), "0");
+        const status = await host.exec('. /var/lib/openclaw-vps/provision.status && echo "$state $name $step"');
+        assert.equal(status.stdout.trim(), "done done 12/12");
+        assert.match(firstDeploy.wait.stdout, /state=done/);
 
-    const bundle = deployBundle(plan.settings);
-    const summary = firstDeploy.push.summary!;
-    assert.equal(summary.created, bundle.files.length, firstDeploy.push.stdout);
-    assert.equal(summary.changed + summary.fixed, 0);
-    assert.deepEqual([...summary.restarted].sort(), ["cloudflared.service", "openclaw-backup.timer", "openclaw-gateway.service"]);
-    assert.match(firstDeploy.push.stdout, /gateway ready after \d+s/);
-    // restoreFrom=latest on an empty bucket: the first server starts fresh, and says so.
-    assert.match(firstDeploy.push.stdout + firstDeploy.push.stderr, /nothing to restore yet/);
-    assertNoSentinel(firstDeploy.push.stdout + firstDeploy.push.stderr + firstDeploy.wait.stdout + firstDeploy.wait.stderr, "the deploy's output");
-    assertNoSentinel(plan.userData, "the user data");
-  });
+        const bundle = deployBundle(plan.settings);
+        const summary = firstDeploy.push.summary!;
+        assert.equal(summary.created, bundle.files.length, firstDeploy.push.stdout);
+        assert.equal(summary.changed + summary.fixed, 0);
+        assert.deepEqual([...summary.restarted].sort(), ["cloudflared.service", "openclaw-backup.timer", "openclaw-gateway.service"]);
+        assert.match(firstDeploy.push.stdout, /gateway ready after \d+s/);
+        // restoreFrom=latest on an empty bucket: the first server starts fresh, and says so.
+        assert.match(firstDeploy.push.stdout + firstDeploy.push.stderr, /nothing to restore yet/);
+        assertNoSentinel(
+            firstDeploy.push.stdout + firstDeploy.push.stderr + firstDeploy.wait.stdout + firstDeploy.wait.stderr,
+            "the deploy's output",
+        );
+        assertNoSentinel(plan.userData, "the user data");
+    });
 
-  it("runs the gateway under systemd as the agent user, on loopback at the configured port, ready; only sshd on the network", async () => {
-    const host = live();
-    const gateway = await gatewayProcess(host);
-    assert.equal(gateway.activeState, "active");
-    assert.equal(gateway.user, "openclaw", `the gateway runs as ${gateway.user}`);
-    const uid = (await host.exec("id -u openclaw")).stdout.trim();
-    assert.match(gateway.cgroup, new RegExp(`user@${uid}\\.service/app\\.slice/openclaw-gateway\\.service`));
-    assert.notEqual(uid, "0");
+    it("runs the gateway under systemd as the agent user, on loopback at the configured port, ready; only sshd on the network", async () => {
+        const host = live();
+        const gateway = await gatewayProcess(host);
+        assert.equal(gateway.activeState, "active");
+        assert.equal(gateway.user, "openclaw", `the gateway runs as ${gateway.user}`);
+        const uid = (await host.exec("id -u openclaw")).stdout.trim();
+        assert.match(gateway.cgroup, new RegExp(`user@${uid}\\.service/app\\.slice/openclaw-gateway\\.service`));
+        assert.notEqual(uid, "0");
 
-    const sockets = await listeners(host);
-    const onNetwork = [...new Set(sockets.filter((s) => !isLoopback(s.address)).map((s) => s.name))].sort();
-    assert.deepEqual(onNetwork, ["sshd"], JSON.stringify(sockets));
-    const gatewaySockets = sockets.filter((s) => s.port === gatewayPort());
-    assert.ok(gatewaySockets.some((s) => s.address === "127.0.0.1"), JSON.stringify(gatewaySockets));
-    assert.ok(gatewaySockets.every((s) => isLoopback(s.address)), JSON.stringify(gatewaySockets));
-    // The listening process is the unit's (its main process or a child in the same cgroup).
-    for (const s of gatewaySockets) {
-      const cgroup = (await host.exec(`cat /proc/${s.pid}/cgroup`)).stdout;
-      assert.match(cgroup, /app\.slice\/openclaw-gateway\.service/);
-    }
-    const ready = await host.exec(`curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:${gatewayPort()}/readyz`);
-    assert.equal(ready.stdout, "200");
-    // From the network (this side of the bridge, to the container's address): nothing answers.
-    assert.equal(await answersWithin(host.forwardedPort(gatewayPort()), 3_000), false, "the gateway port answers from the network");
+        const sockets = await listeners(host);
+        const onNetwork = [...new Set(sockets.filter((s) => !isLoopback(s.address)).map((s) => s.name))].sort();
+        assert.deepEqual(onNetwork, ["sshd"], JSON.stringify(sockets));
+        const gatewaySockets = sockets.filter((s) => s.port === gatewayPort());
+        assert.ok(
+            gatewaySockets.some((s) => s.address === "127.0.0.1"),
+            JSON.stringify(gatewaySockets),
+        );
+        assert.ok(
+            gatewaySockets.every((s) => isLoopback(s.address)),
+            JSON.stringify(gatewaySockets),
+        );
+        // The listening process is the unit's (its main process or a child in the same cgroup).
+        for (const s of gatewaySockets) {
+            const cgroup = (await host.exec(`cat /proc/${s.pid}/cgroup`)).stdout;
+            assert.match(cgroup, /app\.slice\/openclaw-gateway\.service/);
+        }
+        const ready = await host.exec(`curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:${gatewayPort()}/readyz`);
+        assert.equal(ready.stdout, "200");
+        // From the network (this side of the bridge, to the container's address): nothing answers.
+        assert.equal(await answersWithin(host.forwardedPort(gatewayPort()), 3_000), false, "the gateway port answers from the network");
 
-    // The memory limits of the unit are the budget for this server type.
-    const budget = gatewayMemoryBudget(plan.settings.serverMemoryMb ?? 2048);
-    const limits = await host.exec(`${agentSystemctl()} show -p MemoryHigh -p MemoryMax openclaw-gateway.service`);
-    assert.match(limits.stdout, new RegExp(`^MemoryHigh=${budget.memoryHighMb * 1024 * 1024}$`, "m"));
-    assert.match(limits.stdout, new RegExp(`^MemoryMax=${budget.memoryMaxMb * 1024 * 1024}$`, "m"));
-  });
+        // The memory limits of the unit are the budget for this server type.
+        const budget = gatewayMemoryBudget(plan.settings.serverMemoryMb ?? 2048);
+        const limits = await host.exec(`${agentSystemctl()} show -p MemoryHigh -p MemoryMax openclaw-gateway.service`);
+        assert.match(limits.stdout, new RegExp(`^MemoryHigh=${budget.memoryHighMb * 1024 * 1024}$`, "m"));
+        assert.match(limits.stdout, new RegExp(`^MemoryMax=${budget.memoryMaxMb * 1024 * 1024}$`, "m"));
+    });
 
-  it("has UFW active and denying incoming, and sshd without any password login", async () => {
-    const host = live();
-    const ufw = await host.exec("ufw status verbose");
-    assert.match(ufw.stdout, /^Status: active$/m);
-    assert.match(ufw.stdout, /^Default: deny \(incoming\)/m);
-    assert.doesNotMatch(ufw.stdout, new RegExp(`\\b${gatewayPort()}\\b`), "the gateway port is open in UFW");
-    const sshd = (await host.exec("sshd -T -C user=ops,host=client,addr=10.77.0.1")).stdout;
-    assert.match(sshd, /^passwordauthentication no$/m);
-    assert.match(sshd, /^kbdinteractiveauthentication no$/m);
-    assert.match(sshd, /^permitrootlogin no$/m);
-    assert.match(sshd, /^permitemptypasswords no$/m);
-    assert.match(sshd, /^authenticationmethods publickey$/m);
-  });
+    it("has UFW active and denying incoming, and sshd without any password login", async () => {
+        const host = live();
+        const ufw = await host.exec("ufw status verbose");
+        assert.match(ufw.stdout, /^Status: active$/m);
+        assert.match(ufw.stdout, /^Default: deny \(incoming\)/m);
+        assert.doesNotMatch(ufw.stdout, new RegExp(`\\b${gatewayPort()}\\b`), "the gateway port is open in UFW");
+        const sshd = (await host.exec("sshd -T -C user=ops,host=client,addr=10.77.0.1")).stdout;
+        assert.match(sshd, /^passwordauthentication no$/m);
+        assert.match(sshd, /^kbdinteractiveauthentication no$/m);
+        assert.match(sshd, /^permitrootlogin no$/m);
+        assert.match(sshd, /^permitemptypasswords no$/m);
+        assert.match(sshd, /^authenticationmethods publickey$/m);
+    });
 
-  it("starts the tunnel connector with its token from the environment file, never on a command line", async () => {
-    const host = live();
-    const pid = Number((await host.exec("systemctl show -p MainPID --value cloudflared.service")).stdout.trim());
-    assert.ok(pid > 0, "cloudflared.service has no main process");
-    assert.equal((await host.exec("systemctl is-active cloudflared.service")).stdout.trim(), "active");
-    const argv = (await host.exec(`tr '\\0' ' ' </proc/${pid}/cmdline`)).stdout;
-    assert.match(argv, /cloudflared --no-autoupdate tunnel --protocol auto run/);
-    assertNoSentinel(argv, "cloudflared's command line");
-    assert.doesNotMatch(argv, /--token|TUNNEL_TOKEN/);
-    // The value is in its environment (from /etc/cloudflared/tunnel.env), which only root and its own user can read.
-    const environ = (await host.exec(`tr '\\0' '\\n' </proc/${pid}/environ`)).stdout;
-    assert.ok(environ.split("\n").includes(`TUNNEL_TOKEN=${DEPLOY_SENTINELS.tunnelToken}`), "TUNNEL_TOKEN is not in cloudflared's environment");
-    assert.equal((await host.exec("stat -c '%a %U' /etc/cloudflared/tunnel.env")).stdout.trim(), "600 root");
-    // What the stand-in recorded itself: argument values and environment variable NAMES.
-    const journal = (await host.exec("journalctl -u cloudflared.service -o cat --no-pager")).stdout;
-    const records = journal.split("\n").filter((l) => l.startsWith(CLOUDFLARED_RECORD_PREFIX))
-      .map((l) => JSON.parse(l.slice(CLOUDFLARED_RECORD_PREFIX.length)) as { argv: string[]; env_names: string[]; uid: number });
-    assert.ok(records.length > 0, journal);
-    for (const record of records) {
-      assert.ok(record.env_names.includes("TUNNEL_TOKEN"));
-      assert.ok(!record.argv.some((a) => /token/i.test(a)), JSON.stringify(record.argv));
-      assert.notEqual(record.uid, 0, "cloudflared runs as root");
-    }
-    // No process on the host carries a secret in its argv; no log holds one.
-    const everyArgv = (await host.exec("for p in /proc/[0-9]*; do tr '\\0' ' ' <$p/cmdline 2>/dev/null; echo; done")).stdout;
-    assertNoSentinel(everyArgv, "a process's command line");
-    const logs = await host.exec("journalctl --no-pager -o cat; cat /var/log/openclaw-vps/*.log /var/log/cloud-init*.log /home/openclaw/.openclaw/logs/* 2>/dev/null", { allowFailure: true });
-    assertNoSentinel(logs.stdout, "the host's logs");
-  });
+    it("starts the tunnel connector with its token from the environment file, never on a command line", async () => {
+        const host = live();
+        const pid = Number((await host.exec("systemctl show -p MainPID --value cloudflared.service")).stdout.trim());
+        assert.ok(pid > 0, "cloudflared.service has no main process");
+        assert.equal((await host.exec("systemctl is-active cloudflared.service")).stdout.trim(), "active");
+        const argv = (await host.exec(`tr '\\0' ' ' </proc/${pid}/cmdline`)).stdout;
+        assert.match(argv, /cloudflared --no-autoupdate tunnel --protocol auto run/);
+        assertNoSentinel(argv, "cloudflared's command line");
+        assert.doesNotMatch(argv, /--token|TUNNEL_TOKEN/);
+        // The value is in its environment (from /etc/cloudflared/tunnel.env), which only root and its own user can read.
+        const environ = (await host.exec(`tr '\\0' '\\n' </proc/${pid}/environ`)).stdout;
+        assert.ok(
+            environ.split("\n").includes(`TUNNEL_TOKEN=${DEPLOY_SENTINELS.tunnelToken}`),
+            "TUNNEL_TOKEN is not in cloudflared's environment",
+        );
+        assert.equal((await host.exec("stat -c '%a %U' /etc/cloudflared/tunnel.env")).stdout.trim(), "600 root");
+        // What the stand-in recorded itself: argument values and environment variable NAMES.
+        const journal = (await host.exec("journalctl -u cloudflared.service -o cat --no-pager")).stdout;
+        const records = journal
+            .split("\n")
+            .filter((l) => l.startsWith(CLOUDFLARED_RECORD_PREFIX))
+            .map((l) => JSON.parse(l.slice(CLOUDFLARED_RECORD_PREFIX.length)) as { argv: string[]; env_names: string[]; uid: number });
+        assert.ok(records.length > 0, journal);
+        for (const record of records) {
+            assert.ok(record.env_names.includes("TUNNEL_TOKEN"));
+            assert.ok(!record.argv.some((a) => /token/i.test(a)), JSON.stringify(record.argv));
+            assert.notEqual(record.uid, 0, "cloudflared runs as root");
+        }
+        // No process on the host carries a secret in its argv; no log holds one.
+        const everyArgv = (await host.exec("for p in /proc/[0-9]*; do tr '\\0' ' ' <$p/cmdline 2>/dev/null; echo; done")).stdout;
+        assertNoSentinel(everyArgv, "a process's command line");
+        const logs = await host.exec(
+            "journalctl --no-pager -o cat; cat /var/log/openclaw-vps/*.log /var/log/cloud-init*.log /home/openclaw/.openclaw/logs/* 2>/dev/null",
+            { allowFailure: true },
+        );
+        assertNoSentinel(logs.stdout, "the host's logs");
+    });
 
-  it("changes nothing on a second push to the live host", async () => {
-    const host = live();
-    const before = await gatewayProcess(host);
-    const again = await deploy(remote!, plan.settings);
-    const summary = again.push.summary!;
-    assert.deepEqual(
-      { changed: summary.changed, created: summary.created, fixed: summary.fixed, restarted: summary.restarted, started: summary.started },
-      { changed: 0, created: 0, fixed: 0, restarted: [], started: [] },
-      again.push.stdout,
-    );
-    assert.equal(summary.kept + summary.agentKept, deployBundle(plan.settings).files.length);
-    assert.equal((await gatewayProcess(host)).mainPid, before.mainPid, "the gateway was restarted");
-    assert.match(again.push.stdout, /first-boot restore already done/);
-  });
+    it("changes nothing on a second push to the live host", async () => {
+        const host = live();
+        const before = await gatewayProcess(host);
+        const again = await deploy(remote!, plan.settings);
+        const summary = again.push.summary!;
+        assert.deepEqual(
+            {
+                changed: summary.changed,
+                created: summary.created,
+                fixed: summary.fixed,
+                restarted: summary.restarted,
+                started: summary.started,
+            },
+            { changed: 0, created: 0, fixed: 0, restarted: [], started: [] },
+            again.push.stdout,
+        );
+        assert.equal(summary.kept + summary.agentKept, deployBundle(plan.settings).files.length);
+        assert.equal((await gatewayProcess(host)).mainPid, before.mainPid, "the gateway was restarted");
+        assert.match(again.push.stdout, /first-boot restore already done/);
+    });
 
-  it("schedules the backup timer; a backup to the bucket succeeds and is listed", async (t) => {
-    const host = live();
-    const timers = await host.exec("systemctl list-timers --no-pager --no-legend openclaw-backup.timer");
-    assert.match(timers.stdout, /openclaw-backup\.timer\s+openclaw-backup\.service/);
-    assert.doesNotMatch(timers.stdout, /^n\/a/, "the timer has no next run");
-    const started = Date.now();
-    const status = await runBackup(remote!);
-    t.diagnostic(`backup through runBackup: ${((Date.now() - started) / 1000).toFixed(1)} s, ${status.last_files} files`);
-    assert.match(status.last_snapshot ?? "", /^\d{8}T\d{6}Z$/, JSON.stringify(status));
-    assert.match(status.last_error ?? "", /^(''|)$/);
-    const snapshots = await listSnapshots(remote!);
-    assert.deepEqual(snapshots.filter((s) => s.latest).map((s) => s.id), [status.last_snapshot]);
-    // The operator command itself (`npm run snapshots`), through its own target resolution and SSH.
-    const key = keyFile(admin.privateKey);
-    try {
-      // Asynchronously: this process relays the container's SSH port, so blocking it would starve the command.
-      const cli = await promisify(execFile)(process.execPath, ["--import", "tsx", "scripts/backup.ts", "--list", "--host", host.ssh.host, "--port", String(host.ssh.port), "--user", plan.settings.adminUser, "--key", key.file], {
-        cwd: PROJECT_ROOT,
-        encoding: "utf8",
-        timeout: 120_000,
-      });
-      assert.match(cli.stdout, new RegExp(`^${status.last_snapshot}\\s.*\\(latest\\)$`, "m"));
-    } finally {
-      key.remove();
-    }
-    // The bucket's bytes never hold a secret (the deploy pushes them again on a rebuild).
-    assert.deepEqual(filesContaining(bucketData, SENTINELS.map(([, v]) => v)), []);
-  });
+    it("schedules the backup timer; a backup to the bucket succeeds and is listed", async (t) => {
+        const host = live();
+        const timers = await host.exec("systemctl list-timers --no-pager --no-legend openclaw-backup.timer");
+        assert.match(timers.stdout, /openclaw-backup\.timer\s+openclaw-backup\.service/);
+        assert.doesNotMatch(timers.stdout, /^n\/a/, "the timer has no next run");
+        const started = Date.now();
+        const status = await runBackup(remote!);
+        t.diagnostic(`backup through runBackup: ${((Date.now() - started) / 1000).toFixed(1)} s, ${status.last_files} files`);
+        assert.match(status.last_snapshot ?? "", /^\d{8}T\d{6}Z$/, JSON.stringify(status));
+        assert.match(status.last_error ?? "", /^(''|)$/);
+        const snapshots = await listSnapshots(remote!);
+        assert.deepEqual(
+            snapshots.filter((s) => s.latest).map((s) => s.id),
+            [status.last_snapshot],
+        );
+        // The operator command itself (`npm run snapshots`), through its own target resolution and SSH.
+        const key = keyFile(admin.privateKey);
+        try {
+            // Asynchronously: this process relays the container's SSH port, so blocking it would starve the command.
+            const cli = await promisify(execFile)(
+                process.execPath,
+                [
+                    "--import",
+                    "tsx",
+                    "scripts/backup.ts",
+                    "--list",
+                    "--host",
+                    host.ssh.host,
+                    "--port",
+                    String(host.ssh.port),
+                    "--user",
+                    plan.settings.adminUser,
+                    "--key",
+                    key.file,
+                ],
+                {
+                    cwd: PROJECT_ROOT,
+                    encoding: "utf8",
+                    timeout: 120_000,
+                },
+            );
+            assert.match(cli.stdout, new RegExp(`^${status.last_snapshot}\\s.*\\(latest\\)$`, "m"));
+        } finally {
+            key.remove();
+        }
+        // The bucket's bytes never hold a secret (the deploy pushes them again on a rebuild).
+        assert.deepEqual(
+            filesContaining(
+                bucketData,
+                SENTINELS.map(([, v]) => v),
+            ),
+            [],
+        );
+    });
 
-  it("brings the gateway back when its main process is killed", async (t) => {
-    const host = live();
-    const before = await gatewayProcess(host);
-    await host.exec(`kill -KILL ${before.mainPid}`);
-    const started = Date.now();
-    let after = before;
-    while (after.mainPid === before.mainPid || after.mainPid === 0 || after.activeState !== "active") {
-      assert.ok(Date.now() - started < 90_000, `no new gateway process after 90 s: ${JSON.stringify(after)}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      after = await gatewayProcess(host);
-    }
-    const seconds = await waitGatewayReady(host, gatewayPort());
-    t.diagnostic(`killed gateway ready again after ${((Date.now() - started) / 1000).toFixed(1)} s (restart, then ${seconds.toFixed(1)} s to /readyz)`);
-    assert.equal(after.user, "openclaw");
-  });
+    it("brings the gateway back when its main process is killed", async (t) => {
+        const host = live();
+        const before = await gatewayProcess(host);
+        await host.exec(`kill -KILL ${before.mainPid}`);
+        const started = Date.now();
+        let after = before;
+        while (after.mainPid === before.mainPid || after.mainPid === 0 || after.activeState !== "active") {
+            assert.ok(Date.now() - started < 90_000, `no new gateway process after 90 s: ${JSON.stringify(after)}`);
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            after = await gatewayProcess(host);
+        }
+        const seconds = await waitGatewayReady(host, gatewayPort());
+        t.diagnostic(
+            `killed gateway ready again after ${((Date.now() - started) / 1000).toFixed(1)} s (restart, then ${seconds.toFixed(1)} s to /readyz)`,
+        );
+        assert.equal(after.user, "openclaw");
+    });
 
-  it("comes back after a reboot with no one touching it: gateway ready, tunnel connector running, backups scheduled", async (t) => {
-    const host = live();
-    remote?.dispose();
-    const started = Date.now();
-    await host.reboot();
-    const state = await host.waitBooted(5 * 60_000);
-    await bootChecks(state, host);
-    await waitGatewayReady(host, gatewayPort());
-    t.diagnostic(`reboot to /readyz: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const gateway = await gatewayProcess(host);
-    assert.equal(gateway.activeState, "active");
-    assert.equal(gateway.user, "openclaw");
-    assert.equal((await host.exec("systemctl is-active cloudflared.service")).stdout.trim(), "active");
-    const records = (await host.exec("journalctl -b -u cloudflared.service -o cat --no-pager")).stdout;
-    assert.match(records, new RegExp(`^${CLOUDFLARED_RECORD_PREFIX}`, "m"), "cloudflared did not start in this boot");
-    assert.match((await host.exec("systemctl list-timers --no-pager --no-legend openclaw-backup.timer")).stdout, /openclaw-backup\.service/);
-    assert.match((await host.exec("ufw status")).stdout, /^Status: active$/m);
-    const onNetwork = [...new Set((await listeners(host)).filter((s) => !isLoopback(s.address)).map((s) => s.name))];
-    assert.deepEqual(onNetwork, ["sshd"]);
-    remote = await connectAdmin(host, plan.settings, admin.privateKey);
-  });
+    it("comes back after a reboot with no one touching it: gateway ready, tunnel connector running, backups scheduled", async (t) => {
+        const host = live();
+        remote?.dispose();
+        const started = Date.now();
+        await host.reboot();
+        const state = await host.waitBooted(5 * 60_000);
+        await bootChecks(state, host);
+        await waitGatewayReady(host, gatewayPort());
+        t.diagnostic(`reboot to /readyz: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        const gateway = await gatewayProcess(host);
+        assert.equal(gateway.activeState, "active");
+        assert.equal(gateway.user, "openclaw");
+        assert.equal((await host.exec("systemctl is-active cloudflared.service")).stdout.trim(), "active");
+        const records = (await host.exec("journalctl -b -u cloudflared.service -o cat --no-pager")).stdout;
+        assert.match(records, new RegExp(`^${CLOUDFLARED_RECORD_PREFIX}`, "m"), "cloudflared did not start in this boot");
+        assert.match(
+            (await host.exec("systemctl list-timers --no-pager --no-legend openclaw-backup.timer")).stdout,
+            /openclaw-backup\.service/,
+        );
+        assert.match((await host.exec("ufw status")).stdout, /^Status: active$/m);
+        const onNetwork = [...new Set((await listeners(host)).filter((s) => !isLoopback(s.address)).map((s) => s.name))];
+        assert.deepEqual(onNetwork, ["sshd"]);
+        remote = await connectAdmin(host, plan.settings, admin.privateKey);
+    });
 
-  it("restores the agent's memory byte for byte on a fresh server deployed with restoreFrom=latest", async (t) => {
-    const host = live();
-    // The agent writes its memory (and scribbles on an operator-owned file, which the deploy must put back).
-    for (const [path, content] of Object.entries(AGENT_MEMORY)) {
-      await host.exec(`runuser -u openclaw -- bash -c 'umask 077 && mkdir -p "$(dirname "$1")" && cat >"$1"' _ ${WORKSPACE}/${path}`, { input: content });
-    }
-    await host.exec(`runuser -u openclaw -- bash -c 'echo "- the agent edited its constitution" >>${WORKSPACE}/SOUL.md'`);
-    const written = await fingerprint(host, Object.keys(AGENT_MEMORY));
-    for (const [path, content] of Object.entries(AGENT_MEMORY)) assert.match(written[path]!, new RegExp(`^600 openclaw:openclaw ${sha256Of(content)}$`));
-    const oldInstance = (await host.exec("cat /var/lib/cloud/data/instance-id")).stdout.trim();
-    const backup = await runBackup(remote!);
+    it("restores the agent's memory byte for byte on a fresh server deployed with restoreFrom=latest", async (t) => {
+        const host = live();
+        // The agent writes its memory (and scribbles on an operator-owned file, which the deploy must put back).
+        for (const [path, content] of Object.entries(AGENT_MEMORY)) {
+            await host.exec(
+                `runuser -u openclaw -- bash -c 'umask 077 && mkdir -p "$(dirname "$1")" && cat >"$1"' _ ${WORKSPACE}/${path}`,
+                { input: content },
+            );
+        }
+        await host.exec(`runuser -u openclaw -- bash -c 'echo "- the agent edited its constitution" >>${WORKSPACE}/SOUL.md'`);
+        const written = await fingerprint(host, Object.keys(AGENT_MEMORY));
+        for (const [path, content] of Object.entries(AGENT_MEMORY))
+            assert.match(written[path]!, new RegExp(`^600 openclaw:openclaw ${sha256Of(content)}$`));
+        const oldInstance = (await host.exec("cat /var/lib/cloud/data/instance-id")).stdout.trim();
+        const backup = await runBackup(remote!);
 
-    // Throw the server away; the bucket (its data on this machine's disk) stays.
-    remote?.dispose();
-    remote = undefined;
-    await bucket?.stop();
-    bucket = undefined;
-    await host.destroy();
-    vps = undefined;
+        // Throw the server away; the bucket (its data on this machine's disk) stays.
+        remote?.dispose();
+        remote = undefined;
+        await bucket?.stop();
+        bucket = undefined;
+        await host.destroy();
+        vps = undefined;
 
-    assert.ok(rebuild, "the fresh server was never booted");
-    const fresh = await rebuild;
-    vps = fresh.vps;
-    await bootChecks(fresh.boot, fresh.vps);
-    const newInstance = (await fresh.vps.exec("cat /var/lib/cloud/data/instance-id")).stdout.trim();
-    assert.notEqual(newInstance, oldInstance, "not a new server");
-    assert.equal((await fresh.vps.exec(`test -e ${WORKSPACE}/MEMORY.md && echo present || echo absent`)).stdout.trim(), "absent");
+        assert.ok(rebuild, "the fresh server was never booted");
+        const fresh = await rebuild;
+        vps = fresh.vps;
+        await bootChecks(fresh.boot, fresh.vps);
+        const newInstance = (await fresh.vps.exec("cat /var/lib/cloud/data/instance-id")).stdout.trim();
+        assert.notEqual(newInstance, oldInstance, "not a new server");
+        assert.equal((await fresh.vps.exec(`test -e ${WORKSPACE}/MEMORY.md && echo present || echo absent`)).stdout.trim(), "absent");
 
-    bucket = await startBucket(fresh.vps, plan.settings, bucketData);
-    await installRecordingCloudflared(fresh.vps);
-    remote = await connectAdmin(fresh.vps, plan.settings, admin.privateKey);
-    const started = Date.now();
-    const run = await deploy(remote, plan.settings);
-    t.diagnostic(`deploy with restore: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    assert.match(run.push.stdout, /first boot: restoring snapshot 'latest'/);
-    // The snapshot brought back the agent's edit of SOUL.md; the deploy then put the repository's version back.
-    assert.match(run.push.stdout, /changed \/home\/openclaw\/\.openclaw\/workspace\/SOUL\.md/);
-    assert.match((await fresh.vps.exec("cat /var/lib/openclaw-vps/restore.done")).stdout, /^restore_from=latest$/m);
-    assertNoSentinel(run.push.stdout + run.push.stderr, "the rebuild's push output");
+        bucket = await startBucket(fresh.vps, plan.settings, bucketData);
+        await installRecordingCloudflared(fresh.vps);
+        remote = await connectAdmin(fresh.vps, plan.settings, admin.privateKey);
+        const started = Date.now();
+        const run = await deploy(remote, plan.settings);
+        t.diagnostic(`deploy with restore: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        assert.match(run.push.stdout, /first boot: restoring snapshot 'latest'/);
+        // The snapshot brought back the agent's edit of SOUL.md; the deploy then put the repository's version back.
+        assert.match(run.push.stdout, /changed \/home\/openclaw\/\.openclaw\/workspace\/SOUL\.md/);
+        assert.match((await fresh.vps.exec("cat /var/lib/openclaw-vps/restore.done")).stdout, /^restore_from=latest$/m);
+        assertNoSentinel(run.push.stdout + run.push.stderr, "the rebuild's push output");
 
-    assert.deepEqual(await fingerprint(fresh.vps, Object.keys(AGENT_MEMORY)), written, `restored from snapshot ${backup.last_snapshot}`);
-    for (const [path, content] of Object.entries(AGENT_MEMORY)) {
-      assert.equal((await fresh.vps.exec(`cat ${WORKSPACE}/${path}`)).stdout, content);
-    }
-    // Operator-owned files come from the repository, not from the snapshot.
-    for (const name of ["SOUL.md", "AGENTS.md", "USER.md", "IDENTITY.md"]) {
-      const onHost = (await fresh.vps.exec(`cat ${WORKSPACE}/${name}`)).stdout;
-      assert.equal(onHost, readFileSync(join(DEFAULT_WORKSPACE_SOURCE, name), "utf8"), `${name} is not the repository's`);
-    }
-    assert.ok(run.push.summary!.agentKept >= 1, "MEMORY.md (create-only) was not kept as the agent's");
-    const gateway = await gatewayProcess(fresh.vps);
-    assert.equal(gateway.activeState, "active");
-    assert.equal(gateway.user, "openclaw");
-    assert.equal((await fresh.vps.exec(`curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:${gatewayPort()}/readyz`)).stdout, "200");
-  });
+        assert.deepEqual(
+            await fingerprint(fresh.vps, Object.keys(AGENT_MEMORY)),
+            written,
+            `restored from snapshot ${backup.last_snapshot}`,
+        );
+        for (const [path, content] of Object.entries(AGENT_MEMORY)) {
+            assert.equal((await fresh.vps.exec(`cat ${WORKSPACE}/${path}`)).stdout, content);
+        }
+        // Operator-owned files come from the repository, not from the snapshot.
+        for (const name of ["SOUL.md", "AGENTS.md", "USER.md", "IDENTITY.md"]) {
+            const onHost = (await fresh.vps.exec(`cat ${WORKSPACE}/${name}`)).stdout;
+            assert.equal(onHost, readFileSync(join(DEFAULT_WORKSPACE_SOURCE, name), "utf8"), `${name} is not the repository's`);
+        }
+        assert.ok(run.push.summary!.agentKept >= 1, "MEMORY.md (create-only) was not kept as the agent's");
+        const gateway = await gatewayProcess(fresh.vps);
+        assert.equal(gateway.activeState, "active");
+        assert.equal(gateway.user, "openclaw");
+        assert.equal(
+            (await fresh.vps.exec(`curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:${gatewayPort()}/readyz`)).stdout,
+            "200",
+        );
+    });
 });

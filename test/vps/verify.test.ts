@@ -29,7 +29,8 @@ interface Check {
 }
 
 const GATEWAY_PORT = 18789;
-const AGENT_SYSTEMCTL = "setpriv --reuid openclaw --regid openclaw --init-groups env XDG_RUNTIME_DIR=/run/user/$(id -u openclaw) systemctl --user";
+const AGENT_SYSTEMCTL =
+    "setpriv --reuid openclaw --regid openclaw --init-groups env XDG_RUNTIME_DIR=/run/user/$(id -u openclaw) systemctl --user";
 
 function assertNoSecret(run: CliRun): void {
     for (const [name, value] of Object.entries(VERIFY_SENTINELS)) {
@@ -71,8 +72,21 @@ describe("npm run verify against a stand-in VPS", { timeout: 20 * 60_000 }, () =
 
     const verify = (...extra: string[]) =>
         runVerifyCli([
-            "--host", vps.ssh.host, "--port", String(vps.ssh.port), "--user", "ops", "--key", key.file,
-            "--metadata-base", metadataBase, "--url", edge.url, "--team", STANDIN_TEAM, ...extra,
+            "--host",
+            vps.ssh.host,
+            "--port",
+            String(vps.ssh.port),
+            "--user",
+            "ops",
+            "--key",
+            key.file,
+            "--metadata-base",
+            metadataBase,
+            "--url",
+            edge.url,
+            "--team",
+            STANDIN_TEAM,
+            ...extra,
         ]);
 
     it("passes a good host: every check passes (the first backup is not due yet), exit 0", async (t) => {
@@ -84,9 +98,23 @@ describe("npm run verify against a stand-in VPS", { timeout: 20 * 60_000 }, () =
         const failed = Object.values(checks).filter((c) => c.status === "fail");
         assert.deepEqual(failed, []);
         for (const id of [
-            "connect", "cloud-init", "sshd", "firewall", "sockets", "gateway-bind", "gateway-ready", "service-gateway",
-            "service-cloudflared", "service-openclaw-backup", "openclaw-audit", "disk", "memory", "swap",
-            "userdata-metadata", "userdata-cloud-init", "edge-access",
+            "connect",
+            "cloud-init",
+            "sshd",
+            "firewall",
+            "sockets",
+            "gateway-bind",
+            "gateway-ready",
+            "service-gateway",
+            "service-cloudflared",
+            "service-openclaw-backup",
+            "openclaw-audit",
+            "disk",
+            "memory",
+            "swap",
+            "userdata-metadata",
+            "userdata-cloud-init",
+            "edge-access",
         ]) {
             assert.equal(checks[id]?.status, "pass", `${id}: ${JSON.stringify(checks[id])}`);
         }
@@ -99,7 +127,9 @@ describe("npm run verify against a stand-in VPS", { timeout: 20 * 60_000 }, () =
 
     it("judges the last backup against the schedule (hourly: within two runs and a grace period)", async () => {
         const status = (agoSeconds: number) =>
-            vps.exec(`printf 'last_success=%s\\nlast_snapshot=x\\nlast_error=\\n' "$(date -u -d @$(( $(date +%s) - ${agoSeconds} )) +%Y-%m-%dT%H:%M:%SZ)" >/var/lib/openclaw-vps/backup.status`);
+            vps.exec(
+                `printf 'last_success=%s\\nlast_snapshot=x\\nlast_error=\\n' "$(date -u -d @$(( $(date +%s) - ${agoSeconds} )) +%Y-%m-%dT%H:%M:%SZ)" >/var/lib/openclaw-vps/backup.status`,
+            );
         try {
             await status(40 * 60);
             const fresh = await verify("--json", "--only", "backup", "--no-edge");
@@ -121,7 +151,9 @@ describe("npm run verify against a stand-in VPS", { timeout: 20 * 60_000 }, () =
 
     it("flags a gateway on all interfaces and password login as critical, each with a fix hint", async (t) => {
         // The config's bind changed to lan (0.0.0.0), as a hand edit or a bad release would do, and the gateway restarted.
-        await vps.exec(`sed -i 's/"bind": "loopback"/"bind": "lan"/' /home/openclaw/.openclaw/openclaw.json && ${AGENT_SYSTEMCTL} restart openclaw-gateway.service`);
+        await vps.exec(
+            `sed -i 's/"bind": "loopback"/"bind": "lan"/' /home/openclaw/.openclaw/openclaw.json && ${AGENT_SYSTEMCTL} restart openclaw-gateway.service`,
+        );
         const deadline = Date.now() + 180_000;
         for (;;) {
             const listening = await vps.exec(`ss -H -l -n -t 'sport = :${GATEWAY_PORT}'`);
@@ -140,9 +172,18 @@ describe("npm run verify against a stand-in VPS", { timeout: 20 * 60_000 }, () =
         t.diagnostic(`full verify of a broken host: ${((Date.now() - started) / 1000).toFixed(1)} s`);
         for (const line of text.stdout.split("\n").filter((l) => /^[✗✓–]/.test(l))) t.diagnostic(line);
         assert.equal(text.code, 1, text.stdout + text.stderr);
-        assert.match(text.stdout, /^✗ nothing but sshd listens on the network \[CRITICAL\]: listening on the network besides sshd: tcp\/(0\.0\.0\.0|\*|::):18789/m);
-        assert.match(text.stdout, /^✗ gateway on loopback only, at the configured port \[CRITICAL\]: the gateway port 18789 listens on .*gateway\.bind=lan/m);
-        assert.match(text.stdout, /^✗ sshd: key-only, no root, MaxAuthTries <= 3 \[CRITICAL\]: effective sshd settings: passwordauthentication yes/m);
+        assert.match(
+            text.stdout,
+            /^✗ nothing but sshd listens on the network \[CRITICAL\]: listening on the network besides sshd: tcp\/(0\.0\.0\.0|\*|::):18789/m,
+        );
+        assert.match(
+            text.stdout,
+            /^✗ gateway on loopback only, at the configured port \[CRITICAL\]: the gateway port 18789 listens on .*gateway\.bind=lan/m,
+        );
+        assert.match(
+            text.stdout,
+            /^✗ sshd: key-only, no root, MaxAuthTries <= 3 \[CRITICAL\]: effective sshd settings: passwordauthentication yes/m,
+        );
         assert.match(text.stdout, /^ {4}fix: CRITICAL if exposed: stop it now/m);
         assert.match(text.stdout, /^ {4}fix: a drop-in in \/etc\/ssh\/sshd_config\.d\//m);
         assert.match(text.stdout, /^✓ UFW active, deny incoming, SSH only/m);
