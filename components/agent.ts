@@ -16,6 +16,8 @@ export interface OpenClawAgentArgs {
     llmApiKey: pulumi.Input<string>;
     /** The embedding provider's API key; absent = keyword-only memory search. */
     embeddingApiKey?: pulumi.Input<string>;
+    /** The operator's age identity: reads the backups on the operator's machine, never on a server. */
+    backupIdentity: pulumi.Input<string>;
     /** How the deploy authenticates over SSH (agent socket or private key); not needed for a plan. */
     ssh?: { agentSocketPath?: string; privateKey?: pulumi.Input<string> };
 }
@@ -28,6 +30,9 @@ export class OpenClawAgent extends pulumi.ComponentResource {
     readonly sshCommand: pulumi.Output<string>;
     readonly tunnelId: pulumi.Output<string>;
     readonly bucketName: pulumi.Output<string>;
+    /** The operator's read-only key pair for the bucket (`npm run snapshots`). Secret. */
+    readonly backupReaderAccessKeyId: pulumi.Output<string>;
+    readonly backupReaderSecretAccessKey: pulumi.Output<string>;
     /** The gateway token (token auth mode): what a new browser or the CLI presents once. Secret. */
     readonly gatewayToken: pulumi.Output<string>;
     readonly serviceTokenClientId?: pulumi.Output<string>;
@@ -114,6 +119,9 @@ export class OpenClawAgent extends pulumi.ComponentResource {
                 backup: {
                     accessKeyId: backup.accessKeyId,
                     secretAccessKey: backup.secretAccessKey,
+                    readerAccessKeyId: backup.readerAccessKeyId,
+                    readerSecretAccessKey: backup.readerSecretAccessKey,
+                    identity: args.backupIdentity,
                 },
             },
             parent,
@@ -126,6 +134,8 @@ export class OpenClawAgent extends pulumi.ComponentResource {
         this.sshCommand = pulumi.interpolate`ssh ${s.adminUser}@${server.sshHost}`;
         this.tunnelId = edge.tunnelId;
         this.bucketName = backup.bucketName;
+        this.backupReaderAccessKeyId = backup.readerAccessKeyId;
+        this.backupReaderSecretAccessKey = backup.readerSecretAccessKey;
         this.gatewayToken = host.gatewayToken;
         this.serviceTokenClientId = edge.serviceTokenClientId;
         this.serviceTokenClientSecret = edge.serviceTokenClientSecret;
@@ -138,6 +148,8 @@ export class OpenClawAgent extends pulumi.ComponentResource {
             sshCommand: this.sshCommand,
             tunnelId: this.tunnelId,
             bucketName: this.bucketName,
+            backupReaderAccessKeyId: this.backupReaderAccessKeyId,
+            backupReaderSecretAccessKey: this.backupReaderSecretAccessKey,
             gatewayToken: this.gatewayToken,
         });
     }

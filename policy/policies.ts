@@ -47,6 +47,7 @@ export const OTHER_KNOWN_TYPES: readonly string[] = [
     "random:index/randomBytes:RandomBytes",
     "random:index/randomPassword:RandomPassword",
     "command:remote:Command",
+    "command:local:Command",
     "pulumi:pulumi:Stack",
 ];
 

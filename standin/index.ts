@@ -48,14 +48,24 @@ export {
     waitGatewayReady,
 } from "./deploy";
 export type { BucketCredentials, DeployPlan, DeployRun, GatewayProcess } from "./deploy";
-export { s3ObjectFile, serverSideCopiesUnder, startS3Server, uploadsUnder } from "./bucket";
-export type { S3Request, S3Server, S3ServerOptions } from "./bucket";
+export {
+    applyLifecycle,
+    countRequests,
+    requestClass,
+    s3ObjectFile,
+    setLastModified,
+    startS3Server,
+    storedObjects,
+    uploadsUnder,
+} from "./bucket";
+export type { RequestCount, S3KeyPair, S3Request, S3Server, S3ServerOptions } from "./bucket";
 export {
     agentIds,
     chownTree,
     createBackupHost,
     HOST_SCRIPTS_DIR,
     OPENCLAW_BIN,
+    planRestoreFor,
     rclone,
     readStatus,
     runHostScript,

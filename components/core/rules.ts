@@ -50,3 +50,9 @@ export const DURATION_RULE: Rule<string> = {
     expected: "a duration such as 30m, 24h or 168h",
     test: (v) => /^(\d+(ms|s|m|h))+$/.test(v),
 };
+
+/** How the offline plan marks a secret it cannot read (encrypted in the stack file, or not set yet). Checks that
+ *  would reject any fake value (an age identity must be a real key) let such a placeholder through: it never reaches
+ *  a cloud, because only `npm run plan` and the mock engine put it there. */
+export const PLAN_PLACEHOLDER_PREFIX = "PLAN-PLACEHOLDER-";
+export const isPlanPlaceholder = (value: string): boolean => value.startsWith(PLAN_PLACEHOLDER_PREFIX);

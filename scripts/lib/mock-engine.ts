@@ -44,6 +44,7 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
         case "random:index/randomPassword:RandomPassword":
             return { result: digest.slice(0, Number(inputs.length ?? 32)) };
         case "command:remote:Command":
+        case "command:local:Command":
             return { stdout: "", stderr: "" };
         default:
             return {};

@@ -4,6 +4,7 @@
 // stdin, never on a command line; lists are stored with `--path key[i]`.
 import * as net from "node:net";
 import { DEFAULT_PROVIDER, ProviderCredential, providerSpec } from "../../components/providers";
+import { isPlanPlaceholder } from "../../components/core/rules";
 import { NAMESPACE, settingSpecs, SettingSpec } from "../../components/settings";
 
 export interface Prompter {
@@ -33,7 +34,7 @@ export function isPlaceholderValue(key: string, value: unknown): boolean {
     }
     const values = Array.isArray(value) ? value.map(String) : [String(value ?? "")];
     return values.some((v) => {
-        if (v.startsWith("PLAN-PLACEHOLDER-")) return true;
+        if (isPlanPlaceholder(v)) return true;
         switch (key) {
             case "hostname":
                 return EXAMPLE_DOMAIN.test(v);
