@@ -224,9 +224,10 @@ main() {
     log "archive: $archive_bytes bytes encrypted ($files files, $bytes bytes in the tree; $carried carried)"
 
     step upload
-    # One PUT (no multipart below 4 GiB), no lookup of the key first: it is new (time + random id).
+    # One PUT (no multipart below 4 GiB), no lookup of the key first: it is new (time + random id). No MD5 pass
+    # over the file first: age's authenticated encryption already makes any corruption fail the restore loudly.
     rclone_run copyto "$BACKUP_STAGING_DIR/archive.age" "$BACKUP_REMOTE/$key" --no-check-dest --s3-no-head \
-        --s3-upload-cutoff 4G --s3-chunk-size 64M --s3-upload-concurrency 2 ||
+        --s3-disable-checksum --s3-upload-cutoff 4G --s3-chunk-size 64M --s3-upload-concurrency 2 ||
         die "upload of $key failed (nothing else changed: the next run tries again)"
 
     if [[ ! -e $BACKUP_INDEX_DIR/marker.done ]]; then

@@ -110,7 +110,10 @@ export function createBackupHost(
     });
     // The host contract, as user data and the push write it on a real host (the scripts read their paths from it).
     fs.writeFileSync(path.join(etcDir, "contract.env"), renderContractEnv(), { mode: 0o644 });
+    // The OpenClaw state dir is the agent's (0700), as provisioning leaves it: the backup reads it as that user.
     const stateDir = path.join(home, ".openclaw");
+    fs.mkdirSync(stateDir, { mode: 0o700 });
+    fs.chownSync(stateDir, uid, gid);
     const hostPath = [agentReadableNodeDir(root), path.join(PROJECT_ROOT, "node_modules", ".bin"), ...SYSTEM_PATH].join(":");
     return {
         root,

@@ -13,7 +13,8 @@ async function main(): Promise<void> {
     } catch {
         throw new Error("the restore planner expects its input as JSON on stdin");
     }
-    const plan = await planRestore(input);
+    // Run by `pulumi up` right after it may have minted the read-only token: give Cloudflare a moment to honour it.
+    const plan = await planRestore({ waitForTokenSeconds: 120, ...input });
     process.stderr.write(`restore plan: ${plan.summary}\n`);
     process.stdout.write(plan.text);
 }

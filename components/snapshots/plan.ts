@@ -7,7 +7,7 @@
 import { generateIdentity, wrapFileKey } from "../core/age";
 import { parseRestoreFrom, RESTORE_FROM_EXPECTED, RestoreRequest } from "../core/backup-layout";
 import { Catalog, CatalogEntry, inspectArchive, listCatalog, newestRestorable, resolveBase } from "./catalog";
-import { S3Client, S3Credentials } from "./s3";
+import { S3Client, S3Credentials, S3Error } from "./s3";
 
 export const PLAN_FORMAT = "openclaw-vps-restore-plan/1";
 
@@ -65,7 +65,8 @@ export function planFor(entry: CatalogEntry, request: string): RestorePlan {
     };
 }
 
-const emptyPlan = (request: string, mode: "none" | "empty", summary: string): RestorePlan => ({
+/** The plan for a bucket that never held a snapshot (a first deploy), or for restoreFrom none. */
+export const emptyPlan = (request: string, mode: "none" | "empty", summary: string): RestorePlan => ({
     mode,
     request,
     text: render({ format: PLAN_FORMAT, request, mode }),
@@ -118,6 +119,21 @@ export interface PlanInput extends S3Credentials {
     identity: string;
     /** The `restoreFrom` value. */
     restoreFrom: string;
+    /** Keep retrying a refused first listing this long: a token Cloudflare minted seconds ago may not work yet. */
+    waitForTokenSeconds?: number;
+}
+
+async function listWhenTokenWorks(client: S3Client, seconds: number): Promise<Catalog> {
+    const deadline = Date.now() + seconds * 1000;
+    for (;;) {
+        try {
+            return await listCatalog(client);
+        } catch (err) {
+            const refused = err instanceof S3Error && (err.status === 401 || err.status === 403);
+            if (!refused || Date.now() >= deadline) throw err;
+            await new Promise((resolve) => setTimeout(resolve, 5000));
+        }
+    }
 }
 
 /** Lists the bucket with the read-only credentials and chooses (the whole planning step). */
@@ -126,6 +142,6 @@ export async function planRestore(input: PlanInput): Promise<RestorePlan> {
     if (!request) throw new PlanError(`restoreFrom ${JSON.stringify(input.restoreFrom)}: expected ${RESTORE_FROM_EXPECTED}`);
     if (request.kind === "none") return emptyPlan(input.restoreFrom, "none", "restoreFrom none: the new server starts with a fresh workspace");
     const client = new S3Client(input);
-    const catalog = await listCatalog(client);
+    const catalog = await listWhenTokenWorks(client, input.waitForTokenSeconds ?? 0);
     return choose(client, catalog, input.identity, request, input.restoreFrom);
 }
