@@ -310,6 +310,8 @@ main() {
     fi
 
     aside="$parent/openclaw-before-restore-$(date -u +%Y%m%dT%H%M%SZ)"
+    # Two restores within one second must not share (and collide in) one aside dir.
+    if [[ -e $aside ]]; then aside="$aside-$$"; fi
     if [[ -d "$SNAPSHOT_TREE/workspace" ]]; then
         if [[ -e $workspace || -L $workspace ]]; then move "$workspace" "$aside/workspace"; fi
         move "$SNAPSHOT_TREE/workspace" "$workspace"

@@ -151,27 +151,28 @@ export interface ScriptResult {
 }
 
 /** Runs a command to completion, collecting its output (asynchronously: servers and writers keep running meanwhile). */
-function collect(command: string, args: string[], env: Record<string, string>): Promise<ScriptResult> {
+function collect(command: string, args: string[], env: Record<string, string>, input?: string): Promise<ScriptResult> {
     return new Promise((resolve, reject) => {
-        const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(command, args, { env, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+        if (input !== undefined) child.stdin!.end(input);
         let stdout = "";
         let stderr = "";
-        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
         child.on("error", reject);
         child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
     });
 }
 
-/** Runs cloud-init/<script> with bash. */
+/** Runs cloud-init/<script> with bash (`input`: its stdin, e.g. a restore plan for `--plan -`). */
 export function runHostScript(
     script: string,
     args: string[],
     env: Record<string, string>,
-    opts: { wrap?: string[] } = {},
+    opts: { wrap?: string[]; input?: string } = {},
 ): Promise<ScriptResult> {
     const command = [...(opts.wrap ?? []), "bash", path.join(HOST_SCRIPTS_DIR, script), ...args];
-    return collect(command[0], command.slice(1), env);
+    return collect(command[0], command.slice(1), env, opts.input);
 }
 
 /** rclone with the host's config, for assertions (e.g. `rclone check`). */
@@ -179,10 +180,12 @@ export function rclone(host: BackupHost, args: string[]): Promise<ScriptResult> 
     return collect("rclone", ["--config", host.rcloneConfig, ...args], { PATH: TOOLS_PATH });
 }
 
-export function chownTree(dir: string, uid: number, gid: number): void {
-    fs.lchownSync(dir, uid, gid);
-    if (!fs.lstatSync(dir).isDirectory()) return;
-    for (const entry of fs.readdirSync(dir)) chownTree(path.join(dir, entry), uid, gid);
+export function chownTree(dir: string | Buffer, uid: number, gid: number): void {
+    // Buffers: a file name need not be UTF-8.
+    const at = typeof dir === "string" ? Buffer.from(dir) : dir;
+    fs.lchownSync(at, uid, gid);
+    if (!fs.lstatSync(at).isDirectory()) return;
+    for (const entry of fs.readdirSync(at, { encoding: "buffer" })) chownTree(Buffer.concat([at, Buffer.from("/"), entry]), uid, gid);
 }
 
 /** Writes files (creating folders) owned by the agent user; a value of {link} makes a symlink, {mode} sets the mode. */

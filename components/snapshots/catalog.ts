@@ -123,7 +123,8 @@ export async function inspectArchive(client: S3Client, entry: CatalogEntry, iden
         entry.status = "unchecked";
     } catch (err) {
         const message = (err as Error).message;
-        return ignore(entry, /not encrypted to this identity/.test(message) ? "not encrypted to this stack's recipient" : message);
+        if (/not encrypted to this identity/.test(message)) return ignore(entry, "not encrypted to this stack's recipient");
+        return ignore(entry, /^age: /.test(message) ? `not a valid age file (${message.slice(5)})` : message);
     }
 }
 

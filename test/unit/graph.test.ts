@@ -122,14 +122,14 @@ describe("hetzner (the default) with token auth", () => {
             { id: "lock-snapshots", enabled: true, prefix: "snapshots/", condition: { type: "Age", maxAgeSeconds: 7 * DAY } },
         ]);
         const lifecycle = one(rows, "cloudflare:index/r2BucketLifecycle:R2BucketLifecycle");
-        const expiry = Object.fromEntries(
+        const expiry: Record<string, number> = Object.fromEntries(
             lifecycle.inputs.rules
                 .filter((r: any) => r.deleteObjectsTransition)
                 .map((r: any) => [r.conditions.prefix, r.deleteObjectsTransition.condition.maxAge / DAY]),
         );
-        assert.deepEqual(expiry, { "fulls/": 31, "diffs/": 30, "snapshots/": 30 }, "meta/ never expires");
-        for (const rule of lock.inputs.rules.filter((r: any) => r.condition.type === "Age"))
+        for (const rule of lock.inputs.rules.filter((r: any) => r.condition.type === "Age") as { prefix: string; condition: { maxAgeSeconds: number } }[])
             assert.ok(rule.condition.maxAgeSeconds < expiry[rule.prefix] * DAY, `${rule.prefix} is locked less long than it lives`);
+        assert.deepEqual(expiry, { "fulls/": 31, "diffs/": 30, "snapshots/": 30 }, "meta/ never expires");
         const tokens = rows.filter((r) => r.type === "cloudflare:index/apiToken:ApiToken");
         assert.deepEqual(tokens.map((t) => t.name).sort(), ["openclaw-backup-reader-token", "openclaw-backup-token"]);
         for (const token of tokens) {
