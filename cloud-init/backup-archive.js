@@ -27,7 +27,7 @@
 //   %XX-encoded, so any file name survives and the manifest stays one line per entry.
 "use strict";
 const fs = require("node:fs");
-const crypto = require("node:crypto");
+const { createHash } = require("node:crypto");
 const zlib = require("node:zlib");
 const { once } = require("node:events");
 const { spawn } = require("node:child_process");
@@ -209,7 +209,7 @@ const HASH_BUFFER = Buffer.allocUnsafe(READ_CHUNK);
 function hashFile(file) {
     const fd = openNoFollow(file);
     try {
-        const hash = crypto.createHash("sha256");
+        const hash = createHash("sha256");
         const buf = HASH_BUFFER;
         let size = 0;
         for (;;) {
@@ -290,7 +290,7 @@ async function create() {
     const zstd = spawn(env.ZSTD_BIN || "zstd", ["-q", "-3", "-c"], { stdio: ["pipe", 1, "inherit"] });
     const zstdExit = new Promise((resolve, reject) => {
         zstd.on("error", (err) => reject(new Error(`cannot run zstd: ${err.message}`)));
-        zstd.on("close", (code, signal) => resolve(code === 0 ? 0 : code ?? signal));
+        zstd.on("close", (code, signal) => resolve(code === 0 ? 0 : (code ?? signal)));
     });
     zstd.stdin.on("error", (err) => fail(`the compressor stopped reading (${err.code || err.message}): did the encryption stop?`));
     const out = new Output(zstd.stdin);
@@ -313,7 +313,7 @@ async function create() {
     const emitLink = async (rel, abs, mtime) => {
         const target = fs.readlinkSync(abs, { encoding: "buffer" });
         const path = encodePath(rel);
-        const entry = { type: "L", mode: 0o777, size: target.length, sha: crypto.createHash("sha256").update(target).digest("hex"), path };
+        const entry = { type: "L", mode: 0o777, size: target.length, sha: createHash("sha256").update(target).digest("hex"), path };
         const b = base.get(path);
         const carry = kind === "full" || !b || b.type !== "L" || b.sha !== entry.sha;
         if (carry) {
@@ -330,7 +330,7 @@ async function create() {
             const before = fs.fstatSync(fd, { bigint: true });
             const size = Number(before.size);
             await out.write(tarHeader({ name: rel, typeflag: "0", mode, size, mtime }));
-            const hash = crypto.createHash("sha256");
+            const hash = createHash("sha256");
             let remaining = size;
             let changed = false;
             while (remaining > 0) {
@@ -439,7 +439,7 @@ async function create() {
             fs.lstatSync(root.dir);
         } catch (err) {
             // Only a workspace that does not exist is empty; one we cannot read is an error, never an empty snapshot.
-            if (err.code !== "ENOENT") throw new Error(`cannot read ${root.dir} (${err.code}): nothing was backed up`);
+            if (err.code !== "ENOENT") throw new Error(`cannot read ${root.dir} (${err.code}): nothing was backed up`, { cause: err });
             if (root.name !== "workspace") continue;
             log(`no workspace at ${root.dir} yet: the archive carries an empty one`);
             await emitDir(rel, 0o700, now);
@@ -465,7 +465,9 @@ async function create() {
             "",
         ].join("\n"),
     );
-    await out.write(tarHeader({ name: Buffer.from(LAYOUT.manifestMember), typeflag: "0", mode: 0o600, size: manifestText.length, mtime: now }));
+    await out.write(
+        tarHeader({ name: Buffer.from(LAYOUT.manifestMember), typeflag: "0", mode: 0o600, size: manifestText.length, mtime: now }),
+    );
     await out.write(manifestText);
     await out.write(padding(manifestText.length));
     await out.write(Buffer.alloc(1024));
@@ -515,7 +517,7 @@ function describeTree(dir) {
             for (const name of fs.readdirSync(abs, { encoding: "buffer" })) visit(join(rel, name), join(abs, name));
         } else if (st.isSymbolicLink()) {
             const target = fs.readlinkSync(abs, { encoding: "buffer" });
-            found.set(path, { type: "L", mode: 0o777, size: target.length, sha: crypto.createHash("sha256").update(target).digest("hex") });
+            found.set(path, { type: "L", mode: 0o777, size: target.length, sha: createHash("sha256").update(target).digest("hex") });
         } else if (st.isFile()) {
             const { sha, size } = hashFile(abs);
             found.set(path, { type: "F", mode: st.mode & 0o777, size, sha });
@@ -574,14 +576,19 @@ function assemble(args) {
         const f = found.get(path);
         if (!f) problems.push(`missing: ${path}`);
         else if (f.type !== e.type || f.mode !== e.mode || f.size !== e.size || f.sha !== e.sha)
-            problems.push(`differs: ${path} (expected ${e.type} ${modeText(e.mode)} ${e.size}, found ${f.type} ${modeText(f.mode)} ${f.size})`);
+            problems.push(
+                `differs: ${path} (expected ${e.type} ${modeText(e.mode)} ${e.size}, found ${f.type} ${modeText(f.mode)} ${f.size})`,
+            );
     }
     for (const path of found.keys()) if (!expected.has(path)) problems.push(`not in the manifest: ${path}`);
     for (const name of fs.readdirSync(full))
-        if (![LAYOUT.metaMember, LAYOUT.manifestMember, "workspace", "state"].includes(name)) problems.push(`unexpected top-level entry: ${name}`);
+        if (![LAYOUT.metaMember, LAYOUT.manifestMember, "workspace", "state"].includes(name))
+            problems.push(`unexpected top-level entry: ${name}`);
     if (problems.length) {
         for (const p of problems.slice(0, 10)) log(`  ${p}`);
-        fail(`the restored tree does not match its manifest (${problems.length} differences): the archive is corrupt, incomplete or forged`);
+        fail(
+            `the restored tree does not match its manifest (${problems.length} differences): the archive is corrupt, incomplete or forged`,
+        );
     }
     fs.renameSync(`${full}/${LAYOUT.metaMember}`, `${dir}/${LAYOUT.metaMember}`);
     fs.renameSync(`${full}/${LAYOUT.manifestMember}`, `${dir}/${LAYOUT.manifestMember}`);

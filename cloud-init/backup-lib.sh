@@ -26,10 +26,14 @@ OPENCLAW_VPS_ETC_DIR=${OPENCLAW_VPS_ETC_DIR:-$HOST_ETC_DIR}
 OPENCLAW_VPS_LIB_DIR=${OPENCLAW_VPS_LIB_DIR:-$HOST_STATE_DIR}
 BACKUP_ENV_FILE=${BACKUP_ENV_FILE:-$OPENCLAW_VPS_ETC_DIR/backup.env}
 
-readonly BACKUP_MANIFEST_VERSION="openclaw-vps-manifest v1"
-readonly SNAPSHOT_ID_PATTERN='^[0-9]{8}T[0-9]{6}Z$'
-readonly ARCHIVE_KEY_PATTERN='^(fulls|diffs)/[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}\.tar\.zst\.age$'
-readonly AGE_RECIPIENT_PATTERN='^age1[02-9ac-hj-np-z]{58}$'
+# Used by the scripts that source this library (backup.sh, restore.sh).
+# shellcheck disable=SC2034
+{
+    readonly BACKUP_MANIFEST_VERSION="openclaw-vps-manifest v1"
+    readonly SNAPSHOT_ID_PATTERN='^[0-9]{8}T[0-9]{6}Z$'
+    readonly ARCHIVE_KEY_PATTERN='^(fulls|diffs)/[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}\.tar\.zst\.age$'
+    readonly AGE_RECIPIENT_PATTERN='^age1[02-9ac-hj-np-z]{58}$'
+}
 # Top-level names in the OpenClaw state dir that a snapshot never carries and a restore never touches: secrets and
 # config the deploy pushes again (.env, credentials, openclaw.json), plugin installs the deploy pins (npm,
 # extensions), logs, and the workspace, which is its own part of the snapshot.
@@ -85,6 +89,7 @@ init_backup_settings() {
     [[ -n $BACKUP_REMOTE ]] || die "BACKUP_REMOTE is not set (expected r2:<bucket> in $BACKUP_ENV_FILE)"
     [[ $BACKUP_REMOTE =~ ^[A-Za-z0-9_-]+:[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$ ]] ||
         die "BACKUP_REMOTE must look like <remote>:<bucket>, got '$BACKUP_REMOTE'"
+    # shellcheck disable=SC2034 # backup.sh binds each archive to it
     BACKUP_BUCKET=${BACKUP_REMOTE#*:}
     [[ $BACKUP_TRANSFERS =~ ^[1-9][0-9]?$ ]] || die "BACKUP_TRANSFERS must be 1-99, got '$BACKUP_TRANSFERS'"
     [[ $BACKUP_FULL_INTERVAL_SECONDS =~ ^[0-9]+$ ]] || die "BACKUP_FULL_INTERVAL_SECONDS must be a number of seconds"

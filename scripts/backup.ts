@@ -38,7 +38,9 @@ async function main(): Promise<void> {
     const remote = await connectTarget(values);
     try {
         const status = await runBackup(remote);
-        console.log(`snapshot ${status.last_snapshot ?? "?"} taken (${status.last_kind ?? "?"}, last success ${status.last_success ?? "?"})`);
+        console.log(
+            `snapshot ${status.last_snapshot ?? "?"} taken (${status.last_kind ?? "?"}, last success ${status.last_success ?? "?"})`,
+        );
     } finally {
         remote.dispose();
     }

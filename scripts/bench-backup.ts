@@ -97,7 +97,12 @@ function machine(dir: string): BackupBenchResult["machine"] {
 function treeFingerprint(dir: string): string {
     const result = spawnSync(
         "bash",
-        ["-c", 'cd "$1" && find . -printf "%p %y %m %U:%G %s %l\\n" | LC_ALL=C sort && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum', "_", dir],
+        [
+            "-c",
+            'cd "$1" && find . -printf "%p %y %m %U:%G %s %l\\n" | LC_ALL=C sort && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum',
+            "_",
+            dir,
+        ],
         { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 },
     );
     if (result.status !== 0) throw new Error(`fingerprint of ${dir} failed: ${result.stderr}`);

@@ -218,7 +218,9 @@ async function main(): Promise<void> {
         const up = await pulumiRunner(env, PROJECT_ROOT, true).run(["up", ...replace, ...(values.yes ? ["--yes", "--skip-preview"] : [])]);
         if (up.code !== 0) {
             if (restoreFromBefore !== undefined)
-                console.error(`note: restoreFrom stays before:${values.before} for the retry; set it back with \`pulumi config set restoreFrom ${restoreFromBefore}\`.`);
+                console.error(
+                    `note: restoreFrom stays before:${values.before} for the retry; set it back with \`pulumi config set restoreFrom ${restoreFromBefore}\`.`,
+                );
             process.exit(up.code);
         }
         if (restoreFromBefore !== undefined) {

@@ -18,7 +18,9 @@ async function main(): Promise<void> {
         throw new Error(`--before ${JSON.stringify(values.before)}: expected an ISO time with a zone, e.g. 2026-11-20T03:00:00Z`);
     const request = values.before ? `before:${values.before}` : values.snapshot;
     if (!request)
-        throw new Error("usage: npm run restore -- --snapshot <a snapshot from npm run snapshots | latest> | --before <ISO time> [--stack NAME]");
+        throw new Error(
+            "usage: npm run restore -- --snapshot <a snapshot from npm run snapshots | latest> | --before <ISO time> [--stack NAME]",
+        );
     const port = parseSettings(readStackConfig(values.stack).config).settings.gatewayPort;
     const access = await bucketAccess(values);
     const remote = await connectTarget(values);

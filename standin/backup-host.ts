@@ -105,9 +105,13 @@ export function createBackupHost(
         }),
         { mode: 0o600 },
     );
-    fs.writeFileSync(path.join(etcDir, "backup.env"), renderBackupEnv({ bucketName: bucket, restoreFrom: "latest", agentUser, recipient: keys.recipient }), {
-        mode: 0o600,
-    });
+    fs.writeFileSync(
+        path.join(etcDir, "backup.env"),
+        renderBackupEnv({ bucketName: bucket, restoreFrom: "latest", agentUser, recipient: keys.recipient }),
+        {
+            mode: 0o600,
+        },
+    );
     // The host contract, as user data and the push write it on a real host (the scripts read their paths from it).
     fs.writeFileSync(path.join(etcDir, "contract.env"), renderContractEnv(), { mode: 0o644 });
     // The OpenClaw state dir is the agent's (0700), as provisioning leaves it: the backup reads it as that user.

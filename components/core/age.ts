@@ -114,7 +114,7 @@ export function parseIdentity(identity: string): Buffer {
     try {
         decoded = bech32Decode(identity.trim());
     } catch (err) {
-        throw new Error(`not an age identity (AGE-SECRET-KEY-1...): ${(err as Error).message}`);
+        throw new Error(`not an age identity (AGE-SECRET-KEY-1...): ${(err as Error).message}`, { cause: err });
     }
     if (decoded.hrp !== IDENTITY_HRP || decoded.data.length !== 32 || identity.trim() !== identity.trim().toUpperCase())
         throw new Error("not an age X25519 identity (AGE-SECRET-KEY-1... in upper case, 32 bytes)");
@@ -127,7 +127,7 @@ export function parseRecipient(recipient: string): Buffer {
     try {
         decoded = bech32Decode(recipient.trim());
     } catch (err) {
-        throw new Error(`not an age recipient (age1...): ${(err as Error).message}`);
+        throw new Error(`not an age recipient (age1...): ${(err as Error).message}`, { cause: err });
     }
     if (decoded.hrp !== RECIPIENT_HRP || decoded.data.length !== 32 || recipient.trim() !== recipient.trim().toLowerCase())
         throw new Error("not an age X25519 recipient (age1... in lower case, 32 bytes)");
@@ -265,7 +265,10 @@ export function unwrapFileKey(header: AgeHeader, identity: string): Buffer {
 }
 
 function headerMac(fileKey: Buffer, macInput: Buffer): Buffer {
-    return crypto.createHmac("sha256", hkdf(fileKey, Buffer.alloc(0), "header")).update(macInput).digest();
+    return crypto
+        .createHmac("sha256", hkdf(fileKey, Buffer.alloc(0), "header"))
+        .update(macInput)
+        .digest();
 }
 
 /** A complete header that wraps `fileKey` to `recipient` (one X25519 stanza), MAC included. */

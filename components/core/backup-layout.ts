@@ -33,7 +33,7 @@ export const LEGACY_SNAPSHOT_ID = /^\d{8}T\d{6}Z$/;
 /** The host takes a full instead of a diff once its last full is this old (a day, less the timer's jitter). */
 export const FULL_INTERVAL_SECONDS = 23 * 3600 + 30 * 60;
 /** A diff is trusted only this long after its full (by R2's LastModified): a full always outlives its diffs. */
-export const DIFF_MAX_DISTANCE_SECONDS = 25 * 3600;
+export const DIFF_MAX_DISTANCE_SECONDS = 24 * 3600;
 
 export type RestoreRequest =
     | { kind: "latest" }

@@ -74,7 +74,13 @@ export const emptyPlan = (request: string, mode: "none" | "empty", summary: stri
 });
 
 /** Chooses what `request` names in a listed catalog. Never silently empty: see the errors below. */
-export async function choose(client: S3Client, catalog: Catalog, identity: string, request: RestoreRequest, raw: string): Promise<RestorePlan> {
+export async function choose(
+    client: S3Client,
+    catalog: Catalog,
+    identity: string,
+    request: RestoreRequest,
+    raw: string,
+): Promise<RestorePlan> {
     switch (request.kind) {
         case "none":
             return emptyPlan(raw, "none", "restoreFrom none: the new server starts with a fresh workspace");
@@ -102,7 +108,11 @@ export async function choose(client: S3Client, catalog: Catalog, identity: strin
             const entry = await newestRestorable(client, catalog, identity, (e) => !before || e.lastModified.getTime() < before.getTime());
             if (entry) return planFor(entry, raw);
             if (!catalog.heldSnapshots && !before)
-                return emptyPlan(raw, "empty", `bucket ${client.bucket} has never held a snapshot: the new server starts fresh (first deploy)`);
+                return emptyPlan(
+                    raw,
+                    "empty",
+                    `bucket ${client.bucket} has never held a snapshot: the new server starts fresh (first deploy)`,
+                );
             const ignored = catalog.entries.filter((e) => e.status === "ignored").length;
             throw new PlanError(
                 `restoreFrom ${raw}: bucket ${client.bucket} ${catalog.heldSnapshots ? "has held snapshots" : "is empty"}, but holds no restorable snapshot` +
@@ -140,7 +150,8 @@ async function listWhenTokenWorks(client: S3Client, seconds: number): Promise<Ca
 export async function planRestore(input: PlanInput): Promise<RestorePlan> {
     const request = parseRestoreFrom(input.restoreFrom);
     if (!request) throw new PlanError(`restoreFrom ${JSON.stringify(input.restoreFrom)}: expected ${RESTORE_FROM_EXPECTED}`);
-    if (request.kind === "none") return emptyPlan(input.restoreFrom, "none", "restoreFrom none: the new server starts with a fresh workspace");
+    if (request.kind === "none")
+        return emptyPlan(input.restoreFrom, "none", "restoreFrom none: the new server starts with a fresh workspace");
     const client = new S3Client(input);
     const catalog = await listWhenTokenWorks(client, input.waitForTokenSeconds ?? 0);
     return choose(client, catalog, input.identity, request, input.restoreFrom);

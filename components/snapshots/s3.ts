@@ -138,7 +138,10 @@ export class S3Client {
             .map(([k, v]) => `${k}=${v}`)
             .join("&");
         const now = new Date();
-        const amzDate = now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+        const amzDate = now
+            .toISOString()
+            .replace(/[-:]/g, "")
+            .replace(/\.\d{3}/, "");
         const day = amzDate.slice(0, 8);
         const payloadHash = sha256Hex(body);
         const headers: Record<string, string> = {
@@ -149,15 +152,9 @@ export class S3Client {
         };
         if (body.length) headers["content-length"] = String(body.length);
         const signed = Object.keys(headers).sort();
-        const canonical = [
-            method,
-            path,
-            query,
-            ...signed.map((h) => `${h}:${headers[h].trim()}`),
-            "",
-            signed.join(";"),
-            payloadHash,
-        ].join("\n");
+        const canonical = [method, path, query, ...signed.map((h) => `${h}:${headers[h].trim()}`), "", signed.join(";"), payloadHash].join(
+            "\n",
+        );
         const scope = `${day}/${this.region}/s3/aws4_request`;
         const toSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256Hex(canonical)].join("\n");
         let signingKey = hmac(`AWS4${this.creds.secretAccessKey}`, day);
@@ -254,7 +251,9 @@ export class S3Client {
 
     /** Server-side copy within the bucket. */
     async copy(from: string, to: string): Promise<void> {
-        const response = await this.request("PUT", to, { headers: { "x-amz-copy-source": `/${this.creds.bucket}/${uriEncode(from, true)}` } });
+        const response = await this.request("PUT", to, {
+            headers: { "x-amz-copy-source": `/${this.creds.bucket}/${uriEncode(from, true)}` },
+        });
         if (response.status !== 200) this.fail(`COPY ${this.describe(from)} to ${to}`, response);
     }
 

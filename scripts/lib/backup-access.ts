@@ -29,7 +29,9 @@ export async function bucketAccessFromStack(stack: string, env: NodeJS.ProcessEn
     if (outputs.code !== 0) throw new Error(`pulumi stack output --stack ${stack} failed: ${outputs.stderr.trim()}`);
     const out = JSON.parse(outputs.stdout || "{}") as Record<string, string>;
     if (!out.backupReaderAccessKeyId || !out.backupReaderSecretAccessKey || !out.bucketName)
-        throw new Error(`stack ${stack} has no read-only backup token yet (outputs backupReaderAccessKeyId/SecretAccessKey): run npm run deploy`);
+        throw new Error(
+            `stack ${stack} has no read-only backup token yet (outputs backupReaderAccessKeyId/SecretAccessKey): run npm run deploy`,
+        );
     const identity = await pulumi.run(["config", "get", "--stack", stack, `${NAMESPACE}:backupIdentity`]);
     if (identity.code !== 0) throw new Error(`pulumi config get backupIdentity failed: ${identity.stderr.trim()}`);
     const accountId = readStackConfig(stack).config[`${NAMESPACE}:accountId`];

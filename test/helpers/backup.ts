@@ -120,7 +120,8 @@ export function filesContaining(dir: string, needles: string[]): string[] {
     const hits: string[] = [];
     const walk = (full: Buffer): void => {
         const st = fs.lstatSync(full);
-        if (st.isDirectory()) for (const entry of fs.readdirSync(full, { encoding: "buffer" })) walk(Buffer.concat([full, Buffer.from("/"), entry]));
+        if (st.isDirectory())
+            for (const entry of fs.readdirSync(full, { encoding: "buffer" })) walk(Buffer.concat([full, Buffer.from("/"), entry]));
         else if (st.isFile()) {
             const bytes = fs.readFileSync(full);
             if (needles.some((n) => bytes.includes(n))) hits.push(full.toString("latin1"));

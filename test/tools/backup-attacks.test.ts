@@ -112,14 +112,26 @@ async function forgeArchive(
     const script = 'node "$1" create 3</dev/null 4</dev/null 5>"$2/index" | age -r "$3" -o "$2/archive.age"';
     const made = await runAsync(
         "bash",
-        ["-o", "pipefail", "-c", script, "_", path.join(HOST_SCRIPTS_DIR, "backup-archive.js"), dir, opts.recipient ?? keysOf(bucket).recipient],
+        [
+            "-o",
+            "pipefail",
+            "-c",
+            script,
+            "_",
+            path.join(HOST_SCRIPTS_DIR, "backup-archive.js"),
+            dir,
+            opts.recipient ?? keysOf(bucket).recipient,
+        ],
         { env },
     );
     assert.equal(made.code, 0, made.stderr);
     await hostClient(bucket).put(key, fs.readFileSync(path.join(dir, "archive.age")));
 }
 
-const objectSha = (bucket: string, key: string) => createHash("sha256").update(fs.readFileSync(s3ObjectFile(server, bucket, key))).digest("hex");
+const objectSha = (bucket: string, key: string) =>
+    createHash("sha256")
+        .update(fs.readFileSync(s3ObjectFile(server, bucket, key)))
+        .digest("hex");
 
 describe("attacks on the backups, against the bucket stand-in with R2's lock and lifecycle emulated", () => {
     test("the host's own key cannot delete or overwrite a locked archive or the marker; the operator's key cannot write at all", async () => {
@@ -168,13 +180,23 @@ describe("attacks on the backups, against the bucket stand-in with R2's lock and
             "20991231T000000Z": /old layout without a MANIFEST/,
         };
         await client.put("diffs/20991231T235959Z-deadbeef.tar.zst.age", Buffer.from("garbage, not an archive"));
-        await forgeArchive("atk-inject", "fulls/20991231T235959Z-0badc0de.tar.zst.age", { "MEMORY.md": "poison" }, {
-            recipient: generateIdentity().recipient,
-        });
+        await forgeArchive(
+            "atk-inject",
+            "fulls/20991231T235959Z-0badc0de.tar.zst.age",
+            { "MEMORY.md": "poison" },
+            {
+                recipient: generateIdentity().recipient,
+            },
+        );
         await client.copy(diff, "diffs/20991231T235958Z-c0ffee00.tar.zst.age");
-        await forgeArchive("atk-inject", "diffs/20991231T235957Z-facade00.tar.zst.age", { "MEMORY.md": "poison" }, {
-            base: { key: "fulls/20200101T000000Z-abcdef01.tar.zst.age", id: "abcdef0100000000", header: "" },
-        });
+        await forgeArchive(
+            "atk-inject",
+            "diffs/20991231T235957Z-facade00.tar.zst.age",
+            { "MEMORY.md": "poison" },
+            {
+                base: { key: "fulls/20200101T000000Z-abcdef01.tar.zst.age", id: "abcdef0100000000", header: "" },
+            },
+        );
         await client.put("fulls/notes.txt", Buffer.from("hello"));
         // An old-layout snapshot without its MANIFEST. (s3rver lists a prefix only when an object sits directly in it; R2
         // lists it either way: the stray file makes the stand-in show what R2 would.)
@@ -198,7 +220,10 @@ describe("attacks on the backups, against the bucket stand-in with R2's lock and
         const rebuilt = createBackupHost(path.join(tmp, `host-${++hostCount}`), server, "atk-inject", { identity: keysOf("atk-inject") });
         const plan = await planRestoreFor(rebuilt, server, "latest");
         assert.equal(plan.chosen?.id, diff);
-        expectOk(await runHostScript("restore.sh", ["--first-boot"], rebuilt.env({ RESTORE_MANAGE_GATEWAY: "0" })), "restore despite the injections");
+        expectOk(
+            await runHostScript("restore.sh", ["--first-boot"], rebuilt.env({ RESTORE_MANAGE_GATEWAY: "0" })),
+            "restore despite the injections",
+        );
         assert.deepEqual(treeDiff(tree, hashTree(rebuilt.workspace)), []);
     });
 
@@ -234,7 +259,10 @@ describe("attacks on the backups, against the bucket stand-in with R2's lock and
 
         const rebuilt = createBackupHost(path.join(tmp, `host-${++hostCount}`), server, "atk-forge", { identity: keysOf("atk-forge") });
         await planRestoreFor(rebuilt, server, `before:${compromise.toISOString()}`);
-        expectOk(await runHostScript("restore.sh", ["--first-boot"], rebuilt.env({ RESTORE_MANAGE_GATEWAY: "0" })), "restore from before the compromise");
+        expectOk(
+            await runHostScript("restore.sh", ["--first-boot"], rebuilt.env({ RESTORE_MANAGE_GATEWAY: "0" })),
+            "restore from before the compromise",
+        );
         assert.deepEqual(treeDiff(honest, hashTree(rebuilt.workspace)), []);
         assert.doesNotMatch(fs.readFileSync(path.join(rebuilt.workspace, "MEMORY.md"), "utf8"), /attacker/);
     });
@@ -268,12 +296,19 @@ describe("attacks on the backups, against the bucket stand-in with R2's lock and
             await inspectAll(readerClient("atk-life"), catalog, keysOf("atk-life").identity);
             for (const w of written.filter((x) => x.at <= at && at - x.at < retention * DAY)) {
                 const entry = catalog.entries.find((e) => e.id === w.key);
-                assert.equal(entry?.status, "ok", `${w.key} (${((at - w.at) / DAY).toFixed(2)} days old) at checkpoint: ${entry?.reason ?? "gone"}`);
+                assert.equal(
+                    entry?.status,
+                    "ok",
+                    `${w.key} (${((at - w.at) / DAY).toFixed(2)} days old) at checkpoint: ${entry?.reason ?? "gone"}`,
+                );
             }
             if (at !== oldest.at + retention * DAY - 60_000) continue;
             const rebuilt = createBackupHost(path.join(tmp, `host-${++hostCount}`), server, "atk-life", { identity: keysOf("atk-life") });
             await planRestoreFor(rebuilt, server, oldest.key);
-            expectOk(await runHostScript("restore.sh", ["--first-boot"], rebuilt.env({ RESTORE_MANAGE_GATEWAY: "0" })), "restore of the oldest diff");
+            expectOk(
+                await runHostScript("restore.sh", ["--first-boot"], rebuilt.env({ RESTORE_MANAGE_GATEWAY: "0" })),
+                "restore of the oldest diff",
+            );
             assert.deepEqual(treeDiff(oldest.tree, hashTree(rebuilt.workspace)), []);
         }
         // Once everything has expired, the marker (never expired) keeps a new server from starting empty.
@@ -283,7 +318,10 @@ describe("attacks on the backups, against the bucket stand-in with R2's lock and
             ["meta/holds-snapshots"],
             "every archive expired; the marker never does",
         );
-        await assert.rejects(planRestore({ ...access("atk-life"), restoreFrom: "latest" }), /has held snapshots, but holds no restorable snapshot/);
+        await assert.rejects(
+            planRestore({ ...access("atk-life"), restoreFrom: "latest" }),
+            /has held snapshots, but holds no restorable snapshot/,
+        );
 
         // The control: expire fulls with their diffs (no extra day) and the evening diff loses its full while young.
         const control = newHost("atk-life-control");
@@ -295,7 +333,11 @@ describe("attacks on the backups, against the bucket stand-in with R2's lock and
         applyLifecycle(server, "atk-life-control", sameDay, new Date(start + 23 * HOUR + retention * DAY - 60_000));
         const catalog = await listCatalog(readerClient("atk-life-control"));
         await inspectAll(readerClient("atk-life-control"), catalog, keysOf("atk-life-control").identity);
-        assert.match(catalog.entries.find((e) => e.id === diff)?.reason ?? "", /its full .* is gone/, "without the extra day the young diff breaks");
+        assert.match(
+            catalog.entries.find((e) => e.id === diff)?.reason ?? "",
+            /its full .* is gone/,
+            "without the extra day the young diff breaks",
+        );
     });
 
     test("no file a host holds can decrypt an archive: the identity never reaches one, the one-time key opens only its restore", async () => {
@@ -335,7 +377,8 @@ describe("attacks on the backups, against the bucket stand-in with R2's lock and
         // The one-time key of the plan opens none of the objects as stored (only the re-wrapped headers it came with).
         const onetimeFile = path.join(tmp, "onetime.txt");
         fs.writeFileSync(onetimeFile, `${onetime}\n`, { mode: 0o600 });
-        for (const archive of archives) assert.notEqual((await runAsync("age", ["-d", "-i", onetimeFile, "-o", "/dev/null", archive])).code, 0);
+        for (const archive of archives)
+            assert.notEqual((await runAsync("age", ["-d", "-i", onetimeFile, "-o", "/dev/null", archive])).code, 0);
         // And the operator's identity does open them (the check above could fail).
         const opened = await openArchive(archives[2], keysOf("atk-keys").identity, path.join(tmp, "opened-keys"));
         assert.equal(opened.meta.key, later);
@@ -377,8 +420,14 @@ describe("attacks on the backups, against the bucket stand-in with R2's lock and
             assert.deepEqual(treeDiff(before, home()), [], `${what}: the home tree changed`);
         }
         // The plan is kept after a failure, so the push's retry can restore once the object is whole again.
-        expectOk(await runHostScript("restore.sh", ["--first-boot"], rebuilt.env({ RESTORE_MANAGE_GATEWAY: "0" })), "the untouched object restores");
+        expectOk(
+            await runHostScript("restore.sh", ["--first-boot"], rebuilt.env({ RESTORE_MANAGE_GATEWAY: "0" })),
+            "the untouched object restores",
+        );
         assert.equal(fs.readFileSync(path.join(rebuilt.workspace, "MEMORY.md"), "utf8"), "# Memory\n".padEnd(200_000, "m"));
-        assert.ok(fs.readdirSync(rebuilt.home).some((e) => e.startsWith("openclaw-before-restore-")), "what it had is kept aside");
+        assert.ok(
+            fs.readdirSync(rebuilt.home).some((e) => e.startsWith("openclaw-before-restore-")),
+            "what it had is kept aside",
+        );
     });
 });

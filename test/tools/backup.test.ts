@@ -410,7 +410,10 @@ describe("backups v2 with age, zstd, GNU tar and rclone against the bucket stand
             fs.readFileSync(path.join(rebuilt.home, aside[0], "state", "state", "openclaw.sqlite-wal"), "utf8"),
             "stale wal bytes that are not a WAL",
         );
-        for (const db of [path.join(rebuilt.stateDir, "state", "openclaw.sqlite"), path.join(rebuilt.workspace, "tools", "scratch.sqlite")]) {
+        for (const db of [
+            path.join(rebuilt.stateDir, "state", "openclaw.sqlite"),
+            path.join(rebuilt.workspace, "tools", "scratch.sqlite"),
+        ]) {
             assert.equal(sqliteIntegrity(db), "ok", `integrity of ${db}`);
             const probe = probeRows(db);
             assert.ok(probe.rows >= 300, `${db} has the rows committed before the backup (${probe.rows})`);
@@ -454,7 +457,10 @@ describe("backups v2 with age, zstd, GNU tar and rclone against the bucket stand
         ]);
         const aside = fs.readdirSync(host.home).filter((e) => e.startsWith("openclaw-before-restore-"));
         assert.equal(aside.length, 1);
-        assert.equal(fs.readFileSync(path.join(host.home, aside[0], "workspace", "MEMORY.md"), "utf8"), "# Memory\n- poisoned by a prompt injection\n");
+        assert.equal(
+            fs.readFileSync(path.join(host.home, aside[0], "workspace", "MEMORY.md"), "utf8"),
+            "# Memory\n- poisoned by a prompt injection\n",
+        );
         assert.equal(fs.statSync(path.join(host.home, aside[0])).uid, agentIds().uid);
         assert.match(fs.readFileSync(path.join(host.stateDir, ".env"), "utf8"), /ANTHROPIC_API_KEY=/, "secrets untouched");
 
@@ -484,8 +490,14 @@ describe("backups v2 with age, zstd, GNU tar and rclone against the bucket stand
         for (const suffix of ["object", "object.md5", "metadata.json"])
             fs.rmSync(`${s3ObjectFile(server, "bk-empty", only).slice(0, -"object".length)}${suffix}`, { force: true });
         const rebuilt = newServer("bk-empty");
-        await assert.rejects(planRestoreFor(rebuilt, server, "latest"), /has held snapshots, but holds no restorable snapshot.*Refusing to start the agent with an empty memory/s);
-        await assert.rejects(planRestoreFor(rebuilt, server, "before:2020-01-01T00:00:00Z"), /no restorable snapshot written before 2020-01-01/);
+        await assert.rejects(
+            planRestoreFor(rebuilt, server, "latest"),
+            /has held snapshots, but holds no restorable snapshot.*Refusing to start the agent with an empty memory/s,
+        );
+        await assert.rejects(
+            planRestoreFor(rebuilt, server, "before:2020-01-01T00:00:00Z"),
+            /no restorable snapshot written before 2020-01-01/,
+        );
         // Without a plan the push's restore fails too, rather than start blank.
         const noPlan = await restore(rebuilt, ["--snapshot", "latest", "--first-boot"]);
         assert.notEqual(noPlan.code, 0);
@@ -507,9 +519,14 @@ describe("backups v2 with age, zstd, GNU tar and rclone against the bucket stand
         const plan = await planRestoreFor(rebuilt, server, "latest");
         const onetime = /^identity=(AGE-SECRET-KEY-1\S+)$/m.exec(plan.text)![1];
         const traceRestore = path.join(host.root, "execve-restore.trace");
-        const restoreRun = await runHostScript("restore.sh", ["--snapshot", "latest", "--first-boot"], rebuilt.env({ RESTORE_MANAGE_GATEWAY: "0" }), {
-            wrap: wrap(traceRestore),
-        });
+        const restoreRun = await runHostScript(
+            "restore.sh",
+            ["--snapshot", "latest", "--first-boot"],
+            rebuilt.env({ RESTORE_MANAGE_GATEWAY: "0" }),
+            {
+                wrap: wrap(traceRestore),
+            },
+        );
         expectOk(restoreRun, "restore.sh under strace");
 
         const traced = fs.readFileSync(trace, "utf8") + fs.readFileSync(traceRestore, "utf8");
@@ -519,10 +536,15 @@ describe("backups v2 with age, zstd, GNU tar and rclone against the bucket stand
         const secrets = [...ALL_SENTINELS, keysOf("bk-secrets").identity, onetime];
         for (const secret of secrets) {
             assert.equal(traced.includes(secret), false, "a secret appeared in a command line");
-            for (const run of [backupRun, restoreRun]) assert.equal((run.stdout + run.stderr).includes(secret), false, "a secret appeared in a log");
+            for (const run of [backupRun, restoreRun])
+                assert.equal((run.stdout + run.stderr).includes(secret), false, "a secret appeared in a log");
         }
         assert.deepEqual(filesContaining(host.libDir, secrets), [], "status, index or lock files hold a secret");
-        assert.deepEqual(filesContaining(path.join(server.dataDir, "bk-secrets"), [...secrets, "Never run destructive"]), [], "the bucket holds a secret or plaintext");
+        assert.deepEqual(
+            filesContaining(path.join(server.dataDir, "bk-secrets"), [...secrets, "Never run destructive"]),
+            [],
+            "the bucket holds a secret or plaintext",
+        );
         // The operator's keys (identity, read-only token) never reach either host; the one-time key is gone after the restore.
         const operatorKeys = [keysOf("bk-secrets").identity, onetime, SENTINEL.readerKeyId, SENTINEL.readerSecret];
         assert.deepEqual(filesContaining(host.root, operatorKeys), [], "an operator key is on the host");
@@ -553,7 +575,9 @@ describe("backups v2 with age, zstd, GNU tar and rclone against the bucket stand
                 identity: keysOf(host.bucket).identity,
                 restoreFrom: key,
             });
-            const restoring = await runHostScript("restore.sh", ["--plan", "-"], host.env({ RESTORE_MANAGE_GATEWAY: "0" }), { input: plan.text });
+            const restoring = await runHostScript("restore.sh", ["--plan", "-"], host.env({ RESTORE_MANAGE_GATEWAY: "0" }), {
+                input: plan.text,
+            });
             assert.notEqual(restoring.code, 0);
             assert.match(restoring.stderr, /another backup or restore is running/);
         } finally {
@@ -571,7 +595,11 @@ describe("backups v2 with age, zstd, GNU tar and rclone against the bucket stand
         assert.equal(status.last_snapshot, key);
         assert.match(status.last_success, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
         assert.match(status.last_error, /step upload failed/);
-        assert.deepEqual(fs.readdirSync(host.libDir).sort(), ["backup-index", "backup.lock", "backup.status"], "the staging copy is removed");
+        assert.deepEqual(
+            fs.readdirSync(host.libDir).sort(),
+            ["backup-index", "backup.lock", "backup.status"],
+            "the staging copy is removed",
+        );
         // A failed run leaves the index as it was: the next diff still builds on the full that exists.
         assert.equal((await backup(host)).last_full, key);
     });
@@ -599,7 +627,10 @@ describe("backups v2 with age, zstd, GNU tar and rclone against the bucket stand
         );
         assert.equal(manifest.status, 0, manifest.stderr);
         expectOk(await rclone(host, ["copy", "--links", tree, `r2:${host.bucket}/snapshots/${id}`]), "upload the old layout");
-        expectOk(await rclone(host, ["copyto", path.join(host.root, "MANIFEST"), `r2:${host.bucket}/snapshots/${id}/MANIFEST`]), "MANIFEST last");
+        expectOk(
+            await rclone(host, ["copyto", path.join(host.root, "MANIFEST"), `r2:${host.bucket}/snapshots/${id}/MANIFEST`]),
+            "MANIFEST last",
+        );
 
         const rebuilt = newServer("bk-legacy");
         const latest = await firstBoot(rebuilt);

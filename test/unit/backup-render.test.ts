@@ -64,7 +64,13 @@ describe("rclone remote and backup.env renderers", () => {
                 "RESTORE_FROM=latest\nBACKUP_TRANSFERS=8\nBACKUP_INCLUDE_STATE=1\nAGENT_USER=openclaw\n",
         );
         assert.match(
-            renderBackupEnv({ bucketName: "b-1x", restoreFrom: "before:2026-11-20T03:00:00Z", recipient: RECIPIENT, includeState: false, transfers: 3 }),
+            renderBackupEnv({
+                bucketName: "b-1x",
+                restoreFrom: "before:2026-11-20T03:00:00Z",
+                recipient: RECIPIENT,
+                includeState: false,
+                transfers: 3,
+            }),
             /RESTORE_FROM=before:2026-11-20T03:00:00Z\nBACKUP_TRANSFERS=3\nBACKUP_INCLUDE_STATE=0\n/,
         );
         const ok = { bucketName: "ok-bucket", restoreFrom: "latest", recipient: RECIPIENT };

@@ -127,7 +127,10 @@ describe("hetzner (the default) with token auth", () => {
                 .filter((r: any) => r.deleteObjectsTransition)
                 .map((r: any) => [r.conditions.prefix, r.deleteObjectsTransition.condition.maxAge / DAY]),
         );
-        for (const rule of lock.inputs.rules.filter((r: any) => r.condition.type === "Age") as { prefix: string; condition: { maxAgeSeconds: number } }[])
+        for (const rule of lock.inputs.rules.filter((r: any) => r.condition.type === "Age") as {
+            prefix: string;
+            condition: { maxAgeSeconds: number };
+        }[])
             assert.ok(rule.condition.maxAgeSeconds < expiry[rule.prefix] * DAY, `${rule.prefix} is locked less long than it lives`);
         assert.deepEqual(expiry, { "fulls/": 31, "diffs/": 30, "snapshots/": 30 }, "meta/ never expires");
         const tokens = rows.filter((r) => r.type === "cloudflare:index/apiToken:ApiToken");
