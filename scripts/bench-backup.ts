@@ -231,7 +231,84 @@ export function formatBackupBenchmark(result: BackupBenchResult): string {
             ),
         `restore: ${restore.requests.lists} listings, ${restore.requests.heads} HEADs, ${restore.requests.gets} GETs; byte-identical: ${restore.identical ? "yes" : "NO"}`,
         `targets (diff <= 3 A, <= 3 B, <= 1 MB, <= 10 s; full <= 10 A, <= 30 s; restore <= 3 GETs, <= 20 s): ${over.length ? `MISSED: ${over.join("; ")}` : "all met"}`,
+        "",
+        "Monthly cost (R2: Class A $4.50/M, Class B $0.36/M, $0.015/GB-month; free 1 M A, 10 M B, 10 GB; 10 files changed an hour):",
+        formatCostTable(),
     ].join("\n");
+}
+
+// ---- the monthly cost model (README "Cost") ------------------------------------------------------------------
+
+/** R2's prices and free tier (per month). */
+export const R2_PRICING = { classAPerMillion: 4.5, classBPerMillion: 0.36, storagePerGbMonth: 0.015, freeA: 1e6, freeB: 10e6, freeGb: 10 };
+
+export interface CostRow {
+    files: number;
+    schedule: "hourly" | "daily";
+    classA: number;
+    classB: number;
+    gbMonth: number;
+    dollars: number;
+}
+
+/**
+ * A month (30 days) of backups v2 at steady state: per run one PUT (Class A) and no read; hourly = a full and 23
+ * cumulative diffs a day, daily = a full a day. Storage: fulls kept retention + 1 days, diffs retention days, archives
+ * as large as the data (incompressible, like the benchmark; text compresses 3-4x with zstd). Assumptions: files of
+ * `fileBytes` (the benchmark's 50 kB), `changedPerHour` of them changed each hour (a diff carries every change since
+ * its full).
+ */
+export function backupCosts(
+    files: number,
+    schedule: "hourly" | "daily",
+    opts: { fileBytes?: number; changedPerHour?: number; retentionDays?: number } = {},
+): CostRow {
+    const fileBytes = opts.fileBytes ?? 50_000;
+    const changed = Math.min(opts.changedPerHour ?? 10, files);
+    const retention = opts.retentionDays ?? 30;
+    const full = files * fileBytes;
+    const runsPerDay = schedule === "hourly" ? 24 : 1;
+    let diffBytesPerDay = 0;
+    for (let hour = 1; hour < runsPerDay; hour++) diffBytesPerDay += Math.min(hour * changed, files) * fileBytes;
+    const storedBytes = (retention + 1) * full + retention * diffBytesPerDay;
+    const classA = 30 * runsPerDay;
+    const classB = 0;
+    const gbMonth = storedBytes / 1e9;
+    const dollars =
+        (Math.max(0, classA - R2_PRICING.freeA) / 1e6) * R2_PRICING.classAPerMillion +
+        (Math.max(0, classB - R2_PRICING.freeB) / 1e6) * R2_PRICING.classBPerMillion +
+        Math.max(0, gbMonth - R2_PRICING.freeGb) * R2_PRICING.storagePerGbMonth;
+    return { files, schedule, classA, classB, gbMonth, dollars };
+}
+
+/** The first design, for comparison: every snapshot complete on its own, unchanged files copied inside R2. */
+export function firstDesignCosts(files: number, schedule: "hourly" | "daily", fileBytes = 50_000): CostRow {
+    const runs = 30 * (schedule === "hourly" ? 24 : 1);
+    // Per run and file: a CopyObject (A) and two HEADs (B), plus listings; the README's measured figures.
+    const classA = runs * files;
+    const classB = runs * files * 2;
+    const gbMonth = (runs * files * fileBytes) / 1e9;
+    const dollars =
+        (Math.max(0, classA - R2_PRICING.freeA) / 1e6) * R2_PRICING.classAPerMillion +
+        (Math.max(0, classB - R2_PRICING.freeB) / 1e6) * R2_PRICING.classBPerMillion +
+        Math.max(0, gbMonth - R2_PRICING.freeGb) * R2_PRICING.storagePerGbMonth;
+    return { files, schedule, classA, classB, gbMonth, dollars };
+}
+
+export function formatCostTable(): string {
+    const rows: string[] = [
+        "| files (50 kB each) | schedule | Class A / month | Class B / month | storage (GB-month) | dollars / month | the first design |",
+        "|---|---|---|---|---|---|---|",
+    ];
+    for (const files of [100, 1000, 10_000])
+        for (const schedule of ["hourly", "daily"] as const) {
+            const v2 = backupCosts(files, schedule);
+            const old = firstDesignCosts(files, schedule);
+            rows.push(
+                `| ${files.toLocaleString("en-US")} | ${schedule} | ${v2.classA} | ${v2.classB} | ${v2.gbMonth.toFixed(1)} | $${v2.dollars.toFixed(2)} | $${old.dollars.toFixed(2)} (${(old.classA / 1e6).toFixed(2)} M A, ${old.gbMonth.toFixed(0)} GB-month) |`,
+            );
+        }
+    return rows.join("\n");
 }
 
 function parseArgs(argv: string[]): BackupBenchOptions {
