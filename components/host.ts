@@ -209,7 +209,8 @@ export class AgentHost extends pulumi.ComponentResource {
                 logging: "stdout",
                 addPreviousOutputInEnv: false,
             },
-            { parent: this, dependsOn: [waitProvisioned], ignoreChanges: ["stdin"] },
+            // A new plan (a new server, or the planner replaced by hand) is sent again; an unchanged one never is.
+            { parent: this, dependsOn: [waitProvisioned], replaceOnChanges: ["stdin"] },
         );
 
         const bundle = pulumi
