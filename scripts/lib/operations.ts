@@ -68,7 +68,7 @@ export function formatCatalog(catalog: Catalog, bucket: string): string {
         lines.push(`written (R2, UTC)      kind    size       snapshot (a restoreFrom value)`);
         ok.forEach((e, i) =>
             lines.push(
-                `${when(e).padEnd(22)} ${e.kind.padEnd(7)} ${size(e.size).padStart(9)}  ${e.id}${i === 0 ? "  (latest)" : ""}${e.kind === "diff" ? `  on ${e.base?.key}` : ""}`,
+                `${when(e).padEnd(22)} ${e.kind.padEnd(7)} ${size(e.size).padStart(9)}  ${e.id}${e.kind === "diff" ? ` (on ${e.base?.key})` : ""}${i === 0 ? "  (latest)" : ""}`,
             ),
         );
     }
