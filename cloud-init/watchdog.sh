@@ -54,13 +54,14 @@ read_state() { # id -> sets S_STATUS S_SINCE S_NOTIFIED S_SUMMARY
     local file
     file=$(state_file "$1")
     if [[ -r $file ]]; then IFS=$'\t' read -r S_STATUS S_SINCE S_NOTIFIED S_SUMMARY <"$file" || true; fi
+    [[ $S_NOTIFIED != - ]] || S_NOTIFIED=""
 }
 
-write_state() { # id status since notified summary
+write_state() { # id status since notified summary ("-" stands for "never notified": read collapses empty tab fields)
     local file tmp
     file=$(state_file "$1")
     tmp="$file.tmp"
-    printf '%s\t%s\t%s\t%s\n' "$2" "$3" "$4" "$5" >"$tmp"
+    printf '%s\t%s\t%s\t%s\n' "$2" "$3" "${4:--}" "$5" >"$tmp"
     mv -f "$tmp" "$file"
 }
 
@@ -117,7 +118,8 @@ notify() { # kind(alert|resolved|digest) title text
     if [[ -n ${ALERT_NTFY_URL:-} ]]; then
         printf '%s\n' "$text" >"$body"
         case $kind in alert) tags=rotating_light priority=high ;; resolved) tags=white_check_mark priority=default ;; *) tags=clipboard priority=low ;; esac
-        post "$ALERT_NTFY_URL" "text/plain; charset=utf-8" "$body" "Title: $title" "Tags: $tags" "Priority: $priority" && delivered=$((delivered + 1))
+        # HTTP headers are ASCII: the title loses its leading emoji; ntfy shows the tag as one instead.
+        post "$ALERT_NTFY_URL" "text/plain; charset=utf-8" "$body" "Title: ${title#* }" "Tags: $tags" "Priority: $priority" && delivered=$((delivered + 1))
     fi
     if [[ -n ${ALERT_WEBHOOK_URL:-} ]]; then
         webhook_body "$kind" "$title"$'\n'"$text" >"$body"
@@ -183,7 +185,8 @@ main() {
                     write_state "$id" fail "$now" "$S_NOTIFIED" "$summary"
                 fi
                 ;;
-            pass) write_state "$id" pass "$now" "$S_NOTIFIED" "$summary" ;;
+            # A check that just recovered keeps its failing-since until the owner heard it is resolved.
+            pass) write_state "$id" pass "${S_SINCE:-$now}" "$S_NOTIFIED" "$summary" ;;
             *) ;; # skip: not judged this time, the last verdict stands
         esac
     done <<<"$out"
@@ -211,7 +214,11 @@ main() {
         else
             kind=resolved title="✅ $WATCHDOG_LABEL: resolved"
         fi
-        text="${lines_new:+$lines_new}${lines_resolved:+${lines_new:+$'\n'}✅ resolved:$'\n'$lines_resolved}"
+        if [[ -n $lines_new && -n $lines_resolved ]]; then
+            text="$lines_new"$'\n'"✅ resolved:"$'\n'"$lines_resolved"
+        else
+            text="$lines_new$lines_resolved"
+        fi
         if ! has_destination; then
             log "no alert destination configured: $title (see the journal)"
         elif ! notify "$kind" "$title" "${text%$'\n'}"; then
@@ -221,9 +228,13 @@ main() {
             log "sent: $title"
         fi
         # Delivered (or nowhere to deliver): remember what the owner now knows.
-        for id in "${new[@]}" "${resolved[@]}"; do
+        for id in "${new[@]}"; do
             read_state "$id"
-            write_state "$id" "$S_STATUS" "$S_SINCE" "$S_STATUS" "$S_SUMMARY"
+            write_state "$id" "$S_STATUS" "$S_SINCE" fail "$S_SUMMARY"
+        done
+        for id in "${resolved[@]}"; do
+            read_state "$id"
+            write_state "$id" pass "$now" pass "$S_SUMMARY"
         done
     fi
 

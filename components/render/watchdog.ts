@@ -55,7 +55,8 @@ export function renderWatchdogEnv(input: WatchdogInput): string {
     if (!WATCHDOG_INTERVAL_RULE.test(interval)) fail("interval", interval, WATCHDOG_INTERVAL_RULE.expected);
     if (!/^[\x20-\x7e]{1,120}$/.test(input.label)) fail("label", input.label, "one printable line");
     if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(input.adminUser)) fail("adminUser", input.adminUser, "a user name");
-    if (!Number.isInteger(input.gatewayPort) || input.gatewayPort < 1 || input.gatewayPort > 65535) fail("gatewayPort", input.gatewayPort, "a TCP port");
+    if (!Number.isInteger(input.gatewayPort) || input.gatewayPort < 1 || input.gatewayPort > 65535)
+        fail("gatewayPort", input.gatewayPort, "a TCP port");
     if (/[\n\r]/.test(input.backupSchedule)) fail("backupSchedule", input.backupSchedule, "one line");
     if (!isIanaTimezone(input.timezone)) fail("timezone", input.timezone, "an IANA time zone");
     const digestAt = input.digestAt ?? "08:00";
@@ -84,15 +85,23 @@ export function renderWatchdogEnv(input: WatchdogInput): string {
  * hands them to curl on stdin (`curl --config -`), so no token or URL is ever on a command line.
  */
 export function renderAlertsEnv(d: AlertDestinations): string {
-    if (d.telegramBotToken !== undefined && !TELEGRAM_BOT_TOKEN_RULE.test(d.telegramBotToken)) fail("telegramBotToken", "[secret]", TELEGRAM_BOT_TOKEN_RULE.expected);
-    if (d.telegramChatId !== undefined && !TELEGRAM_CHAT_ID_RULE.test(d.telegramChatId)) fail("telegramChatId", d.telegramChatId, TELEGRAM_CHAT_ID_RULE.expected);
-    if (Boolean(d.telegramBotToken) !== Boolean(d.telegramChatId)) fail("telegram", "half a destination", "both telegramBotToken and telegramChatId");
-    for (const [field, url] of [["ntfyUrl", d.ntfyUrl], ["webhookUrl", d.webhookUrl]] as const) {
+    if (d.telegramBotToken !== undefined && !TELEGRAM_BOT_TOKEN_RULE.test(d.telegramBotToken))
+        fail("telegramBotToken", "[secret]", TELEGRAM_BOT_TOKEN_RULE.expected);
+    if (d.telegramChatId !== undefined && !TELEGRAM_CHAT_ID_RULE.test(d.telegramChatId))
+        fail("telegramChatId", d.telegramChatId, TELEGRAM_CHAT_ID_RULE.expected);
+    if (Boolean(d.telegramBotToken) !== Boolean(d.telegramChatId))
+        fail("telegram", "half a destination", "both telegramBotToken and telegramChatId");
+    for (const [field, url] of [
+        ["ntfyUrl", d.ntfyUrl],
+        ["webhookUrl", d.webhookUrl],
+    ] as const) {
         // http:// only for the stand-in's local sinks: the settings schema requires https.
-        if (url !== undefined && !(HTTPS_URL_RULE.test(url) || /^http:\/\/[0-9.]+(:\d+)?\/\S*$/.test(url))) fail(field, "[secret]", HTTPS_URL_RULE.expected);
+        if (url !== undefined && !(HTTPS_URL_RULE.test(url) || /^http:\/\/[0-9.]+(:\d+)?\/\S*$/.test(url)))
+            fail(field, "[secret]", HTTPS_URL_RULE.expected);
     }
     const lines = ["# openclaw-vps alert destinations (root only). Written by the deploy."];
-    if (d.telegramBotToken) lines.push(`ALERT_TELEGRAM_BOT_TOKEN=${d.telegramBotToken.trim()}`, `ALERT_TELEGRAM_CHAT_ID=${d.telegramChatId}`);
+    if (d.telegramBotToken)
+        lines.push(`ALERT_TELEGRAM_BOT_TOKEN=${d.telegramBotToken.trim()}`, `ALERT_TELEGRAM_CHAT_ID=${d.telegramChatId}`);
     if (d.ntfyUrl) lines.push(`ALERT_NTFY_URL=${d.ntfyUrl}`);
     if (d.webhookUrl) lines.push(`ALERT_WEBHOOK_URL=${d.webhookUrl}`);
     return lines.join("\n") + "\n";
