@@ -21,10 +21,14 @@ test("counts today's assistant tokens, compressed events included, older days an
         fs.mkdirSync(dir, { recursive: true });
         const db = new DatabaseSync(path.join(dir, "openclaw-agent.sqlite"));
         db.exec("PRAGMA journal_mode=WAL");
-        db.exec("CREATE TABLE transcript_events (session_id TEXT, seq INTEGER, event_json TEXT, created_at INTEGER, event_zstd BLOB, event_utf8_bytes INTEGER)");
+        db.exec(
+            "CREATE TABLE transcript_events (session_id TEXT, seq INTEGER, event_json TEXT, created_at INTEGER, event_zstd BLOB, event_utf8_bytes INTEGER)",
+        );
         const insert = db.prepare("INSERT INTO transcript_events VALUES (?, ?, ?, ?, ?, ?)");
         const now = Date.now();
-        const assistant = (tokens: number, at: number) => ({ message: { role: "assistant", timestamp: at, usage: { input: tokens - 10, output: 10, totalTokens: tokens } } });
+        const assistant = (tokens: number, at: number) => ({
+            message: { role: "assistant", timestamp: at, usage: { input: tokens - 10, output: 10, totalTokens: tokens } },
+        });
         insert.run("s1", 1, JSON.stringify(assistant(1200, now - 1000)), now - 1000, null, 0);
         insert.run("s1", 2, JSON.stringify({ message: { role: "user", timestamp: now, usage: { totalTokens: 999999 } } }), now, null, 0);
         const big = Buffer.from(JSON.stringify(assistant(3400, now - 500)));
@@ -36,7 +40,9 @@ test("counts today's assistant tokens, compressed events included, older days an
         assert.equal(utc.status, 0, utc.stderr);
         assert.equal(utc.stdout.trim(), "4600");
         db.close();
-        const empty = spawnSync(process.execPath, [SCRIPT, fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-vps-tokens-none-")), "UTC"], { encoding: "utf8" });
+        const empty = spawnSync(process.execPath, [SCRIPT, fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-vps-tokens-none-")), "UTC"], {
+            encoding: "utf8",
+        });
         assert.equal(empty.stdout.trim(), "0", "no agent yet: nothing used");
         assert.equal(spawnSync(process.execPath, [SCRIPT], { encoding: "utf8" }).status, 2);
     } finally {
