@@ -15,40 +15,39 @@ export class NotificationSink {
     readonly requests: SinkRequest[] = [];
     /** Answer 500 to everything while true (a destination that is down). */
     failing = false;
+    private readonly server: Server;
+    port = 0;
 
-    private constructor(
-        private readonly server: Server,
-        readonly port: number,
-        readonly address: string,
-    ) {}
-
-    static async start(address = "127.0.0.1", port = 0): Promise<NotificationSink> {
-        let sink: NotificationSink | undefined;
-        const server = createServer((req: IncomingMessage, res) => {
+    private constructor(readonly address: string) {
+        this.server = createServer((req: IncomingMessage, res) => {
             const chunks: Buffer[] = [];
             req.on("data", (c: Buffer) => chunks.push(c));
             req.on("end", () => {
-                sink!.requests.push({
+                this.requests.push({
                     method: req.method ?? "",
                     path: req.url ?? "",
                     headers: req.headers,
                     body: Buffer.concat(chunks).toString("utf8"),
                 });
-                if (sink!.failing) {
+                if (this.failing) {
                     res.writeHead(500).end("stand-in failure");
                     return;
                 }
                 // The Bot API answers {ok, result}; ntfy and webhooks answer anything 2xx.
                 res.writeHead(200, { "content-type": "application/json" }).end(
-                    JSON.stringify({ ok: true, result: { message_id: sink!.requests.length } }),
+                    JSON.stringify({ ok: true, result: { message_id: this.requests.length } }),
                 );
             });
         });
+    }
+
+    static async start(address = "127.0.0.1", port = 0): Promise<NotificationSink> {
+        const sink = new NotificationSink(address);
         await new Promise<void>((resolve, reject) => {
-            server.once("error", reject);
-            server.listen(port, address, () => resolve());
+            sink.server.once("error", reject);
+            sink.server.listen(port, address, () => resolve());
         });
-        sink = new NotificationSink(server, (server.address() as AddressInfo).port, address);
+        sink.port = (sink.server.address() as AddressInfo).port;
         return sink;
     }
 

@@ -156,13 +156,13 @@ describe("watchdog.sh", () => {
             ["service-gateway", "pass", "openclaw-gateway.service (user openclaw) active, linger on"],
             ["backup", "pass", "last snapshot 29m ago"],
         ]);
-        run = await watchdog(T0 + 480);
+        await watchdog(T0 + 480);
         const resolved = sink.to("/bot").slice(1);
         assert.equal(resolved.length, 1, "exactly one resolved notice");
         const text = (JSON.parse(resolved[0].body) as { text: string }).text;
         assert.match(text, /^✅ openclaw \(agent\.example\.com\): resolved\n/);
         assert.match(text, /• gateway-ready \(failing since 06:02 CET\)/);
-        run = await watchdog(T0 + 600);
+        await watchdog(T0 + 600);
         assert.equal(sink.to("/bot").length, 2, "and nothing after it");
     });
 
@@ -184,7 +184,7 @@ describe("watchdog.sh", () => {
         audit([["backup", "fail", "last successful snapshot 3h ago"]]);
         sink.failing = true;
         const before = sink.requests.length;
-        let run = await watchdog(T0 + 1080);
+        const run = await watchdog(T0 + 1080);
         assert.match(run.stdout, /no destination took the alert; it is sent again on the next run/);
         assert.ok(
             !run.stdout.includes(BOT_TOKEN) && !run.stdout.includes(NTFY_SECRET) && !run.stdout.includes(HOOK_SECRET),
@@ -193,7 +193,7 @@ describe("watchdog.sh", () => {
         sink.failing = false;
         const tried = sink.requests.length - before;
         assert.ok(tried >= 3, "every destination was tried");
-        run = await watchdog(T0 + 1200);
+        await watchdog(T0 + 1200);
         assert.match((JSON.parse(sink.to("/bot").at(-1)!.body) as { text: string }).text, /• backup: last successful snapshot 3h ago/);
         const told = sink.requests.length;
         await watchdog(T0 + 1320);
