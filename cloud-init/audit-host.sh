@@ -498,14 +498,25 @@ meminfo_kb() { awk -v key="$1:" '$1 == key { print $2 }' /proc/meminfo; }
 
 check_resources() {
     log "disk, memory and swap headroom"
-    local used avail_kb
-    read -r used avail_kb < <(df -P -k / | awk 'NR == 2 { sub("%", "", $5); print $5, $4 }')
-    if ((used >= 95 || avail_kb < 512 * 1024)); then
-        emit disk fail critical "root filesystem ${used}% used, $((avail_kb / 1024)) MB free (snapshots and SQLite writes fail when it fills)"
-    elif ((used >= 85 || avail_kb < 2 * 1024 * 1024)); then
-        emit disk fail warning "root filesystem ${used}% used, $((avail_kb / 1024)) MB free"
+    # The root filesystem by percentage and absolute room (snapshots and SQLite need space); every other real
+    # filesystem by percentage (an attached volume, /boot, /run). Snaps' squashfs images are always full: not counted.
+    local used avail_kb mount full=() tight=() root=""
+    while read -r used avail_kb mount; do
+        if [[ $mount == / ]]; then
+            root="root filesystem ${used}% used, $((avail_kb / 1024)) MB free"
+            if ((used >= 95 || avail_kb < 512 * 1024)); then full+=("/ ${used}% (${avail_kb}k free)"); elif ((used >= 85 || avail_kb < 2 * 1024 * 1024)); then tight+=("/ ${used}%"); fi
+        elif ((used >= 95)); then
+            full+=("$mount ${used}%")
+        elif ((used >= 90)); then
+            tight+=("$mount ${used}%")
+        fi
+    done < <(df -P -k -x squashfs -x iso9660 -x devtmpfs -x efivarfs 2>/dev/null | awk 'NR > 1 && $2 > 0 { sub("%", "", $5); print $5, $4, $6 }')
+    if ((${#full[@]})); then
+        emit disk fail critical "full: ${full[*]} (snapshots and SQLite writes fail when a disk fills)${tight[*]:+; tight: ${tight[*]}}"
+    elif ((${#tight[@]})); then
+        emit disk fail warning "tight: ${tight[*]}"
     else
-        emit disk pass warning "root filesystem ${used}% used, $((avail_kb / 1024)) MB free"
+        emit disk pass warning "${root:-root filesystem not found}; no other filesystem over 90%"
     fi
 
     local total avail swap_total swap_free
