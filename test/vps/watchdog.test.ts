@@ -106,7 +106,8 @@ describe("the watchdog on a deployed host", { timeout: 60 * 60_000 }, () => {
     });
 
     it("the gateway stopped and masked: one alert by the second run, nothing while down, one resolved when back", async () => {
-        await vps.exec(`${agentSystemctl()} mask --now openclaw-gateway.service`);
+        // A runtime mask: the unit file itself lives in the agent's ~/.config/systemd/user, where a plain mask cannot go.
+        await vps.exec(`${agentSystemctl()} mask --runtime --now openclaw-gateway.service`);
         const before = telegram().length;
         // By the second timer run at the latest (the first may have started just before the stop).
         await timerRuns(2);
