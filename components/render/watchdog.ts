@@ -149,7 +149,9 @@ export function renderWatchdogTimer(input: { interval?: string } = {}): string {
 Description=openclaw-vps watchdog every ${interval}
 
 [Timer]
-OnBootSec=3min
+# The first look 3 min after the timer starts (at boot, or when the deploy enables it): a monotonic OnBootSec would
+# fire at once when a deploy enables the timer late in a boot, while the gateway is still starting.
+OnActiveSec=3min
 OnUnitActiveSec=${interval}
 AccuracySec=10s
 Unit=${HOST_UNITS.watchdogService}
