@@ -46,6 +46,7 @@ read_settings() { # file
 now_epoch() { echo "${WATCHDOG_NOW:-$(date -u +%s)}"; }
 
 # ---- state: one file per check, "status<TAB>since<TAB>notified<TAB>summary" -------------------------------------
+# notified: "-" (nothing told), "fail@<time of the alert>" (the owner knows it fails), "pass" (told it recovered).
 
 state_file() { printf '%s/checks/%s' "$STATE_DIR" "$1"; }
 
@@ -201,16 +202,26 @@ main() {
         esac
     done <<<"$out"
 
-    # What changed since the last notification: new failures, and failures that are gone.
-    local file
+    # What changed since the last notification: new failures, and failures that are gone. The owner heard of each
+    # failure as part of an alert (its "incident", the alert's time: notified=fail@<time>); a recovery is told once
+    # every check of that incident passes again, so one outage gives one alert and one "resolved".
+    local file incident
+    declare -A open_incidents=()
+    for file in "$STATE_DIR"/checks/*; do
+        [[ -e $file && $file != *.tmp ]] || continue
+        read_state "${file##*/}"
+        if [[ $S_STATUS == fail && $S_NOTIFIED == fail@* ]]; then open_incidents[${S_NOTIFIED#fail@}]=1; fi
+    done
     for file in "$STATE_DIR"/checks/*; do
         [[ -e $file && $file != *.tmp ]] || continue
         id=${file##*/}
         read_state "$id"
-        if [[ $S_STATUS == fail && $S_NOTIFIED != fail ]]; then
+        if [[ $S_STATUS == fail && $S_NOTIFIED != fail@* ]]; then
             new+=("$id")
             lines_new+="• $id: $S_SUMMARY"$'\n'
-        elif [[ $S_STATUS == pass && $S_NOTIFIED == fail ]]; then
+        elif [[ $S_STATUS == pass && $S_NOTIFIED == fail@* ]]; then
+            incident=${S_NOTIFIED#fail@}
+            [[ -z ${open_incidents[$incident]:-} ]] || continue
             resolved+=("$id")
             lines_resolved+="• $id (failing since $(clock "$S_SINCE"))"$'\n'
         fi
@@ -240,7 +251,7 @@ main() {
         # Delivered (or nowhere to deliver): remember what the owner now knows.
         for id in "${new[@]}"; do
             read_state "$id"
-            write_state "$id" "$S_STATUS" "$S_SINCE" fail "$S_SUMMARY"
+            write_state "$id" "$S_STATUS" "$S_SINCE" "fail@$now" "$S_SUMMARY"
         done
         for id in "${resolved[@]}"; do
             read_state "$id"

@@ -166,6 +166,30 @@ describe("watchdog.sh", () => {
         assert.equal(sink.to("/bot").length, 2, "and nothing after it");
     });
 
+    it("one outage, one resolved: a recovery is told once every check of its alert passes again", async () => {
+        audit([
+            ["gateway-ready", "fail", "answers nothing"],
+            ["service-gateway", "fail", "inactive"],
+        ]);
+        await watchdog(T0 + 620);
+        const before = sink.to("/bot").length;
+        audit([
+            ["gateway-ready", "fail", "answers 503 (starting)"],
+            ["service-gateway", "pass", "active"],
+        ]);
+        await watchdog(T0 + 640);
+        assert.equal(sink.to("/bot").length, before, "half back is not resolved yet");
+        audit([
+            ["gateway-ready", "pass", "answers 200"],
+            ["service-gateway", "pass", "active"],
+        ]);
+        await watchdog(T0 + 660);
+        const told = sink.to("/bot").slice(before);
+        assert.equal(told.length, 1);
+        const text = (JSON.parse(told[0].body) as { text: string }).text;
+        assert.match(text, /^✅ .*: resolved\n• gateway-ready \(failing since .*\)\n• service-gateway \(failing since .*\)$/);
+    });
+
     it("a skipped check keeps its last verdict; an audit that did not finish is a failure of its own", async () => {
         const before = sink.to("/bot").length;
         audit([["gateway-ready", "skip", "not judged"]]);
