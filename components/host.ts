@@ -28,6 +28,10 @@ export interface HostSecrets {
     tunnelToken: string;
     backupAccessKeyId: string;
     backupSecretAccessKey: string;
+    /** Alert destinations of the watchdog (each optional; the settings require a complete one when any is set). */
+    alertTelegramBotToken?: string;
+    alertNtfyUrl?: string;
+    alertWebhookUrl?: string;
 }
 
 /** Stand-ins used to render the non-secret files before the real secrets exist (their content never depends on them). */
@@ -73,6 +77,25 @@ export function hostBundleInput(s: Settings, secrets: HostSecrets, workspaceDir?
         },
         workspace: workspaceFiles(workspaceDir),
         gatewayUnit: gateway.unit,
+        watchdog: {
+            settings: {
+                label: `${s.agentName} (${s.hostname})`,
+                adminUser: s.adminUser,
+                gatewayPort: s.gatewayPort,
+                backupSchedule: s.backupSchedule,
+                interval: s.watchdogInterval,
+                timezone: s.timezone,
+                dailyDigest: s.alertDailyDigest,
+                digestAt: s.activeHoursStart,
+                dailyTokens: s.alertDailyTokens,
+            },
+            destinations: {
+                telegramBotToken: secrets.alertTelegramBotToken,
+                telegramChatId: secrets.alertTelegramBotToken ? s.alertTelegramChatId : undefined,
+                ntfyUrl: secrets.alertNtfyUrl,
+                webhookUrl: secrets.alertWebhookUrl,
+            },
+        },
     };
 }
 
@@ -106,6 +129,8 @@ export interface AgentHostArgs {
     llmApiKey: pulumi.Input<string>;
     embeddingApiKey?: pulumi.Input<string>;
     tunnelToken: pulumi.Input<string>;
+    /** The watchdog's secret alert destinations (absent ones are simply not used). */
+    alerts?: { telegramBotToken?: pulumi.Input<string>; ntfyUrl?: pulumi.Input<string>; webhookUrl?: pulumi.Input<string> };
     /** The bucket-scoped R2 credentials the backup job uses (bucket name and endpoint come from the settings). */
     backup: {
         accessKeyId: pulumi.Input<string>;
@@ -157,6 +182,7 @@ export class AgentHost extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        const alerts = pulumi.all([args.alerts?.telegramBotToken, args.alerts?.ntfyUrl, args.alerts?.webhookUrl]);
         const bundle = pulumi
             .all([
                 gatewayToken.result,
@@ -165,8 +191,9 @@ export class AgentHost extends pulumi.ComponentResource {
                 args.tunnelToken,
                 args.backup.accessKeyId,
                 args.backup.secretAccessKey,
+                alerts,
             ])
-            .apply(([gateway, llm, embedding, tunnel, keyId, secretKey]) =>
+            .apply(([gateway, llm, embedding, tunnel, keyId, secretKey, [telegram, ntfy, webhook]]) =>
                 buildHostBundle(
                     hostBundleInput(s, {
                         gatewayToken: gateway,
@@ -175,6 +202,9 @@ export class AgentHost extends pulumi.ComponentResource {
                         tunnelToken: tunnel,
                         backupAccessKeyId: keyId,
                         backupSecretAccessKey: secretKey,
+                        alertTelegramBotToken: telegram,
+                        alertNtfyUrl: ntfy,
+                        alertWebhookUrl: webhook,
                     }),
                 ),
             );
