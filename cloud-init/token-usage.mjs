@@ -12,7 +12,8 @@ if (!stateDir) {
     console.error("usage: token-usage.mjs STATE_DIR [TIMEZONE]");
     process.exit(2);
 }
-const dayOf = (ms) => new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(ms));
+const dayOf = (ms) =>
+    new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(ms));
 const today = dayOf(Date.now());
 // Events of the last 26 hours cover "today" in every time zone; older rows are not decoded at all.
 const since = Date.now() - 26 * 3600 * 1000;

@@ -91,7 +91,11 @@ export class OpenClawAgent extends pulumi.ComponentResource {
         );
 
         // Someone other than the server reports it when it is down: Cloudflare, by e-mail, when the tunnel is.
-        new AgentAlerts(`${name}-alerts`, { accountId: s.accountId, agentName: s.agentName, emails: s.accessEmails, tunnelId: edge.tunnelId }, parent);
+        new AgentAlerts(
+            `${name}-alerts`,
+            { accountId: s.accountId, agentName: s.agentName, emails: s.accessEmails, tunnelId: edge.tunnelId },
+            parent,
+        );
 
         const backup = new BackupStore(
             `${name}-backup`,

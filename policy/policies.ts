@@ -384,7 +384,8 @@ export const ubuntu2404: ResourceValidationPolicy = {
 
 export const tunnelHealthAlerted: StackValidationPolicy = {
     name: "tunnel-health-alerted",
-    description: "A stack with a tunnel has an enabled Cloudflare notification policy for tunnel health that e-mails someone: a dead server cannot report itself.",
+    description:
+        "A stack with a tunnel has an enabled Cloudflare notification policy for tunnel health that e-mails someone: a dead server cannot report itself.",
     enforcementLevel: "mandatory",
     severity: "high",
     validateStack: (args: StackValidationArgs, report: ReportViolation) => {

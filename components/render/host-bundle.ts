@@ -170,7 +170,9 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         root(WATCHDOG_FILES.env, renderWatchdogEnv(input.watchdog.settings), "0644"),
         root(WATCHDOG_FILES.alerts, renderAlertsEnv(input.watchdog.destinations), "0600", { secret: true }),
         root(WATCHDOG_SERVICE_PATH, renderWatchdogService(), "0644"),
-        root(WATCHDOG_TIMER_PATH, renderWatchdogTimer({ interval: input.watchdog.settings.interval }), "0644", { affects: [HOST_UNITS.watchdogTimer] }),
+        root(WATCHDOG_TIMER_PATH, renderWatchdogTimer({ interval: input.watchdog.settings.interval }), "0644", {
+            affects: [HOST_UNITS.watchdogTimer],
+        }),
         // The agent's files, written after the restore.
         mine(`${stateDir}/openclaw.json`, config.json, "0600", { affects: [GATEWAY_UNIT_NAME, AFFECTS_PLUGINS] }),
         mine(`${stateDir}/.env`, renderGatewayEnvFile(gatewayEnv(input, config.env)), "0600", {

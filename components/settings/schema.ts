@@ -424,7 +424,8 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
         alertDailyTokens: integer({
             default: 0,
             description: "Alert when the agent used more LLM tokens than this today (in `timezone`); 0 = no token alert.",
-            check: (v, all) => (v < 0 ? "0 (off) or a number of tokens" : v > 0 && !hasAlertDestination(all) ? NEEDS_ALERT_DESTINATION : undefined),
+            check: (v, all) =>
+                v < 0 ? "0 (off) or a number of tokens" : v > 0 && !hasAlertDestination(all) ? NEEDS_ALERT_DESTINATION : undefined,
         }),
     };
 }

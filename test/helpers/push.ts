@@ -311,8 +311,18 @@ export function sampleHostInput(overrides: Partial<HostBundleInput> = {}): HostB
         ],
         gatewayUnit: renderGatewayUnit({ serverMemoryMb: 4096, swapMb: 2048 }).unit,
         watchdog: {
-            settings: { label: "openclaw (agent.example.com)", adminUser: "ops", gatewayPort: 18789, backupSchedule: "hourly", timezone: "Europe/Berlin" },
-            destinations: { telegramBotToken: HOST_SENTINELS.alertBotToken, telegramChatId: "123456789", ntfyUrl: HOST_SENTINELS.alertNtfyUrl },
+            settings: {
+                label: "openclaw (agent.example.com)",
+                adminUser: "ops",
+                gatewayPort: 18789,
+                backupSchedule: "hourly",
+                timezone: "Europe/Berlin",
+            },
+            destinations: {
+                telegramBotToken: HOST_SENTINELS.alertBotToken,
+                telegramChatId: "123456789",
+                ntfyUrl: HOST_SENTINELS.alertNtfyUrl,
+            },
         },
         ...overrides,
     };

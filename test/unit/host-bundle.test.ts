@@ -52,7 +52,12 @@ test("secrets live only in the 0600 secret files, never in config, units or scri
         .filter((f) => f.secret)
         .map((f) => f.path)
         .sort();
-    assert.deepEqual(secretFiles, ["/etc/cloudflared/tunnel.env", "/etc/openclaw-vps/alerts.env", "/etc/openclaw-vps/rclone.conf", "/home/openclaw/.openclaw/.env"]);
+    assert.deepEqual(secretFiles, [
+        "/etc/cloudflared/tunnel.env",
+        "/etc/openclaw-vps/alerts.env",
+        "/etc/openclaw-vps/rclone.conf",
+        "/home/openclaw/.openclaw/.env",
+    ]);
     for (const f of bundle.files) {
         for (const [name, value] of Object.entries(SENTINELS)) {
             if (f.content.includes(value)) assert.ok(f.secret, `${name} is in the non-secret file ${f.path}`);
