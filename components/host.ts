@@ -32,6 +32,10 @@ export interface HostSecrets {
     tunnelToken: string;
     backupAccessKeyId: string;
     backupSecretAccessKey: string;
+    /** Alert destinations of the watchdog (each optional; the settings require a complete one when any is set). */
+    alertTelegramBotToken?: string;
+    alertNtfyUrl?: string;
+    alertWebhookUrl?: string;
 }
 
 /** Stand-ins used to render the non-secret files before the real secrets exist (their content never depends on them). */
@@ -77,6 +81,25 @@ export function hostBundleInput(s: Settings, secrets: HostSecrets, workspaceDir?
         },
         workspace: workspaceFiles(workspaceDir),
         gatewayUnit: gateway.unit,
+        watchdog: {
+            settings: {
+                label: `${s.agentName} (${s.hostname})`,
+                adminUser: s.adminUser,
+                gatewayPort: s.gatewayPort,
+                backupSchedule: s.backupSchedule,
+                interval: s.watchdogInterval,
+                timezone: s.timezone,
+                dailyDigest: s.alertDailyDigest,
+                digestAt: s.activeHoursStart,
+                dailyTokens: s.alertDailyTokens,
+            },
+            destinations: {
+                telegramBotToken: secrets.alertTelegramBotToken,
+                telegramChatId: secrets.alertTelegramBotToken ? s.alertTelegramChatId : undefined,
+                ntfyUrl: secrets.alertNtfyUrl,
+                webhookUrl: secrets.alertWebhookUrl,
+            },
+        },
     };
 }
 
@@ -110,6 +133,8 @@ export interface AgentHostArgs {
     llmApiKey: pulumi.Input<string>;
     embeddingApiKey?: pulumi.Input<string>;
     tunnelToken: pulumi.Input<string>;
+    /** The watchdog's secret alert destinations (absent ones are simply not used). */
+    alerts?: { telegramBotToken?: pulumi.Input<string>; ntfyUrl?: pulumi.Input<string>; webhookUrl?: pulumi.Input<string> };
     /** The bucket-scoped R2 credentials the backup job uses (bucket name and endpoint come from the settings). */
     backup: {
         accessKeyId: pulumi.Input<string>;
@@ -213,6 +238,7 @@ export class AgentHost extends pulumi.ComponentResource {
             { parent: this, dependsOn: [waitProvisioned], replaceOnChanges: ["stdin"] },
         );
 
+        const alerts = pulumi.all([args.alerts?.telegramBotToken, args.alerts?.ntfyUrl, args.alerts?.webhookUrl]);
         const bundle = pulumi
             .all([
                 gatewayToken.result,
@@ -221,8 +247,9 @@ export class AgentHost extends pulumi.ComponentResource {
                 args.tunnelToken,
                 args.backup.accessKeyId,
                 args.backup.secretAccessKey,
+                alerts,
             ])
-            .apply(([gateway, llm, embedding, tunnel, keyId, secretKey]) =>
+            .apply(([gateway, llm, embedding, tunnel, keyId, secretKey, [telegram, ntfy, webhook]]) =>
                 buildHostBundle(
                     hostBundleInput(s, {
                         gatewayToken: gateway,
@@ -231,6 +258,9 @@ export class AgentHost extends pulumi.ComponentResource {
                         tunnelToken: tunnel,
                         backupAccessKeyId: keyId,
                         backupSecretAccessKey: secretKey,
+                        alertTelegramBotToken: telegram,
+                        alertNtfyUrl: ntfy,
+                        alertWebhookUrl: webhook,
                     }),
                 ),
             );

@@ -54,6 +54,9 @@ export const HOST_FILES = {
     cloudflaredBinary: "/usr/bin/cloudflared",
     openclawConfig: `${HOST_DIRS.agentState}/openclaw.json`,
     agentEnv: `${HOST_DIRS.agentState}/.env`,
+    watchdogEnv: `${HOST_DIRS.etc}/watchdog.env`,
+    alertsEnv: `${HOST_DIRS.etc}/alerts.env`,
+    watchdogState: `${HOST_DIRS.state}/watchdog`,
 } as const;
 
 export const HOST_UNITS = {
@@ -62,6 +65,8 @@ export const HOST_UNITS = {
     cloudflared: "cloudflared.service",
     backupService: "openclaw-backup.service",
     backupTimer: "openclaw-backup.timer",
+    watchdogService: "openclaw-watchdog.service",
+    watchdogTimer: "openclaw-watchdog.timer",
 } as const;
 
 /** The largest user data the project renders: the smallest provider limit (Hetzner's 32 KiB). Every provider module
@@ -101,6 +106,7 @@ export function renderContractEnv(): string {
         HOST_CLOUDFLARED_UNIT: HOST_UNITS.cloudflared,
         HOST_BACKUP_SERVICE: HOST_UNITS.backupService,
         HOST_BACKUP_TIMER: HOST_UNITS.backupTimer,
+        HOST_WATCHDOG_STATE: HOST_FILES.watchdogState,
     };
     const lines = Object.entries(values).map(([key, value]) => {
         if (!/^[A-Za-z0-9_./@:+-]+$/.test(value))
