@@ -85,7 +85,8 @@ init_backup_settings() {
     BACKUP_STATUS_FILE=${BACKUP_STATUS_FILE:-$OPENCLAW_VPS_LIB_DIR/backup.status}
     BACKUP_LOCK_FILE=${BACKUP_LOCK_FILE:-$OPENCLAW_VPS_LIB_DIR/backup.lock}
     BACKUP_INDEX_DIR=${BACKUP_INDEX_DIR:-$OPENCLAW_VPS_LIB_DIR/backup-index}
-    ARCHIVE_TOOL=${ARCHIVE_TOOL:-$SCRIPT_DIR/backup-archive.js}
+    # The archive tool is installed next to this library (whichever script sourced it).
+    ARCHIVE_TOOL=${ARCHIVE_TOOL:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/backup-archive.js}
     [[ -n $BACKUP_REMOTE ]] || die "BACKUP_REMOTE is not set (expected r2:<bucket> in $BACKUP_ENV_FILE)"
     [[ $BACKUP_REMOTE =~ ^[A-Za-z0-9_-]+:[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$ ]] ||
         die "BACKUP_REMOTE must look like <remote>:<bucket>, got '$BACKUP_REMOTE'"

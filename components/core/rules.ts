@@ -56,6 +56,7 @@ export const DURATION_RULE: Rule<string> = {
  *  a cloud, because only `npm run plan` and the mock engine put it there. */
 export const PLAN_PLACEHOLDER_PREFIX = "PLAN-PLACEHOLDER-";
 export const isPlanPlaceholder = (value: string): boolean => value.startsWith(PLAN_PLACEHOLDER_PREFIX);
+
 export const HTTPS_URL_RULE: Rule<string> = {
     expected: "an https:// URL with a host (and, for ntfy, the topic path), e.g. https://ntfy.sh/my-agent-alerts",
     test: (v) => {

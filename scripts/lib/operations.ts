@@ -4,7 +4,7 @@
 // host is planned here too; only the plan (a one-time key for the chosen archives) goes to the host, on stdin.
 import { HOST_DIRS } from "../../components/core/host-contract";
 import { RemoteHost, RunResult } from "../../components/remote";
-import { Catalog, CatalogEntry, inspectAll, listCatalog } from "../../components/snapshots/catalog";
+import { Catalog, CatalogEntry, inspectAll, listCatalog, newestRestorable } from "../../components/snapshots/catalog";
 import { planRestore, RestorePlan } from "../../components/snapshots/plan";
 import { S3Client } from "../../components/snapshots/s3";
 import type { BucketAccess } from "./backup-access";
@@ -43,6 +43,15 @@ export async function snapshotCatalog(access: BucketAccess): Promise<Catalog> {
     const catalog = await listCatalog(client);
     await inspectAll(client, catalog, access.identity);
     return catalog;
+}
+
+/** The newest restorable snapshot by R2's LastModified (what `restoreFrom: latest` would restore), reading as few
+ *  archives as it takes (one ranged GET for a valid newest one; forged or foreign objects are skipped). */
+export async function newestSnapshot(access: BucketAccess): Promise<{ newest?: CatalogEntry; heldSnapshots: boolean }> {
+    const client = new S3Client(access);
+    const catalog = await listCatalog(client);
+    const newest = await newestRestorable(client, catalog, access.identity, () => true);
+    return { newest, heldSnapshots: catalog.heldSnapshots };
 }
 
 function size(bytes: number): string {

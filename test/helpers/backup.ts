@@ -148,6 +148,9 @@ export function runAsync(command: string, args: string[], opts: { env?: NodeJS.P
         child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
         child.on("error", reject);
         child.on("close", (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr }));
+        // A command that exits without reading its stdin (age refusing an identity file) closes the pipe early: its
+        // exit code says what happened, the EPIPE does not.
+        child.stdin.on("error", () => undefined);
         child.stdin.end(opts.input ?? "");
     });
 }
@@ -222,7 +225,12 @@ export function decodeManifestPath(p: string): Buffer {
  * Checks a restored tree against manifest entries independently of backup-archive.js: every entry exists with its
  * type, mode, size and SHA-256 (links by their target), and nothing else exists under the roots. Returns the count.
  */
-export function assertTreeMatches(expected: Map<string, ManifestEntry>, roots: Record<string, string>): number {
+export function assertTreeMatches(
+    expected: Map<string, ManifestEntry>,
+    roots: Record<string, string>,
+    /** Paths (relative to a root) that are never backed up by design, such as the secrets the deploy pushes. */
+    notBackedUp: (top: string, rel: string) => boolean = () => false,
+): number {
     const found = new Set<string>();
     for (const [p, e] of expected) {
         const rel = decodeManifestPath(p);
@@ -246,13 +254,15 @@ export function assertTreeMatches(expected: Map<string, ManifestEntry>, roots: R
         }
         found.add(file.toString("latin1"));
     }
-    const walk = (dir: Buffer) => {
+    const walk = (top: string, root: Buffer, dir: Buffer) => {
         for (const name of fs.readdirSync(dir, { encoding: "buffer" })) {
             const full = Buffer.concat([dir, Buffer.from("/"), name]);
+            if (notBackedUp(top, full.subarray(root.length + 1).toString("latin1"))) continue;
             if (!found.has(full.toString("latin1"))) throw new Error(`${full.toString("latin1")} is not in the manifest`);
-            if (fs.lstatSync(full).isDirectory()) walk(full);
+            if (fs.lstatSync(full).isDirectory()) walk(top, root, full);
         }
     };
-    for (const [top, root] of Object.entries(roots)) if ([...expected.keys()].some((k) => k === top)) walk(Buffer.from(root));
+    for (const [top, root] of Object.entries(roots))
+        if ([...expected.keys()].some((k) => k === top)) walk(top, Buffer.from(root), Buffer.from(root));
     return [...expected.values()].filter((e) => e.type === "F" || e.type === "L").length;
 }
