@@ -6,6 +6,7 @@ import * as semver from "semver";
 import { DEFAULT_GATEWAY_PORT, RESERVED_USER_NAMES, USER_NAME_PATTERN } from "../core/host-contract";
 import { CONFIG_SCHEMA_SINCE, MINIMUM_SAFE_OPENCLAW, OpenclawPin, readOpenclawPin } from "../core/pins";
 import { API_KEY_RULE, BACKUP_SCHEDULE_RULE, DURATION_RULE } from "../core/rules";
+import { canonicalTimezone } from "../core/timezones";
 import { HHMM, isCidr, isFqdn, isIanaTimezone, SSH_PUBLIC_KEY } from "../core/validators";
 import { DEFAULT_PROVIDER, findProvider, isLargeEnough, MINIMUM_SIZE, otherProvidersWith, providerIds, ProviderSpec } from "../providers";
 import { TUNNEL_PROTOCOLS } from "../render/cloudflared-unit";
@@ -255,8 +256,10 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
         }),
         timezone: text({
             default: "UTC",
-            description: "The operator's IANA time zone (e.g. America/New_York): host clock, agent and heartbeat active hours.",
+            description:
+                "The operator's IANA time zone (e.g. America/New_York): host clock, agent and heartbeat active hours. A legacy name (US/Eastern, GB, Asia/Calcutta) becomes the zone it links to: Ubuntu 24.04 ships legacy names only in tzdata-legacy.",
             check: (v) => (isIanaTimezone(v) ? undefined : "an IANA time zone such as America/New_York or Europe/Berlin"),
+            normalize: canonicalTimezone,
         }),
         gatewayPort: integer({
             default: DEFAULT_GATEWAY_PORT,
