@@ -362,19 +362,15 @@ step_metadata() {
     [[ -f $rules ]] || die "missing $rules (ufw's own rules file)"
     uid=$(id -u "$AGENT_USER")
     rule="-A ufw-before-output -d $METADATA_ADDRESS/32 -m owner --uid-owner $uid -j REJECT"
-    # Our block, replaced whole, just before the filter table's COMMIT (the file's last one).
+    # Our block, replaced whole, ahead of ufw's first rule: before its loopback and established-connection ACCEPTs.
     local updated
     updated=$(awk -v begin="$begin" -v end="$end" -v rule="$rule" '
         $0 == begin { skip = 1; next }
         $0 == end { skip = 0; next }
-        !skip { lines[++n] = $0; if ($0 == "COMMIT") last = n }
-        END {
-            if (!last) exit 1
-            for (i = 1; i <= n; i++) {
-                if (i == last) { print begin; print rule; print end }
-                print lines[i]
-            }
-        }' "$rules") || die "$rules has no COMMIT line to put the metadata block before"
+        skip { next }
+        !done && /^-A / { print begin; print rule; print end; done = 1 }
+        { print }
+        END { if (!done) exit 1 }' "$rules") || die "$rules has no rule to put the metadata block before"
     if write_if_changed "$rules" 0640 <<<"$updated"; then
         if ufw status | grep -qx 'Status: active'; then ufw reload >/dev/null; fi
         log "metadata service: $AGENT_USER (uid $uid) may not reach $METADATA_ADDRESS"
@@ -504,14 +500,21 @@ step_openclaw() {
     log "openclaw: $reported, runnable (not writable) by $AGENT_USER"
 }
 
+# gpg in a throwaway home that starts no agent or keybox daemon, with our lock descriptors closed: a daemon left behind
+# must never hold apt's daily lock (fd 8) or the provisioning lock (fd 9).
+gpg_isolated() {
+    local home status=0
+    home=$(mktemp -d)
+    GNUPGHOME=$home gpg --batch --quiet --no-autostart "$@" 8>&- 9>&- || status=$?
+    rm -rf "$home"
+    return "$status"
+}
+
 # Primary key fingerprints of an OpenPGP key file, one per line (binary or ASCII-armored), read without a keyring.
 key_fingerprints() { # file
     [[ -s $1 ]] || return 0
-    local home
-    home=$(mktemp -d)
-    GNUPGHOME=$home gpg --batch --quiet --with-colons --show-keys "$1" 2>/dev/null |
+    gpg_isolated --with-colons --show-keys "$1" 2>/dev/null |
         awk -F: '$1 == "pub" { want = 1; next } $1 == "fpr" && want { print $10; want = 0 }' || true
-    rm -rf "$home"
 }
 
 # Installed only: the tunnel token arrives later with the push, which also writes and starts cloudflared.service.
@@ -525,7 +528,7 @@ step_cloudflared() {
         fetch "$CLOUDFLARED_APT_KEY_URL" -o "$key"
         # The key is published binary; accept an ASCII-armored copy (e.g. from a mirror) too.
         if grep -q -- '-----BEGIN PGP PUBLIC KEY BLOCK-----' "$key"; then
-            gpg --batch --yes --dearmor --output "$key.gpg" "$key"
+            gpg_isolated --yes --dearmor --output "$key.gpg" "$key"
             mv -f "$key.gpg" "$key"
         fi
         fingerprints=$(key_fingerprints "$key")

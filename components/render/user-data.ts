@@ -99,7 +99,8 @@ function resolveProvisionEnv(input: ProvisionEnvInput, problems: string[]): Reso
         const value = input.mirrors?.[key];
         if (value !== undefined) mirrors[key] = value;
         if (key === "cloudflaredAptKeyFingerprint") {
-            if (!FINGERPRINT.test(mirrors[key])) problems.push(`mirrors.${key}: ${JSON.stringify(mirrors[key])} is not 40 uppercase hex digits`);
+            if (!FINGERPRINT.test(mirrors[key]))
+                problems.push(`mirrors.${key}: ${JSON.stringify(mirrors[key])} is not 40 uppercase hex digits`);
         } else if (!MIRROR_URL.test(mirrors[key])) {
             problems.push(`mirrors.${key}: ${JSON.stringify(mirrors[key])} is not a plain http(s) URL`);
         }
@@ -222,7 +223,13 @@ export function decodeWriteFiles(config: { write_files?: unknown }): UserDataFil
         } else if (encoding === "b64" || encoding === "base64") {
             content = Buffer.from(raw.replace(/\s+/g, ""), "base64").toString("utf8");
         }
-        return { path: String(entry.path), owner: String(entry.owner ?? ""), permissions: String(entry.permissions ?? ""), encoding, content };
+        return {
+            path: String(entry.path),
+            owner: String(entry.owner ?? ""),
+            permissions: String(entry.permissions ?? ""),
+            encoding,
+            content,
+        };
     });
 }
 

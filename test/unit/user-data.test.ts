@@ -202,7 +202,10 @@ describe("renderProvisionEnv", () => {
     });
 
     it("pins Cloudflare's signing key by fingerprint (the one in components/core/pins.ts) unless the stand-in says otherwise", () => {
-        assert.match(renderProvisionEnv(EXAMPLE_USER_DATA_INPUT), new RegExp(`^CLOUDFLARED_APT_KEY_FINGERPRINT=${CLOUDFLARE_APT_KEY_FINGERPRINT}$`, "m"));
+        assert.match(
+            renderProvisionEnv(EXAMPLE_USER_DATA_INPUT),
+            new RegExp(`^CLOUDFLARED_APT_KEY_FINGERPRINT=${CLOUDFLARE_APT_KEY_FINGERPRINT}$`, "m"),
+        );
         assert.equal(CLOUDFLARE_APT_KEY_FINGERPRINT, "CC94B39C77AE7342A68B89628A682D308D4E5E73");
         const standIn = renderProvisionEnv({ ...EXAMPLE_USER_DATA_INPUT, mirrors: { cloudflaredAptKeyFingerprint: "0".repeat(40) } });
         assert.match(standIn, /^CLOUDFLARED_APT_KEY_FINGERPRINT=0{40}$/m);
