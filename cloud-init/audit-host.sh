@@ -17,8 +17,9 @@
 #   AUDIT_METADATA_PATHS (space-separated paths where the provider serves user data, from its provider module)
 #   AUDIT_METADATA_BASE (http://169.254.169.254)
 #   AUDIT_SECURITY_AUDIT_TIMEOUT (240 s)
+#   AUDIT_CGROUP_ROOT (/sys/fs/cgroup)
 #   AUDIT_ONLY  comma list of check groups to run (default all): cloud-init sshd firewall sockets gateway-ready
-#               services openclaw-audit backup resources userdata
+#               services gateway-memory openclaw-audit backup resources userdata
 set -euo pipefail
 
 # The host contract (components/core/host-contract.ts): shared paths and names (HOST_*), written by user data and the
@@ -43,6 +44,7 @@ AUDIT_BACKUP_SCHEDULE=${AUDIT_BACKUP_SCHEDULE:-hourly}
 AUDIT_METADATA_PATHS=${AUDIT_METADATA_PATHS:-}
 AUDIT_METADATA_BASE=${AUDIT_METADATA_BASE:-http://169.254.169.254}
 AUDIT_SECURITY_AUDIT_TIMEOUT=${AUDIT_SECURITY_AUDIT_TIMEOUT:-240}
+AUDIT_CGROUP_ROOT=${AUDIT_CGROUP_ROOT:-/sys/fs/cgroup}
 AUDIT_ONLY=${AUDIT_ONLY:-}
 
 PROVISION_STATUS=$HOST_PROVISION_STATUS
@@ -299,6 +301,44 @@ check_services() {
     done
 }
 
+# ---- the gateway's memory (cgroup v2) -----------------------------------------------------------------------------
+
+mib() { if [[ $1 =~ ^[0-9]+$ ]]; then printf '%d MiB' $(($1 / 1048576)); else printf '%s' "$1"; fi; }
+
+# Ubuntu 24.04 is cgroup v2 only and enforces the unit's MemoryHigh/MemoryMax: memory.events counts, since the unit
+# started, how often the gateway was squeezed at MemoryHigh (high), hit MemoryMax (max) and lost a process to the OOM
+# killer (oom_kill). A lingering user's unit lives at a fixed place in the tree.
+check_gateway_memory() {
+    log "gateway memory events (cgroup v2)"
+    local uid dir events high=0 max=0 oom=0 key value current limit_high limit_max
+    uid=$(id -u "$AUDIT_AGENT_USER")
+    dir="$AUDIT_CGROUP_ROOT/user.slice/user-$uid.slice/user@$uid.service/app.slice/$GATEWAY_UNIT"
+    events="$dir/memory.events"
+    if [[ ! -r $events ]]; then
+        emit gateway-memory skip warning "no $events (cgroup v1, or the gateway is not running): memory limits not checked"
+        return
+    fi
+    while read -r key value; do
+        case $key in
+            high) high=$value ;;
+            max) max=$value ;;
+            oom_kill) oom=$value ;;
+        esac
+    done <"$events"
+    current=$(cat "$dir/memory.current" 2>/dev/null || echo "?")
+    limit_high=$(cat "$dir/memory.high" 2>/dev/null || echo "?")
+    limit_max=$(cat "$dir/memory.max" 2>/dev/null || echo "?")
+    local usage
+    usage="using $(mib "$current") (MemoryHigh $(mib "$limit_high"), MemoryMax $(mib "$limit_max"))"
+    if ((oom > 0 || max > 0)); then
+        emit gateway-memory fail warning "since it started the gateway hit MemoryMax $max times and lost $oom process(es) to the OOM killer (high: $high); $usage"
+    elif ((high > 0)); then
+        emit gateway-memory fail warning "since it started the gateway was held at MemoryHigh $high times (no OOM kill); $usage"
+    else
+        emit gateway-memory pass warning "no MemoryHigh or MemoryMax event since it started; $usage"
+    fi
+}
+
 # ---- backup age ---------------------------------------------------------------------------------------------------
 
 # Seconds between two elapses of the schedule, from systemd's own calendar parser (0 when it cannot tell).
@@ -550,6 +590,7 @@ main() {
     if wanted gateway-ready; then check_gateway_ready; fi
     if id -u "$AUDIT_AGENT_USER" >/dev/null 2>&1; then
         if wanted services; then check_services; fi
+        if wanted gateway-memory; then check_gateway_memory; fi
         if wanted openclaw-audit; then check_openclaw_audit; fi
     fi
     if wanted backup; then check_backup; fi

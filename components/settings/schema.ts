@@ -322,6 +322,12 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
                       ? "a time different from activeHoursStart"
                       : undefined,
         }),
+        provisionTimeoutMinutes: integer({
+            default: 30,
+            description:
+                "How long the deploy waits for a new server's first-boot provisioning (upgrading a weeks-old image, Node, OpenClaw's ~700 npm packages on 2 shared vCPUs, apt's daily jobs at boot) before it fails with the provisioning log's last lines.",
+            check: (v) => (v >= 5 && v <= 240 ? undefined : "between 5 and 240 minutes"),
+        }),
         swapMb: integer({
             default: 2048,
             description: "Swap file size in MB (0 = none). The gateway alone uses about 1 GB, so a 2 GB host needs swap.",

@@ -77,6 +77,10 @@ export const CHECKS: Record<string, { title: string; hint: string }> = {
         title: "openclaw-backup.timer active",
         hint: "`sudo systemctl enable --now openclaw-backup.timer`; `systemctl list-timers openclaw-backup.timer` shows the next run",
     },
+    "gateway-memory": {
+        title: "gateway memory: no MemoryHigh/MemoryMax events (cgroup v2)",
+        hint: "memory.events of the gateway's unit counts throttling (high), hits of MemoryMax (max) and OOM kills since it started: see what grew (`ps aux --sort=-rss | head`), choose a bigger serverType (the budget follows the host's memory at the next push) or give it swap (swapMb)",
+    },
     backup: {
         title: "last successful backup within the schedule",
         hint: "`sudo journalctl -u openclaw-backup.service -n 50` and /var/lib/openclaw-vps/backup.status; run one now: `npm run backup` or `sudo systemctl start openclaw-backup.service`",
@@ -136,6 +140,7 @@ export const AUDIT_GROUPS = [
     "sockets",
     "gateway-ready",
     "services",
+    "gateway-memory",
     "openclaw-audit",
     "backup",
     "resources",
