@@ -1,5 +1,6 @@
 // Format checks shared by the config schema (settings.ts) and the renderers, which re-check their own inputs:
 // one definition of an IANA time zone, an FQDN, a CIDR and an OpenSSH public key line. No Pulumi imports.
+import { createHash } from "node:crypto";
 import * as net from "node:net";
 import { isTzdataName } from "./timezones";
 
@@ -45,4 +46,13 @@ export function isCidr(value: string): boolean {
     const family = net.isIP(m[1]);
     const prefix = Number(m[2]);
     return (family === 4 && prefix <= 32) || (family === 6 && prefix <= 128);
+}
+
+/** The MD5 fingerprint of an OpenSSH public key line, as Hetzner and DigitalOcean list keys ("aa:bb:...:ff"). */
+export function sshKeyMd5Fingerprint(publicKeyLine: string): string {
+    const blob = publicKeyLine.trim().split(/\s+/)[1] ?? "";
+    return createHash("md5")
+        .update(Buffer.from(blob, "base64"))
+        .digest("hex")
+        .replace(/(..)(?!$)/g, "$1:");
 }

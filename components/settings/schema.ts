@@ -10,7 +10,14 @@ import { canonicalTimezone } from "../core/timezones";
 import { HHMM, isCidr, isFqdn, isIanaTimezone, SSH_PUBLIC_KEY } from "../core/validators";
 import { DEFAULT_PROVIDER, findProvider, isLargeEnough, MINIMUM_SIZE, otherProvidersWith, providerIds, ProviderSpec } from "../providers";
 import { TUNNEL_PROTOCOLS } from "../render/cloudflared-unit";
-import { GATEWAY_AUTH_MODES, LLM_PROVIDER_SPECS, LLM_PROVIDERS, LlmProvider, MEMORY_SEARCH_PROVIDERS } from "../render/openclaw-config";
+import {
+    DEFAULT_MEMORY_SEARCH_PROVIDER,
+    GATEWAY_AUTH_MODES,
+    LLM_PROVIDER_SPECS,
+    LLM_PROVIDERS,
+    LlmProvider,
+    MEMORY_SEARCH_PROVIDERS,
+} from "../render/openclaw-config";
 import { SNAPSHOT_ID } from "../render/rclone";
 import { suggest } from "./suggest";
 
@@ -294,8 +301,9 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
             normalize: (v) => v.trim(),
         }),
         memorySearchProvider: oneOf(MEMORY_SEARCH_PROVIDERS, {
-            default: "voyage",
-            description: "Embedding provider of hybrid memory search (vectors + BM25); none = keyword search only.",
+            default: DEFAULT_MEMORY_SEARCH_PROVIDER,
+            description:
+                "Embedding provider of hybrid memory search (vectors + BM25); none = keyword search only. Default openai: it ships inside the pinned OpenClaw, so nothing is installed for it; voyage and mistral are plugins installed at deploy time (npm, else ClawHub).",
         }),
         embeddingApiKey: optionalSecret({
             description: "API key of memorySearchProvider (secret). Without it memory search falls back to keyword-only, with a warning.",
