@@ -5,6 +5,7 @@
 // user data changes only when its inputs or the host files change, and a change replaces the server. It never
 // carries a secret: any process on the host can read user data back from the metadata service.
 import { gzip, ungzip } from "pako";
+import { parse } from "yaml";
 import { HOST_FILES, AGENT_USER, USER_NAME_PATTERN, USER_DATA_BUDGET_BYTES, renderContractEnv } from "../core/host-contract";
 import { CLOUDFLARE_APT_KEY_FINGERPRINT } from "../core/pins";
 import { canonicalTimezone } from "../core/timezones";
@@ -231,6 +232,20 @@ export function decodeWriteFiles(config: { write_files?: unknown }): UserDataFil
             content,
         };
     });
+}
+
+/**
+ * User data as text with every encoded file's content decoded and appended: what a scan for secrets (the policy pack,
+ * the tests) must read, since a secret inside a gzipped file would not show in the raw text. Not YAML: the raw text
+ * when it does not parse.
+ */
+export function userDataPlainText(text: string): string {
+    try {
+        const files = decodeWriteFiles((parse(text) ?? {}) as { write_files?: unknown }).filter((f) => f.encoding !== undefined);
+        return [text, ...files.map((f) => f.content)].join("\n");
+    } catch {
+        return text;
+    }
 }
 
 /** The #cloud-config document for a new server. Throws, naming every bad field, when an input is not valid. */

@@ -3,7 +3,7 @@
 # like a cloud image: no identity of its own (machine-id, SSH host keys), cloud-init reading only the
 # NoCloud seed, en_US.UTF-8, systemd-networkd, apt going through the stand-in's caching proxy. And like an Ubuntu
 # 24.04 cloud image where provision.sh must cope with it: needrestart restarting services by itself, no legacy
-# time-zone names (tzdata-legacy), apt-daily holding apt's locks at boot, and a service whose binary provisioning's
+# time-zone names (tzdata-legacy), an apt job holding apt's locks at boot, and a service whose binary provisioning's
 # upgrade replaces (so needrestart has something to restart).
 # Owned by the stand-in VPS (standin/rootfs.ts); part of the rootfs recipe hash, so editing it rebuilds the cache.
 #
@@ -16,6 +16,8 @@ set -euo pipefail
 step() { printf '[configure] %s\n' "$*"; }
 
 export DEBIAN_FRONTEND=noninteractive
+# The image installs needrestart; while it is built, nothing may restart anything (this is a chroot, not a server).
+export NEEDRESTART_SUSPEND=1
 
 if [[ ${1:-} == download ]]; then
     step "apt sources like a real server: release, updates and security"
@@ -135,13 +137,16 @@ while IFS= read -r zone; do rm -f "/usr/share/zoneinfo/$zone"; done </tmp/standi
 rm -rf /usr/share/zoneinfo/right /usr/share/zoneinfo/US /usr/share/zoneinfo/Canada /usr/share/zoneinfo/Chile /usr/share/zoneinfo/Mexico
 rm -f /tmp/standin-legacy-zones
 
-step "apt-daily holds apt's locks at boot, as on a cloud server whose daily run is due: provision.sh must wait for it"
+step "something holds apt's locks at boot (as apt-daily-upgrade or unattended-upgrades can): provision.sh must wait for it"
+# Not apt-daily.service itself: cloud-init orders cloud-final Before=apt-daily.service on Debian and Ubuntu, so a daily
+# run queued at boot waits for provisioning; the daily job that does collide is one already running (apt-daily-upgrade,
+# unattended-upgrades, a missed run that started first). This unit plays it, before cloud-final starts.
 mkdir -p /usr/local/lib/standin
-cat >/usr/local/lib/standin/apt-daily-standin <<'HOLDER'
+cat >/usr/local/lib/standin/apt-lock-holder <<'HOLDER'
 #!/usr/bin/python3
-# STAND-IN for apt-daily at boot (standin/rootfs/configure.sh), not Debian's apt.systemd.daily: it takes apt's daily
-# lock and the lists lock exactly as apt-daily does, tells systemd it is up, and holds them until provision.sh has said
-# that it waits for them (or provisioning is already done, or 10 minutes passed). Then it exits, like a finished run.
+# STAND-IN apt job at boot (standin/rootfs/configure.sh): takes apt's daily lock and the lists lock exactly as
+# apt.systemd.daily and apt-get do, tells systemd it is up, and holds them until provision.sh has said that it waits
+# for them (or provisioning is already done, or 10 minutes passed). Then it exits, like a finished run.
 import fcntl, os, socket, time
 daily = open("/var/lib/apt/daily_lock", "a")
 fcntl.flock(daily, fcntl.LOCK_EX)
@@ -152,7 +157,7 @@ if address:
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
         notify.connect("\0" + address[1:] if address.startswith("@") else address)
         notify.sendall(b"READY=1")
-print("apt-daily stand-in: holding /var/lib/apt/daily_lock and /var/lib/apt/lists/lock", flush=True)
+print("apt lock holder: holding /var/lib/apt/daily_lock and /var/lib/apt/lists/lock", flush=True)
 deadline = time.time() + 600
 while time.time() < deadline:
     try:
@@ -162,30 +167,30 @@ while time.time() < deadline:
         pass
     try:
         if "is running; waiting" in open("/var/log/openclaw-vps/provision.log").read():
-            print("apt-daily stand-in: provision.sh is waiting for it", flush=True)
+            print("apt lock holder: provision.sh is waiting for it", flush=True)
             time.sleep(2)
             break
     except OSError:
         pass
     time.sleep(0.5)
-print("apt-daily stand-in: done, locks released", flush=True)
+print("apt lock holder: done, locks released", flush=True)
 HOLDER
-chmod 0755 /usr/local/lib/standin/apt-daily-standin
-mkdir -p /etc/systemd/system/apt-daily.service.d
-cat >/etc/systemd/system/apt-daily.service.d/standin-at-boot.conf <<'DROPIN'
-# Stand-in VPS (standin/rootfs/configure.sh): apt-daily runs at every boot and holds apt's locks (the stand-in above)
-# until provision.sh waits for it; it is up before cloud-final, which runs provision.sh.
+chmod 0755 /usr/local/lib/standin/apt-lock-holder
+cat >/etc/systemd/system/standin-apt-lock-holder.service <<'UNIT'
+# Stand-in VPS (standin/rootfs/configure.sh): an apt job holding apt's locks at boot, up before cloud-final (which runs
+# provision.sh), until provision.sh waits for it.
 [Unit]
+Description=Stand-in: an apt job holding apt's daily and lists locks at boot
+After=local-fs.target
 Before=cloud-final.service
 [Service]
 Type=notify
 NotifyAccess=main
-ExecStartPre=
-ExecStart=
-ExecStart=/usr/local/lib/standin/apt-daily-standin
-DROPIN
-mkdir -p /etc/systemd/system/multi-user.target.wants
-ln -sf /lib/systemd/system/apt-daily.service /etc/systemd/system/multi-user.target.wants/apt-daily.service
+ExecStart=/usr/local/lib/standin/apt-lock-holder
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl enable standin-apt-lock-holder.service
 
 step "fail2ban is not on a fresh cloud server: provision.sh installs and enables it, so it must not start (and fail) before that"
 systemctl disable fail2ban.service

@@ -2,7 +2,7 @@
 // cloud-init/provision.sh) boots with the real cloud-init in a systemd-nspawn container fed by the local
 // mirrors, and the host comes up the way `pulumi up` needs it: provisioned, reachable over SSH with the admin key
 // only, firewalled, nothing but sshd listening on the network; and it all comes back after a reboot. The image
-// behaves like an Ubuntu 24.04 cloud server where it matters to provisioning (standin/rootfs/configure.sh): apt-daily
+// behaves like an Ubuntu 24.04 cloud server where it matters to provisioning (standin/rootfs/configure.sh): an apt job
 // holds apt's locks at boot, needrestart restarts services by itself, no legacy zone names; the stack asks for
 // US/Eastern; the agent user must not reach the metadata service (one is served outside the container).
 import assert from "node:assert/strict";
@@ -118,13 +118,13 @@ describe("stand-in VPS boots the real user data", { timeout: 12 * 60_000 }, () =
         assert.match(installed.stdout, /stand-in/);
     });
 
-    it("waited for apt-daily, which held apt's locks at boot (a bare apt-get update would have failed at once)", async () => {
+    it("waited for the apt job that held apt's locks at boot (a bare apt-get update would have failed at once)", async () => {
         const log = (await vps.exec("cat /var/log/openclaw-vps/provision.log")).stdout;
         assert.match(log, /apt: apt-daily or apt-daily-upgrade is running; waiting up to \d+ s for it to finish/);
         assert.match(log, /apt: the daily job finished/);
-        const daily = await vps.exec("journalctl -b -u apt-daily.service --no-pager -o cat");
-        assert.match(daily.stdout, /apt-daily stand-in: holding \/var\/lib\/apt\/daily_lock and \/var\/lib\/apt\/lists\/lock/);
-        assert.match(daily.stdout, /apt-daily stand-in: provision\.sh is waiting for it/);
+        const holder = await vps.exec("journalctl -b -u standin-apt-lock-holder.service --no-pager -o cat");
+        assert.match(holder.stdout, /apt lock holder: holding \/var\/lib\/apt\/daily_lock and \/var\/lib\/apt\/lists\/lock/);
+        assert.match(holder.stdout, /apt lock holder: provision\.sh is waiting for it/);
     });
 
     it("kept needrestart (automatic, as Ubuntu's) from restarting anything, and reported what needs a restart instead", async () => {
