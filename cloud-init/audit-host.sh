@@ -525,6 +525,26 @@ leaks_in() { # text
     printf '%s' "${found[*]}"
 }
 
+# User data with every encoded write_files content decoded and appended (provision.sh travels gz+b64): a secret must not
+# hide in the compression. cloud-init's own Python and YAML loader; the text alone when it is not YAML.
+expand_user_data() {
+    python3 -c '
+import base64, gzip, sys
+text = sys.stdin.read()
+print(text)
+try:
+    import yaml
+    for f in (yaml.safe_load(text) or {}).get("write_files") or []:
+        encoding, content = str(f.get("encoding", "")), str(f.get("content", ""))
+        if encoding in ("gz+b64", "gzip+b64", "gz+base64", "gzip+base64"):
+            print(gzip.decompress(base64.b64decode(content)).decode("utf-8", "replace"))
+        elif encoding in ("b64", "base64"):
+            print(base64.b64decode(content).decode("utf-8", "replace"))
+except Exception:
+    pass
+'
+}
+
 METADATA_TEXT=""
 METADATA_URL=""
 
@@ -548,7 +568,7 @@ check_user_data() {
     if ((secrets == 0)); then
         emit userdata-metadata fail critical "found none of the host's secrets to compare with (.env, tunnel.env, rclone.conf missing?)"
     elif fetch_metadata_user_data; then
-        leaks=$(leaks_in "$METADATA_TEXT")
+        leaks=$(leaks_in "$(expand_user_data <<<"$METADATA_TEXT")")
         if [[ -n $leaks ]]; then
             emit userdata-metadata fail critical "the user data served by $METADATA_URL contains: $leaks"
         else
@@ -563,7 +583,7 @@ check_user_data() {
     elif ((secrets == 0)); then
         emit userdata-cloud-init fail critical "no host secrets to compare with"
     else
-        leaks=$(leaks_in "$(gzip -dcf <"$CLOUD_INIT_USER_DATA" 2>/dev/null || true)")
+        leaks=$(leaks_in "$(gzip -dcf <"$CLOUD_INIT_USER_DATA" 2>/dev/null | expand_user_data || true)")
         if [[ -n $leaks ]]; then
             emit userdata-cloud-init fail critical "$CLOUD_INIT_USER_DATA contains: $leaks"
         else
