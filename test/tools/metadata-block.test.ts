@@ -50,9 +50,9 @@ probe() { # label
   local who code
   for who in root openclaw nobody; do
     if [[ $who == root ]]; then
-      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://169.254.169.254/ || true)
+      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 http://169.254.169.254/ || true)
     else
-      code=$(runuser -u "$who" -- curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://169.254.169.254/ || true)
+      code=$(runuser -u "$who" -- curl -s -o /dev/null -w '%{http_code}' --max-time 20 http://169.254.169.254/ || true)
     fi
     echo "$1 $who $code" >>"$DIR/probes"
   done

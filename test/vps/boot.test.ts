@@ -72,7 +72,7 @@ describe("stand-in VPS boots the real user data", { timeout: 12 * 60_000 }, () =
 
     /** HTTP status the metadata service gives root and the agent user inside the server ("000": nothing reached it). */
     async function metadataAnswers(): Promise<{ root: string; agent: string }> {
-        const curl = `curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://${METADATA}/`;
+        const curl = `curl -s -o /dev/null -w '%{http_code}' --max-time 20 http://${METADATA}/`;
         // Wait until root gets through (the service may still be starting): the agent's answer is then meaningful.
         const root = await vps.exec(
             `for _ in $(seq 60); do code=$(${curl} || true); [ "$code" = 200 ] && break; sleep 1; done; echo "$code"`,
