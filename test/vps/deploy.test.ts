@@ -143,7 +143,10 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
 
         const bundle = deployBundle(plan.settings, undefined, firstDeploy.hostMemoryMb);
         const summary = firstDeploy.push.summary!;
-        assert.equal(summary.created, bundle.files.length, firstDeploy.push.stdout);
+        // Every file is new but contract.env, which user data already wrote with the same bytes, owner and mode.
+        assert.equal(summary.created, bundle.files.length - 1, firstDeploy.push.stdout);
+        assert.equal(summary.kept, 1, firstDeploy.push.stdout);
+        assert.doesNotMatch(firstDeploy.push.stdout, /created \/etc\/openclaw-vps\/contract\.env/);
         assert.equal(summary.changed + summary.fixed, 0);
         assert.deepEqual([...summary.restarted].sort(), ["cloudflared.service", "openclaw-backup.timer", "openclaw-gateway.service"]);
         assert.match(firstDeploy.push.stdout, /gateway ready after \d+s/);
