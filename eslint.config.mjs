@@ -17,6 +17,14 @@ export default tseslint.config(
         },
     },
     {
+        // Host-side Node scripts (cloud-init/*.js): plain CommonJS that the host's Node runs as it is, no build step.
+        files: ["cloud-init/**/*.js"],
+        languageOptions: { globals: globals.node, ecmaVersion: 2023, sourceType: "commonjs" },
+        rules: {
+            "@typescript-eslint/no-require-imports": "off",
+        },
+    },
+    {
         files: ["test/**/*.ts"],
         rules: {
             // Tests read JSON documents (plan rows, workflow YAML, rendered configs) and assert their shape field by field.

@@ -31,6 +31,7 @@ export default function main(): Record<string, pulumi.Output<unknown> | undefine
         settings,
         llmApiKey: pulumi.secret(secrets.llmApiKey),
         embeddingApiKey: secrets.embeddingApiKey === undefined ? undefined : pulumi.secret(secrets.embeddingApiKey),
+        backupIdentity: pulumi.secret(secrets.backupIdentity),
         alerts: {
             telegramBotToken: optionalSecret(secrets.alertTelegramBotToken),
             ntfyUrl: optionalSecret(secrets.alertNtfyUrl),
@@ -46,6 +47,8 @@ export default function main(): Record<string, pulumi.Output<unknown> | undefine
         sshCommand: agent.sshCommand,
         tunnelId: agent.tunnelId,
         bucketName: agent.bucketName,
+        backupReaderAccessKeyId: agent.backupReaderAccessKeyId,
+        backupReaderSecretAccessKey: agent.backupReaderSecretAccessKey,
         gatewayToken: agent.gatewayToken,
         serviceTokenClientId: agent.serviceTokenClientId,
         serviceTokenClientSecret: agent.serviceTokenClientSecret,

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Shared code of the backup host scripts (backup.sh, restore.sh, list-snapshots.sh): settings, logging, the lock,
-# the bucket layout (snapshots/<TS>/..., snapshots/<TS>/MANIFEST written last, pointers/latest) and the manifest
-# format. Sourced, never run. Every path and user has an env override so tests run it unprivileged in temp dirs;
-# the defaults are the host contract (docs/host-contract.md).
+# Shared code of the backup host scripts (backup.sh, restore.sh): settings, logging, the lock, and the old per-file
+# layout's manifest (restore.sh still restores snapshots of that layout until they expire). Sourced, never run. Every
+# path and user has an env override so tests run it unprivileged in temp dirs; the defaults are the host contract
+# (docs/host-contract.md).
 #
-# Manifest (snapshots/<TS>/MANIFEST), UTF-8 text, one entry per line, tab-separated, sorted by path:
-#   <type> <mode> <size> <sha256> <path>
-#   type F = regular file (sha256 of its bytes), L = symlink (stored by rclone as <path>.rclonelink; size and
-#   sha256 of the link target text), D = directory (size 0, sha256 "-"). mode = octal permission bits.
-#   path is relative to the snapshot root (workspace/..., state/...), with %, \, tab, CR and LF percent-encoded.
-# Lines starting with '#' are comments (format version, snapshot id, totals).
+# The bucket (components/core/backup-layout.ts; backup.env carries the prefixes):
+#   fulls/<TS>-<id8>.tar.zst.age   a daily full archive: tar + zstd, encrypted with age to BACKUP_RECIPIENT
+#   diffs/<TS>-<id8>.tar.zst.age   an hourly cumulative diff: what changed since its full
+#   meta/holds-snapshots           written by the first backup: a new server that finds no snapshot then fails
+#   snapshots/<TS>/...             the old per-file layout (plaintext, MANIFEST last), restorable until it expires
+# The archive format is cloud-init/backup-archive.js's. The host holds only the recipient (a public key): it can
+# write archives but never read one back; choosing and unwrapping happen on the operator's machine.
 set -euo pipefail
 
 # --- settings --------------------------------------------------------------------------------------------------
@@ -25,8 +26,14 @@ OPENCLAW_VPS_ETC_DIR=${OPENCLAW_VPS_ETC_DIR:-$HOST_ETC_DIR}
 OPENCLAW_VPS_LIB_DIR=${OPENCLAW_VPS_LIB_DIR:-$HOST_STATE_DIR}
 BACKUP_ENV_FILE=${BACKUP_ENV_FILE:-$OPENCLAW_VPS_ETC_DIR/backup.env}
 
-readonly BACKUP_MANIFEST_VERSION="openclaw-vps-manifest v1"
-readonly SNAPSHOT_ID_PATTERN='^[0-9]{8}T[0-9]{6}Z$'
+# Used by the scripts that source this library (backup.sh, restore.sh).
+# shellcheck disable=SC2034
+{
+    readonly BACKUP_MANIFEST_VERSION="openclaw-vps-manifest v1"
+    readonly SNAPSHOT_ID_PATTERN='^[0-9]{8}T[0-9]{6}Z$'
+    readonly ARCHIVE_KEY_PATTERN='^(fulls|diffs)/[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}\.tar\.zst\.age$'
+    readonly AGE_RECIPIENT_PATTERN='^age1[02-9ac-hj-np-z]{58}$'
+}
 # Top-level names in the OpenClaw state dir that a snapshot never carries and a restore never touches: secrets and
 # config the deploy pushes again (.env, credentials, openclaw.json), plugin installs the deploy pins (npm,
 # extensions), logs, and the workspace, which is its own part of the snapshot.
@@ -59,22 +66,43 @@ init_backup_settings() {
     OPENCLAW_WORKSPACE_DIR=${OPENCLAW_WORKSPACE_DIR:-$OPENCLAW_STATE_DIR/workspace}
     OPENCLAW_BIN=${OPENCLAW_BIN:-openclaw}
     RCLONE_BIN=${RCLONE_BIN:-rclone}
+    AGE_BIN=${AGE_BIN:-age}
+    ZSTD_BIN=${ZSTD_BIN:-zstd}
+    NODE_BIN=${NODE_BIN:-node}
     RCLONE_CONFIG_FILE=${RCLONE_CONFIG_FILE:-$OPENCLAW_VPS_ETC_DIR/rclone.conf}
     BACKUP_REMOTE=${BACKUP_REMOTE:-}
+    BACKUP_RECIPIENT=${BACKUP_RECIPIENT:-}
+    # The bucket layout comes from backup.env (rendered from components/core/backup-layout.ts), never retyped here.
+    local name
+    for name in BACKUP_FULL_PREFIX BACKUP_DIFF_PREFIX BACKUP_MARKER_KEY BACKUP_LEGACY_PREFIX BACKUP_ARCHIVE_SUFFIX \
+        BACKUP_FULL_INTERVAL_SECONDS; do
+        [[ -n ${!name:-} ]] || die "$name is not set (expected in $BACKUP_ENV_FILE, which the deploy writes)"
+    done
     BACKUP_INCLUDE_STATE=${BACKUP_INCLUDE_STATE:-1}
     BACKUP_STATE_EXCLUDES=${BACKUP_STATE_EXCLUDES:-$DEFAULT_STATE_EXCLUDES}
     BACKUP_TRANSFERS=${BACKUP_TRANSFERS:-8}
     BACKUP_LOCK_WAIT_SECONDS=${BACKUP_LOCK_WAIT_SECONDS:-0}
     BACKUP_STATUS_FILE=${BACKUP_STATUS_FILE:-$OPENCLAW_VPS_LIB_DIR/backup.status}
     BACKUP_LOCK_FILE=${BACKUP_LOCK_FILE:-$OPENCLAW_VPS_LIB_DIR/backup.lock}
+    BACKUP_INDEX_DIR=${BACKUP_INDEX_DIR:-$OPENCLAW_VPS_LIB_DIR/backup-index}
+    # The archive tool is installed next to this library (whichever script sourced it).
+    ARCHIVE_TOOL=${ARCHIVE_TOOL:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/backup-archive.js}
     [[ -n $BACKUP_REMOTE ]] || die "BACKUP_REMOTE is not set (expected r2:<bucket> in $BACKUP_ENV_FILE)"
-    [[ $BACKUP_REMOTE == *:* ]] || die "BACKUP_REMOTE must look like <remote>:<bucket>, got '$BACKUP_REMOTE'"
+    [[ $BACKUP_REMOTE =~ ^[A-Za-z0-9_-]+:[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$ ]] ||
+        die "BACKUP_REMOTE must look like <remote>:<bucket>, got '$BACKUP_REMOTE'"
+    # shellcheck disable=SC2034 # backup.sh binds each archive to it
+    BACKUP_BUCKET=${BACKUP_REMOTE#*:}
     [[ $BACKUP_TRANSFERS =~ ^[1-9][0-9]?$ ]] || die "BACKUP_TRANSFERS must be 1-99, got '$BACKUP_TRANSFERS'"
+    [[ $BACKUP_FULL_INTERVAL_SECONDS =~ ^[0-9]+$ ]] || die "BACKUP_FULL_INTERVAL_SECONDS must be a number of seconds"
     [[ -r $RCLONE_CONFIG_FILE ]] || die "rclone config $RCLONE_CONFIG_FILE is missing or unreadable"
     # rclone must not pick up a CA bundle meant for something else (and s3rver in tests is plain HTTP).
     unset AWS_CA_BUNDLE
-    SNAPSHOTS_URL="${BACKUP_REMOTE%/}/snapshots"
-    POINTER_URL="${BACKUP_REMOTE%/}/pointers/latest"
+    SNAPSHOTS_URL="${BACKUP_REMOTE%/}/${BACKUP_LEGACY_PREFIX%/}"
+}
+
+# Fails with the package to install when a tool the backups need is missing.
+require_tool() { # tool package
+    command -v "$1" >/dev/null 2>&1 || die "$1 is not installed (apt-get install $2; provision.sh installs it on a new server)"
 }
 
 # --- logging ---------------------------------------------------------------------------------------------------
@@ -92,33 +120,6 @@ print_script_help() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$1"; }
 # Credentials stay in the config file: only its path is ever on a command line.
 rclone_run() { "$RCLONE_BIN" --config "$RCLONE_CONFIG_FILE" --retries 3 --low-level-retries 10 "$@"; }
 
-# Complete snapshots (those with a MANIFEST), newest first. Lists one level of snapshots/ and one object per
-# snapshot, never the files inside, so it stays cheap with hundreds of snapshots of thousands of files.
-list_complete_snapshots() {
-    local out
-    out=$(rclone_run lsf -R --max-depth 2 --files-only --include '/*/MANIFEST' "$SNAPSHOTS_URL/") ||
-        die "cannot list $SNAPSHOTS_URL"
-    printf '%s\n' "$out" | sed -n 's#^\([0-9]\{8\}T[0-9]\{6\}Z\)/MANIFEST$#\1#p' | sort -r
-}
-
-snapshot_is_complete() {
-    local id=$1 out
-    out=$(rclone_run lsf --files-only "$SNAPSHOTS_URL/$id/MANIFEST") || die "cannot look up snapshot $id"
-    [[ $out == MANIFEST ]]
-}
-
-# The snapshot pointers/latest names, if it is a complete snapshot; else the newest complete one; else nothing.
-resolve_latest_snapshot() {
-    local pointed
-    pointed=$(rclone_run cat --head 64 "$POINTER_URL" 2>/dev/null | tr -d '[:space:]') || pointed=""
-    if [[ $pointed =~ $SNAPSHOT_ID_PATTERN ]] && snapshot_is_complete "$pointed"; then
-        printf '%s\n' "$pointed"
-        return 0
-    fi
-    [[ -z $pointed ]] || log "pointers/latest names '$pointed', which is not a complete snapshot: using the newest complete one" >&2
-    list_complete_snapshots | head -n 1
-}
-
 # --- lock ------------------------------------------------------------------------------------------------------
 # One lock for backup and restore: a restore never races a backup of the tree it is replacing.
 take_backup_lock() {
@@ -126,6 +127,19 @@ take_backup_lock() {
     exec 9>>"$BACKUP_LOCK_FILE"
     flock -w "$BACKUP_LOCK_WAIT_SECONDS" 9 ||
         die "another backup or restore is running (lock $BACKUP_LOCK_FILE held)"
+}
+
+# --- the old per-file layout (restore only, until its snapshots expire) ------------------------------------------
+# Manifest (snapshots/<TS>/MANIFEST), UTF-8 text, one entry per line, tab-separated, sorted by path:
+#   <type> <mode> <size> <sha256> <path>
+#   type F = regular file (sha256 of its bytes), L = symlink (stored by rclone as <path>.rclonelink; size and
+#   sha256 of the link target text), D = directory (size 0, sha256 "-"). mode = octal permission bits.
+#   path is relative to the snapshot root (workspace/..., state/...), with %, \, tab, CR and LF percent-encoded.
+# Lines starting with '#' are comments (format version, snapshot id, totals).
+legacy_snapshot_is_complete() {
+    local id=$1 out
+    out=$(rclone_run lsf --files-only "$SNAPSHOTS_URL/$id/MANIFEST") || die "cannot look up snapshot $id"
+    [[ $out == MANIFEST ]]
 }
 
 # --- manifest --------------------------------------------------------------------------------------------------
@@ -196,19 +210,6 @@ manifest_entries() {
             printf '\n'
         done < <(find . -printf '%y/%m/%s/%P\0')
     ) | LC_ALL=C sort -t $'\t' -k5,5
-}
-
-write_manifest() {
-    local dir=$1 snapshot=$2 out=$3 entries files bytes
-    entries=$(manifest_entries "$dir")
-    files=$(printf '%s\n' "$entries" | grep -c '^[FL]' || true)
-    bytes=$(printf '%s\n' "$entries" | awk -F'\t' '$1=="F"{s+=$3} END{printf "%d", s}')
-    {
-        printf '# %s\n# snapshot %s\n# created %s\n# entries %s bytes %s\n' \
-            "$BACKUP_MANIFEST_VERSION" "$snapshot" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$files" "$bytes"
-        printf '# type\tmode\tsize\tsha256\tpath\n'
-        [[ -z $entries ]] || printf '%s\n' "$entries"
-    } >"$out"
 }
 
 # The comparable part of manifest lines: type, size, sha256, path (modes are not carried by object storage; the

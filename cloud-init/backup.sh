@@ -1,31 +1,37 @@
 #!/usr/bin/env bash
-# One backup run (openclaw-backup.service, as root): stage a consistent copy of the agent workspace and of OpenClaw's
-# state (`openclaw backup create`, run as the agent user; secrets and pushed config left out), write a manifest,
-# upload to a NEW prefix snapshots/<TS>/ (unchanged files are server-side copied from the previous snapshot, so only
-# changes travel), then MANIFEST, then pointers/latest. Records the outcome in backup.status. Never changes the
-# agent's files and never writes into an existing snapshot (the bucket lock forbids overwrites).
-# Usage: backup.sh            (settings: /etc/openclaw-vps/backup.env; see backup-lib.sh for the env overrides)
+# One backup run (openclaw-backup.service, as root): ONE encrypted object per run. A full archive when the last full
+# is a day old (or there is none on this server), else a cumulative diff: what changed since that full. The archive
+# is written by backup-archive.js run as the agent user (the live workspace, SQLite through its online backup API,
+# and OpenClaw's state from `openclaw backup create` without secrets or pushed config), piped through `age` to the
+# operator's recipient (a public key: this host can never read an archive back), and uploaded with a single PUT to
+# a new key under fulls/ or diffs/. The first backup also writes meta/holds-snapshots. Records the outcome in
+# backup.status; the local index (BACKUP_INDEX_DIR) remembers the full and every file's hash, so an hourly run reads
+# only what changed. Never changes the agent's files, and never writes an existing key (the bucket lock forbids it).
+# Usage: backup.sh [--full]   (--full: a full archive now; settings: /etc/openclaw-vps/backup.env, see backup-lib.sh)
 set -euo pipefail
 LOG_TAG=backup
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=cloud-init/backup-lib.sh
 source "$SCRIPT_DIR/backup-lib.sh"
 
+FORCE_FULL=${BACKUP_FORCE_FULL:-0}
 if [[ $# -gt 0 ]]; then
     case $1 in
         -h | --help)
             print_script_help "${BASH_SOURCE[0]}"
             exit 0
             ;;
-        *) die "unknown argument '$1' (backup.sh takes none)" ;;
+        --full) FORCE_FULL=1 ;;
+        *) die "unknown argument '$1' (backup.sh takes --full or nothing)" ;;
     esac
 fi
 
 load_backup_env
 init_backup_settings
+[[ $BACKUP_RECIPIENT =~ $AGE_RECIPIENT_PATTERN ]] ||
+    die "BACKUP_RECIPIENT must be an age X25519 recipient (age1...), got '${BACKUP_RECIPIENT:0:12}...'"
 BACKUP_STAGING_DIR=${BACKUP_STAGING_DIR:-$OPENCLAW_VPS_LIB_DIR/backup-staging}
 CURRENT_STEP=start
-SNAPSHOT_ID=""
 STARTED_AT=$(date +%s)
 
 status_value() { sed -n "s/^$1=//p" "$BACKUP_STATUS_FILE" 2>/dev/null | tail -n 1; }
@@ -46,10 +52,10 @@ on_exit() {
         # Keep the last success visible next to the new error: "when did it last work" is the question asked.
         write_status "last_success=$(status_value last_success)" "last_snapshot=$(status_value last_snapshot)" \
             "last_error=$(date -u +%Y-%m-%dT%H:%M:%SZ) step ${CURRENT_STEP} failed (exit $rc)" \
-            "last_attempt=$(date -u +%Y-%m-%dT%H:%M:%SZ)" || true
+            "last_attempt=$(date -u +%Y-%m-%dT%H:%M:%SZ)" "last_full=$(status_value last_full)" || true
         log "backup FAILED at step ${CURRENT_STEP} (exit $rc); the previous snapshot $(status_value last_snapshot) stays the latest" >&2
     fi
-    # The staging copy holds the agent's data (and briefly an archive with secrets): never leave it behind.
+    # The staging dir holds the agent's state copy (and briefly an archive with secrets): never leave it behind.
     [[ -z ${BACKUP_STAGING_DIR:-} ]] || rm -rf -- "$BACKUP_STAGING_DIR"
     exit "$rc"
 }
@@ -59,7 +65,8 @@ step() {
     log "step: $*"
 }
 
-# Runs a command as the agent user with a clean environment (nothing of root's, and no lock fd).
+# Runs a command as the agent user with a clean environment (nothing of root's, and no lock fd). Extra variables
+# come as NAME=value words before the command (passed through `env`).
 as_agent() {
     local -a clean_env=(env -i "HOME=$AGENT_HOME" "PATH=$PATH" "LANG=C.UTF-8" "OPENCLAW_STATE_DIR=$OPENCLAW_STATE_DIR")
     if [[ $(id -un) == "$AGENT_USER" ]]; then
@@ -69,200 +76,184 @@ as_agent() {
     fi
 }
 
-is_sqlite_file() { [[ -f $1 && $(head -c 15 -- "$1" 2>/dev/null) == "SQLite format 3" ]]; }
-
-# A SQLite database in the workspace (written by some tool the agent runs) is copied again with SQLite's online
-# backup API (Node's node:sqlite, as the agent user, read-only), so the copy is consistent and includes committed WAL
-# pages (all pages in one step, so a busy writer cannot restart it forever); -wal/-shm/-journal sidecars of a
-# database never enter a snapshot.
-snapshot_workspace_sqlite() {
-    local staged_root=$1 source_root=$2 file db rel scratch
-    local -A databases=()
-    while IFS= read -r -d '' file; do
-        case $file in
-            *-wal | *-shm | *-journal)
-                db=${file%-*}
-                is_sqlite_file "$db" || continue
-                rm -f -- "$file"
-                ;;
-            *)
-                db=$file
-                is_sqlite_file "$db" || continue
-                ;;
-        esac
-        databases[${db#"$staged_root"/}]=1
-    done < <(find "$staged_root" -type f \( -name '*-wal' -o -name '*-shm' -o -name '*-journal' \
-        -o -name '*.sqlite' -o -name '*.sqlite3' -o -name '*.db' \) -print0)
-    for rel in "${!databases[@]}"; do
-        [[ -f "$source_root/$rel" ]] || continue
-        scratch="$BACKUP_STAGING_DIR/agent-scratch/workspace-db.sqlite"
-        rm -f -- "$scratch"
-        as_agent env "SOURCE_DB=$source_root/$rel" "COPY_DB=$scratch" node -e '
-            const sqlite = require("node:sqlite");
-            const db = new sqlite.DatabaseSync(process.env.SOURCE_DB, { readOnly: true, timeout: 15000 });
-            sqlite.backup(db, process.env.COPY_DB, { rate: 2147483647 }).then(() => db.close(), (e) => { console.error(String(e)); process.exit(1); });' ||
-            die "consistent copy of the workspace database $rel failed"
-        cat -- "$scratch" >"$staged_root/$rel"
-        rm -f -- "$scratch"
-        log "workspace database $rel copied with SQLite's online backup API"
-    done
-}
-
-stage_workspace() {
-    local target=$1 attempt
-    if [[ ! -d $OPENCLAW_WORKSPACE_DIR ]]; then
-        log "no workspace at $OPENCLAW_WORKSPACE_DIR yet: the snapshot carries an empty workspace"
-        mkdir -m 0700 "$target"
-        return 0
-    fi
-    # The agent may delete a file while we copy it: retry the whole copy rather than keep a half-copied tree.
-    for attempt in 1 2 3; do
-        rm -rf -- "$target"
-        if cp -a --reflink=auto -- "$OPENCLAW_WORKSPACE_DIR" "$target"; then
-            snapshot_workspace_sqlite "$target" "$OPENCLAW_WORKSPACE_DIR"
-            return 0
-        fi
-        log "workspace changed while copying (attempt $attempt), copying again"
-        sleep 1
-    done
-    die "could not copy the workspace $OPENCLAW_WORKSPACE_DIR after 3 attempts"
-}
-
 # OpenClaw's own consistent copy of its state (SQLite through the online backup API, never the live files),
-# extracted without the secrets and pushed config, so the state is stored file by file and deduplicated like the
-# workspace.
+# extracted by the agent user into its scratch dir without the secrets and pushed config.
 stage_state() {
-    local target=$1 archive_dir="$BACKUP_STAGING_DIR/agent-scratch" result archive root state_real payload pattern
+    local target=$1 scratch=$2 result archive root state_real payload pattern
     local -a excludes=()
     if [[ $BACKUP_INCLUDE_STATE != 1 ]]; then
         log "BACKUP_INCLUDE_STATE=$BACKUP_INCLUDE_STATE: OpenClaw state left out of this snapshot"
-        return 0
+        return 1
     fi
     if [[ ! -d $OPENCLAW_STATE_DIR ]]; then
-        log "no OpenClaw state dir at $OPENCLAW_STATE_DIR yet: snapshot has the workspace only"
-        return 0
+        log "no OpenClaw state dir at $OPENCLAW_STATE_DIR yet: the snapshot has the workspace only"
+        return 1
     fi
     result="$BACKUP_STAGING_DIR/openclaw-backup.json"
-    if ! as_agent "$OPENCLAW_BIN" backup create --no-include-workspace --output "$archive_dir" --verify --json \
+    if ! as_agent "$OPENCLAW_BIN" backup create --no-include-workspace --output "$scratch" --verify --json \
         >"$result" 2>"$result.err"; then
         if grep -q 'No local OpenClaw state was found' "$result" "$result.err"; then
-            log "OpenClaw has no state yet (never onboarded): snapshot has the workspace only"
-            return 0
+            log "OpenClaw has no state yet (never onboarded): the snapshot has the workspace only"
+            return 1
         fi
         sed 's/^/openclaw: /' "$result.err" | tail -n 20 >&2
         die "openclaw backup create failed"
     fi
-    archive=$(find "$archive_dir" -maxdepth 1 -type f -name '*.tar.gz' -print)
-    [[ -n $archive && $archive != *$'\n'* ]] || die "openclaw backup create did not leave exactly one archive in $archive_dir"
+    archive=$(find "$scratch" -maxdepth 1 -type f -name '*.tar.gz' -print)
+    [[ -n $archive && $archive != *$'\n'* ]] || die "openclaw backup create did not leave exactly one archive in $scratch"
     root=$(tar -tzf "$archive" | awk -F/ 'NR == 1 { print $1 }')
     state_real=$(realpath -e -- "$OPENCLAW_STATE_DIR")
     payload="$root/payload/posix/${state_real#/}"
     for pattern in $BACKUP_STATE_EXCLUDES; do excludes+=("--exclude=$payload/$pattern"); done
-    mkdir -m 0700 "$BACKUP_STAGING_DIR/extract"
-    # Secrets are filtered while extracting, so they never land in the root staging area.
-    tar -xzf "$archive" -C "$BACKUP_STAGING_DIR/extract" --no-same-owner --anchored "${excludes[@]}" -- "$payload" ||
+    # Secrets are filtered while extracting, so they never land in the staging area.
+    as_agent mkdir -m 0700 "$scratch/extract"
+    as_agent tar -xzf "$archive" -C "$scratch/extract" --no-same-owner --anchored "${excludes[@]}" -- "$payload" ||
         die "cannot extract the state from $(basename "$archive")"
-    rm -f -- "$archive"
-    [[ -d "$BACKUP_STAGING_DIR/extract/$payload" ]] || die "the OpenClaw archive has no state payload for $state_real"
-    mv -- "$BACKUP_STAGING_DIR/extract/$payload" "$target"
+    as_agent rm -f -- "$archive"
+    [[ -d "$scratch/extract/$payload" ]] || die "the OpenClaw archive has no state payload for $state_real"
+    as_agent mv -- "$scratch/extract/$payload" "$target"
     for pattern in $BACKUP_STATE_EXCLUDES; do
         # shellcheck disable=SC2086 # the pattern is a glob on purpose
         if compgen -G "$target/$pattern" >/dev/null; then die "excluded state entry '$pattern' is still staged"; fi
     done
-    # The workspace's own SQLite rules apply to any opaque database OpenClaw copied raw (e.g. a plugin's).
-    find "$target" -type f \( -name '*-wal' -o -name '*-shm' -o -name '*-journal' \) -print0 |
-        while IFS= read -r -d '' sidecar; do
-            if is_sqlite_file "${sidecar%-*}"; then
-                log "WARNING: OpenClaw copied the sidecar ${sidecar#"$target"/} raw; dropping it from the snapshot"
-                rm -f -- "$sidecar"
-            fi
-        done
+    return 0
 }
 
-# A new, never used snapshot id: the bucket lock forbids writing into an existing prefix.
-choose_snapshot_id() {
-    local previous=$1 id attempt existing
-    for attempt in 1 2 3 4 5; do
-        id=$(date -u +%Y%m%dT%H%M%SZ)
-        if [[ $id != "$previous" ]]; then
-            existing=$(rclone_run lsf -R --fast-list --files-only "$SNAPSHOTS_URL/$id") || die "cannot look up $id"
-            [[ -n $existing ]] || {
-                printf '%s\n' "$id"
-                return 0
-            }
-        fi
-        log "snapshot id $id is taken (attempt $attempt), waiting a second" >&2
-        sleep 1
-    done
-    die "no free snapshot id after 5 attempts"
+# KEY=value lines of the local index's base.env, read as data.
+base_value() { sed -n "s/^$1=//p" "$BACKUP_INDEX_DIR/base.env" 2>/dev/null | tail -n 1; }
+
+# full or diff: a diff needs this server's own full (its index and header), to the same recipient, less than a day
+# old. Diffs are therefore never more than a day younger than their full, which R2's one-day-longer lock and
+# lifecycle on fulls/ rely on.
+choose_kind() {
+    local taken age
+    if [[ $FORCE_FULL == 1 ]]; then
+        echo "full:requested (--full)"
+        return
+    fi
+    if [[ ! -s $BACKUP_INDEX_DIR/base.index || ! -s $BACKUP_INDEX_DIR/base.env ]]; then
+        echo "full:no full on this server yet"
+        return
+    fi
+    if [[ $(base_value recipient) != "$BACKUP_RECIPIENT" ]]; then
+        echo "full:the recipient changed"
+        return
+    fi
+    taken=$(base_value taken)
+    [[ $taken =~ ^[0-9]+$ ]] || taken=0
+    age=$(($(date +%s) - taken))
+    if ((age < 0 || age >= BACKUP_FULL_INTERVAL_SECONDS)); then
+        echo "full:the last full is $((age / 3600)) h old"
+        return
+    fi
+    echo "diff:the full $(base_value key) is $((age / 60)) min old"
+}
+
+# meta/holds-snapshots: from now on an empty-looking bucket is an error, not a fresh start. Looked up once per server.
+ensure_marker() {
+    local key=$1 found
+    # One or two HEADs (a LIST when absent): rclone's --stat answers a directory entry when there is no such object.
+    found=$(rclone_run lsjson --stat "$BACKUP_REMOTE/$BACKUP_MARKER_KEY") || die "cannot look up $BACKUP_MARKER_KEY"
+    if [[ $found != *'"IsDir": false'* ]]; then
+        printf 'this bucket holds snapshots of openclaw-vps: the first is %s (%s)\n' "$key" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+            >"$BACKUP_STAGING_DIR/marker"
+        rclone_run copyto --no-check-dest --s3-no-head "$BACKUP_STAGING_DIR/marker" "$BACKUP_REMOTE/$BACKUP_MARKER_KEY" ||
+            die "cannot write $BACKUP_MARKER_KEY"
+        log "wrote $BACKUP_MARKER_KEY: a new server that finds no snapshot in this bucket will now fail instead of starting empty"
+    fi
+    : >"$BACKUP_INDEX_DIR/marker.done"
 }
 
 main() {
-    local previous snap uploaded copied files bytes upload_log
+    local decision kind reason id ts key prefix scratch state_dir summary header archive_bytes files bytes carried
+    local -a archive_env=()
     step lock
     take_backup_lock
     # From here on a failure is recorded in backup.status (a lock conflict is not: the other run reports).
     trap on_exit EXIT
+    require_tool "$AGE_BIN" age
+    require_tool "$NODE_BIN" nodejs
+    [[ -r $ARCHIVE_TOOL ]] || die "missing $ARCHIVE_TOOL (the push installs it)"
     # Lock before clearing: the staging dir of a running restore or backup is never pulled from under it.
     rm -rf -- "$BACKUP_STAGING_DIR"
-    mkdir -p "$(dirname "$BACKUP_STAGING_DIR")"
-    # 0711: the agent may reach its own scratch dir inside, but cannot list or read the staged copy.
+    mkdir -p "$(dirname "$BACKUP_STAGING_DIR")" "$BACKUP_INDEX_DIR"
+    chmod 0700 "$BACKUP_INDEX_DIR"
+    # 0711: the agent may reach its own scratch dir inside, but cannot list or read the rest.
     mkdir -m 0711 "$BACKUP_STAGING_DIR"
-    mkdir -m 0700 "$BACKUP_STAGING_DIR/agent-scratch"
-    [[ $(id -un) == "$AGENT_USER" ]] || chown "$AGENT_USER:" "$BACKUP_STAGING_DIR/agent-scratch"
-    snap="$BACKUP_STAGING_DIR/snapshot"
-    mkdir -m 0700 "$snap"
+    scratch="$BACKUP_STAGING_DIR/agent-scratch"
+    mkdir -m 0700 "$scratch"
+    [[ $(id -un) == "$AGENT_USER" ]] || chown "$AGENT_USER:" "$scratch"
 
-    step previous-snapshot
-    previous=$(resolve_latest_snapshot)
-    log "previous complete snapshot: ${previous:-none (this is the first)}"
-    SNAPSHOT_ID=$(choose_snapshot_id "$previous")
-    log "new snapshot: $SNAPSHOT_ID"
+    step plan
+    decision=$(choose_kind)
+    kind=${decision%%:*}
+    reason=${decision#*:}
+    id=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+    ts=$(date -u +%Y%m%dT%H%M%SZ)
+    prefix=$BACKUP_FULL_PREFIX
+    [[ $kind == full ]] || prefix=$BACKUP_DIFF_PREFIX
+    key="${prefix}${ts}-${id:0:8}${BACKUP_ARCHIVE_SUFFIX}"
+    log "this run: a $kind ($reason) -> $key"
 
-    step stage-workspace
-    stage_workspace "$snap/workspace"
     step stage-state
-    stage_state "$snap/state"
+    state_dir="$scratch/state"
+    archive_env=(ARCHIVE_KIND="$kind" ARCHIVE_ID="$id" ARCHIVE_KEY="$key" ARCHIVE_BUCKET="$BACKUP_BUCKET"
+        ARCHIVE_CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" ARCHIVE_WORKSPACE="$OPENCLAW_WORKSPACE_DIR" ARCHIVE_SCRATCH="$scratch")
+    if stage_state "$state_dir" "$scratch"; then archive_env+=(ARCHIVE_STATE="$state_dir"); fi
+    if [[ $kind == diff ]]; then
+        archive_env+=(ARCHIVE_BASE_KEY="$(base_value key)" ARCHIVE_BASE_ID="$(base_value id)" ARCHIVE_BASE_HEADER="$(base_value header)")
+    fi
+    [[ -e $BACKUP_INDEX_DIR/cache.index ]] || : >"$BACKUP_INDEX_DIR/cache.index"
 
-    step manifest
-    write_manifest "$snap" "$SNAPSHOT_ID" "$BACKUP_STAGING_DIR/MANIFEST"
-    files=$(grep -c '^[FL]' "$BACKUP_STAGING_DIR/MANIFEST" || true)
-    bytes=$(awk -F'\t' '$1 == "F" { s += $3 } END { printf "%d", s }' "$BACKUP_STAGING_DIR/MANIFEST")
-    log "staged $files files, $bytes bytes"
+    step archive
+    # The agent user writes the plaintext archive into a pipe; only `age` (root) sees it, and only to encrypt it.
+    if ! as_agent "${archive_env[@]}" "$NODE_BIN" /dev/fd/6 create 6<"$ARCHIVE_TOOL" \
+        3<"$([[ $kind == diff ]] && echo "$BACKUP_INDEX_DIR/base.index" || echo /dev/null)" \
+        4<"$BACKUP_INDEX_DIR/cache.index" 5>"$BACKUP_STAGING_DIR/index" 2>"$BACKUP_STAGING_DIR/archive.log" |
+        "$AGE_BIN" -r "$BACKUP_RECIPIENT" -o "$BACKUP_STAGING_DIR/archive.age"; then
+        sed 's/^/  /' "$BACKUP_STAGING_DIR/archive.log" | tail -n 20 >&2
+        die "writing the archive failed"
+    fi
+    grep -v '^archive: ERROR' "$BACKUP_STAGING_DIR/archive.log" | sed 's/^/  /' || true
+    summary=$(head -n 1 "$BACKUP_STAGING_DIR/index")
+    [[ $summary == '# summary '* ]] || die "the archive tool wrote no index"
+    files=$(sed -n 's/.* files=\([0-9]*\).*/\1/p' <<<"$summary")
+    bytes=$(sed -n 's/.* bytes=\([0-9]*\).*/\1/p' <<<"$summary")
+    carried=$(sed -n 's/.* carried=\([0-9]*\).*/\1/p' <<<"$summary")
+    archive_bytes=$(stat -c %s "$BACKUP_STAGING_DIR/archive.age")
+    log "archive: $archive_bytes bytes encrypted ($files files, $bytes bytes in the tree; $carried carried)"
 
     step upload
-    local -a copy_dest=()
-    [[ -z $previous ]] || copy_dest=(--copy-dest "$SNAPSHOTS_URL/$previous")
-    upload_log="$BACKUP_STAGING_DIR/upload.log"
-    if ! rclone_run copy "$snap" "$SNAPSHOTS_URL/$SNAPSHOT_ID" --links --checksum "${copy_dest[@]}" \
-        --transfers "$BACKUP_TRANSFERS" --checkers "$((BACKUP_TRANSFERS * 2))" \
-        --stats 0 --stats-log-level DEBUG -v 2>"$upload_log"; then
-        grep -E 'ERROR|NOTICE' "$upload_log" | tail -n 20 >&2 || true
-        die "upload of snapshot $SNAPSHOT_ID failed (it has no MANIFEST, so it is never used)"
+    # One PUT (no multipart below 4 GiB), no lookup of the key first: it is new (time + random id). No MD5 pass
+    # over the file first: age's authenticated encryption already makes any corruption fail the restore loudly.
+    rclone_run copyto "$BACKUP_STAGING_DIR/archive.age" "$BACKUP_REMOTE/$key" --no-check-dest --s3-no-head \
+        --s3-disable-checksum --s3-upload-cutoff 4G --s3-chunk-size 64M --s3-upload-concurrency 2 ||
+        die "upload of $key failed (nothing else changed: the next run tries again)"
+
+    if [[ ! -e $BACKUP_INDEX_DIR/marker.done ]]; then
+        step marker
+        ensure_marker "$key"
     fi
-    uploaded=$(grep -c ': Copied (new)$' "$upload_log" || true)
-    copied=$(grep -c ': Copied (server-side copy)$' "$upload_log" || true)
-    log "uploaded $uploaded changed files, server-side copied $copied unchanged files from ${previous:-nothing}"
 
-    step verify-upload
-    rclone_run check --one-way --links --fast-list "$snap" "$SNAPSHOTS_URL/$SNAPSHOT_ID" 2>"$BACKUP_STAGING_DIR/check.log" || {
-        grep -E 'ERROR|NOTICE' "$BACKUP_STAGING_DIR/check.log" | tail -n 20 >&2 || true
-        die "snapshot $SNAPSHOT_ID differs from what was staged"
-    }
-
-    step manifest-upload
-    rclone_run copyto "$BACKUP_STAGING_DIR/MANIFEST" "$SNAPSHOTS_URL/$SNAPSHOT_ID/MANIFEST"
-
-    step pointer
-    printf '%s\n' "$SNAPSHOT_ID" >"$BACKUP_STAGING_DIR/latest"
-    rclone_run copyto --ignore-times "$BACKUP_STAGING_DIR/latest" "$POINTER_URL"
+    step index
+    # Only now does the local index move on: a failed run leaves the previous full and hashes in place.
+    if [[ $kind == full ]]; then
+        header=$("$NODE_BIN" "$ARCHIVE_TOOL" header "$BACKUP_STAGING_DIR/archive.age")
+        cp -- "$BACKUP_STAGING_DIR/index" "$BACKUP_INDEX_DIR/base.index.tmp"
+        printf 'key=%s\nid=%s\ntaken=%s\nrecipient=%s\nheader=%s\n' "$key" "$id" "$(date +%s)" "$BACKUP_RECIPIENT" "$header" \
+            >"$BACKUP_INDEX_DIR/base.env.tmp"
+        mv -f -- "$BACKUP_INDEX_DIR/base.index.tmp" "$BACKUP_INDEX_DIR/base.index"
+        mv -f -- "$BACKUP_INDEX_DIR/base.env.tmp" "$BACKUP_INDEX_DIR/base.env"
+    fi
+    mv -f -- "$BACKUP_STAGING_DIR/index" "$BACKUP_INDEX_DIR/cache.index"
 
     step status
-    write_status "last_success=$(date -u +%Y-%m-%dT%H:%M:%SZ)" "last_snapshot=$SNAPSHOT_ID" "last_error=" \
+    write_status "last_success=$(date -u +%Y-%m-%dT%H:%M:%SZ)" "last_snapshot=$key" "last_error=" \
         "last_attempt=$(date -u +%Y-%m-%dT%H:%M:%SZ)" "last_files=$files" "last_bytes=$bytes" \
-        "last_uploaded=$uploaded" "last_server_side_copies=$copied" \
-        "last_duration_seconds=$(($(date +%s) - STARTED_AT))"
-    log "backup done: snapshot $SNAPSHOT_ID ($files files, $bytes bytes; $uploaded uploaded, $copied copied server-side)"
+        "last_uploaded=$carried" "last_server_side_copies=0" \
+        "last_duration_seconds=$(($(date +%s) - STARTED_AT))" "last_kind=$kind" "last_archive_bytes=$archive_bytes" \
+        "last_full=$(base_value key)"
+    log "backup done: $key ($kind, $archive_bytes bytes uploaded; $files files, $bytes bytes)"
 }
 
 main

@@ -52,6 +52,7 @@ readonly PACKAGES=(
     fail2ban python3-systemd # python3-systemd: fail2ban's journal backend (Ubuntu 24.04 logs sshd to the journal)
     unattended-upgrades
     rclone
+    age zstd # the backups: archives are zstd-compressed and encrypted with age to the operator's recipient
 )
 
 # cloud-init runs us with a bare environment: npm and apt need HOME, and nothing may ever prompt.

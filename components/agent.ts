@@ -17,6 +17,8 @@ export interface OpenClawAgentArgs {
     llmApiKey: pulumi.Input<string>;
     /** The embedding provider's API key; absent = keyword-only memory search. */
     embeddingApiKey?: pulumi.Input<string>;
+    /** The operator's age identity: reads the backups on the operator's machine, never on a server. */
+    backupIdentity: pulumi.Input<string>;
     /** The watchdog's secret alert destinations (config alertTelegramBotToken, alertNtfyUrl, alertWebhookUrl). */
     alerts?: { telegramBotToken?: pulumi.Input<string>; ntfyUrl?: pulumi.Input<string>; webhookUrl?: pulumi.Input<string> };
     /** How the deploy authenticates over SSH (agent socket or private key); not needed for a plan. */
@@ -31,6 +33,9 @@ export class OpenClawAgent extends pulumi.ComponentResource {
     readonly sshCommand: pulumi.Output<string>;
     readonly tunnelId: pulumi.Output<string>;
     readonly bucketName: pulumi.Output<string>;
+    /** The operator's read-only key pair for the bucket (`npm run snapshots`). Secret. */
+    readonly backupReaderAccessKeyId: pulumi.Output<string>;
+    readonly backupReaderSecretAccessKey: pulumi.Output<string>;
     /** The gateway token (token auth mode): what a new browser or the CLI presents once. Secret. */
     readonly gatewayToken: pulumi.Output<string>;
     readonly serviceTokenClientId?: pulumi.Output<string>;
@@ -125,6 +130,9 @@ export class OpenClawAgent extends pulumi.ComponentResource {
                 backup: {
                     accessKeyId: backup.accessKeyId,
                     secretAccessKey: backup.secretAccessKey,
+                    readerAccessKeyId: backup.readerAccessKeyId,
+                    readerSecretAccessKey: backup.readerSecretAccessKey,
+                    identity: args.backupIdentity,
                 },
             },
             parent,
@@ -137,6 +145,8 @@ export class OpenClawAgent extends pulumi.ComponentResource {
         this.sshCommand = pulumi.interpolate`ssh ${s.adminUser}@${server.sshHost}`;
         this.tunnelId = edge.tunnelId;
         this.bucketName = backup.bucketName;
+        this.backupReaderAccessKeyId = backup.readerAccessKeyId;
+        this.backupReaderSecretAccessKey = backup.readerSecretAccessKey;
         this.gatewayToken = host.gatewayToken;
         this.serviceTokenClientId = edge.serviceTokenClientId;
         this.serviceTokenClientSecret = edge.serviceTokenClientSecret;
@@ -149,6 +159,8 @@ export class OpenClawAgent extends pulumi.ComponentResource {
             sshCommand: this.sshCommand,
             tunnelId: this.tunnelId,
             bucketName: this.bucketName,
+            backupReaderAccessKeyId: this.backupReaderAccessKeyId,
+            backupReaderSecretAccessKey: this.backupReaderSecretAccessKey,
             gatewayToken: this.gatewayToken,
         });
     }

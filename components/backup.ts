@@ -1,10 +1,13 @@
 // BackupStore owns where the agent's memory outlives its server: the R2 bucket (retained when the stack is
-// destroyed), a bucket lock that makes every snapshot undeletable and unchangeable for `lockDays` (so a compromised
-// host cannot erase history), a lifecycle rule that expires snapshots after `retentionDays`, and an API token scoped
-// to this one bucket with object read/write only, turned into the S3 credentials rclone uses.
+// destroyed), bucket lock rules by prefix that make every archive undeletable and unchangeable for `lockDays` (fulls
+// one day longer: so a compromised host cannot erase history, and no protected diff loses its full), lifecycle rules
+// that expire diffs after `retentionDays` and fulls a day later, and two API tokens scoped to this one bucket: the
+// host's (object read and write, turned into the S3 credentials rclone uses) and the operator's READ-ONLY one, which
+// never reaches a server (`npm run snapshots`, and the restore planner that `pulumi up` runs on the operator's machine).
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as cloudflare from "@pulumi/cloudflare";
+import { bucketExpiryRules, bucketLockRules } from "./core/backup-layout";
 import { r2Endpoint } from "./render/rclone";
 
 export interface BackupStoreArgs {
@@ -12,36 +15,41 @@ export interface BackupStoreArgs {
     bucketName: string;
     /** R2 location hint; "auto" lets Cloudflare choose. Only honoured when the bucket is first created. */
     location: string;
-    /** Days each snapshot is locked against delete and overwrite. Must be below `retentionDays`. */
+    /** Days each diff is locked against delete and overwrite (fulls one more). Must be below `retentionDays`. */
     lockDays: number;
-    /** Days after which snapshots are deleted by R2. */
+    /** Days after which R2 deletes diffs (fulls one day later). */
     retentionDays: number;
-    /** Name of the API token at Cloudflare. */
+    /** Name of the host's API token at Cloudflare (the read-only one is named after it). */
     tokenName: string;
     /** Adopt a bucket that already exists (kept by an earlier `pulumi destroy`) instead of creating it. */
     adoptExistingBucket: boolean;
 }
 
-/** Everything under this prefix is a snapshot: locked, then expired. Pointers (e.g. `latest`) live outside it. */
-export const SNAPSHOT_PREFIX = "snapshots/";
-
 /** Object-level permission groups, looked up by name at run time (their ids are not stable across accounts). */
 export const R2_OBJECT_PERMISSION_GROUPS = ["Workers R2 Storage Bucket Item Read", "Workers R2 Storage Bucket Item Write"] as const;
+/** The operator's token may only read. */
+export const R2_READ_ONLY_PERMISSION_GROUPS = ["Workers R2 Storage Bucket Item Read"] as const;
 
 const DAY = 86_400;
 
+/** R2 bucket lock rules (components/core/backup-layout.ts bucketLockRules, as Cloudflare takes them). */
 export function lockRules(lockDays: number): cloudflare.types.input.R2BucketLockRule[] {
-    return [{ id: "lock-snapshots", enabled: true, prefix: SNAPSHOT_PREFIX, condition: { type: "Age", maxAgeSeconds: lockDays * DAY } }];
+    return bucketLockRules(lockDays).map((r) => ({
+        id: r.id,
+        enabled: true,
+        prefix: r.prefix,
+        condition: r.maxAgeSeconds === undefined ? { type: "Indefinite" } : { type: "Age", maxAgeSeconds: r.maxAgeSeconds },
+    }));
 }
 
 export function lifecycleRules(retentionDays: number): cloudflare.types.input.R2BucketLifecycleRule[] {
     return [
-        {
-            id: "expire-snapshots",
+        ...bucketExpiryRules(retentionDays).map((r) => ({
+            id: r.id,
             enabled: true,
-            conditions: { prefix: SNAPSHOT_PREFIX },
-            deleteObjectsTransition: { condition: { type: "Age", maxAge: retentionDays * DAY } },
-        },
+            conditions: { prefix: r.prefix },
+            deleteObjectsTransition: { condition: { type: "Age", maxAge: r.maxAgeSeconds! } },
+        })),
         {
             id: "abort-stale-uploads",
             enabled: true,
@@ -69,6 +77,9 @@ export class BackupStore extends pulumi.ComponentResource {
     readonly accessKeyId: pulumi.Output<string>;
     /** S3 secret access key (SHA-256 of the token value). Secret. */
     readonly secretAccessKey: pulumi.Output<string>;
+    /** The operator's read-only S3 key pair (never on a host). Secret. */
+    readonly readerAccessKeyId: pulumi.Output<string>;
+    readonly readerSecretAccessKey: pulumi.Output<string>;
 
     constructor(name: string, args: BackupStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("openclaw-vps:index:BackupStore", name, {}, opts);
@@ -109,25 +120,27 @@ export class BackupStore extends pulumi.ComponentResource {
             parent,
         );
 
-        const groups = R2_OBJECT_PERMISSION_GROUPS.map((groupName) =>
+        const lookup = (groupName: string) =>
             cloudflare.getApiTokenPermissionGroupsListOutput({ name: encodeURIComponent(groupName) }, parent).results.apply((results) => {
                 const match = results.find((r) => r.name === groupName);
                 if (!match) throw new Error(`Cloudflare has no API token permission group named "${groupName}"`);
                 return { id: match.id };
-            }),
-        );
+            });
+        const bucketOnly = bucket.name.apply((b) => JSON.stringify({ [bucketResourceKey(args.accountId, b)]: "*" }));
 
         const token = new cloudflare.ApiToken(
             `${name}-token`,
             {
                 name: args.tokenName,
-                policies: [
-                    {
-                        effect: "allow",
-                        permissionGroups: groups,
-                        resources: bucket.name.apply((b) => JSON.stringify({ [bucketResourceKey(args.accountId, b)]: "*" })),
-                    },
-                ],
+                policies: [{ effect: "allow", permissionGroups: R2_OBJECT_PERMISSION_GROUPS.map(lookup), resources: bucketOnly }],
+            },
+            parent,
+        );
+        const reader = new cloudflare.ApiToken(
+            `${name}-reader-token`,
+            {
+                name: `${args.tokenName} (read-only, operator)`,
+                policies: [{ effect: "allow", permissionGroups: R2_READ_ONLY_PERMISSION_GROUPS.map(lookup), resources: bucketOnly }],
             },
             parent,
         );
@@ -136,11 +149,15 @@ export class BackupStore extends pulumi.ComponentResource {
         this.endpoint = pulumi.output(r2Endpoint(args.accountId));
         this.accessKeyId = pulumi.secret(token.id);
         this.secretAccessKey = pulumi.secret(token.value.apply(s3SecretFromTokenValue));
+        this.readerAccessKeyId = pulumi.secret(reader.id);
+        this.readerSecretAccessKey = pulumi.secret(reader.value.apply(s3SecretFromTokenValue));
         this.registerOutputs({
             bucketName: this.bucketName,
             endpoint: this.endpoint,
             accessKeyId: this.accessKeyId,
             secretAccessKey: this.secretAccessKey,
+            readerAccessKeyId: this.readerAccessKeyId,
+            readerSecretAccessKey: this.readerSecretAccessKey,
         });
     }
 }

@@ -14,6 +14,10 @@ import { buildHostBundle, HostBundle, HostBundleInput } from "./render/host-bund
 import { renderGatewayUnit } from "./render/gateway-unit";
 import { heartbeatChecklist, workspaceFiles } from "./render/workspace";
 import { readHostFile } from "./render/host-files";
+import { renderPlanInstaller } from "./render/restore-plan";
+import { r2Endpoint } from "./render/rclone";
+import { PROJECT_ROOT } from "./core/pins";
+import { shellQuote } from "./core/shell";
 import { parseHostFacts } from "./render/host-facts";
 import { afterShebang, shellExports } from "./core/shell";
 
@@ -86,7 +90,7 @@ export function hostBundleInput(s: Settings, secrets: HostSecrets, options: Host
         tunnel: { protocol: s.tunnelProtocol, token: secrets.tunnelToken },
         backup: {
             rclone: { accountId: s.accountId, accessKeyId: secrets.backupAccessKeyId, secretAccessKey: secrets.backupSecretAccessKey },
-            env: { bucketName: s.backupBucketName, restoreFrom: s.restoreFrom },
+            env: { bucketName: s.backupBucketName, restoreFrom: s.restoreFrom, recipient: s.backupRecipient },
             units: { schedule: s.backupSchedule },
         },
         workspace: workspaceFiles(workspaceDir),
@@ -154,8 +158,15 @@ export interface AgentHostArgs {
     backup: {
         accessKeyId: pulumi.Input<string>;
         secretAccessKey: pulumi.Input<string>;
+        /** The operator's read-only key pair and age identity: used on the operator's machine only (restore plan). */
+        readerAccessKeyId: pulumi.Input<string>;
+        readerSecretAccessKey: pulumi.Input<string>;
+        identity: pulumi.Input<string>;
     };
 }
+
+/** The restore planner as the Pulumi program runs it on the operator's machine (components/snapshots/plan-cli.ts). */
+export const RESTORE_PLANNER_COMMAND = `${shellQuote(process.execPath)} --import tsx components/snapshots/plan-cli.ts`;
 
 export class AgentHost extends pulumi.ComponentResource {
     readonly gatewayToken: pulumi.Output<string>;
@@ -205,6 +216,51 @@ export class AgentHost extends pulumi.ComponentResource {
         );
         // What the host really has (HOST-FACTS): the gateway's memory budget follows it, not the type's nominal size.
         const hostMemoryMb = waitProvisioned.stdout.apply((out) => parseHostFacts(out ?? "").memTotalMb);
+
+        // A new server's restore is planned HERE, on the operator's machine, when the server is created: the planner
+        // lists the bucket with the read-only token, chooses by R2's LastModified and unwraps the chosen archives'
+        // keys with the operator's identity; only a one-time key for those archives goes to the server. It runs
+        // once per server (triggers: the server id; later changes to its inputs are ignored, so a push to a live
+        // server never carries a plan), and fails `pulumi up` loudly rather than start an agent with empty memory.
+        const planner = new command.local.Command(
+            `${name}-restore-plan`,
+            {
+                create: RESTORE_PLANNER_COMMAND,
+                dir: PROJECT_ROOT,
+                stdin: pulumi.secret(
+                    pulumi
+                        .all([args.backup.readerAccessKeyId, args.backup.readerSecretAccessKey, args.backup.identity])
+                        .apply(([accessKeyId, secretAccessKey, identity]) =>
+                            JSON.stringify({
+                                endpoint: r2Endpoint(s.accountId),
+                                bucket: s.backupBucketName,
+                                accessKeyId,
+                                secretAccessKey,
+                                identity,
+                                restoreFrom: s.restoreFrom,
+                            }),
+                        ),
+                ),
+                triggers: [args.serverId],
+                // The plan (stdout) is a secret; stderr says what was chosen.
+                logging: "stderr",
+                addPreviousOutputInEnv: false,
+            },
+            { parent: this, additionalSecretOutputs: ["stdout"], ignoreChanges: ["create", "dir", "stdin"] },
+        );
+        const restoreKeys = new command.remote.Command(
+            `${name}-restore-keys`,
+            {
+                connection,
+                create: REMOTE_COMMAND,
+                stdin: pulumi.secret(planner.stdout.apply((plan) => renderPlanInstaller(plan))),
+                triggers: [args.serverId],
+                logging: "stdout",
+                addPreviousOutputInEnv: false,
+            },
+            // A new plan (a new server, or the planner replaced by hand) is sent again; an unchanged one never is.
+            { parent: this, dependsOn: [waitProvisioned], replaceOnChanges: ["stdin"] },
+        );
 
         const alerts = pulumi.all([args.alerts?.telegramBotToken, args.alerts?.ntfyUrl, args.alerts?.webhookUrl]);
         const bundle = pulumi
@@ -262,7 +318,7 @@ export class AgentHost extends pulumi.ComponentResource {
                 // The applier prints a summary and, on failure, the gateway's last log lines; never a secret.
                 logging: "stdoutAndStderr",
             },
-            { parent: this, dependsOn: [waitProvisioned], deleteBeforeReplace: true },
+            { parent: this, dependsOn: [waitProvisioned, restoreKeys], deleteBeforeReplace: true },
         );
 
         this.pushSummary = push.stdout.apply((out) =>

@@ -50,6 +50,7 @@ export const OTHER_KNOWN_TYPES: readonly string[] = [
     "random:index/randomBytes:RandomBytes",
     "random:index/randomPassword:RandomPassword",
     "command:remote:Command",
+    "command:local:Command",
     "pulumi:pulumi:Stack",
 ];
 

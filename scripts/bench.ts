@@ -13,7 +13,7 @@ import * as os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gatewayMemoryBudget } from "../components/render/gateway-unit";
-import { listSnapshots, runBackup } from "./lib/operations";
+import { runBackup } from "./lib/operations";
 import { formatBackupBenchmark, runBackupBenchmark } from "./bench-backup";
 import {
     agentSystemctl,
@@ -22,8 +22,11 @@ import {
     createAdminKey,
     deploy,
     deployPlan,
+    DEPLOY_READER,
     installRecordingCloudflared,
+    planRestoreInNamespace,
     provisionStepSeconds,
+    STANDIN_S3_ENDPOINT,
     StandInVps,
     startBucket,
 } from "../standin";
@@ -207,7 +210,8 @@ const mb = (m: number) => `${Math.round(m)} MiB`;
 
 async function vpsBenchmark(): Promise<void> {
     const admin = await createAdminKey();
-    const plan = deployPlan(standInSettings(admin.publicKey, PROFILE_OVERRIDES).settings);
+    const standIn = standInSettings(admin.publicKey, PROFILE_OVERRIDES);
+    const plan = deployPlan(standIn.settings);
     const serverMb = plan.settings.serverMemoryMb ?? PROFILE_MB;
     const cap = MemoryCap.create(serverMb);
     const bucketData = bucketDataDir();
@@ -232,8 +236,15 @@ async function vpsBenchmark(): Promise<void> {
             await installRecordingCloudflared(vps);
             const remote = await connectAdmin(vps, plan.settings, admin.privateKey);
             try {
+                const restorePlan = await planRestoreInNamespace(vps.resources().netns, {
+                    endpoint: STANDIN_S3_ENDPOINT,
+                    bucket: plan.settings.backupBucketName,
+                    ...DEPLOY_READER,
+                    identity: standIn.backupIdentity,
+                    restoreFrom: plan.settings.restoreFrom,
+                });
                 const deploySampler = cap.sampleAnon();
-                const run = await deploy(remote, plan.settings);
+                const run = await deploy(remote, plan.settings, undefined, { plan: restorePlan.plan });
                 // The push sized the gateway from what the host reported (the cap, when it applies), as pulumi up does.
                 const hostMb = run.hostMemoryMb ?? serverMb;
                 const budget = gatewayMemoryBudget(hostMb);
@@ -250,7 +261,6 @@ async function vpsBenchmark(): Promise<void> {
                 const backupSeconds = (Date.now() - backupStarted) / 1000;
                 const backupPeakAnon = backupSampler.stop();
                 const final = cap.usage();
-                const snapshots = await listSnapshots(remote);
                 const unitLimits = (await vps.exec(`${agentSystemctl()} show -p MemoryHigh -p MemoryMax openclaw-gateway.service`)).stdout
                     .trim()
                     .replace(/\n/g, ", ");
@@ -312,7 +322,7 @@ async function vpsBenchmark(): Promise<void> {
                     out(`| backup while the gateway runs | ${sec(backupSeconds)} (host memory not measured: ${cap.reason}) |`);
                 }
                 out(
-                    `| snapshot | ${backup.last_snapshot} (${backup.last_files} files, ${backup.last_bytes} bytes; ${snapshots.length} listed) |`,
+                    `| snapshot | ${backup.last_snapshot} (${backup.last_kind}, ${backup.last_files} files, ${backup.last_bytes} bytes, ${backup.last_archive_bytes} bytes uploaded) |`,
                 );
                 out();
                 out("Limits of the measurement: the container shares this machine's kernel; its own systemd cannot enforce the unit's");

@@ -1,10 +1,12 @@
-// `npm run deploy [-- --stack NAME] [--yes] [--setup-only] [--skip-preflight] [--rebuild] [--skip-backup]`: the one
+// `npm run deploy [-- --stack NAME] [--yes] [--setup-only] [--skip-preflight] [--rebuild [--before TIME]] [--skip-backup]`: the one
 // command that stands an agent up, and updates it (a snapshot is taken first, so a replaced server loses nothing the
 // agent wrote). Creates the stack on the local state backend (passphrase secrets) if needed, runs the guided setup when
 // the stack still lacks settings or holds the example's placeholders, checks the accounts (`npm run preflight`: stops
 // before anything is created when one is not ready), adopts a memory bucket kept by an earlier `pulumi destroy`, then
-// runs `pulumi up`. `--rebuild` (after a compromise) replaces the server and every credential
-// the host held (tunnel, gateway token, R2 token) in one `pulumi up`; the bucket and its snapshots stay.
+// runs `pulumi up`. The setup also generates the backups' age key pair. `--rebuild` (after a compromise) replaces
+// the server and every credential the host held (tunnel, gateway token, the host's R2 token) in one `pulumi up`; the
+// bucket and its snapshots stay. `--before TIME` restores the newest snapshot R2 recorded before TIME (shown first,
+// chosen on this machine with the read-only token), for this rebuild only.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -16,8 +18,11 @@ import { resourceTypesWithRole } from "../components/providers";
 import { NAMESPACE } from "../components/settings";
 import { pulumiRunner } from "./lib/pulumi-cli";
 import { guidedSetup, Prompter } from "./lib/setup";
+import { parseBeforeTime } from "../components/core/backup-layout";
+import { planRestore } from "../components/snapshots/plan";
 import { connectTarget } from "./lib/target";
 import { runBackup } from "./lib/operations";
+import { bucketAccessFromStack } from "./lib/backup-access";
 import { preflightStack } from "./preflight";
 
 export { pulumiRunner };
@@ -82,10 +87,15 @@ export const rebuildTypes = (): string[] => [
     "cloudflare:index/apiToken:ApiToken", // the R2 credentials
 ];
 
+/** Resources of those types that never reached a host, so a rebuild keeps them: the operator's read-only R2 token. */
+export const KEPT_ON_REBUILD = /-reader-token$/;
+
 /** URNs to replace on a rebuild, from `pulumi stack export` JSON. */
 export function rebuildUrns(exportJson: string): string[] {
     const state = JSON.parse(exportJson) as { deployment?: { resources?: { urn: string; type: string }[] } };
-    return (state.deployment?.resources ?? []).filter((r) => rebuildTypes().includes(r.type)).map((r) => r.urn);
+    return (state.deployment?.resources ?? [])
+        .filter((r) => rebuildTypes().includes(r.type) && !KEPT_ON_REBUILD.test(r.urn))
+        .map((r) => r.urn);
 }
 
 /** Does the account already hold the bucket (kept by `pulumi destroy`)? Needs the Cloudflare token from the env. */
@@ -124,11 +134,17 @@ async function main(): Promise<void> {
             yes: { type: "boolean", default: false },
             "setup-only": { type: "boolean", default: false },
             rebuild: { type: "boolean", default: false },
+            before: { type: "string" },
             "skip-backup": { type: "boolean", default: false },
             "skip-preflight": { type: "boolean", default: false },
         },
     });
     const stack = values.stack!;
+    if (values.before !== undefined) {
+        if (!values.rebuild) throw new Error("--before chooses what a NEW server restores: use it with --rebuild");
+        if (!parseBeforeTime(values.before))
+            throw new Error(`--before ${JSON.stringify(values.before)}: expected an ISO time with a zone, e.g. 2026-11-20T03:00:00Z`);
+    }
     const prompter = terminalPrompter();
     const env = { ...process.env };
     try {
@@ -190,12 +206,24 @@ async function main(): Promise<void> {
             }
         }
 
+        // --before: what the new server will restore, chosen now on this machine (read-only token, identity) and shown
+        // before anything is replaced; the planner inside `pulumi up` chooses again from the same rule.
+        let restoreFromBefore: string | undefined;
+        if (values.before !== undefined) {
+            const request = `before:${values.before}`;
+            const preview = await planRestore({ ...(await bucketAccessFromStack(stack, env)), restoreFrom: request });
+            prompter.say(`--before ${values.before}: the new server will ${preview.summary}.`);
+            restoreFromBefore = String(readStackFile(stack).config[`${NAMESPACE}:restoreFrom`] ?? "latest");
+            const set = await pulumi.run(["config", "set", `${NAMESPACE}:restoreFrom`, request]);
+            if (set.code !== 0) throw new Error(`pulumi config set restoreFrom failed: ${set.stderr.trim()}`);
+        }
+
         const replace: string[] = [];
         if (values.rebuild) {
             const urns = exported.code === 0 ? rebuildUrns(exported.stdout) : [];
             if (!urns.length) throw new Error("--rebuild: the stack has no server yet; run npm run deploy first");
             prompter.say(
-                `Rebuild: replacing ${urns.length} resources (server, tunnel, gateway token, R2 token); memory is restored from restoreFrom.`,
+                `Rebuild: replacing ${urns.length} resources (server, tunnel, gateway token, the host's R2 token); memory is restored from restoreFrom.`,
             );
             for (const urn of urns) replace.push("--replace", urn);
         }
@@ -203,7 +231,17 @@ async function main(): Promise<void> {
         // Hand the terminal to Pulumi (its own "perform this update?" prompt reads stdin).
         prompter.close();
         const up = await pulumiRunner(env, PROJECT_ROOT, true).run(["up", ...replace, ...(values.yes ? ["--yes", "--skip-preview"] : [])]);
-        if (up.code !== 0) process.exit(up.code);
+        if (up.code !== 0) {
+            if (restoreFromBefore !== undefined)
+                console.error(
+                    `note: restoreFrom stays before:${values.before} for the retry; set it back with \`pulumi config set restoreFrom ${restoreFromBefore}\`.`,
+                );
+            process.exit(up.code);
+        }
+        if (restoreFromBefore !== undefined) {
+            // --before was for this rebuild only: restoreFrom applies to new servers, the next one restores as before.
+            await pulumiRunner(env).run(["config", "set", `${NAMESPACE}:restoreFrom`, restoreFromBefore]);
+        }
         if (
             readStackFile(stack).config[`${NAMESPACE}:backupBucketAdopt`] === true ||
             readStackFile(stack).config[`${NAMESPACE}:backupBucketAdopt`] === "true"

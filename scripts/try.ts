@@ -21,9 +21,12 @@ import {
     followEvents,
     installEgressDropIn,
     installRecordingCloudflaredOverSsh,
+    installRestorePlan,
     LLM_API_ENDPOINTS,
+    planRestoreInNamespace,
     run,
     runningSupervisor,
+    STANDIN_S3_ENDPOINT,
     STANDIN_TOOLS,
     startSupervisor,
     stopSupervisor,
@@ -255,6 +258,9 @@ interface Started {
     record: SupervisorRecord;
     settings: Settings;
     secrets: HostSecrets;
+    /** The bucket's read-only key pair and the age identity of settings.backupRecipient: the restore planner's. */
+    reader: { accessKeyId: string; secretAccessKey: string };
+    backupIdentity: string;
     withLlm: boolean;
     endpoint: string;
 }
@@ -279,9 +285,10 @@ async function startSupervisorOnce(paths: SupervisorPaths, stack: string): Promi
     const adminPublicKey = await createRunKey(paths);
     let settings: Settings;
     let warnings: string[];
+    let backupIdentity: string;
     let llm: ReturnType<typeof llmKeyFromEnvironment>;
     try {
-        ({ settings, warnings } = standInSettings(adminPublicKey, [], stack));
+        ({ settings, warnings, backupIdentity } = standInSettings(adminPublicKey, [], stack));
         llm = llmKeyFromEnvironment(settings.llmProvider);
         // Refused the way the push would refuse it, without echoing it.
         if (llm.key) renderGatewayEnvFile({ [LLM_PROVIDER_SPECS[settings.llmProvider].keyEnv]: llm.key });
@@ -296,6 +303,7 @@ async function startSupervisorOnce(paths: SupervisorPaths, stack: string): Promi
         name: settings.backupBucketName,
         accessKeyId: `try${randomBytes(8).toString("hex")}`,
         secretAccessKey: randomBytes(24).toString("hex"),
+        reader: { accessKeyId: `tryreader${randomBytes(8).toString("hex")}`, secretAccessKey: randomBytes(24).toString("hex") },
     };
     const secrets: HostSecrets = {
         gatewayToken,
@@ -325,12 +333,12 @@ async function startSupervisorOnce(paths: SupervisorPaths, stack: string): Promi
         bucket,
     });
     say(`supervisor: pid ${record.pid} (detached; it outlives this command), log ${paths.log}`);
-    return { record, settings, secrets, withLlm: llm.key !== undefined, endpoint };
+    return { record, settings, secrets, reader: bucket.reader, backupIdentity, withLlm: llm.key !== undefined, endpoint };
 }
 
 /** Follows the supervisor to `ready`, deploys as `pulumi up` does, prints the connection; stops it all on failure. */
 async function deployOnto(paths: SupervisorPaths, started: Started): Promise<number> {
-    const { record, settings, secrets, withLlm, endpoint } = started;
+    const { record, settings, secrets, reader, backupIdentity, withLlm, endpoint } = started;
     let interrupted = false;
     const onInterrupt = () => {
         interrupted = true;
@@ -350,6 +358,7 @@ async function deployOnto(paths: SupervisorPaths, started: Started): Promise<num
             (event) => event.kind === "ready",
         );
         const sshPort = ready.kind === "ready" ? ready.sshPort : 0;
+        const netns = ready.kind === "ready" ? ready.netns : "";
 
         const remote = await connectAdmin(paths, settings, sshPort);
         try {
@@ -366,6 +375,16 @@ async function deployOnto(paths: SupervisorPaths, started: Started): Promise<num
                 say("- egress: the gateway's systemd drop-in for the proxy (HTTPS_PROXY, NODE_USE_ENV_PROXY=1)");
                 await installEgressDropIn(remote);
             }
+            // As pulumi up does for a new server: planned on this machine with the read-only key (the bucket is new).
+            const restore = await planRestoreInNamespace(netns, {
+                endpoint: STANDIN_S3_ENDPOINT,
+                bucket: settings.backupBucketName,
+                ...reader,
+                identity: backupIdentity,
+                restoreFrom: settings.restoreFrom,
+            });
+            say(`- ${restore.summary}`);
+            await installRestorePlan(remote, restore.plan);
             say("- push: the host bundle, as pulumi up pushes it (then the gateway starts)");
             const out = lineWriter("push");
             const err = lineWriter("push");

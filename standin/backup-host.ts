@@ -1,7 +1,10 @@
 // A throwaway "host" in a directory, laid out like the host contract (etc, lib, the agent's home with its OpenClaw
 // state and workspace), wired to the real cloud-init/ backup scripts and a bucket stand-in, with the real privilege
-// split (the agent user is `nobody`, the scripts run as root). Used by the backup benchmark and the backup tests.
+// split (the agent user is `nobody`, the scripts run as root), plus the operator's side: an age identity (never in
+// the host's directory) and the restore planner with the bucket's read-only key. Used by the backup benchmark and tests.
+import { generateIdentity } from "../components/core/age";
 import { renderContractEnv } from "../components/core/host-contract";
+import { planRestore, type RestorePlan } from "../components/snapshots/plan";
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -58,6 +61,11 @@ export interface BackupHost {
     workspace: string;
     bucket: string;
     rcloneConfig: string;
+    /** The operator's age recipient (in the host's backup.env) and identity (the operator's: never written here). */
+    recipient: string;
+    identity: string;
+    /** Where the first-boot restore reads its plan (the host's /run/openclaw-vps/restore-plan). */
+    planFile: string;
     /** Environment for the host scripts (the same variables a systemd unit would not need: defaults = contract). */
     env(extra?: Record<string, string>): Record<string, string>;
 }
@@ -66,8 +74,14 @@ export interface BackupHost {
  * A host laid out like the contract under `root`: etc (rclone.conf + backup.env from the real renderers, 0600),
  * lib, and the agent's home owned by the unprivileged agent user. Parents stay traversable for that user.
  */
-export function createBackupHost(root: string, server: S3Server, bucket: string, opts: { agentUser?: string } = {}): BackupHost {
+export function createBackupHost(
+    root: string,
+    server: S3Server,
+    bucket: string,
+    opts: { agentUser?: string; identity?: { identity: string; recipient: string } } = {},
+): BackupHost {
     const agentUser = opts.agentUser ?? THROWAWAY_AGENT_USER;
+    const keys = opts.identity ?? generateIdentity();
     const { uid, gid } = agentIds(agentUser);
     fs.mkdirSync(root, { recursive: true });
     fs.chmodSync(root, 0o755);
@@ -91,12 +105,19 @@ export function createBackupHost(root: string, server: S3Server, bucket: string,
         }),
         { mode: 0o600 },
     );
-    fs.writeFileSync(path.join(etcDir, "backup.env"), renderBackupEnv({ bucketName: bucket, restoreFrom: "latest", agentUser }), {
-        mode: 0o600,
-    });
+    fs.writeFileSync(
+        path.join(etcDir, "backup.env"),
+        renderBackupEnv({ bucketName: bucket, restoreFrom: "latest", agentUser, recipient: keys.recipient }),
+        {
+            mode: 0o600,
+        },
+    );
     // The host contract, as user data and the push write it on a real host (the scripts read their paths from it).
     fs.writeFileSync(path.join(etcDir, "contract.env"), renderContractEnv(), { mode: 0o644 });
+    // The OpenClaw state dir is the agent's (0700), as provisioning leaves it: the backup reads it as that user.
     const stateDir = path.join(home, ".openclaw");
+    fs.mkdirSync(stateDir, { mode: 0o700 });
+    fs.chownSync(stateDir, uid, gid);
     const hostPath = [agentReadableNodeDir(root), path.join(PROJECT_ROOT, "node_modules", ".bin"), ...SYSTEM_PATH].join(":");
     return {
         root,
@@ -108,6 +129,9 @@ export function createBackupHost(root: string, server: S3Server, bucket: string,
         workspace: path.join(stateDir, "workspace"),
         bucket,
         rcloneConfig,
+        recipient: keys.recipient,
+        identity: keys.identity,
+        planFile: path.join(root, "run", "restore-plan"),
         env: (extra = {}) => ({
             PATH: hostPath,
             LANG: "C.UTF-8",
@@ -118,6 +142,7 @@ export function createBackupHost(root: string, server: S3Server, bucket: string,
             OPENCLAW_BIN,
             // Tests must not wait on a backup that another test left holding the lock.
             BACKUP_LOCK_WAIT_SECONDS: "0",
+            RESTORE_PLAN_FILE: path.join(root, "run", "restore-plan"),
             ...extra,
         }),
     };
@@ -130,27 +155,28 @@ export interface ScriptResult {
 }
 
 /** Runs a command to completion, collecting its output (asynchronously: servers and writers keep running meanwhile). */
-function collect(command: string, args: string[], env: Record<string, string>): Promise<ScriptResult> {
+function collect(command: string, args: string[], env: Record<string, string>, input?: string): Promise<ScriptResult> {
     return new Promise((resolve, reject) => {
-        const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(command, args, { env, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+        if (input !== undefined) child.stdin!.end(input);
         let stdout = "";
         let stderr = "";
-        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
         child.on("error", reject);
         child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
     });
 }
 
-/** Runs cloud-init/<script> with bash. */
+/** Runs cloud-init/<script> with bash (`input`: its stdin, e.g. a restore plan for `--plan -`). */
 export function runHostScript(
     script: string,
     args: string[],
     env: Record<string, string>,
-    opts: { wrap?: string[] } = {},
+    opts: { wrap?: string[]; input?: string } = {},
 ): Promise<ScriptResult> {
     const command = [...(opts.wrap ?? []), "bash", path.join(HOST_SCRIPTS_DIR, script), ...args];
-    return collect(command[0], command.slice(1), env);
+    return collect(command[0], command.slice(1), env, opts.input);
 }
 
 /** rclone with the host's config, for assertions (e.g. `rclone check`). */
@@ -158,10 +184,12 @@ export function rclone(host: BackupHost, args: string[]): Promise<ScriptResult> 
     return collect("rclone", ["--config", host.rcloneConfig, ...args], { PATH: TOOLS_PATH });
 }
 
-export function chownTree(dir: string, uid: number, gid: number): void {
-    fs.lchownSync(dir, uid, gid);
-    if (!fs.lstatSync(dir).isDirectory()) return;
-    for (const entry of fs.readdirSync(dir)) chownTree(path.join(dir, entry), uid, gid);
+export function chownTree(dir: string | Buffer, uid: number, gid: number): void {
+    // Buffers: a file name need not be UTF-8.
+    const at = typeof dir === "string" ? Buffer.from(dir) : dir;
+    fs.lchownSync(at, uid, gid);
+    if (!fs.lstatSync(at).isDirectory()) return;
+    for (const entry of fs.readdirSync(at, { encoding: "buffer" })) chownTree(Buffer.concat([at, Buffer.from("/"), entry]), uid, gid);
 }
 
 /** Writes files (creating folders) owned by the agent user; a value of {link} makes a symlink, {mode} sets the mode. */
@@ -196,4 +224,23 @@ export function readStatus(file: string): Record<string, string> {
         status[m[1]] = value;
     }
     return status;
+}
+
+/**
+ * The operator's side of a restore, as `pulumi up` runs it for a new server: plans `restoreFrom` with the bucket's
+ * READ-ONLY key and the host's operator identity, and writes the plan where the first-boot restore reads it (0600).
+ */
+export async function planRestoreFor(host: BackupHost, server: S3Server, restoreFrom: string): Promise<RestorePlan> {
+    if (!server.reader) throw new Error("the bucket stand-in has no read-only key pair");
+    const plan = await planRestore({
+        endpoint: server.endpoint,
+        bucket: host.bucket,
+        accessKeyId: server.reader.accessKeyId,
+        secretAccessKey: server.reader.secretAccessKey,
+        identity: host.identity,
+        restoreFrom,
+    });
+    fs.mkdirSync(path.dirname(host.planFile), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(host.planFile, plan.text, { mode: 0o600 });
+    return plan;
 }

@@ -2,16 +2,21 @@
 // `wait-provisioned.sh` and `renderBundleScript(buildHostBundle(hostBundleInput(settings, secrets)))` on stdin of
 // `sudo -n bash -s` (RemoteHost). Plus what a stand-in host needs for it: the bucket stand-in, a cloudflared that
 // reports READY, and a way to the LLM through the egress proxy. Settings come from the caller (never a stack file).
+import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { bucketLockRules } from "../components/core/backup-layout";
+import { PROJECT_ROOT } from "../components/core/pins";
 import { AGENT_USER, hostBundleInput, REMOTE_COMMAND, type HostSecrets } from "../components/host";
 import { RemoteHost, type PushResult, type RunResult } from "../components/remote";
 import { GATEWAY_UNIT_NAME } from "../components/render/gateway-unit";
 import { buildHostBundle, type HostBundle, type HostBundleInput } from "../components/render/host-bundle";
 import { parseHostFacts } from "../components/render/host-facts";
 import type { LlmProvider } from "../components/render/openclaw-config";
+import { renderPlanInstaller } from "../components/render/restore-plan";
 import type { Settings } from "../components/settings";
-import { startS3Server, type S3Server } from "./bucket";
+import type { PlanInput } from "../components/snapshots/plan";
+import { startS3Server, type S3KeyPair, type S3Server } from "./bucket";
 import { STANDIN_EGRESS_PROXY } from "./egress-proxy";
 import { cacheDir, isAlive } from "./process";
 import { standInUserData } from "./scenario";
@@ -24,6 +29,12 @@ export const DEPLOY_SENTINELS: HostSecrets & { backupAccessKeyId: string; backup
     tunnelToken: Buffer.from('{"a":"DEPLOYsentinelAccount","t":"DEPLOYsentinelTunnel","s":"DEPLOYsentinelSecret"}').toString("base64"),
     backupAccessKeyId: "DEPLOYsentinelAccessKeyId4c2e",
     backupSecretAccessKey: "DEPLOYsentinelR2secret1f3e5d7c9b0a2c4e6f8a",
+};
+
+/** The operator's read-only key pair of the bucket stand-in (R2's Object Read token): only the planner uses it. */
+export const DEPLOY_READER: S3KeyPair = {
+    accessKeyId: "DEPLOYsentinelReaderKeyId7a1b",
+    secretAccessKey: "DEPLOYsentinelReaderSecret2c3d4e5f6a7b8c9d0e",
 };
 
 /** Where the bucket stand-in answers, seen from the container (the bridge address of its namespace). */
@@ -114,19 +125,23 @@ export function hostMemoryFrom(wait: RunResult): number | undefined {
 export interface BucketCredentials {
     accessKeyId: string;
     secretAccessKey: string;
+    /** The operator's read-only key pair. */
+    reader: S3KeyPair;
 }
 
 /**
- * The R2 bucket stand-in: s3rver in the instance's network namespace, its data in `dir` (kept across servers). The
- * key pair defaults to the sentinels; `npm run try` passes its own.
+ * The R2 bucket stand-in: s3rver in the instance's network namespace, its data in `dir` (kept across servers), with
+ * the bucket lock rules of `backupLockDays` emulated. The key pairs default to the sentinels; `npm run try` passes
+ * its own.
  */
 export async function startBucket(
-    vps: StandInVps,
-    settings: Pick<Settings, "backupBucketName">,
+    vps: StandInVps | { resources(): { netns: string } },
+    settings: Pick<Settings, "backupBucketName"> & Partial<Pick<Settings, "backupLockDays">>,
     dir: string,
     credentials: BucketCredentials = {
         accessKeyId: DEPLOY_SENTINELS.backupAccessKeyId,
         secretAccessKey: DEPLOY_SENTINELS.backupSecretAccessKey,
+        reader: DEPLOY_READER,
     },
 ): Promise<S3Server> {
     mkdirSync(dir, { recursive: true });
@@ -135,6 +150,8 @@ export async function startBucket(
         buckets: [settings.backupBucketName],
         accessKeyId: credentials.accessKeyId,
         secretAccessKey: credentials.secretAccessKey,
+        reader: credentials.reader,
+        locks: bucketLockRules(settings.backupLockDays ?? 7),
         address: STANDIN_NETWORK.gateway,
         port: STANDIN_S3_PORT,
         // Killed with the namespace when the instance is destroyed, and with this process if it dies.
@@ -237,6 +254,37 @@ export async function connectAdmin(vps: StandInVps, settings: Settings, privateK
     }
 }
 
+/**
+ * The restore planner exactly as the Pulumi program runs it on the operator's machine (components/snapshots/
+ * plan-cli.ts, input as JSON on stdin), inside the instance's network namespace, where the bucket stand-in answers.
+ * Returns the plan (a secret) and what it chose.
+ */
+export function planRestoreInNamespace(netns: string, input: PlanInput): Promise<{ plan: string; summary: string }> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(
+            "nsenter",
+            [`--net=/run/netns/${netns}`, "--", process.execPath, "--import", "tsx", "components/snapshots/plan-cli.ts"],
+            { cwd: PROJECT_ROOT, stdio: ["pipe", "pipe", "pipe"] },
+        );
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("error", reject);
+        child.on("close", (code) =>
+            code === 0 ? resolve({ plan: stdout, summary: stderr.trim() }) : reject(new Error(`${stderr.trim()} (planner exit ${code})`)),
+        );
+        child.stdin.end(JSON.stringify(input));
+    });
+}
+
+/** What components/host.ts's restore-keys command does: the plan to HOST_RESTORE_PLAN over SSH, script on stdin. */
+export async function installRestorePlan(remote: RemoteHost, plan: string): Promise<RunResult> {
+    const result = await remote.runScript(renderPlanInstaller(plan), { sudo: true });
+    if (result.code !== 0) throw new Error(`placing the restore plan failed (exit ${result.code}): ${result.stderr}`);
+    return result;
+}
+
 export interface DeployRun {
     wait: RunResult;
     /** The memory the host reported (HOST-FACTS), which the gateway unit's budget was computed from. */
@@ -247,14 +295,21 @@ export interface DeployRun {
 }
 
 /**
- * The two SSH steps of AgentHost: wait-provisioned.sh, then the bundle script, both on stdin of REMOTE_COMMAND.
- * Throws with the applier's output when the push fails.
+ * The SSH steps of AgentHost: wait-provisioned.sh, the restore plan (when the caller made one, as the local planner
+ * does for a new server), then the bundle script, all on stdin of REMOTE_COMMAND. Throws with the applier's output
+ * when the push fails.
  */
-export async function deploy(remote: RemoteHost, settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS): Promise<DeployRun> {
+export async function deploy(
+    remote: RemoteHost,
+    settings: Settings,
+    secrets: HostSecrets = DEPLOY_SENTINELS,
+    opts: { plan?: string } = {},
+): Promise<DeployRun> {
     if (REMOTE_COMMAND !== "sudo -n bash -s") throw new Error(`components/host.ts now runs ${REMOTE_COMMAND}: update RemoteHost`);
     let started = Date.now();
     const wait = await remote.waitProvisioned({ timeoutSeconds: settings.provisionTimeoutMinutes * 60 });
     const waitSeconds = (Date.now() - started) / 1000;
+    if (opts.plan !== undefined) await installRestorePlan(remote, opts.plan);
     const hostMemoryMb = hostMemoryFrom(wait);
     started = Date.now();
     const push = await remote.pushBundle(deployBundle(settings, secrets, hostMemoryMb));

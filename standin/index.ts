@@ -31,15 +31,18 @@ export {
     deployBundleInput,
     hostMemoryFrom,
     deployPlan,
+    DEPLOY_READER,
     DEPLOY_SENTINELS,
     EGRESS_DROP_IN_PATH,
     gatewayProcess,
     installEgressDropIn,
     installRecordingCloudflared,
     installRecordingCloudflaredOverSsh,
+    installRestorePlan,
     isLoopback,
     listeners,
     LLM_API_ENDPOINTS,
+    planRestoreInNamespace,
     RECORDING_CLOUDFLARED,
     renderEgressDropIn,
     startBucket,
@@ -49,14 +52,24 @@ export {
     waitGatewayReady,
 } from "./deploy";
 export type { BucketCredentials, DeployPlan, DeployRun, GatewayProcess } from "./deploy";
-export { s3ObjectFile, serverSideCopiesUnder, startS3Server, uploadsUnder } from "./bucket";
-export type { S3Request, S3Server, S3ServerOptions } from "./bucket";
+export {
+    applyLifecycle,
+    countRequests,
+    requestClass,
+    s3ObjectFile,
+    setLastModified,
+    startS3Server,
+    storedObjects,
+    uploadsUnder,
+} from "./bucket";
+export type { RequestCount, S3KeyPair, S3Request, S3Server, S3ServerOptions } from "./bucket";
 export {
     agentIds,
     chownTree,
     createBackupHost,
     HOST_SCRIPTS_DIR,
     OPENCLAW_BIN,
+    planRestoreFor,
     rclone,
     readStatus,
     runHostScript,

@@ -55,7 +55,7 @@ export interface SupervisorConfig {
     userData: string;
     /** host:port pairs the container may reach through the egress proxy (empty: no proxy, no way out). */
     egressAllowlist: string[];
-    bucket: { name: string; accessKeyId: string; secretAccessKey: string };
+    bucket: { name: string; accessKeyId: string; secretAccessKey: string; reader: { accessKeyId: string; secretAccessKey: string } };
 }
 
 export type SupervisorEvent = { time: string } & (

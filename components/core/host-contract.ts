@@ -45,6 +45,10 @@ export const HOST_FILES = {
     backupEnv: `${HOST_DIRS.etc}/backup.env`,
     backupStatus: `${HOST_DIRS.state}/backup.status`,
     restoreMarker: `${HOST_DIRS.state}/restore.done`,
+    /** The first-boot restore plan (a secret: a one-time identity), on RAM-backed /run; removed after the restore. */
+    restorePlan: "/run/openclaw-vps/restore-plan",
+    /** The backup job's local index: its last full (key, id, header) and every file's hash, root-only. */
+    backupIndex: `${HOST_DIRS.state}/backup-index`,
     pushState: `${HOST_DIRS.state}/push`,
     tunnelEnv: "/etc/cloudflared/tunnel.env",
     cloudflaredBinary: "/usr/bin/cloudflared",
@@ -96,6 +100,7 @@ export function renderContractEnv(): string {
         HOST_SSHD_HARDENING: HOST_FILES.sshdHardening,
         HOST_BACKUP_STATUS: HOST_FILES.backupStatus,
         HOST_RESTORE_MARKER: HOST_FILES.restoreMarker,
+        HOST_RESTORE_PLAN: HOST_FILES.restorePlan,
         HOST_TUNNEL_ENV: HOST_FILES.tunnelEnv,
         HOST_RCLONE_CONFIG: HOST_FILES.rcloneConfig,
         HOST_GATEWAY_UNIT: HOST_UNITS.gateway,

@@ -51,6 +51,12 @@ export const DURATION_RULE: Rule<string> = {
     test: (v) => /^(\d+(ms|s|m|h))+$/.test(v),
 };
 
+/** How the offline plan marks a secret it cannot read (encrypted in the stack file, or not set yet). Checks that
+ *  would reject any fake value (an age identity must be a real key) let such a placeholder through: it never reaches
+ *  a cloud, because only `npm run plan` and the mock engine put it there. */
+export const PLAN_PLACEHOLDER_PREFIX = "PLAN-PLACEHOLDER-";
+export const isPlanPlaceholder = (value: string): boolean => value.startsWith(PLAN_PLACEHOLDER_PREFIX);
+
 export const HTTPS_URL_RULE: Rule<string> = {
     expected: "an https:// URL with a host (and, for ntfy, the topic path), e.g. https://ntfy.sh/my-agent-alerts",
     test: (v) => {

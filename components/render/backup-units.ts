@@ -10,8 +10,9 @@ export const BACKUP_TIMER_NAME = HOST_UNITS.backupTimer;
 export const BACKUP_SERVICE_PATH = `${HOST_DIRS.systemUnits}/${BACKUP_SERVICE_NAME}`;
 export const BACKUP_TIMER_PATH = `${HOST_DIRS.systemUnits}/${BACKUP_TIMER_NAME}`;
 export const HOST_BIN_DIR = HOST_DIRS.bin;
-/** The host scripts this feature needs in HOST_BIN_DIR (root:root 0755); backup-lib.sh is sourced by the others. */
-export const BACKUP_HOST_SCRIPTS = ["backup-lib.sh", "backup.sh", "restore.sh", "list-snapshots.sh"] as const;
+/** The host scripts this feature needs in HOST_BIN_DIR (root:root 0755); backup-lib.sh is sourced by the others,
+ *  backup-archive.js (Node) writes and verifies the archives. Snapshots are listed on the operator's machine. */
+export const BACKUP_HOST_SCRIPTS = ["backup-lib.sh", "backup.sh", "restore.sh", "backup-archive.js"] as const;
 export const DEFAULT_BACKUP_SCHEDULE = "hourly";
 export const DEFAULT_RANDOMIZED_DELAY = "10min";
 

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseRestoreFrom } from "../core/backup-layout";
 import { HOST_DIRS, HOST_FILES, USER_NAME_PATTERN } from "../core/host-contract";
 import { shellQuote } from "../core/shell";
 
@@ -97,7 +98,6 @@ const SAFE_NAME = USER_NAME_PATTERN;
 const SAFE_UNIT = /^[A-Za-z0-9_.@-]+\.(service|timer|socket|path|target)$/;
 /** Installer arguments travel as one space-separated option: plain words only (package specs such as @scope/name@1.2.3). */
 const SAFE_ARG = /^[A-Za-z0-9@/._=:+-]+$/;
-const SNAPSHOT = /^(latest|none|\d{8}T\d{6}Z)$/;
 const LOOPBACK_URL = /^http:\/\/127\.0\.0\.1:\d{1,5}\/[A-Za-z0-9/_.-]*$/;
 const SYSTEM_UNIT_DIR = "/etc/systemd/system/";
 const USER_UNIT_DIR = "/.config/systemd/user/";
@@ -157,8 +157,8 @@ export function validateBundle(bundle: Bundle): string[] {
         if (f.stage !== undefined && f.stage !== "host" && f.stage !== "agent") problems.push(`${what}: unknown stage ${f.stage}`);
     }
     if (bundle.restore) {
-        if (!SNAPSHOT.test(bundle.restore.from)) {
-            problems.push(`restore.from ${JSON.stringify(bundle.restore.from)} must be latest, none or YYYYMMDDTHHMMSSZ`);
+        if (!parseRestoreFrom(bundle.restore.from)) {
+            problems.push(`restore.from ${JSON.stringify(bundle.restore.from)} is not a restoreFrom value`);
         }
         checkPath("restore.script", bundle.restore.script, problems);
         checkPath("restore.marker", bundle.restore.marker, problems);

@@ -1,7 +1,9 @@
 // Renders the two settings files of the backup job on the host: /etc/openclaw-vps/rclone.conf (the `r2` remote,
-// with the bucket-scoped S3 credentials) and /etc/openclaw-vps/backup.env (what cloud-init/backup.sh, restore.sh
-// and list-snapshots.sh read). Both are root:root 0600 and travel only inside the push's stdin, never in user data.
+// with the bucket-scoped S3 credentials) and /etc/openclaw-vps/backup.env (what cloud-init/backup.sh and restore.sh
+// read: the bucket, the age recipient, the bucket layout). Both are root:root 0600 and travel only inside the push's
+// stdin, never in user data.
 // Pure: plain data in, text out, no Pulumi imports.
+import { BACKUP_LAYOUT, FULL_INTERVAL_SECONDS, parseRestoreFrom, RESTORE_FROM_EXPECTED } from "../core/backup-layout";
 import { AGENT_USER, HOST_FILES, USER_NAME_PATTERN } from "../core/host-contract";
 
 /** Where the push writes the files rendered here (host contract). */
@@ -65,14 +67,16 @@ export function renderRcloneConfig(input: RcloneConfigInput): string {
     ].join("\n");
 }
 
-export type RestoreFrom = "latest" | "none" | string;
-export const SNAPSHOT_ID = /^\d{8}T\d{6}Z$/;
+export type RestoreFrom = string;
 
 export interface BackupEnvInput {
     /** R2 bucket name (S3 rules: 3-63 lowercase letters, digits, hyphens). */
     bucketName: string;
-    /** What a new server restores before the agent starts: latest, none, or a snapshot id (YYYYMMDDTHHMMSSZ). */
+    /** What a new server restores before the agent starts (see RESTORE_FROM_EXPECTED); the operator's planner
+     *  resolves it, the host only records it. */
     restoreFrom: RestoreFrom;
+    /** The operator's age recipient (age1...): every archive is encrypted to it. Public: the host never decrypts. */
+    recipient: string;
     /** Parallel uploads/server-side copies (default 8; the work is network-bound, not CPU-bound). */
     transfers?: number;
     /** Include OpenClaw's state (its SQLite databases via `openclaw backup create`), default true. */
@@ -84,10 +88,10 @@ export interface BackupEnvInput {
 const BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 const USER = USER_NAME_PATTERN;
 
+const RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+
 export function validateRestoreFrom(value: string): string | undefined {
-    return value === "latest" || value === "none" || SNAPSHOT_ID.test(value)
-        ? undefined
-        : `restoreFrom must be latest, none or a snapshot id like 20261126T050000Z, got ${JSON.stringify(value)}`;
+    return parseRestoreFrom(value) ? undefined : `restoreFrom must be ${RESTORE_FROM_EXPECTED}, got ${JSON.stringify(value)}`;
 }
 
 /** KEY=value lines read (never executed) by cloud-init/backup-lib.sh. */
@@ -99,11 +103,19 @@ export function renderBackupEnv(input: BackupEnvInput): string {
     const transfers = input.transfers ?? 8;
     if (!Number.isInteger(transfers) || transfers < 1 || transfers > 99)
         throw new Error("renderBackupEnv: transfers must be an integer from 1 to 99");
+    if (!RECIPIENT.test(input.recipient)) throw new Error("renderBackupEnv: recipient must be an age X25519 recipient (age1...)");
     const agentUser = input.agentUser ?? AGENT_USER;
     if (!USER.test(agentUser)) throw new Error(`renderBackupEnv: agentUser ${JSON.stringify(agentUser)} is not a valid user name`);
     return [
         "# openclaw-vps: settings of openclaw-backup.service and restore.sh (written by the deploy).",
         `BACKUP_REMOTE=${RCLONE_REMOTE_NAME}:${input.bucketName}`,
+        `BACKUP_RECIPIENT=${input.recipient}`,
+        `BACKUP_FULL_PREFIX=${BACKUP_LAYOUT.fullPrefix}`,
+        `BACKUP_DIFF_PREFIX=${BACKUP_LAYOUT.diffPrefix}`,
+        `BACKUP_MARKER_KEY=${BACKUP_LAYOUT.markerKey}`,
+        `BACKUP_LEGACY_PREFIX=${BACKUP_LAYOUT.legacyPrefix}`,
+        `BACKUP_ARCHIVE_SUFFIX=${BACKUP_LAYOUT.archiveSuffix}`,
+        `BACKUP_FULL_INTERVAL_SECONDS=${FULL_INTERVAL_SECONDS}`,
         `RESTORE_FROM=${input.restoreFrom}`,
         `BACKUP_TRANSFERS=${transfers}`,
         `BACKUP_INCLUDE_STATE=${input.includeState === false ? 0 : 1}`,

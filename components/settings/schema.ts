@@ -13,9 +13,11 @@ import {
     TELEGRAM_BOT_TOKEN_RULE,
     TELEGRAM_CHAT_ID_RULE,
     WATCHDOG_INTERVAL_RULE,
+    isPlanPlaceholder,
 } from "../core/rules";
 import { canonicalTimezone } from "../core/timezones";
 import { HHMM, isCidr, isFqdn, isIanaTimezone, SSH_PUBLIC_KEY } from "../core/validators";
+import { recipientOf } from "../core/age";
 import { DEFAULT_PROVIDER, findProvider, isLargeEnough, MINIMUM_SIZE, otherProvidersWith, providerIds, ProviderSpec } from "../providers";
 import { TUNNEL_PROTOCOLS } from "../render/cloudflared-unit";
 import {
@@ -26,7 +28,7 @@ import {
     LlmProvider,
     MEMORY_SEARCH_PROVIDERS,
 } from "../render/openclaw-config";
-import { SNAPSHOT_ID } from "../render/rclone";
+import { parseRestoreFrom, RESTORE_FROM_EXPECTED } from "../core/backup-layout";
 import { suggest } from "./suggest";
 
 export const NAMESPACE = "openclaw-vps";
@@ -78,6 +80,7 @@ const optionalSecret = (o: Omit<Options<string>, "optional">): SettingSpec<strin
 
 const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
 const HEX32 = /^[0-9a-f]{32}$/;
+const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
 
 function checkList(items: string[], ok: (s: string) => boolean, what: string): string | undefined {
     const bad = items.filter((i) => !ok(i));
@@ -376,9 +379,32 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
             description: `When the host takes a snapshot (default hourly; the guide used every 6 h): ${BACKUP_SCHEDULE_RULE.expected}.`,
             check: (v) => (BACKUP_SCHEDULE_RULE.test(v) ? undefined : BACKUP_SCHEDULE_RULE.expected),
         }),
+        backupRecipient: text({
+            description:
+                "The age recipient (age1..., a public key) every backup is encrypted to; the host holds only this. `npm run deploy` generates it with backupIdentity.",
+            check: (v) => (AGE_RECIPIENT.test(v) ? undefined : "an age X25519 recipient: age1 followed by 58 characters"),
+        }),
+        backupIdentity: secret({
+            description:
+                "The age identity (AGE-SECRET-KEY-1..., secret) that reads the backups: it never reaches a server. `npm run deploy` generates it; keep a copy offline (`pulumi config get backupIdentity`).",
+            check: (v, all) => {
+                if (isPlanPlaceholder(v)) return undefined;
+                let recipient: string;
+                try {
+                    recipient = recipientOf(v);
+                } catch {
+                    return "an age X25519 identity: AGE-SECRET-KEY-1 followed by 58 characters";
+                }
+                return typeof all.backupRecipient === "string" && all.backupRecipient !== recipient
+                    ? "the identity of backupRecipient (they are a pair: generate both with `npm run deploy`, or age-keygen)"
+                    : undefined;
+            },
+            normalize: (v) => v.trim(),
+        }),
         backupLockDays: integer({
             default: 7,
-            description: "Days a snapshot is locked in R2 (cannot be deleted or overwritten, even with the host's credentials).",
+            description:
+                "Days a diff is locked in R2 (cannot be deleted or overwritten, even with the host's credentials); fulls one day more.",
             check: (v, all) =>
                 v < 1
                     ? "at least 1 day"
@@ -388,17 +414,14 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
         }),
         backupRetentionDays: integer({
             default: 30,
-            description: "Days after which R2 deletes a snapshot (lifecycle rule). Must exceed backupLockDays.",
+            description: "Days after which R2 deletes a diff (lifecycle rule); fulls one day later. Must exceed backupLockDays.",
             check: (v) => (v >= 2 && v <= 3650 ? undefined : "between 2 and 3650 days"),
         }),
         restoreFrom: text({
             default: "latest",
             description:
-                "What a new server restores before the agent starts: latest, a snapshot timestamp (YYYYMMDDTHHMMSSZ, from `npm run snapshots`), or none.",
-            check: (v) =>
-                v === "latest" || v === "none" || SNAPSHOT_ID.test(v)
-                    ? undefined
-                    : "latest, none, or a snapshot timestamp such as 20261126T050000Z",
+                "What a new server restores before the agent starts (chosen on your machine by R2's LastModified): latest, before:<time>, a snapshot from `npm run snapshots`, or none.",
+            check: (v) => (parseRestoreFrom(v) ? undefined : RESTORE_FROM_EXPECTED),
         }),
         watchdogInterval: text({
             default: "2min",

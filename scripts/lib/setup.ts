@@ -3,7 +3,9 @@
 // schema's own descriptions and checks, and stores them with `pulumi config set`. Secret values reach Pulumi on
 // stdin, never on a command line; lists are stored with `--path key[i]`.
 import * as net from "node:net";
+import { generateIdentity } from "../../components/core/age";
 import { DEFAULT_PROVIDER, ProviderCredential, providerSpec } from "../../components/providers";
+import { isPlanPlaceholder } from "../../components/core/rules";
 import { NAMESPACE, settingSpecs, SettingSpec } from "../../components/settings";
 
 export interface Prompter {
@@ -21,6 +23,8 @@ export interface PulumiRunner {
 const DOC_V4 = ["192.0.2.", "198.51.100.", "203.0.113."];
 const EXAMPLE_IDS = new Set(["0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"]);
 const EXAMPLE_DOMAIN = /(^|\.)example\.(com|org|net)$/i;
+/** The example stack's age recipient (its identity was thrown away). */
+export const EXAMPLE_BACKUP_RECIPIENT = "age180rmhsmjdvezkvjdjfs9gmdrfz798gts6etk56ac7lypm6uqe5fsvute2z";
 
 export function isPlaceholderValue(key: string, value: unknown): boolean {
     // Lists arrive either as arrays (stack file) or as JSON strings (config as the program sees it).
@@ -33,7 +37,7 @@ export function isPlaceholderValue(key: string, value: unknown): boolean {
     }
     const values = Array.isArray(value) ? value.map(String) : [String(value ?? "")];
     return values.some((v) => {
-        if (v.startsWith("PLAN-PLACEHOLDER-")) return true;
+        if (isPlanPlaceholder(v)) return true;
         switch (key) {
             case "hostname":
                 return EXAMPLE_DOMAIN.test(v);
@@ -46,6 +50,8 @@ export function isPlaceholderValue(key: string, value: unknown): boolean {
                 return v === "example";
             case "sshPublicKey":
                 return / you@example\.com$/.test(v.trim());
+            case "backupRecipient":
+                return v === EXAMPLE_BACKUP_RECIPIENT;
             case "adminCidrs": {
                 const ip = v.split("/")[0];
                 return net.isIPv4(ip) ? DOC_V4.some((p) => ip.startsWith(p)) : ip.toLowerCase().startsWith("2001:db8:");
@@ -199,5 +205,36 @@ export async function guidedSetup(opts: {
         if (res.code !== 0) throw new Error(`pulumi config set ${full} failed: ${res.stderr.trim()}`);
         stored.push(full);
     }
+    stored.push(...(await ensureBackupKeys(opts)));
     return stored;
+}
+
+/**
+ * The backups' age key pair: generated here when the stack has no identity yet (the recipient goes to the host, the
+ * identity stays a stack secret and never reaches a server). A recipient without its identity is an error: the
+ * operator's side could never read what the host writes.
+ */
+export async function ensureBackupKeys(opts: {
+    stackConfig: Record<string, unknown>;
+    secretKeys: ReadonlySet<string>;
+    prompter: Prompter;
+    pulumi: PulumiRunner;
+}): Promise<string[]> {
+    const identityKey = `${NAMESPACE}:backupIdentity`;
+    if (opts.secretKeys.has(identityKey)) return [];
+    const recipient = opts.stackConfig[`${NAMESPACE}:backupRecipient`];
+    if (typeof recipient === "string" && recipient !== "" && !isPlaceholderValue("backupRecipient", recipient))
+        throw new Error(
+            `${NAMESPACE}:backupRecipient is set but ${identityKey} is not: set the identity that belongs to it ` +
+                "(pulumi config set --secret backupIdentity AGE-SECRET-KEY-1...), or remove backupRecipient to generate a new pair",
+        );
+    const keys = generateIdentity();
+    await storeSetting(opts.pulumi, "backupIdentity", keys.identity, true);
+    await storeSetting(opts.pulumi, "backupRecipient", keys.recipient, false);
+    opts.prompter.say(
+        `Generated the backups' age key pair: recipient ${keys.recipient} (the host encrypts to it). The identity is a ` +
+            "stack secret that never reaches a server; without it no snapshot can ever be read. Keep a copy offline: " +
+            "`pulumi config get backupIdentity`.",
+    );
+    return ["backupIdentity", "backupRecipient"];
 }

@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { PROJECT_ROOT } from "../../components/core/pins";
+import { PLAN_PLACEHOLDER_PREFIX } from "../../components/core/rules";
 import { NAMESPACE, settingSpecs } from "../../components/settings";
 
 export interface StackConfig {
@@ -18,7 +19,7 @@ export interface StackConfig {
 }
 
 export function placeholderFor(key: string): string {
-    return `PLAN-PLACEHOLDER-${key}`;
+    return `${PLAN_PLACEHOLDER_PREFIX}${key}`;
 }
 
 /** `KEY=VALUE` with KEY with or without the namespace; VALUE parsed as JSON when it parses, else kept as a string. */

@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { renderGatewayUnit } from "../../components/render/gateway-unit";
 import { HostBundleInput } from "../../components/render/host-bundle";
+import { EXAMPLE_BACKUP_RECIPIENT } from "../../scripts/lib/setup";
 
 export const ADMIN_USER = "ops";
 export const AGENT_USER = "openclaw";
@@ -303,7 +304,7 @@ export function sampleHostInput(overrides: Partial<HostBundleInput> = {}): HostB
                 accessKeyId: "access-key-id",
                 secretAccessKey: HOST_SENTINELS.r2Secret,
             },
-            env: { bucketName: "openclaw-memory", restoreFrom: "latest" },
+            env: { bucketName: "openclaw-memory", restoreFrom: "latest", recipient: EXAMPLE_BACKUP_RECIPIENT },
         },
         workspace: [
             { path: "SOUL.md", content: "# Soul\n", policy: "replace", mode: 0o600 },

@@ -15,6 +15,7 @@ import { workspaceFiles } from "../../components/render/workspace";
 import { installRecordingCloudflared } from "../../standin/deploy";
 import type { StandInVps } from "../../standin/vps";
 import { sampleHostInput } from "./push";
+import { EXAMPLE_BACKUP_RECIPIENT } from "../../scripts/lib/setup";
 
 /** Secrets as long and random-looking as production's (48-character gateway token, base64 tunnel token). */
 export const VERIFY_SENTINELS = {
@@ -42,7 +43,7 @@ export function standInBundle(): HostBundle {
                     accessKeyId: "verify-access-key-id-0a1b2c",
                     secretAccessKey: VERIFY_SENTINELS.r2Secret,
                 },
-                env: { bucketName: "openclaw-memory", restoreFrom: "none" },
+                env: { bucketName: "openclaw-memory", restoreFrom: "none", recipient: EXAMPLE_BACKUP_RECIPIENT },
                 units: { schedule: "hourly" },
             },
             workspace: workspaceFiles(),

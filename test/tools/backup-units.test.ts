@@ -129,13 +129,19 @@ describe("backup units, rclone config and host scripts, checked by their real co
         fs.mkdirSync(etc, { recursive: true });
         fs.writeFileSync(
             path.join(etc, "backup.env"),
-            renderBackupEnv({ bucketName: "agent-memory", restoreFrom: "20261126T050000Z", transfers: 4, includeState: false }) +
+            renderBackupEnv({
+                bucketName: "agent-memory",
+                restoreFrom: "20261126T050000Z",
+                recipient: "age180rmhsmjdvezkvjdjfs9gmdrfz798gts6etk56ac7lypm6uqe5fsvute2z",
+                transfers: 4,
+                includeState: false,
+            }) +
                 "EVIL=$(touch " +
                 path.join(tmp, "pwned") +
                 ")\n",
         );
         fs.writeFileSync(path.join(etc, "rclone.conf"), "[r2]\ntype = s3\n");
-        const probe = `source "${HOST_SCRIPTS_DIR}/backup-lib.sh"; load_backup_env; init_backup_settings; echo "$BACKUP_REMOTE|$RESTORE_FROM|$BACKUP_TRANSFERS|$BACKUP_INCLUDE_STATE|$AGENT_USER|$SNAPSHOTS_URL|$EVIL"`;
+        const probe = `source "${HOST_SCRIPTS_DIR}/backup-lib.sh"; load_backup_env; init_backup_settings; echo "$BACKUP_REMOTE|$RESTORE_FROM|$BACKUP_TRANSFERS|$BACKUP_INCLUDE_STATE|$AGENT_USER|$SNAPSHOTS_URL|$BACKUP_FULL_PREFIX|$BACKUP_DIFF_PREFIX|$BACKUP_RECIPIENT|$EVIL"`;
         const result = run("bash", ["-c", probe], {
             PATH: process.env.PATH,
             OPENCLAW_VPS_CONTRACT: CONTRACT_ENV_FILE,
@@ -145,7 +151,7 @@ describe("backup units, rclone config and host scripts, checked by their real co
         assert.equal(result.status, 0, result.stderr);
         assert.equal(
             result.stdout.trim(),
-            `r2:agent-memory|20261126T050000Z|4|0|openclaw|r2:agent-memory/snapshots|$(touch ${path.join(tmp, "pwned")})`,
+            `r2:agent-memory|20261126T050000Z|4|0|openclaw|r2:agent-memory/snapshots|fulls/|diffs/|age180rmhsmjdvezkvjdjfs9gmdrfz798gts6etk56ac7lypm6uqe5fsvute2z|$(touch ${path.join(tmp, "pwned")})`,
         );
         assert.equal(fs.existsSync(path.join(tmp, "pwned")), false, "a value was executed");
         // The environment wins over the file (one-off operator overrides, tests).
@@ -171,10 +177,13 @@ done`;
         assert.equal(result.status, 0, result.stdout + result.stderr);
     });
 
-    test("shellcheck passes on every backup host script", () => {
-        const result = run("shellcheck", ["-x", ...BACKUP_HOST_SCRIPTS.map((s) => path.join(HOST_SCRIPTS_DIR, s))]);
+    test("shellcheck passes on every backup host script; the archive tool runs on plain Node", () => {
+        const shell = BACKUP_HOST_SCRIPTS.filter((s) => s.endsWith(".sh"));
+        const result = run("shellcheck", ["-x", ...shell.map((s) => path.join(HOST_SCRIPTS_DIR, s))]);
         assert.equal(result.status, 0, result.stdout + result.stderr);
-        for (const script of BACKUP_HOST_SCRIPTS) {
+        const js = run(process.execPath, ["--check", path.join(HOST_SCRIPTS_DIR, "backup-archive.js")]);
+        assert.equal(js.status, 0, js.stderr);
+        for (const script of shell) {
             const text = fs.readFileSync(path.join(HOST_SCRIPTS_DIR, script), "utf8");
             assert.match(text, /^#!\/usr\/bin\/env bash\n/, `${script} shebang`);
             assert.match(text, /^set -euo pipefail$/m, `${script} strict mode`);

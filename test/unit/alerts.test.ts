@@ -13,6 +13,7 @@ import { fromPlan, runPolicies } from "../../policy/offline";
 import { POLICIES, TYPES } from "../../policy/policies";
 import { planProgram, Plan } from "../../scripts/lib/mock-engine";
 import { readStackConfig } from "../../scripts/lib/stack-config";
+import { generateIdentity } from "../../components/core/age";
 
 const TOKEN = "123456789:AAESENTINELalertbotTOKENabcdefghijklmn";
 const base = () => ({ ...readStackConfig("prod").config });
@@ -107,6 +108,7 @@ describe("the outside-in alarm", () => {
                 const agent = new OpenClawAgent(settings.agentName, {
                     settings,
                     llmApiKey: pulumi.secret("sk-ant-SENTINEL-llm"),
+                    backupIdentity: pulumi.secret(generateIdentity().identity),
                     alerts: {
                         telegramBotToken: pulumi.secret(TOKEN),
                         webhookUrl: pulumi.secret("https://hooks.slack.com/services/SENTINEL"),

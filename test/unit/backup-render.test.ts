@@ -4,9 +4,11 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { BACKUP_HOST_SCRIPTS, renderBackupService, renderBackupTimer, validateBackupSchedule } from "../../components/render/backup-units";
 import { r2Endpoint, renderBackupEnv, renderRcloneConfig, validateRestoreFrom } from "../../components/render/rclone";
+import { generateIdentity } from "../../components/core/age";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const SECRET = "SENTINEL-secret-value-abc123";
+const RECIPIENT = generateIdentity().recipient;
 
 describe("rclone remote and backup.env renderers", () => {
     test("the r2 remote points at the account's R2 endpoint, skips bucket checks and keeps objects private", () => {
@@ -52,28 +54,49 @@ describe("rclone remote and backup.env renderers", () => {
         }
     });
 
-    test("backup.env carries the remote, the restore choice and the job settings", () => {
+    test("backup.env carries the remote, the age recipient, the bucket layout, the restore choice and the job settings", () => {
         assert.equal(
-            renderBackupEnv({ bucketName: "agent-memory", restoreFrom: "latest" }),
+            renderBackupEnv({ bucketName: "agent-memory", restoreFrom: "latest", recipient: RECIPIENT }),
             "# openclaw-vps: settings of openclaw-backup.service and restore.sh (written by the deploy).\n" +
-                "BACKUP_REMOTE=r2:agent-memory\nRESTORE_FROM=latest\nBACKUP_TRANSFERS=8\nBACKUP_INCLUDE_STATE=1\nAGENT_USER=openclaw\n",
+                `BACKUP_REMOTE=r2:agent-memory\nBACKUP_RECIPIENT=${RECIPIENT}\n` +
+                "BACKUP_FULL_PREFIX=fulls/\nBACKUP_DIFF_PREFIX=diffs/\nBACKUP_MARKER_KEY=meta/holds-snapshots\nBACKUP_LEGACY_PREFIX=snapshots/\n" +
+                "BACKUP_ARCHIVE_SUFFIX=.tar.zst.age\nBACKUP_FULL_INTERVAL_SECONDS=84600\n" +
+                "RESTORE_FROM=latest\nBACKUP_TRANSFERS=8\nBACKUP_INCLUDE_STATE=1\nAGENT_USER=openclaw\n",
         );
         assert.match(
-            renderBackupEnv({ bucketName: "b-1x", restoreFrom: "20261126T050000Z", includeState: false, transfers: 3 }),
-            /RESTORE_FROM=20261126T050000Z\nBACKUP_TRANSFERS=3\nBACKUP_INCLUDE_STATE=0\n/,
+            renderBackupEnv({
+                bucketName: "b-1x",
+                restoreFrom: "before:2026-11-20T03:00:00Z",
+                recipient: RECIPIENT,
+                includeState: false,
+                transfers: 3,
+            }),
+            /RESTORE_FROM=before:2026-11-20T03:00:00Z\nBACKUP_TRANSFERS=3\nBACKUP_INCLUDE_STATE=0\n/,
         );
-        assert.throws(() => renderBackupEnv({ bucketName: "Bad_Bucket", restoreFrom: "latest" }), /bucketName/);
-        assert.throws(() => renderBackupEnv({ bucketName: "ok-bucket", restoreFrom: "yesterday" }), /restoreFrom/);
-        assert.throws(() => renderBackupEnv({ bucketName: "ok-bucket", restoreFrom: "latest", transfers: 0 }), /transfers/);
-        assert.throws(() => renderBackupEnv({ bucketName: "ok-bucket", restoreFrom: "latest", agentUser: "x;rm" }), /agentUser/);
-        assert.equal(validateRestoreFrom("none"), undefined);
-        assert.match(validateRestoreFrom("2026-11-26") ?? "", /latest, none or a snapshot id/);
+        const ok = { bucketName: "ok-bucket", restoreFrom: "latest", recipient: RECIPIENT };
+        assert.throws(() => renderBackupEnv({ ...ok, bucketName: "Bad_Bucket" }), /bucketName/);
+        assert.throws(() => renderBackupEnv({ ...ok, restoreFrom: "yesterday" }), /restoreFrom/);
+        assert.throws(() => renderBackupEnv({ ...ok, transfers: 0 }), /transfers/);
+        assert.throws(() => renderBackupEnv({ ...ok, agentUser: "x;rm" }), /agentUser/);
+        assert.throws(() => renderBackupEnv({ ...ok, recipient: "AGE-SECRET-KEY-1ABC" }), /recipient/);
+        for (const value of [
+            "latest",
+            "none",
+            "before:2026-11-20T03:00:00Z",
+            "before:2026-11-20T03:00+01:00",
+            "diffs/20261120T020512Z-1a2b3c4d.tar.zst.age",
+            "fulls/20261120T000000Z-0a0b0c0d.tar.zst.age",
+            "20261126T050000Z",
+        ])
+            assert.equal(validateRestoreFrom(value), undefined, value);
+        for (const value of ["2026-11-26", "before:2026-11-20T03:00:00", "before:yesterday", "diffs/x.tar.zst.age", "../fulls/a"])
+            assert.match(validateRestoreFrom(value) ?? "", /latest, none, before:/, value);
     });
 });
 
 describe("backup systemd units", () => {
     test("service and timer follow the host contract and the schedule", () => {
-        assert.deepEqual([...BACKUP_HOST_SCRIPTS], ["backup-lib.sh", "backup.sh", "restore.sh", "list-snapshots.sh"]);
+        assert.deepEqual([...BACKUP_HOST_SCRIPTS], ["backup-lib.sh", "backup.sh", "restore.sh", "backup-archive.js"]);
         const service = renderBackupService();
         assert.match(service, /^ExecStart=\/opt\/openclaw-vps\/bin\/backup\.sh$/m);
         assert.match(service, /^Type=oneshot$/m);

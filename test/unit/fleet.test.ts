@@ -7,6 +7,7 @@ import { OpenClawAgent } from "../../components/agent";
 import { parseSettings } from "../../components/settings";
 import { readStackConfig } from "../../scripts/lib/stack-config";
 import { planProgram } from "../../scripts/lib/mock-engine";
+import { generateIdentity } from "../../components/core/age";
 
 test("two agents in one program: no name collisions, secrets stay secret", async () => {
     const base = readStackConfig("prod").config;
@@ -19,8 +20,13 @@ test("two agents in one program: no name collisions, secrets stay secret", async
                 new OpenClawAgent("alice", {
                     settings: settingsFor("alice", "alice.example.com"),
                     llmApiKey: pulumi.secret("sk-SENTINEL-alice"),
+                    backupIdentity: pulumi.secret(generateIdentity().identity),
                 }),
-                new OpenClawAgent("bob", { settings: settingsFor("bob", "bob.example.com"), llmApiKey: pulumi.secret("sk-SENTINEL-bob") }),
+                new OpenClawAgent("bob", {
+                    settings: settingsFor("bob", "bob.example.com"),
+                    llmApiKey: pulumi.secret("sk-SENTINEL-bob"),
+                    backupIdentity: pulumi.secret(generateIdentity().identity),
+                }),
             ];
             return { urls: agents.map((a) => a.url), tokens: agents.map((a) => a.gatewayToken) };
         },

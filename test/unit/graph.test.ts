@@ -109,30 +109,62 @@ describe("hetzner (the default) with token auth", () => {
         assert.ok(!rows.some((r) => r.type.endsWith("ZeroTrustAccessServiceToken")), "no service token unless asked");
     });
 
-    test("backup: the bucket survives destroy; snapshots locked 7 days, expired after 30; token scoped to the one bucket", () => {
+    test("backup: the bucket survives destroy; locks and expiry by prefix (fulls a day longer); two tokens scoped to the one bucket", () => {
         const bucket = one(rows, "cloudflare:index/r2Bucket:R2Bucket");
         assert.equal(bucket.retainOnDelete, true);
         assert.equal(bucket.inputs.name, "openclaw-memory");
+        const DAY = 86400;
         const lock = one(rows, "cloudflare:index/r2BucketLock:R2BucketLock");
         assert.deepEqual(lock.inputs.rules, [
-            { id: "lock-snapshots", enabled: true, prefix: "snapshots/", condition: { type: "Age", maxAgeSeconds: 7 * 86400 } },
+            { id: "lock-fulls", enabled: true, prefix: "fulls/", condition: { type: "Age", maxAgeSeconds: 8 * DAY } },
+            { id: "lock-diffs", enabled: true, prefix: "diffs/", condition: { type: "Age", maxAgeSeconds: 7 * DAY } },
+            { id: "lock-meta", enabled: true, prefix: "meta/", condition: { type: "Indefinite" } },
+            { id: "lock-snapshots", enabled: true, prefix: "snapshots/", condition: { type: "Age", maxAgeSeconds: 7 * DAY } },
         ]);
         const lifecycle = one(rows, "cloudflare:index/r2BucketLifecycle:R2BucketLifecycle");
-        const expire = lifecycle.inputs.rules.find((r: any) => r.id === "expire-snapshots");
-        assert.equal(expire.conditions.prefix, "snapshots/");
-        assert.equal(expire.deleteObjectsTransition.condition.maxAge, 30 * 86400);
-        assert.ok(lock.inputs.rules[0].condition.maxAgeSeconds < expire.deleteObjectsTransition.condition.maxAge);
-        const token = one(rows, "cloudflare:index/apiToken:ApiToken");
-        assert.equal(token.inputs.policies.length, 1);
-        const resources = JSON.parse(token.inputs.policies[0].resources);
-        assert.deepEqual(resources, { "com.cloudflare.edge.r2.bucket.fedcba9876543210fedcba9876543210_default_openclaw-memory": "*" });
-        assert.equal(token.inputs.policies[0].permissionGroups.length, 2, "object read and object write only");
+        const expiry: Record<string, number> = Object.fromEntries(
+            lifecycle.inputs.rules
+                .filter((r: any) => r.deleteObjectsTransition)
+                .map((r: any) => [r.conditions.prefix, r.deleteObjectsTransition.condition.maxAge / DAY]),
+        );
+        for (const rule of lock.inputs.rules.filter((r: any) => r.condition.type === "Age") as {
+            prefix: string;
+            condition: { maxAgeSeconds: number };
+        }[])
+            assert.ok(rule.condition.maxAgeSeconds < expiry[rule.prefix] * DAY, `${rule.prefix} is locked less long than it lives`);
+        assert.deepEqual(expiry, { "fulls/": 31, "diffs/": 30, "snapshots/": 30 }, "meta/ never expires");
+        const tokens = rows.filter((r) => r.type === "cloudflare:index/apiToken:ApiToken");
+        assert.deepEqual(tokens.map((t) => t.name).sort(), ["openclaw-backup-reader-token", "openclaw-backup-token"]);
+        for (const token of tokens) {
+            assert.equal(token.inputs.policies.length, 1);
+            const resources = JSON.parse(token.inputs.policies[0].resources);
+            assert.deepEqual(resources, { "com.cloudflare.edge.r2.bucket.fedcba9876543210fedcba9876543210_default_openclaw-memory": "*" });
+        }
+        const host = tokens.find((t) => t.name === "openclaw-backup-token")!;
+        const reader = tokens.find((t) => t.name === "openclaw-backup-reader-token")!;
+        assert.equal(host.inputs.policies[0].permissionGroups.length, 2, "the host's: object read and object write only");
+        assert.equal(reader.inputs.policies[0].permissionGroups.length, 1, "the operator's: object read only");
+        assert.deepEqual(reader.inputs.policies[0].permissionGroups, [host.inputs.policies[0].permissionGroups[0]], "the Read group");
+    });
+
+    test("a new server's restore is planned on the operator's machine (secret in, secret out) and its plan placed once", () => {
+        const planner = rows.find((r) => r.name === "openclaw-host-restore-plan")!;
+        assert.equal(planner.type, "command:local:Command");
+        assert.match(planner.inputs.create, /--import tsx components\/snapshots\/plan-cli\.ts$/);
+        assert.equal(planner.inputs.stdin, "[secret]", "the read-only key and the identity travel as a secret, on stdin");
+        const serverId = rows.find((r) => r.name === "openclaw-host-wait-provisioned")!.inputs.triggers[0];
+        assert.deepEqual(planner.inputs.triggers, [serverId], "planned once per server");
+        const keys = rows.find((r) => r.name === "openclaw-host-restore-keys")!;
+        assert.equal(keys.inputs.create, "sudo -n bash -s");
+        assert.equal(keys.inputs.stdin, "[secret]");
+        assert.deepEqual(keys.inputs.triggers, [serverId]);
+        assert.deepEqual(keys.dependsOn, ["openclaw-host-wait-provisioned"]);
     });
 
     test("the push waits for provisioning, carries its script as a secret and names each file in its triggers", () => {
         const wait = rows.find((r) => r.name === "openclaw-host-wait-provisioned")!;
         const push = rows.find((r) => r.name === "openclaw-host-push")!;
-        assert.deepEqual(push.dependsOn, ["openclaw-host-wait-provisioned"]);
+        assert.deepEqual(push.dependsOn, ["openclaw-host-wait-provisioned", "openclaw-host-restore-keys"]);
         assert.equal(push.inputs.stdin, "[secret]");
         assert.equal(push.inputs.create, "sudo -n bash -s");
         const serverId = wait.inputs.triggers[0];

@@ -17,6 +17,7 @@ import { planProgram, Plan } from "../../scripts/lib/mock-engine";
 import { credentialsFor, guidedSetup, Prompter, PulumiRunner } from "../../scripts/lib/setup";
 import { readStackConfig } from "../../scripts/lib/stack-config";
 import { throwawayProvider } from "../fixtures/throwaway-provider";
+import { generateIdentity } from "../../components/core/age";
 
 const base = () => readStackConfig("prod").config;
 
@@ -76,7 +77,11 @@ describe("a third provider from one module", () => {
         const { settings: s } = settings();
         plan = await planProgram(
             () => {
-                const agent = new OpenClawAgent(s.agentName, { settings: s, llmApiKey: pulumi.secret("sk-ant-SENTINEL-third-provider") });
+                const agent = new OpenClawAgent(s.agentName, {
+                    settings: s,
+                    llmApiKey: pulumi.secret("sk-ant-SENTINEL-third-provider"),
+                    backupIdentity: pulumi.secret(generateIdentity().identity),
+                });
                 return { ip: agent.ipv4Address, ssh: agent.sshCommand };
             },
             {},

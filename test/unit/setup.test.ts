@@ -7,7 +7,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { rebuildUrns } from "../../scripts/deploy";
-import { guidedSetup, isPlaceholderValue, keysNeedingAnswers, Prompter, PulumiRunner } from "../../scripts/lib/setup";
+import { ensureBackupKeys, guidedSetup, isPlaceholderValue, keysNeedingAnswers, Prompter, PulumiRunner } from "../../scripts/lib/setup";
+import { recipientOf } from "../../components/core/age";
 import { readStackConfig } from "../../scripts/lib/stack-config";
 import { PROJECT_ROOT } from "../../components/core/pins";
 
@@ -162,6 +163,8 @@ test("--rebuild replaces the server and every credential the host held, never th
         ["random:index/randomBytes:RandomBytes", "openclaw-edge-tunnel-secret"],
         ["random:index/randomPassword:RandomPassword", "openclaw-host-gateway-token"],
         ["cloudflare:index/apiToken:ApiToken", "openclaw-backup-token"],
+        // The operator's read-only token never reached a host: a rebuild keeps it.
+        ["cloudflare:index/apiToken:ApiToken", "openclaw-backup-reader-token"],
         ["cloudflare:index/r2Bucket:R2Bucket", "openclaw-backup-bucket"],
         ["cloudflare:index/r2BucketLock:R2BucketLock", "openclaw-backup-bucket-lock"],
         ["cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication", "openclaw-edge-access-app"],
@@ -275,6 +278,39 @@ test("npm run deploy takes a snapshot before updating a live server, warns and g
         fs.rmSync(stackFile, { force: true });
         fs.rmSync(dir, { recursive: true, force: true });
     }
+});
+
+test("the backups' age key pair is generated once, the identity stored as a secret on stdin and never printed", async () => {
+    const prompter = scripted([]);
+    const pulumi = recorder();
+    const stored = await ensureBackupKeys({ stackConfig: readStackConfig("prod").config, secretKeys: new Set(), prompter, pulumi });
+    assert.deepEqual(stored, ["backupIdentity", "backupRecipient"], "the example stack's recipient is a placeholder: a new pair");
+    const identity = pulumi.calls.find((c) => c.args.includes("openclaw-vps:backupIdentity"))!;
+    const recipient = pulumi.calls.find((c) => c.args.includes("openclaw-vps:backupRecipient"))!;
+    assert.deepEqual(identity.args, ["config", "set", "--secret", "openclaw-vps:backupIdentity"]);
+    assert.match(identity.stdin ?? "", /^AGE-SECRET-KEY-1[0-9A-Z]{58}$/);
+    assert.equal(recipientOf(identity.stdin!), recipient.stdin, "a pair");
+    assert.ok(!pulumi.calls.some((c) => c.args.some((a) => a.includes("AGE-SECRET-KEY"))), "the identity is never in argv");
+    assert.ok(!prompter.said.some((l) => l.includes(identity.stdin!)), "the identity is never printed");
+    assert.ok(
+        prompter.said.some((l) => l.includes(recipient.stdin!) && /pulumi config get backupIdentity/.test(l)),
+        "where to keep a copy",
+    );
+
+    // A stack that has its identity keeps it; a real recipient without its identity is refused (it could never be read).
+    assert.deepEqual(
+        await ensureBackupKeys({ stackConfig: {}, secretKeys: new Set(["openclaw-vps:backupIdentity"]), prompter, pulumi: recorder() }),
+        [],
+    );
+    await assert.rejects(
+        ensureBackupKeys({
+            stackConfig: { "openclaw-vps:backupRecipient": recipient.stdin! },
+            secretKeys: new Set(),
+            prompter,
+            pulumi: recorder(),
+        }),
+        /backupRecipient is set but openclaw-vps:backupIdentity is not/,
+    );
 });
 
 test("npm run deploy checks the accounts first and stops before anything is created when one is not ready", async () => {

@@ -2,6 +2,9 @@
 // (OPENCLAW_VPS_PULUMI), Cloudflare's tunnel API through a local stand-in that answers like the real one
 // (GET /accounts/{account}/cfd_tunnel/{id}), and a host that does not answer. The tunnel line follows Cloudflare
 // (healthy / down), the host line says it is unreachable, the exit code is 1, and the token is only in the header.
+// The snapshots line comes from the bucket (a local S3 stand-in) listed with the read-only key when one is configured:
+// the newest restorable snapshot by the server's LastModified, a forged newer object ignored, a stale or empty bucket
+// reported; without a read-only token it falls back to the host audit's record and says why.
 import { after, before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -10,7 +13,12 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { generateIdentity } from "../../components/core/age";
+import { BACKUP_LAYOUT } from "../../components/core/backup-layout";
 import { PROJECT_ROOT } from "../../components/core/pins";
+import { S3Client } from "../../components/snapshots/s3";
+import { setLastModified, startS3Server, S3Server } from "../../standin/bucket";
+import { scheduleIntervalSeconds } from "../../scripts/status";
 import { keyFile } from "../helpers/verify";
 
 const TOKEN = "cf-SENTINEL-status-token-4e5f";
@@ -108,7 +116,10 @@ describe("npm run status", { timeout: 600_000 }, () => {
         assert.match(result.stdout, /^openclaw \(agent\.example\.com\)$/m);
         assert.match(result.stdout, /^✓ tunnel +healthy, 2 connection\(s\) \(fra06, ams01\)$/m);
         assert.match(result.stdout, /^✗ host +\d critical, \d warning\(s\): connect \(cannot connect to ops@127\.0\.0\.1/m);
-        assert.match(result.stdout, /^✗ snapshots +/m);
+        assert.match(
+            result.stdout,
+            /^✗ snapshots +.*\(the host's record; the bucket was not listed from here: stack prod has no read-only backup token yet/m,
+        );
         assert.equal(seen.at(-1)?.path, `/client/v4/accounts/fedcba9876543210fedcba9876543210/cfd_tunnel/${TUNNEL}`);
         assert.ok(!result.stdout.includes(TOKEN) && !result.stderr.includes(TOKEN), "the token is only in the request header");
     });
@@ -127,5 +138,102 @@ describe("npm run status", { timeout: 600_000 }, () => {
             CLOUDFLARE_API_TOKEN: "wrong",
         });
         assert.match(result.stdout, /^✗ tunnel +Cloudflare answered Authentication error for tunnel/m);
+    });
+});
+
+describe("npm run status: the snapshots line from the bucket, with the read-only token", { timeout: 600_000 }, () => {
+    const BUCKET = "status-memory";
+    const READER = { accessKeyId: "STATUSREADER", secretAccessKey: "STATUS-READER-SECRET" };
+    let server: S3Server;
+    let writer: S3Client;
+    let tmp: string;
+    let accessFile: string;
+    let fakePulumi: string;
+    const legacy = "20261201T080000Z";
+    // Named as if written in 2099 and written last: only R2's clock and a valid archive count, never the name.
+    const forged = "fulls/20991231T235959Z-deadbeef.tar.zst.age";
+
+    before(async () => {
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "status-bucket-"));
+        server = await startS3Server({
+            dir: path.join(tmp, "s3"),
+            buckets: [BUCKET],
+            accessKeyId: "STATUSWRITER",
+            secretAccessKey: "STATUS-WRITER-SECRET",
+            reader: READER,
+        });
+        writer = new S3Client({
+            endpoint: server.endpoint,
+            bucket: BUCKET,
+            accessKeyId: "STATUSWRITER",
+            secretAccessKey: "STATUS-WRITER-SECRET",
+        });
+        accessFile = path.join(tmp, "access.json");
+        fs.writeFileSync(
+            accessFile,
+            JSON.stringify({ endpoint: server.endpoint, bucket: BUCKET, ...READER, identity: generateIdentity().identity }),
+            { mode: 0o600 },
+        );
+        // No tunnel, no host: only the bucket is there to see.
+        fakePulumi = path.join(tmp, "pulumi");
+        fs.writeFileSync(fakePulumi, "#!/usr/bin/env bash\nprintf '{}'\n", { mode: 0o755 });
+    });
+    after(async () => {
+        await server?.stop();
+        fs.rmSync(tmp, { recursive: true, force: true });
+    });
+
+    const status = async () => {
+        const mark = server.requests().length;
+        const result = await run(["--stack", "prod", "--access", accessFile, "--json"], { OPENCLAW_VPS_PULUMI: fakePulumi, HOME: tmp });
+        const requests = server.requests().slice(mark);
+        assert.ok(requests.length > 0, "the bucket was listed");
+        assert.deepEqual(
+            requests.filter((r) => r.accessKey !== READER.accessKeyId || !["GET", "HEAD"].includes(r.method)),
+            [],
+            "only reads, only with the read-only key",
+        );
+        return JSON.parse(result.stdout) as { backup: { ok: boolean; detail: string; source: string; newest?: { id: string } } };
+    };
+
+    it("an empty bucket says so", async () => {
+        const { backup } = await status();
+        assert.deepEqual([backup.ok, backup.source, backup.detail], [false, "bucket", `bucket ${BUCKET} holds no snapshot yet`]);
+    });
+
+    it("the newest restorable snapshot by the server's clock; a forged newer object is ignored", async () => {
+        await writer.put(`${BACKUP_LAYOUT.legacyPrefix}${legacy}/MEMORY.md`, Buffer.from("remember\n"));
+        await writer.put(`${BACKUP_LAYOUT.legacyPrefix}${legacy}/MANIFEST`, Buffer.from("MEMORY.md\n"));
+        await writer.put(forged, Buffer.from("age-encryption.org/v1\nnot really\n"));
+        setLastModified(server, BUCKET, `${BACKUP_LAYOUT.legacyPrefix}${legacy}/MANIFEST`, new Date(Date.now() - 30 * 60_000));
+        const { backup } = await status();
+        assert.equal(backup.source, "bucket");
+        assert.equal(backup.newest?.id, legacy);
+        assert.equal(backup.ok, true, backup.detail);
+        assert.match(
+            backup.detail,
+            new RegExp(`^newest legacy ${legacy}, written \\d+ min ago by R2's clock \\(bucket, read-only token\\)$`),
+        );
+    });
+
+    it("a snapshot older than two runs of the schedule is a failure", async () => {
+        setLastModified(server, BUCKET, `${BACKUP_LAYOUT.legacyPrefix}${legacy}/MANIFEST`, new Date(Date.now() - 3 * 86400_000));
+        const { backup } = await status();
+        assert.equal(backup.ok, false);
+        assert.match(backup.detail, /was written 3 days ago by R2's clock: more than 2\.5 h for schedule hourly/);
+    });
+
+    it("a bucket that held snapshots and holds no restorable one says a rebuild would refuse", async () => {
+        await writer.put(BACKUP_LAYOUT.markerKey, Buffer.from("held\n"));
+        await writer.delete(`${BACKUP_LAYOUT.legacyPrefix}${legacy}/MANIFEST`);
+        const { backup } = await status();
+        assert.equal(backup.ok, false);
+        assert.match(backup.detail, /has held snapshots but holds no restorable one: a rebuild would refuse to start/);
+    });
+
+    it("the schedule's interval as the host audit computes it", () => {
+        assert.equal(scheduleIntervalSeconds("hourly"), 3600);
+        assert.equal(scheduleIntervalSeconds("daily"), 86400);
+        assert.equal(scheduleIntervalSeconds("*-*-* 00/6:00:00"), 6 * 3600);
     });
 });

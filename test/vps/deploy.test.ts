@@ -2,13 +2,15 @@
 // `pulumi up` (components/host.ts: wait-provisioned.sh, then the host bundle built from the prod stack's settings,
 // both on stdin of `sudo -n bash -s`) deploy the agent with sentinel secrets. The host is then checked the way an
 // operator would: cloud-init clean, only sshd on the network, the gateway on loopback under the agent user's systemd,
-// UFW and sshd hardened, the tunnel token only in the environment, backups to the bucket stand-in (s3rver) and their
-// listing, a killed gateway and a reboot recovered by systemd alone, a second push that changes nothing; finally the
-// server is thrown away and a fresh one deployed with restoreFrom=latest gets the agent's memory back byte for byte.
+// UFW and sshd hardened, the tunnel token only in the environment, encrypted backups to the bucket stand-in (s3rver)
+// listed from outside (`npm run snapshots` with the read-only key, never through the host), a killed gateway and a
+// reboot recovered by systemd alone, a second push that changes nothing; finally the server is thrown away and a fresh
+// one deployed with restoreFrom=latest (planned on the operator's side, as `pulumi up` does) gets the agent's memory
+// back byte for byte.
 // One booted instance serves everything but the rebuild, whose fresh instance boots while the first is tested.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { RemoteHost } from "../../components/remote";
@@ -17,13 +19,12 @@ import { DEFAULT_WORKSPACE_SOURCE } from "../../components/render/workspace";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { PROJECT_ROOT } from "../../components/core/pins";
-import { listSnapshots, runBackup } from "../../scripts/lib/operations";
+import { runBackup } from "../../scripts/lib/operations";
 import { standInSettings } from "../../scripts/lib/standin-settings";
 import type { S3Server } from "../../standin/bucket";
 import { answersWithin, createAdminKey, type AdminKey } from "../../standin/scenario";
 import { StandInVps, type BootState } from "../../standin/vps";
-import { filesContaining } from "../helpers/backup";
-import { keyFile } from "../helpers/verify";
+import { filesContaining, makeTempDir } from "../helpers/backup";
 import {
     agentSystemctl,
     bucketDataDir,
@@ -32,11 +33,14 @@ import {
     deploy,
     deployBundle,
     deployPlan,
+    DEPLOY_READER,
     DEPLOY_SENTINELS,
     gatewayProcess,
     installRecordingCloudflared,
     isLoopback,
     listeners,
+    planRestoreInNamespace,
+    STANDIN_S3_ENDPOINT,
     startBucket,
     waitGatewayReady,
     type DeployPlan,
@@ -86,6 +90,8 @@ async function bootChecks(state: BootState, vps: StandInVps): Promise<void> {
 describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { timeout: 15 * 60_000 }, () => {
     let admin: AdminKey;
     let plan: DeployPlan;
+    /** The operator's age identity of the stack (plan.settings.backupRecipient's). */
+    let identity: string;
     let bucketData: string;
     let vps: StandInVps | undefined;
     let bucket: S3Server | undefined;
@@ -97,14 +103,16 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
 
     before(async () => {
         admin = await createAdminKey();
-        plan = deployPlan(standInSettings(admin.publicKey, ["restoreFrom=latest"]).settings);
+        const standIn = standInSettings(admin.publicKey, ["restoreFrom=latest"]);
+        plan = deployPlan(standIn.settings);
+        identity = standIn.backupIdentity;
         bucketData = bucketDataDir();
         vps = await StandInVps.boot({ name: "deploy", userData: plan.userData, guestPorts: [22, plan.settings.gatewayPort] });
         firstBoot = await vps.waitBooted();
         bucket = await startBucket(vps, plan.settings, bucketData);
         await installRecordingCloudflared(vps);
         remote = await connectAdmin(vps, plan.settings, admin.privateKey);
-        firstDeploy = await deploy(remote, plan.settings);
+        firstDeploy = await deploy(remote, plan.settings, DEPLOY_SENTINELS, { plan: (await restorePlan(vps)).plan });
         rebuild = (async () => {
             const fresh = await StandInVps.boot({ name: "rebuild", userData: plan.userData });
             return { vps: fresh, boot: await fresh.waitBooted() };
@@ -122,6 +130,15 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
     });
 
     const gatewayPort = () => plan.settings.gatewayPort;
+    /** What `pulumi up` does for a new server: the planner on the operator's side, with the read-only key. */
+    const restorePlan = (on: StandInVps) =>
+        planRestoreInNamespace(on.resources().netns, {
+            endpoint: STANDIN_S3_ENDPOINT,
+            bucket: plan.settings.backupBucketName,
+            ...DEPLOY_READER,
+            identity,
+            restoreFrom: plan.settings.restoreFrom,
+        });
     const live = () => {
         assert.ok(vps, "no stand-in");
         return vps;
@@ -263,6 +280,7 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
     it("changes nothing on a second push to the live host", async () => {
         const host = live();
         const before = await gatewayProcess(host);
+        // No plan: pulumi up plans a restore only for a new server (its restore-keys command reruns with the server id).
         const again = await deploy(remote!, plan.settings);
         const summary = again.push.summary!;
         assert.deepEqual(
@@ -289,42 +307,37 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         const started = Date.now();
         const status = await runBackup(remote!);
         t.diagnostic(`backup through runBackup: ${((Date.now() - started) / 1000).toFixed(1)} s, ${status.last_files} files`);
-        assert.match(status.last_snapshot ?? "", /^\d{8}T\d{6}Z$/, JSON.stringify(status));
+        assert.match(status.last_snapshot ?? "", /^fulls\/\d{8}T\d{6}Z-[0-9a-f]{8}\.tar\.zst\.age$/, JSON.stringify(status));
         assert.match(status.last_error ?? "", /^(''|)$/);
-        const snapshots = await listSnapshots(remote!);
-        assert.deepEqual(
-            snapshots.filter((s) => s.latest).map((s) => s.id),
-            [status.last_snapshot],
+        // The operator command itself (`npm run snapshots`), from outside: the read-only key and the identity in an
+        // access file (as on a machine without the stack), run where the bucket stand-in answers; no SSH at all.
+        const dir = makeTempDir("openclaw-vps-access-");
+        const accessFile = join(dir, "access.json");
+        writeFileSync(
+            accessFile,
+            JSON.stringify({ endpoint: STANDIN_S3_ENDPOINT, bucket: plan.settings.backupBucketName, ...DEPLOY_READER, identity }),
+            { mode: 0o600 },
         );
-        // The operator command itself (`npm run snapshots`), through its own target resolution and SSH.
-        const key = keyFile(admin.privateKey);
         try {
             // Asynchronously: this process relays the container's SSH port, so blocking it would starve the command.
             const cli = await promisify(execFile)(
-                process.execPath,
+                "nsenter",
                 [
+                    `--net=/run/netns/${host.resources().netns}`,
+                    "--",
+                    process.execPath,
                     "--import",
                     "tsx",
                     "scripts/backup.ts",
                     "--list",
-                    "--host",
-                    host.ssh.host,
-                    "--port",
-                    String(host.ssh.port),
-                    "--user",
-                    plan.settings.adminUser,
-                    "--key",
-                    key.file,
+                    "--access",
+                    accessFile,
                 ],
-                {
-                    cwd: PROJECT_ROOT,
-                    encoding: "utf8",
-                    timeout: 120_000,
-                },
+                { cwd: PROJECT_ROOT, encoding: "utf8", timeout: 120_000 },
             );
-            assert.match(cli.stdout, new RegExp(`^${status.last_snapshot}\\s.*\\(latest\\)$`, "m"));
+            assert.match(cli.stdout, new RegExp(`\\s${status.last_snapshot.replace(/\./g, "\\.")}  \\(latest\\)$`, "m"));
         } finally {
-            key.remove();
+            rmSync(dir, { recursive: true, force: true });
         }
         // The bucket's bytes never hold a secret (the deploy pushes them again on a rebuild).
         assert.deepEqual(
@@ -415,9 +428,12 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         await installRecordingCloudflared(fresh.vps);
         remote = await connectAdmin(fresh.vps, plan.settings, admin.privateKey);
         const started = Date.now();
-        const run = await deploy(remote, plan.settings);
+        const planned = await restorePlan(fresh.vps);
+        assert.match(planned.summary, new RegExp(`restore ${backup.last_snapshot.replace(/\./g, "\\.")}`), "planned from outside");
+        const run = await deploy(remote, plan.settings, DEPLOY_SENTINELS, { plan: planned.plan });
         t.diagnostic(`deploy with restore: ${((Date.now() - started) / 1000).toFixed(1)} s`);
         assert.match(run.push.stdout, /first boot: restoring snapshot 'latest'/);
+        assert.match((await fresh.vps.exec("test -e /run/openclaw-vps/restore-plan && echo kept || echo removed")).stdout, /removed/);
         // The snapshot brought back the agent's edit of SOUL.md; the deploy then put the repository's version back.
         assert.match(run.push.stdout, /changed \/home\/openclaw\/\.openclaw\/workspace\/SOUL\.md/);
         assert.match((await fresh.vps.exec("cat /var/lib/openclaw-vps/restore.done")).stdout, /^restore_from=latest$/m);
