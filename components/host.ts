@@ -14,6 +14,7 @@ import { buildHostBundle, HostBundle, HostBundleInput } from "./render/host-bund
 import { renderGatewayUnit } from "./render/gateway-unit";
 import { heartbeatChecklist, workspaceFiles } from "./render/workspace";
 import { readHostFile } from "./render/host-files";
+import { HostRelease, releaseFor, releaseId, renderReleaseStageScript } from "./render/openclaw-release";
 
 export { AGENT_USER };
 
@@ -40,8 +41,14 @@ export const PLACEHOLDER_SECRETS: HostSecrets = {
     backupSecretAccessKey: "placeholder-secret-access-key",
 };
 
-/** Map validated settings and secrets to the host bundle's input: pure, so tests and the plan can call it. */
-export function hostBundleInput(s: Settings, secrets: HostSecrets, workspaceDir?: string): HostBundleInput {
+/** The OpenClaw release of these settings: the pin's locked tree, or a kept one (`openclawVersion`). */
+export function settingsRelease(s: Settings): HostRelease {
+    return releaseFor(s.openclawVersion);
+}
+
+/** Map validated settings and secrets to the host bundle's input: pure, so tests and the plan can call it. `release`
+ *  defaults to the one of `openclawVersion` (tests pass others, e.g. a stand-in registry's). */
+export function hostBundleInput(s: Settings, secrets: HostSecrets, workspaceDir?: string, release?: HostRelease): HostBundleInput {
     const gateway = renderGatewayUnit({ serverMemoryMb: s.serverMemoryMb ?? 2048, swapMb: s.swapMb });
     return {
         openclaw: {
@@ -73,6 +80,8 @@ export function hostBundleInput(s: Settings, secrets: HostSecrets, workspaceDir?
         },
         workspace: workspaceFiles(workspaceDir),
         gatewayUnit: gateway.unit,
+        release: { release: release ?? settingsRelease(s), nodeMajor: s.nodeMajor },
+        rebootWindow: { window: s.rebootWindow, timezone: s.timezone },
     };
 }
 
@@ -157,6 +166,22 @@ export class AgentHost extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        // The release is installed side by side first, over its own SSH session: on a new server while it is still
+        // provisioning (its base system and Node/OpenClaw overlap), on a version change while the old release keeps
+        // serving. Only the push below switches to it. Its script carries no secret.
+        const release = settingsRelease(s);
+        const stageRelease = new command.remote.Command(
+            `${name}-release`,
+            {
+                connection,
+                create: REMOTE_COMMAND,
+                stdin: renderReleaseStageScript(release, s.nodeMajor),
+                triggers: [args.serverId, releaseId(release, s.nodeMajor)],
+                logging: "stdoutAndStderr",
+            },
+            { parent: this },
+        );
+
         const bundle = pulumi
             .all([
                 gatewayToken.result,
@@ -195,7 +220,7 @@ export class AgentHost extends pulumi.ComponentResource {
                 // The applier prints a summary and, on failure, the gateway's last log lines; never a secret.
                 logging: "stdoutAndStderr",
             },
-            { parent: this, dependsOn: [waitProvisioned], deleteBeforeReplace: true },
+            { parent: this, dependsOn: [waitProvisioned, stageRelease], deleteBeforeReplace: true },
         );
 
         this.pushSummary = push.stdout.apply((out) =>

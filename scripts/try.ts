@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { HostSecrets } from "../components/host";
+import { settingsRelease, type HostSecrets } from "../components/host";
 import { RemoteHost } from "../components/remote";
 import { LLM_PROVIDER_SPECS, renderGatewayEnvFile, type LlmProvider } from "../components/render/openclaw-config";
 import { ConfigError, type Settings } from "../components/settings";
@@ -356,6 +356,11 @@ async function deployOnto(paths: SupervisorPaths, started: Started): Promise<num
             const waitOutput = lineWriter("wait");
             await remote.waitProvisioned({ onStdout: (chunk) => waitOutput.write(chunk) });
             waitOutput.flush();
+            const release = settingsRelease(settings);
+            say(`- release: openclaw ${release.version} on Node ${settings.nodeMajor}, installed side by side from the project's lock (npm ci)`);
+            const stageOutput = lineWriter("release");
+            await remote.stageRelease(release, settings.nodeMajor, { onStdout: (chunk) => stageOutput.write(chunk) });
+            stageOutput.flush();
             say("- cloudflared: the stand-in connector that reports READY (no tunnel is made)");
             await installRecordingCloudflaredOverSsh(remote);
             if (withLlm) {

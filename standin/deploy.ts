@@ -4,7 +4,8 @@
 // reports READY, and a way to the LLM through the egress proxy. Settings come from the caller (never a stack file).
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { AGENT_USER, hostBundleInput, REMOTE_COMMAND, type HostSecrets } from "../components/host";
+import { AGENT_USER, hostBundleInput, REMOTE_COMMAND, settingsRelease, type HostSecrets } from "../components/host";
+import type { HostRelease } from "../components/render/openclaw-release";
 import { RemoteHost, type PushResult, type RunResult } from "../components/remote";
 import { GATEWAY_UNIT_NAME } from "../components/render/gateway-unit";
 import { buildHostBundle, type HostBundle, type HostBundleInput } from "../components/render/host-bundle";
@@ -84,22 +85,21 @@ export function deployPlan(settings: Settings): DeployPlan {
     const userData = standInUserData(settings.sshPublicKey, {
         hostname: settings.agentName,
         adminUser: settings.adminUser,
-        nodeMajor: settings.nodeMajor,
-        openclawVersion: settings.openclawVersion,
         swapMb: settings.swapMb,
         timezone: settings.timezone,
     });
     return { settings, userData };
 }
 
-/** hostBundleInput(settings, secrets) exactly as components/host.ts calls it, with the bucket stand-in's endpoint. */
-export function deployBundleInput(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS): HostBundleInput {
-    const input = hostBundleInput(settings, secrets);
+/** hostBundleInput(settings, secrets) exactly as components/host.ts calls it, with the bucket stand-in's endpoint.
+ *  `release` defaults to the settings' (openclawVersion); tests pass a stand-in registry's release. */
+export function deployBundleInput(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS, release?: HostRelease): HostBundleInput {
+    const input = hostBundleInput(settings, secrets, undefined, release);
     return { ...input, backup: { ...input.backup, rclone: { ...input.backup.rclone, endpoint: STANDIN_S3_ENDPOINT } } };
 }
 
-export function deployBundle(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS): HostBundle {
-    return buildHostBundle(deployBundleInput(settings, secrets));
+export function deployBundle(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS, release?: HostRelease): HostBundle {
+    return buildHostBundle(deployBundleInput(settings, secrets, release));
 }
 
 export interface BucketCredentials {
@@ -230,25 +230,48 @@ export async function connectAdmin(vps: StandInVps, settings: Settings, privateK
 
 export interface DeployRun {
     wait: RunResult;
+    /** The release step (upgrade-openclaw.sh stage), run beside the wait as AgentHost runs it. */
+    stage: RunResult;
     push: PushResult;
     waitSeconds: number;
+    stageSeconds: number;
+    /** From the start of the wait and the stage to the end of the later of the two. */
+    beforePushSeconds: number;
     pushSeconds: number;
 }
 
+export interface DeployOptions {
+    secrets?: HostSecrets;
+    /** Default: the settings' release (openclawVersion). */
+    release?: HostRelease;
+    /** Resolve with the failed push instead of throwing (the rollback tests read its output). */
+    allowFailure?: boolean;
+}
+
 /**
- * The two SSH steps of AgentHost: wait-provisioned.sh, then the bundle script, both on stdin of REMOTE_COMMAND.
- * Throws with the applier's output when the push fails.
+ * The SSH steps of AgentHost: the release's side-by-side install and wait-provisioned.sh at the same time, then the
+ * bundle script, each on stdin of REMOTE_COMMAND. Throws with the applier's output when the push fails.
  */
-export async function deploy(remote: RemoteHost, settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS): Promise<DeployRun> {
+export async function deploy(remote: RemoteHost, settings: Settings, options: DeployOptions | HostSecrets = {}): Promise<DeployRun> {
     if (REMOTE_COMMAND !== "sudo -n bash -s") throw new Error(`components/host.ts now runs ${REMOTE_COMMAND}: update RemoteHost`);
-    let started = Date.now();
-    const wait = await remote.waitProvisioned();
-    const waitSeconds = (Date.now() - started) / 1000;
-    started = Date.now();
-    const push = await remote.pushBundle(deployBundle(settings, secrets));
-    const pushSeconds = (Date.now() - started) / 1000;
-    if (push.code !== 0 || !push.summary) throw new Error(`push failed (exit ${push.code}):\n${push.stdout}\n${push.stderr}`);
-    return { wait, push, waitSeconds, pushSeconds };
+    const opts: DeployOptions = "gatewayToken" in options ? { secrets: options as HostSecrets } : (options as DeployOptions);
+    const secrets = opts.secrets ?? DEPLOY_SENTINELS;
+    const release = opts.release ?? settingsRelease(settings);
+    const started = Date.now();
+    let waitSeconds = 0;
+    let stageSeconds = 0;
+    const [wait, stage] = await Promise.all([
+        remote.waitProvisioned().then((r) => ((waitSeconds = (Date.now() - started) / 1000), r)),
+        remote.stageRelease(release, settings.nodeMajor).then((r) => ((stageSeconds = (Date.now() - started) / 1000), r)),
+    ]);
+    const beforePushSeconds = (Date.now() - started) / 1000;
+    const pushStarted = Date.now();
+    const push = await remote.pushBundle(deployBundle(settings, secrets, release));
+    const pushSeconds = (Date.now() - pushStarted) / 1000;
+    if ((push.code !== 0 || !push.summary) && !opts.allowFailure) {
+        throw new Error(`push failed (exit ${push.code}):\n${push.stdout}\n${push.stderr}`);
+    }
+    return { wait, stage, push, waitSeconds, stageSeconds, beforePushSeconds, pushSeconds };
 }
 
 /** `systemctl --user` of the agent user, from root inside the container (as restore.sh does it). */

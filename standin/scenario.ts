@@ -5,7 +5,6 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NodeSSH } from "node-ssh";
-import { readOpenclawPin } from "../components/core/pins";
 import { renderUserData, type HostMirrors, type UserDataInput } from "../components/render/user-data";
 import { STANDIN_MIRRORS } from "./internet";
 import { requireTools } from "./prerequisites";
@@ -42,8 +41,6 @@ export async function createAdminKey(): Promise<AdminKey> {
 export function standInUserDataInput(publicKey: string, overrides: Partial<UserDataInput> = {}): UserDataInput {
     return {
         adminUser: "ops",
-        nodeMajor: 24,
-        openclawVersion: readOpenclawPin().version,
         swapMb: 2048,
         timezone: "Europe/Berlin",
         hostname: "standin",
