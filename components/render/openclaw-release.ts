@@ -228,12 +228,16 @@ export function writeKeptRelease(release: HostRelease, root: string = KEPT_RELEA
 
 let releasesCache: Map<string, HostRelease> | undefined;
 
-/** Every release a host can get: the pin (derived from package-lock.json) and the kept ones, by version. */
+/**
+ * Every release a host can get: the pin (derived from package-lock.json) and the kept ones, by version.
+ * `OPENCLAW_VPS_RELEASES_DIR` names one more folder of kept releases: `npm run upgrade -- --dry-run` previews a
+ * version there before it is pinned.
+ */
 export function availableReleases(root: string = PROJECT_ROOT): Map<string, HostRelease> {
     if (releasesCache && root === PROJECT_ROOT) return releasesCache;
     const releases = new Map<string, HostRelease>();
-    const kept = path.join(root, "releases");
-    if (fs.existsSync(kept)) {
+    for (const kept of [path.join(root, "releases"), process.env.OPENCLAW_VPS_RELEASES_DIR].filter((d): d is string => !!d)) {
+        if (!fs.existsSync(kept)) continue;
         for (const entry of fs.readdirSync(kept).sort()) {
             if (!entry.startsWith(`${OPENCLAW_PACKAGE}-`)) continue;
             const release = readKeptRelease(path.join(kept, entry));
