@@ -153,7 +153,9 @@ export class RemoteHost {
     async stageRelease(release: HostRelease, nodeMajor: number, options: RunOptions = {}): Promise<RunResult> {
         const result = await this.runScript(renderReleaseStageScript(release, nodeMajor), { sudo: true, ...options });
         if (result.code !== 0) {
-            throw new Error(`${this.target}: installing openclaw ${release.version} failed (exit ${result.code}):\n${result.stdout}${result.stderr}`);
+            throw new Error(
+                `${this.target}: installing openclaw ${release.version} failed (exit ${result.code}):\n${result.stdout}${result.stderr}`,
+            );
         }
         return result;
     }

@@ -357,7 +357,9 @@ async function deployOnto(paths: SupervisorPaths, started: Started): Promise<num
             await remote.waitProvisioned({ onStdout: (chunk) => waitOutput.write(chunk) });
             waitOutput.flush();
             const release = settingsRelease(settings);
-            say(`- release: openclaw ${release.version} on Node ${settings.nodeMajor}, installed side by side from the project's lock (npm ci)`);
+            say(
+                `- release: openclaw ${release.version} on Node ${settings.nodeMajor}, installed side by side from the project's lock (npm ci)`,
+            );
             const stageOutput = lineWriter("release");
             await remote.stageRelease(release, settings.nodeMajor, { onStdout: (chunk) => stageOutput.write(chunk) });
             stageOutput.flush();

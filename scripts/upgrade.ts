@@ -156,7 +156,9 @@ async function main(): Promise<void> {
         for (const line of diff.changed.slice(0, 15)) say(`    ${line}`);
         if (diff.changed.length > 15) say(`    ... and ${diff.changed.length - 15} more`);
         if (nodeMajorFor(release) !== nodeMajorFor(current)) {
-            say(`  Node: ${release.version} needs Node ${nodeMajorFor(release)}: the host gets it side by side (nodeMajor follows the pin)`);
+            say(
+                `  Node: ${release.version} needs Node ${nodeMajorFor(release)}: the host gets it side by side (nodeMajor follows the pin)`,
+            );
         }
 
         if (values["keep-only"]) {
@@ -198,7 +200,9 @@ async function main(): Promise<void> {
             }
         }
         showPreview(values.stack!, readKeptRelease(path.join(KEPT_RELEASES_DIR, `${OPENCLAW_PACKAGE}-${current.version}`)), release);
-        say("\nNext: `npm test` (the stand-in VPS upgrades too), then `npm run deploy`: the host upgrades in place, rolled back on failure.");
+        say(
+            "\nNext: `npm test` (the stand-in VPS upgrades too), then `npm run deploy`: the host upgrades in place, rolled back on failure.",
+        );
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }

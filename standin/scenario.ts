@@ -90,7 +90,7 @@ export function provisionStepSeconds(log: string): [string, number][] {
 }
 
 export interface ProvisionProgress {
-    /** The line without its timestamp and tag, e.g. "step 5/12 node: start". */
+    /** The line without its timestamp and tag, e.g. "step 5/10 agent_user: start". */
     text: string;
     step?: { index: number; total: number; name: string; state: "start" | "ok" };
     done?: boolean;

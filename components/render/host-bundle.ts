@@ -169,7 +169,12 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         // The release spec: what upgrade-openclaw.sh installs (a new version also reinstalls the pinned plugins).
         ...(input.release
             ? releaseSpecFiles(input.release.release, input.release.nodeMajor).map((f) =>
-                  root(`${HOST_DIRS.releaseSpec}/${f.name}`, f.content, "0644", f.name === "release.env" ? { affects: [AFFECTS_PLUGINS] } : {}),
+                  root(
+                      `${HOST_DIRS.releaseSpec}/${f.name}`,
+                      f.content,
+                      "0644",
+                      f.name === "release.env" ? { affects: [AFFECTS_PLUGINS] } : {},
+                  ),
               )
             : []),
         ...(input.rebootWindow
@@ -208,7 +213,9 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         services,
         restore: { from: input.backup.env.restoreFrom, script: `${HOST_BIN_DIR}/restore.sh`, marker: RESTORE_MARKER },
         pluginInstaller: { script: installer, args: config.plugins },
-        ...(input.release ? { release: { script: HOST_FILES.upgradeScript, spec: HOST_DIRS.releaseSpec, config: `${stateDir}/openclaw.json` } } : {}),
+        ...(input.release
+            ? { release: { script: HOST_FILES.upgradeScript, spec: HOST_DIRS.releaseSpec, config: `${stateDir}/openclaw.json` } }
+            : {}),
         readiness: {
             url: `http://127.0.0.1:${port}/readyz`,
             unit: GATEWAY_UNIT_NAME,

@@ -77,7 +77,10 @@ function edgesOf(entry: LockEntry): Edge[] {
     return [
         ...Object.keys(entry.dependencies ?? {}).map((name): Edge => ({ name, kind: "required" })),
         ...Object.keys(entry.optionalDependencies ?? {}).map((name): Edge => ({ name, kind: "optional" })),
-        ...Object.keys(entry.peerDependencies ?? {}).map((name): Edge => ({ name, kind: optionalPeers.has(name) ? "optional-peer" : "peer" })),
+        ...Object.keys(entry.peerDependencies ?? {}).map((name): Edge => ({
+            name,
+            kind: optionalPeers.has(name) ? "optional-peer" : "peer",
+        })),
     ];
 }
 
@@ -94,7 +97,12 @@ export function resolveInLock(packages: Record<string, LockEntry>, from: string,
 }
 
 /** The paths `start` reaches, following only edges whose kind `follow` accepts. */
-function reach(packages: Record<string, LockEntry>, start: string, follow: (kind: Edge["kind"]) => boolean, problems: string[]): Set<string> {
+function reach(
+    packages: Record<string, LockEntry>,
+    start: string,
+    follow: (kind: Edge["kind"]) => boolean,
+    problems: string[],
+): Set<string> {
     const seen = new Set<string>([start]);
     const queue = [start];
     while (queue.length) {
@@ -105,7 +113,8 @@ function reach(packages: Record<string, LockEntry>, start: string, follow: (kind
             const found = resolveInLock(packages, at, edge.name);
             if (!found) {
                 // An optional dependency or peer may be absent (another platform, or nobody installs it).
-                if (edge.kind === "required" || edge.kind === "peer") problems.push(`${at} needs ${edge.name}, which the lockfile does not have`);
+                if (edge.kind === "required" || edge.kind === "peer")
+                    problems.push(`${at} needs ${edge.name}, which the lockfile does not have`);
                 continue;
             }
             if (packages[found]!.link) problems.push(`${found} is a link (a workspace or file: dependency); the host cannot install it`);
@@ -149,7 +158,9 @@ export function deriveHostRelease(projectPackage: ProjectPackage, projectLock: P
     const openclaw = packages[top];
     if (!openclaw) throw new Error(`package-lock.json has no ${top}: run \`npm install\``);
     if (openclaw.version !== version) {
-        throw new Error(`package-lock.json has ${OPENCLAW_PACKAGE} ${openclaw.version} but package.json pins ${version}: run \`npm install\``);
+        throw new Error(
+            `package-lock.json has ${OPENCLAW_PACKAGE} ${openclaw.version} but package.json pins ${version}: run \`npm install\``,
+        );
     }
     const nodeEngines = Array.isArray(openclaw.engines) ? undefined : openclaw.engines?.node;
     if (typeof nodeEngines !== "string") throw new Error(`${OPENCLAW_PACKAGE} ${version} declares no engines.node in the lockfile`);
@@ -194,7 +205,8 @@ function hostRelease(packageJson: string, lockJson: string): HostRelease {
     const openclaw = lock.packages?.[`node_modules/${OPENCLAW_PACKAGE}`];
     const version = openclaw?.version;
     const nodeEngines = openclaw && !Array.isArray(openclaw.engines) ? openclaw.engines?.node : undefined;
-    if (!version || !nodeEngines) throw new Error(`a release lock must have node_modules/${OPENCLAW_PACKAGE} with a version and engines.node`);
+    if (!version || !nodeEngines)
+        throw new Error(`a release lock must have node_modules/${OPENCLAW_PACKAGE} with a version and engines.node`);
     const digest = createHash("sha256").update(packageJson).update("\0").update(lockJson).digest("hex");
     return { version, nodeEngines, packageJson, lockJson, digest, packages: Object.keys(lock.packages).length - 1 };
 }
@@ -210,9 +222,14 @@ export const KEPT_RELEASES_DIR = path.join(PROJECT_ROOT, "releases");
 
 /** A kept release: `releases/openclaw-<version>/{package.json,package-lock.json}`, as derived when it was the pin. */
 export function readKeptRelease(dir: string): HostRelease {
-    const release = hostRelease(fs.readFileSync(path.join(dir, "package.json"), "utf8"), fs.readFileSync(path.join(dir, "package-lock.json"), "utf8"));
+    const release = hostRelease(
+        fs.readFileSync(path.join(dir, "package.json"), "utf8"),
+        fs.readFileSync(path.join(dir, "package-lock.json"), "utf8"),
+    );
     if (path.basename(dir) !== `${OPENCLAW_PACKAGE}-${release.version}`) {
-        throw new Error(`${dir} holds ${OPENCLAW_PACKAGE} ${release.version}; its folder must be named ${OPENCLAW_PACKAGE}-${release.version}`);
+        throw new Error(
+            `${dir} holds ${OPENCLAW_PACKAGE} ${release.version}; its folder must be named ${OPENCLAW_PACKAGE}-${release.version}`,
+        );
     }
     return release;
 }
@@ -270,7 +287,8 @@ export function releaseId(release: HostRelease, nodeMajor: number): string {
 
 /** `release.env` of the spec: what upgrade-openclaw.sh reads (and checks against the two files). */
 export function renderReleaseEnv(release: HostRelease, nodeMajor: number): string {
-    if (!Number.isInteger(nodeMajor) || nodeMajor < 18 || nodeMajor > 99) throw new Error(`nodeMajor ${nodeMajor} is not a Node major version`);
+    if (!Number.isInteger(nodeMajor) || nodeMajor < 18 || nodeMajor > 99)
+        throw new Error(`nodeMajor ${nodeMajor} is not a Node major version`);
     return [
         "# The OpenClaw release this host runs (rendered by components/render/openclaw-release.ts; read by upgrade-openclaw.sh)",
         `OPENCLAW_VERSION=${release.version}`,
@@ -296,7 +314,12 @@ export function releaseSpecFiles(release: HostRelease, nodeMajor: number): { nam
  * transfer runs nothing.
  */
 export function renderReleaseStageScript(release: HostRelease, nodeMajor: number, options: { waitSeconds?: number } = {}): string {
-    const b64 = (text: string) => (Buffer.from(text, "utf8").toString("base64").match(/.{1,76}/g) ?? []).join("\n");
+    const b64 = (text: string) =>
+        (
+            Buffer.from(text, "utf8")
+                .toString("base64")
+                .match(/.{1,76}/g) ?? []
+        ).join("\n");
     const files = [{ name: "upgrade-openclaw.sh", content: readHostFile("upgrade-openclaw.sh") }, ...releaseSpecFiles(release, nodeMajor)];
     const wait = options.waitSeconds ?? 600;
     return [
@@ -310,7 +333,11 @@ export function renderReleaseStageScript(release: HostRelease, nodeMajor: number
         `    for _ in $(seq ${wait}); do [[ -r ${HOST_FILES.contractEnv} && -r ${HOST_FILES.provisionEnv} ]] && break; sleep 1; done`,
         "    dir=$(mktemp -d /run/openclaw-vps-release.XXXXXX)",
         "    trap 'rm -rf -- \"$dir\"' EXIT",
-        ...files.flatMap((f) => [`    base64 -d >"$dir/${f.name}" <<'OPENCLAW_VPS_RELEASE_EOF'`, b64(f.content), "OPENCLAW_VPS_RELEASE_EOF"]),
+        ...files.flatMap((f) => [
+            `    base64 -d >"$dir/${f.name}" <<'OPENCLAW_VPS_RELEASE_EOF'`,
+            b64(f.content),
+            "OPENCLAW_VPS_RELEASE_EOF",
+        ]),
         '    bash "$dir/upgrade-openclaw.sh" stage --spec "$dir"',
         "}",
         "stage_main </dev/null",

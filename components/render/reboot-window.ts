@@ -18,10 +18,13 @@ export interface RebootWindowInput {
     window: string;
     /** IANA time zone of the window (config `timezone`). */
     timezone: string;
+    /** Where reboot-window.sh is (default: the host contract's HOST_BIN_DIR); tests point it at a checkout. */
+    scriptPath?: string;
 }
 
 function check(input: RebootWindowInput): void {
-    if (!REBOOT_WINDOW_RULE.test(input.window)) throw new Error(`rebootWindow ${JSON.stringify(input.window)}: expected ${REBOOT_WINDOW_RULE.expected}`);
+    if (!REBOOT_WINDOW_RULE.test(input.window))
+        throw new Error(`rebootWindow ${JSON.stringify(input.window)}: expected ${REBOOT_WINDOW_RULE.expected}`);
     if (!isIanaTimezone(input.timezone)) throw new Error(`reboot window: ${JSON.stringify(input.timezone)} is not an IANA time zone`);
 }
 
@@ -30,13 +33,13 @@ export function renderRebootWindowService(input: RebootWindowInput): string {
     return `# Rendered by openclaw-vps (components/render/reboot-window.ts): reboot when updates need it, inside rebootWindow.
 [Unit]
 Description=Reboot for pending updates inside the reboot window ${input.window} ${input.timezone} (openclaw-vps)
-Documentation=file://${HOST_FILES.rebootWindowScript}
+Documentation=file://${input.scriptPath ?? HOST_FILES.rebootWindowScript}
 After=apt-daily-upgrade.service
 
 [Service]
 Type=oneshot
 Environment=TZ=${input.timezone}
-ExecStart=${HOST_FILES.rebootWindowScript} ${input.window}
+ExecStart=${input.scriptPath ?? HOST_FILES.rebootWindowScript} ${input.window}
 SyslogIdentifier=openclaw-reboot-window
 `;
 }

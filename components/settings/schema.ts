@@ -255,7 +255,9 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
             check: (v, all) => {
                 const version = typeof all.openclawVersion === "string" ? all.openclawVersion : pin.version;
                 const engines = availableReleases().get(version)?.nodeEngines ?? pin.nodeEngines;
-                return nodeMajorSatisfies(v, engines) ? undefined : `a Node major that satisfies openclaw ${version}'s engines "${engines}"`;
+                return nodeMajorSatisfies(v, engines)
+                    ? undefined
+                    : `a Node major that satisfies openclaw ${version}'s engines "${engines}"`;
             },
         }),
         rebootWindow: text({

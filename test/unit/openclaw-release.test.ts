@@ -107,11 +107,20 @@ describe("deriveHostRelease (the pinned OpenClaw's tree, from package-lock.json)
         const needed = Object.keys(broken.packages["node_modules/openclaw"]!.dependencies ?? {})[0]!;
         delete broken.packages[`node_modules/${needed}`];
         delete broken.packages[`node_modules/openclaw/node_modules/${needed}`];
-        assert.throws(() => deriveHostRelease(projectPackage, broken), new RegExp(`needs ${needed.replace("/", "\\/")}, which the lockfile does not have`));
+        assert.throws(
+            () => deriveHostRelease(projectPackage, broken),
+            new RegExp(`needs ${needed.replace("/", "\\/")}, which the lockfile does not have`),
+        );
         const mismatch = structuredClone(projectLock);
         mismatch.packages["node_modules/openclaw"]!.version = "2026.1.1";
-        assert.throws(() => deriveHostRelease(projectPackage, mismatch), /package-lock\.json has openclaw 2026\.1\.1 but package\.json pins/);
-        assert.throws(() => deriveHostRelease({ ...projectPackage, dependencies: { openclaw: "^2026.9.6" } }, projectLock), /exact version/);
+        assert.throws(
+            () => deriveHostRelease(projectPackage, mismatch),
+            /package-lock\.json has openclaw 2026\.1\.1 but package\.json pins/,
+        );
+        assert.throws(
+            () => deriveHostRelease({ ...projectPackage, dependencies: { openclaw: "^2026.9.6" } }, projectLock),
+            /exact version/,
+        );
     });
 });
 
@@ -124,7 +133,10 @@ describe("kept releases and what the host gets", () => {
             assert.match(entry.integrity ?? "", /^sha512-/, p);
         }
         assert.deepEqual([...availableReleases().keys()].sort(), ["2026.9.5", readOpenclawPin().version].sort());
-        assert.throws(() => releaseFor("2026.9.4"), /no lockfile for openclaw 2026\.9\.4: the project has .*npm run upgrade -- --to 2026\.9\.4/);
+        assert.throws(
+            () => releaseFor("2026.9.4"),
+            /no lockfile for openclaw 2026\.9\.4: the project has .*npm run upgrade -- --to 2026\.9\.4/,
+        );
     });
 
     it("names a release by version, Node major and digest; the spec's release.env says so", () => {
@@ -143,7 +155,9 @@ describe("kept releases and what the host gets", () => {
         const release = readProjectRelease();
         const script = renderReleaseStageScript(release, 24);
         assert.match(script, /^stage_main <\/dev\/null$/m);
-        const blocks = [...script.matchAll(/base64 -d >"\$dir\/([^"]+)" <<'OPENCLAW_VPS_RELEASE_EOF'\n([\s\S]*?)\nOPENCLAW_VPS_RELEASE_EOF/g)];
+        const blocks = [
+            ...script.matchAll(/base64 -d >"\$dir\/([^"]+)" <<'OPENCLAW_VPS_RELEASE_EOF'\n([\s\S]*?)\nOPENCLAW_VPS_RELEASE_EOF/g),
+        ];
         const decoded = Object.fromEntries(blocks.map((m) => [m[1], Buffer.from(m[2]!.replace(/\n/g, ""), "base64").toString("utf8")]));
         assert.equal(decoded["package-lock.json"], release.lockJson);
         assert.equal(decoded["upgrade-openclaw.sh"], fs.readFileSync(path.join(PROJECT_ROOT, "cloud-init", "upgrade-openclaw.sh"), "utf8"));

@@ -91,7 +91,10 @@ describe("a version change is a push change in the plan", () => {
 
 describe("bad versions are refused before anything is planned", () => {
     for (const [set, message] of [
-        ["openclawVersion=2026.9.4", /openclaw-vps:openclawVersion: got "2026\.9\.4"; expected a version the project has a lockfile for \(2026\.9\.5, 2026\.9\.6\)/],
+        [
+            "openclawVersion=2026.9.4",
+            /openclaw-vps:openclawVersion: got "2026\.9\.4"; expected a version the project has a lockfile for \(2026\.9\.5, 2026\.9\.6\)/,
+        ],
         ["nodeMajor=25", /openclaw-vps:nodeMajor: got "25"; expected a Node major that satisfies openclaw 2026\.9\.6's engines/],
         ["rebootWindow=04:00-04:05", /openclaw-vps:rebootWindow: got "04:00-04:05"; expected a daily window HH:MM-HH:MM/],
     ] as const) {

@@ -146,14 +146,7 @@ describe("renderUserData", () => {
         assert.throws(
             () => renderUserData(bad),
             (error: Error) => {
-                for (const field of [
-                    "adminUser",
-                    "hostname",
-                    "timezone",
-                    "swapMb",
-                    "sshPublicKey",
-                    "mirrors.npmRegistry",
-                ]) {
+                for (const field of ["adminUser", "hostname", "timezone", "swapMb", "sshPublicKey", "mirrors.npmRegistry"]) {
                     assert.match(error.message, new RegExp(`${field.replace(".", "\\.")}:`), field);
                 }
                 return true;

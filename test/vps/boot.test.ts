@@ -51,7 +51,7 @@ describe("stand-in VPS boots the real user data", { timeout: 12 * 60_000 }, () =
         assert.equal(tracebacks.stdout.trim(), "0", "cloud-init.log has Python tracebacks");
 
         const status = await vps.exec('. /var/lib/openclaw-vps/provision.status && echo "$state $step $name"');
-        assert.equal(status.stdout.trim(), "done 12/12 done", await provisionLogTail());
+        assert.equal(status.stdout.trim(), "done 10/10 done", await provisionLogTail());
         const steps = await vps.exec("grep -E 'step [0-9]+/[0-9]+ [a-z_]+: (start|ok)' /var/log/openclaw-vps/provision.log");
         for (const [name, seconds] of provisionStepSeconds(steps.stdout)) t.diagnostic(`provision step ${name}: ${seconds} s`);
 
