@@ -155,6 +155,16 @@ async function main(): Promise<void> {
         );
         for (const line of diff.changed.slice(0, 15)) say(`    ${line}`);
         if (diff.changed.length > 15) say(`    ... and ${diff.changed.length - 15} more`);
+        const packages = (JSON.parse(release.lockJson) as ProjectLock).packages;
+        const decided = JSON.parse(release.packageJson).allowScripts ?? {};
+        const undecided = Object.entries(packages)
+            .filter(([p, e]) => p && e.hasInstallScript && !e.optional)
+            .map(([p, e]) => e.name ?? p.slice(p.lastIndexOf("node_modules/") + "node_modules/".length))
+            .filter((name) => !(name in decided));
+        if (undecided.length) {
+            say(`  install scripts nobody decided yet (npm will not run them): ${[...new Set(undecided)].join(", ")}`);
+            say('  decide each in package.json `allowScripts` (README, "What npm ci runs") and run this again');
+        }
         if (nodeMajorFor(release) !== nodeMajorFor(current)) {
             say(
                 `  Node: ${release.version} needs Node ${nodeMajorFor(release)}: the host gets it side by side (nodeMajor follows the pin)`,

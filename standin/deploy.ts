@@ -209,9 +209,17 @@ export async function installEgressDropIn(remote: RemoteHost): Promise<void> {
 }
 
 /** SSH as the admin user, pinning the host key the container generated on first boot. */
-export async function connectAdmin(vps: StandInVps, settings: Settings, privateKey: string): Promise<RemoteHost> {
-    const hostKey = (await vps.exec("cat /etc/ssh/ssh_host_ed25519_key.pub")).stdout.trim();
-    const deadline = Date.now() + 30_000;
+export async function connectAdmin(vps: StandInVps, settings: Settings, privateKey: string, timeoutMs = 30_000): Promise<RemoteHost> {
+    const deadline = Date.now() + timeoutMs;
+    // On a server that is still booting, the host key and the admin user appear during cloud-init's first stage.
+    let hostKey = "";
+    while (!hostKey) {
+        hostKey = (await vps.exec("cat /etc/ssh/ssh_host_ed25519_key.pub", { allowFailure: true })).stdout.trim();
+        if (!hostKey) {
+            if (Date.now() > deadline) throw new Error(`${vps.name}: no SSH host key after ${timeoutMs / 1000} s`);
+            await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+    }
     for (;;) {
         try {
             return await RemoteHost.connect({
@@ -246,6 +254,9 @@ export interface DeployOptions {
     release?: HostRelease;
     /** Resolve with the failed push instead of throwing (the rollback tests read its output). */
     allowFailure?: boolean;
+    /** Runs after the wait and the release step, right before the push (e.g. the READY-reporting cloudflared, which
+     *  must replace the package's once provisioning installed it). */
+    beforePush?: () => Promise<void>;
 }
 
 /**
@@ -265,6 +276,7 @@ export async function deploy(remote: RemoteHost, settings: Settings, options: De
         remote.stageRelease(release, settings.nodeMajor).then((r) => ((stageSeconds = (Date.now() - started) / 1000), r)),
     ]);
     const beforePushSeconds = (Date.now() - started) / 1000;
+    await opts.beforePush?.();
     const pushStarted = Date.now();
     const push = await remote.pushBundle(deployBundle(settings, secrets, release));
     const pushSeconds = (Date.now() - pushStarted) / 1000;

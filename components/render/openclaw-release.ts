@@ -327,7 +327,6 @@ export function renderReleaseStageScript(release: HostRelease, nodeMajor: number
         `# Rendered by components/render/openclaw-release.ts: stage openclaw ${release.version} (Node ${nodeMajor}) side by side.`,
         "set -euo pipefail",
         "stage_main() {",
-        "    local dir",
         // cloud-init writes contract.env and provision.env before it creates the admin user, so they are normally there
         // by the time SSH lets us in; wait a little in case they are not.
         `    for _ in $(seq ${wait}); do [[ -r ${HOST_FILES.contractEnv} && -r ${HOST_FILES.provisionEnv} ]] && break; sleep 1; done`,

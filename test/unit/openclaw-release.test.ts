@@ -4,6 +4,7 @@
 // decisions carried over. Plus the kept releases, the spec the push writes and the stage script.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT_ROOT, readOpenclawPin } from "../../components/core/pins";
@@ -96,6 +97,17 @@ describe("deriveHostRelease (the pinned OpenClaw's tree, from package-lock.json)
         assert.equal(allow["@pulumi/command"], undefined, "a project-only package's decision stays in the project");
     });
 
+    it("every install script in the pinned and the kept trees is decided (npm ci on the host never asks)", () => {
+        for (const release of availableReleases().values()) {
+            const allow = JSON.parse(release.packageJson).allowScripts ?? {};
+            for (const [p, entry] of Object.entries(packagesOf(release))) {
+                if (!p || !entry.hasInstallScript || entry.optional) continue;
+                const name = entry.name ?? p.slice(p.lastIndexOf("node_modules/") + "node_modules/".length);
+                assert.ok(name in allow, `openclaw ${release.version}: ${name}'s install script is not decided in allowScripts`);
+            }
+        }
+    });
+
     it("is deterministic: the same lock gives the same bytes and digest", () => {
         const again = deriveHostRelease(projectPackage, structuredClone(projectLock));
         assert.equal(again.lockJson, release.lockJson);
@@ -162,5 +174,7 @@ describe("kept releases and what the host gets", () => {
         assert.equal(decoded["package-lock.json"], release.lockJson);
         assert.equal(decoded["upgrade-openclaw.sh"], fs.readFileSync(path.join(PROJECT_ROOT, "cloud-init", "upgrade-openclaw.sh"), "utf8"));
         assert.match(script, /upgrade-openclaw\.sh" stage --spec "\$dir"/);
+        const syntax = spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
+        assert.equal(syntax.status, 0, syntax.stderr);
     });
 });
