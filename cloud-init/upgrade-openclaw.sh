@@ -158,11 +158,30 @@ ensure_node() { # major
     tar -xJf "$work/$file" -C "$work/node" --strip-components=1 --no-same-owner
     chmod -R go-w "$work/node"
     chmod 0755 "$work/node"
+    ensure_node_libraries "$work/node/bin/node"
     [[ $("$work/node/bin/node" --version) == "$NODE_VERSION" ]] || die "the unpacked node does not report $NODE_VERSION"
     rm -rf -- "$NODE_HOME"
     mv -T "$work/node" "$NODE_HOME"
     rm -rf -- "$work"
     log "node: $NODE_VERSION installed"
+}
+
+# Newer official Node builds link libatomic (Node 26 does; 24 does not): install the shared libraries a Node needs
+# that the base system lacks, from the distribution (only the ones we know; anything else is a clear error).
+ensure_node_libraries() { # node binary
+    local missing library packages=()
+    command -v ldd >/dev/null || return 0
+    missing=$(ldd "$1" 2>/dev/null | sed -n 's/^[[:space:]]*\([^[:space:]]*\) => not found$/\1/p' || true)
+    [[ -n $missing ]] || return 0
+    for library in $missing; do
+        case $library in
+            libatomic.so.1) packages+=(libatomic1) ;;
+            *) die "Node $NODE_VERSION needs $library, which this host lacks" ;;
+        esac
+    done
+    log "node: $NODE_VERSION needs ${missing//$'\n'/ }: installing ${packages[*]} from the distribution"
+    DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=600 install --no-install-recommends "${packages[@]}" >&2 ||
+        die "could not install ${packages[*]} for Node $NODE_VERSION"
 }
 
 # Does NODE_VERSION satisfy the release's engines.node? npm's own semver decides (it comes with that Node).
@@ -355,9 +374,29 @@ prune() {
 
 # ---- the gateway ---------------------------------------------------------------------------------------------
 
-gateway_ctl() { systemctl --user --machine="$AGENT_USER@" "$@" "$GATEWAY_UNIT"; }
-gateway_known() { gateway_ctl cat >/dev/null 2>&1; }
-gateway_active() { gateway_ctl is-active --quiet; }
+# systemctl --user of the agent, through its user manager's private socket (as the push's applier does; works
+# without dbus-user-session or machined).
+user_systemctl() {
+    local uid
+    uid=$(id -u "$AGENT_USER")
+    setpriv --reuid="$AGENT_USER" --regid="$(id -g "$AGENT_USER")" --init-groups -- \
+        env XDG_RUNTIME_DIR="/run/user/$uid" systemctl --user "$@"
+}
+gateway_ctl() { user_systemctl "$@" "$GATEWAY_UNIT"; }
+# active, activating, inactive, failed, ... or "none" when the agent's manager or the unit is not there (a new host).
+gateway_state() {
+    local uid state
+    uid=$(id -u "$AGENT_USER" 2>/dev/null) || {
+        echo none
+        return
+    }
+    if [[ ! -S /run/user/$uid/systemd/private ]]; then
+        echo none
+        return
+    fi
+    state=$(gateway_ctl is-active 2>/dev/null || true)
+    echo "${state:-none}"
+}
 
 as_agent() { # command... (clean environment, the agent's HOME)
     runuser -u "$AGENT_USER" -- env -i HOME="$AGENT_HOME" PATH="/usr/local/bin:/usr/bin:/bin" NO_COLOR=1 "$@"
@@ -567,7 +606,10 @@ apply() {
         prune
         return 0
     fi
-    if [[ -z $current ]] || ! gateway_known || ! gateway_active; then
+    local gateway
+    gateway=$(gateway_state)
+    log "gateway: $gateway; current release: ${current:-none}"
+    if [[ -z $current || $gateway == none || $gateway == inactive || $gateway == failed ]]; then
         # A new host (or a gateway that is not running): nothing to keep alive, nothing to roll back to.
         FROM_ID=$current
         switch_to "$RELEASE_ID"

@@ -293,7 +293,8 @@ async function upgradeBenchmark(vps: StandInVps, remote: RemoteHost, settings: S
     ] as const) {
         const poller = readinessPoller(vps, settings.gatewayPort);
         const started = Date.now();
-        const run = await deploy(remote, { ...settings, openclawVersion: version }, { release, allowFailure: true });
+        // A stand-in release keeps the pinned version in the settings (same config); the release given is installed.
+        const run = await deploy(remote, { ...settings, openclawVersion: release ? pinned : version }, { release, allowFailure: true });
         const total = (Date.now() - started) / 1000;
         const polled = await poller.stop();
         const output = run.push.stdout + run.push.stderr;

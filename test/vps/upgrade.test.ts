@@ -59,7 +59,7 @@ describe("upgrades in place on the stand-in VPS", { timeout: 60 * 60_000 }, () =
     const exec = async (command: string) => (await host().exec(command)).stdout;
     const port = () => settings.gatewayPort;
     const asAgent = (command: string) =>
-        `runuser -u openclaw -- env -i HOME=/home/openclaw PATH=/usr/local/bin:/usr/bin:/bin NO_COLOR=1 -C /home/openclaw/.openclaw ${command}`;
+        `runuser -u openclaw -- env -i -C /home/openclaw/.openclaw HOME=/home/openclaw PATH=/usr/local/bin:/usr/bin:/bin NO_COLOR=1 ${command}`;
     const currentId = async () => (await exec('basename "$(readlink /opt/openclaw-vps/current)"')).trim();
     const previousId = async () => (await exec('basename "$(readlink /opt/openclaw-vps/previous)" 2>/dev/null || true')).trim();
     const readyz = async () => (await exec(`curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:${port()}/readyz || true`)).trim();
@@ -213,7 +213,9 @@ describe("upgrades in place on the stand-in VPS", { timeout: 60 * 60_000 }, () =
         const broken = await publishStandInRelease({ version: "2026.9.7-standin.78", behaviour: "exit-78" });
         const memoryBefore = await memory();
         const running = await currentId();
-        const run = await deploy(remote!, { ...settings, openclawVersion: broken.version }, { release: broken, allowFailure: true });
+        // The settings keep the pinned version (the config is the same; the renderer takes exact versions only): the
+        // release given is what the host installs.
+        const run = await deploy(remote!, { ...settings, openclawVersion: PINNED }, { release: broken, allowFailure: true });
         t.diagnostic(
             run.push.stdout
                 .split("\n")
@@ -243,8 +245,10 @@ describe("upgrades in place on the stand-in VPS", { timeout: 60 * 60_000 }, () =
     it("gives a release that needs a newer Node its Node side by side, and prunes what is beyond the previous release", async () => {
         const node26 = await publishStandInRelease({ version: "2026.9.7-standin.node26", behaviour: "serve", nodeEngines: ">=26.1.0" });
         const pinned = await currentId();
-        const run = await deploy(remote!, { ...settings, openclawVersion: node26.version, nodeMajor: 26 }, { release: node26 });
+        const run = await deploy(remote!, { ...settings, openclawVersion: PINNED, nodeMajor: 26 }, { release: node26 });
         assert.match(run.stage.stdout, /node: installing v26\.\d+\.\d+/);
+        // Node 26's official build links libatomic, which a minimal base system lacks: the install brings it.
+        assert.match(run.stage.stdout, /needs libatomic\.so\.1: installing libatomic1|node: v26\.\d+\.\d+ installed/);
         assert.match(run.stage.stdout, /engines: openclaw 2026\.9\.7-standin\.node26 needs Node >=26\.1\.0; v26\.\d+\.\d+ satisfies it/);
         assert.equal(await currentId(), releaseId(node26, 26));
         assert.equal(await previousId(), pinned);
