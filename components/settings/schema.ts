@@ -254,7 +254,8 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
             description: `Major version of Node.js on the host (the newest release of that major, installed side by side with the one before); must satisfy the engines of the OpenClaw it runs (${pin.version}: ${pin.nodeEngines}).`,
             check: (v, all) => {
                 const version = typeof all.openclawVersion === "string" ? all.openclawVersion : pin.version;
-                const engines = availableReleases().get(version)?.nodeEngines ?? pin.nodeEngines;
+                const engines =
+                    version === pin.version ? pin.nodeEngines : (availableReleases().get(version)?.nodeEngines ?? pin.nodeEngines);
                 return nodeMajorSatisfies(v, engines)
                     ? undefined
                     : `a Node major that satisfies openclaw ${version}'s engines "${engines}"`;

@@ -207,6 +207,30 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         assert.match(sshd, /^authenticationmethods publickey$/m);
     });
 
+    it("keeps the OS and cloudflared current: security upgrades on, their own reboot off, cloudflared's origin allowed, the reboot window scheduled", async () => {
+        const host = live();
+        assert.equal(
+            (await host.exec("apt-config shell r Unattended-Upgrade::Automatic-Reboot u APT::Periodic::Unattended-Upgrade")).stdout,
+            "r='false'\nu='1'\n",
+        );
+        // Cloudflare's repository as apt sees it (the stand-in's says what Cloudflare's does), and unattended-upgrades
+        // counting its packages among those it upgrades.
+        assert.match((await host.exec("apt-cache policy cloudflared")).stdout, /o=cloudflared,a=\S+,n=any/);
+        const dryRun = await host.exec("unattended-upgrade --dry-run --debug 2>&1", { allowFailure: true, timeoutMs: 300_000 });
+        assert.match(dryRun.stdout, /Allowed origins are: .*origin=cloudflared,codename=any/);
+        assert.doesNotMatch(dryRun.stdout, /Traceback/);
+        // The reboot window: its timer has a next run at the window's start in the operator's time zone.
+        const timer = (await host.exec("systemctl show -p TimersCalendar --value openclaw-reboot-window.timer")).stdout;
+        assert.match(timer, new RegExp(`OnCalendar=\\*-\\*-\\* ${plan.settings.rebootWindow.slice(0, 5)}:00 ${plan.settings.timezone}`));
+        assert.match((await host.exec("systemctl is-enabled openclaw-reboot-window.timer")).stdout, /^enabled$/m);
+        // With nothing to reboot for, the service only says so (and reboots nothing).
+        await host.exec("rm -f /run/reboot-required && systemctl start openclaw-reboot-window.service");
+        assert.match(
+            (await host.exec("journalctl -u openclaw-reboot-window.service -o cat --no-pager")).stdout,
+            /no reboot required|outside the window/,
+        );
+    });
+
     it("starts the tunnel connector with its token from the environment file, never on a command line", async () => {
         const host = live();
         const pid = Number((await host.exec("systemctl show -p MainPID --value cloudflared.service")).stdout.trim());
