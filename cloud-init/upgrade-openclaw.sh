@@ -519,7 +519,7 @@ rollback() { # why
     log "ROLLBACK: $why"
     gateway_ctl stop || true
     failed="$AGENT_HOME/.openclaw-failed-upgrade-$(date -u +%Y%m%dT%H%M%SZ)"
-    if [[ -d $STATE_SNAPSHOT/state ]]; then
+    if [[ -f $STATE_SNAPSHOT/MANIFEST ]]; then
         install -d -m 0700 "$failed"
         mv -T -- "$STATE_DIR" "$failed/state"
         mv -T -- "$STATE_SNAPSHOT/state" "$STATE_DIR"
@@ -528,13 +528,15 @@ rollback() { # why
         else
             log "rollback: WARNING: the restored state differs from its manifest" >&2
         fi
-        rm -rf -- "$STATE_SNAPSHOT"
     fi
+    # A copy that never completed was never used: the live state is still the pre-upgrade one.
+    rm -rf -- "$STATE_SNAPSHOT"
     if [[ -n $FROM_ID ]]; then
         switch_to "$FROM_ID"
         set_previous "$PREVIOUS_BEFORE"
     fi
     gateway_ctl start || true
+    local outcome="FAILED and was rolled back"
     if wait_healthy; then
         DOWNTIME=$(awk -v a="$DOWN_AT" -v b="$READY_AT" 'BEGIN { printf "%.1f", b - a }')
         log "rollback: openclaw ${FROM_VERSION:-} is back and healthy (gateway not ready for $DOWNTIME s in all)"
@@ -542,9 +544,10 @@ rollback() { # why
     else
         log "ROLLBACK FAILED: the old release did not come back either: $WHY" >&2
         write_status failed "$why; rollback: $WHY"
+        outcome="FAILED, and the rollback did not bring the old release back ($WHY): see the journal below and upgrade.log"
     fi
     {
-        echo "openclaw-vps upgrade to $OPENCLAW_VERSION ($RELEASE_ID) FAILED and was rolled back: $why"
+        echo "openclaw-vps upgrade to $OPENCLAW_VERSION ($RELEASE_ID) $outcome: $why"
         echo "---- last journal lines of $GATEWAY_UNIT (the failed start) ----"
         printf '%s\n' "$journal"
     } >&2
@@ -563,16 +566,19 @@ guarded_upgrade() {
     flock -w 1800 8 || die "the backup lock stayed busy for 30 min (nothing was changed)"
 
     DOWN_AT=$(date +%s.%N)
+    # From here on, any way out that is not success puts everything back (the state only once its copy is complete).
+    STEP="stopping the gateway"
+    trap 'rollback "the upgrade stopped (exit $?) while $STEP"' EXIT
     log "upgrade: stopping the gateway"
     gateway_ctl stop
+    STEP="copying the state aside"
     rm -rf -- "$STATE_SNAPSHOT"
     install -d -m 0700 "$STATE_SNAPSHOT"
     cp -a --reflink=auto -- "$STATE_DIR" "$STATE_SNAPSHOT/state"
-    state_manifest "$STATE_SNAPSHOT/state" >"$STATE_SNAPSHOT/MANIFEST"
+    state_manifest "$STATE_SNAPSHOT/state" >"$STATE_SNAPSHOT/MANIFEST.tmp"
+    mv -T -- "$STATE_SNAPSHOT/MANIFEST.tmp" "$STATE_SNAPSHOT/MANIFEST"
     log "upgrade: state copied aside ($(du -sh "$STATE_SNAPSHOT/state" | cut -f1), $(grep -c '^[^ ]* ' "$STATE_SNAPSHOT/MANIFEST") entries)"
-    # From here on, any way out that is not success puts everything back.
     STEP="installing the new config"
-    trap 'rollback "the upgrade stopped (exit $?) while $STEP"' EXIT
     install_candidate_config
     STEP="switching to the new release"
     switch_to "$RELEASE_ID"
