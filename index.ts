@@ -9,6 +9,10 @@ import { sshAuthFromEnvironment } from "./components/ssh-auth";
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- not exported by the package's typings; require is the only way in
 const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
 
+function optionalSecret(value: string | undefined): pulumi.Output<string> | undefined {
+    return value === undefined ? undefined : pulumi.secret(value);
+}
+
 export default function main(): Record<string, pulumi.Output<unknown> | undefined> {
     const raw = pulumi.runtime.allConfig();
     const secretKeys = new Set(Object.keys(raw).filter((key) => isConfigSecret(key)));
@@ -27,6 +31,11 @@ export default function main(): Record<string, pulumi.Output<unknown> | undefine
         settings,
         llmApiKey: pulumi.secret(secrets.llmApiKey),
         embeddingApiKey: secrets.embeddingApiKey === undefined ? undefined : pulumi.secret(secrets.embeddingApiKey),
+        alerts: {
+            telegramBotToken: optionalSecret(secrets.alertTelegramBotToken),
+            ntfyUrl: optionalSecret(secrets.alertNtfyUrl),
+            webhookUrl: optionalSecret(secrets.alertWebhookUrl),
+        },
         ssh: sshAuthFromEnvironment(),
     });
 

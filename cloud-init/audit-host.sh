@@ -18,7 +18,9 @@
 #   AUDIT_METADATA_BASE (http://169.254.169.254)
 #   AUDIT_SECURITY_AUDIT_TIMEOUT (240 s)
 #   AUDIT_ONLY  comma list of check groups to run (default all): cloud-init sshd firewall sockets gateway-ready
-#               services openclaw-audit backup resources userdata
+#               services restarts oom units reboot tokens openclaw-audit backup resources userdata
+#   AUDIT_DAILY_TOKENS (0 = off)  AUDIT_TIMEZONE (UTC)  AUDIT_RESTART_WINDOW_SECONDS (600)
+#   AUDIT_REBOOT_PENDING_SECONDS (129600)
 set -euo pipefail
 
 # The host contract (components/core/host-contract.ts): shared paths and names (HOST_*), written by user data and the
@@ -44,6 +46,13 @@ AUDIT_METADATA_PATHS=${AUDIT_METADATA_PATHS:-}
 AUDIT_METADATA_BASE=${AUDIT_METADATA_BASE:-http://169.254.169.254}
 AUDIT_SECURITY_AUDIT_TIMEOUT=${AUDIT_SECURITY_AUDIT_TIMEOUT:-240}
 AUDIT_ONLY=${AUDIT_ONLY:-}
+# Alert when today's LLM tokens (in AUDIT_TIMEZONE) exceed this; 0 = the tokens check is skipped.
+AUDIT_DAILY_TOKENS=${AUDIT_DAILY_TOKENS:-0}
+AUDIT_TIMEZONE=${AUDIT_TIMEZONE:-UTC}
+# A gateway that systemd restarted within this window counts as just restarted (a crash loop keeps it failing).
+AUDIT_RESTART_WINDOW_SECONDS=${AUDIT_RESTART_WINDOW_SECONDS:-600}
+# A pending reboot (/run/reboot-required) older than this fails (the reboot window should have taken it).
+AUDIT_REBOOT_PENDING_SECONDS=${AUDIT_REBOOT_PENDING_SECONDS:-129600}
 
 PROVISION_STATUS=$HOST_PROVISION_STATUS
 BACKUP_STATUS=$HOST_BACKUP_STATUS
@@ -299,6 +308,94 @@ check_services() {
     done
 }
 
+# ---- restarts, OOM kills, failed units, pending reboot, token use ---------------------------------------------------
+
+# Seconds since an epoch-microseconds timestamp (0 when systemd gave none).
+seconds_since_usec() { # usec
+    local usec=${1:-0}
+    [[ $usec =~ ^[0-9]+$ && $usec -gt 0 ]] || {
+        echo 0
+        return
+    }
+    echo $(($(date -u +%s) - usec / 1000000))
+}
+
+check_restarts() {
+    log "gateway restarts and exit status"
+    local show restarts status result entered age
+    show=$(as_agent systemctl --user show "$GATEWAY_UNIT" -p NRestarts -p ExecMainStatus -p Result -p ActiveEnterTimestampMonotonic -p ActiveEnterTimestamp --timestamp=unix 2>/dev/null) || true
+    restarts=$(sed -n 's/^NRestarts=//p' <<<"$show")
+    status=$(sed -n 's/^ExecMainStatus=//p' <<<"$show")
+    result=$(sed -n 's/^Result=//p' <<<"$show")
+    entered=$(sed -n 's/^ActiveEnterTimestamp=@//p' <<<"$show")
+    if [[ -z $show ]]; then
+        emit gateway-restarts skip critical "the agent's systemd does not answer"
+    elif [[ $status == 78 ]]; then
+        emit gateway-restarts fail critical "the gateway exited 78 (a config error): systemd will not restart it; \`sudo journalctl _UID=$(id -u "$AUDIT_AGENT_USER") --user-unit $GATEWAY_UNIT -n 50\` shows why"
+    elif [[ ${restarts:-0} =~ ^[0-9]+$ && ${restarts:-0} -gt 0 && -n $entered ]] && age=$(($(date -u +%s) - ${entered%%.*})) && ((age < AUDIT_RESTART_WINDOW_SECONDS)); then
+        emit gateway-restarts fail warning "systemd restarted the gateway $((age / 60)) min ago ($restarts restarts since it was started; last result: ${result:-?})"
+    else
+        emit gateway-restarts pass critical "no automatic restart in the last $((AUDIT_RESTART_WINDOW_SECONDS / 60)) min (${restarts:-0} since the unit was started)"
+    fi
+}
+
+check_oom() {
+    log "OOM kills in the gateway's cgroup"
+    local uid events kills
+    uid=$(id -u "$AUDIT_AGENT_USER")
+    events="/sys/fs/cgroup/user.slice/user-$uid.slice/user@$uid.service/app.slice/$GATEWAY_UNIT/memory.events"
+    if [[ ! -r $events ]]; then
+        emit gateway-oom skip warning "no cgroup v2 memory.events for $GATEWAY_UNIT (cgroup v1 or unit not running)"
+        return
+    fi
+    kills=$(awk '$1 == "oom_kill" { print $2 }' "$events")
+    if ((${kills:-0} > 0)); then
+        emit gateway-oom fail critical "the kernel OOM-killed ${kills} process(es) of the gateway since it started (memory.events: $(tr '\n' ' ' <"$events"))"
+    else
+        emit gateway-oom pass critical "no OOM kill since the gateway started ($(awk '$1 == "high" || $1 == "max" { printf "%s=%s ", $1, $2 }' "$events"))"
+    fi
+}
+
+check_units() {
+    log "failed units"
+    local system user
+    system=$(systemctl --failed --plain --no-legend 2>/dev/null | awk '{ print $1 }' | paste -sd ' ' -) || true
+    user=$(as_agent systemctl --user --failed --plain --no-legend 2>/dev/null | awk '{ print $1 }' | paste -sd ' ' -) || true
+    if [[ -n $system || -n $user ]]; then
+        emit failed-units fail warning "failed units: ${system:+system: $system}${system:+${user:+; }}${user:+$AUDIT_AGENT_USER: $user}"
+    else
+        emit failed-units pass warning "no failed system or agent units"
+    fi
+}
+
+check_reboot() {
+    log "pending reboot"
+    local marker=/run/reboot-required age
+    if [[ ! -e $marker ]]; then
+        emit reboot-pending pass warning "no reboot pending"
+        return
+    fi
+    age=$(($(date -u +%s) - $(stat -c %Y "$marker")))
+    if ((age > AUDIT_REBOOT_PENDING_SECONDS)); then
+        emit reboot-pending fail warning "a reboot has been pending for $(human_age "$age") ($(paste -sd ' ' /run/reboot-required.pkgs 2>/dev/null || echo 'packages unknown')): the reboot window did not take it"
+    else
+        emit reboot-pending pass warning "a reboot is pending since $(human_age "$age") ago (within $(human_age "$AUDIT_REBOOT_PENDING_SECONDS"))"
+    fi
+}
+
+check_tokens() {
+    ((AUDIT_DAILY_TOKENS > 0)) || return 0
+    log "LLM tokens used today"
+    local used
+    if ! used=$(as_agent node "$HOST_BIN_DIR/token-usage.mjs" "$(agent_home)/.openclaw" "$AUDIT_TIMEZONE" 2>/dev/null); then
+        emit tokens-today skip warning "could not read today's token use"
+    elif ((used > AUDIT_DAILY_TOKENS)); then
+        emit tokens-today fail warning "the agent used $used LLM tokens today, more than the $AUDIT_DAILY_TOKENS of alertDailyTokens"
+    else
+        emit tokens-today pass warning "$used LLM tokens today (alert above $AUDIT_DAILY_TOKENS)"
+    fi
+}
+
 # ---- backup age ---------------------------------------------------------------------------------------------------
 
 # Seconds between two elapses of the schedule, from systemd's own calendar parser (0 when it cannot tell).
@@ -401,14 +498,25 @@ meminfo_kb() { awk -v key="$1:" '$1 == key { print $2 }' /proc/meminfo; }
 
 check_resources() {
     log "disk, memory and swap headroom"
-    local used avail_kb
-    read -r used avail_kb < <(df -P -k / | awk 'NR == 2 { sub("%", "", $5); print $5, $4 }')
-    if ((used >= 95 || avail_kb < 512 * 1024)); then
-        emit disk fail critical "root filesystem ${used}% used, $((avail_kb / 1024)) MB free (snapshots and SQLite writes fail when it fills)"
-    elif ((used >= 85 || avail_kb < 2 * 1024 * 1024)); then
-        emit disk fail warning "root filesystem ${used}% used, $((avail_kb / 1024)) MB free"
+    # The root filesystem by percentage and absolute room (snapshots and SQLite need space); every other real
+    # filesystem by percentage (an attached volume, /boot, /run). Snaps' squashfs images are always full: not counted.
+    local used avail_kb mount full=() tight=() root=""
+    while read -r used avail_kb mount; do
+        if [[ $mount == / ]]; then
+            root="root filesystem ${used}% used, $((avail_kb / 1024)) MB free"
+            if ((used >= 95 || avail_kb < 512 * 1024)); then full+=("/ ${used}% (${avail_kb}k free)"); elif ((used >= 85 || avail_kb < 2 * 1024 * 1024)); then tight+=("/ ${used}%"); fi
+        elif ((used >= 95)); then
+            full+=("$mount ${used}%")
+        elif ((used >= 90)); then
+            tight+=("$mount ${used}%")
+        fi
+    done < <(df -P -k -x squashfs -x iso9660 -x devtmpfs -x efivarfs 2>/dev/null | awk 'NR > 1 && $2 > 0 { sub("%", "", $5); print $5, $4, $6 }')
+    if ((${#full[@]})); then
+        emit disk fail critical "full: ${full[*]} (snapshots and SQLite writes fail when a disk fills)${tight[*]:+; tight: ${tight[*]}}"
+    elif ((${#tight[@]})); then
+        emit disk fail warning "tight: ${tight[*]}"
     else
-        emit disk pass warning "root filesystem ${used}% used, $((avail_kb / 1024)) MB free"
+        emit disk pass warning "${root:-root filesystem not found}; no other filesystem over 90%"
     fi
 
     local total avail swap_total swap_free
@@ -550,10 +658,15 @@ main() {
     if wanted gateway-ready; then check_gateway_ready; fi
     if id -u "$AUDIT_AGENT_USER" >/dev/null 2>&1; then
         if wanted services; then check_services; fi
+        if wanted restarts; then check_restarts; fi
+        if wanted oom; then check_oom; fi
+        if wanted units; then check_units; fi
+        if wanted tokens; then check_tokens; fi
         if wanted openclaw-audit; then check_openclaw_audit; fi
     fi
     if wanted backup; then check_backup; fi
     if wanted resources; then check_resources; fi
+    if wanted reboot; then check_reboot; fi
     if wanted userdata; then check_user_data; fi
     printf 'AUDIT-END\t%d\n' "$CHECKS"
 }

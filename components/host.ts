@@ -29,6 +29,10 @@ export interface HostSecrets {
     tunnelToken: string;
     backupAccessKeyId: string;
     backupSecretAccessKey: string;
+    /** Alert destinations of the watchdog (each optional; the settings require a complete one when any is set). */
+    alertTelegramBotToken?: string;
+    alertNtfyUrl?: string;
+    alertWebhookUrl?: string;
 }
 
 /** Stand-ins used to render the non-secret files before the real secrets exist (their content never depends on them). */
@@ -82,6 +86,25 @@ export function hostBundleInput(s: Settings, secrets: HostSecrets, workspaceDir?
         gatewayUnit: gateway.unit,
         release: { release: release ?? settingsRelease(s), nodeMajor: s.nodeMajor },
         rebootWindow: { window: s.rebootWindow, timezone: s.timezone },
+        watchdog: {
+            settings: {
+                label: `${s.agentName} (${s.hostname})`,
+                adminUser: s.adminUser,
+                gatewayPort: s.gatewayPort,
+                backupSchedule: s.backupSchedule,
+                interval: s.watchdogInterval,
+                timezone: s.timezone,
+                dailyDigest: s.alertDailyDigest,
+                digestAt: s.activeHoursStart,
+                dailyTokens: s.alertDailyTokens,
+            },
+            destinations: {
+                telegramBotToken: secrets.alertTelegramBotToken,
+                telegramChatId: secrets.alertTelegramBotToken ? s.alertTelegramChatId : undefined,
+                ntfyUrl: secrets.alertNtfyUrl,
+                webhookUrl: secrets.alertWebhookUrl,
+            },
+        },
     };
 }
 
@@ -115,6 +138,8 @@ export interface AgentHostArgs {
     llmApiKey: pulumi.Input<string>;
     embeddingApiKey?: pulumi.Input<string>;
     tunnelToken: pulumi.Input<string>;
+    /** The watchdog's secret alert destinations (absent ones are simply not used). */
+    alerts?: { telegramBotToken?: pulumi.Input<string>; ntfyUrl?: pulumi.Input<string>; webhookUrl?: pulumi.Input<string> };
     /** The bucket-scoped R2 credentials the backup job uses (bucket name and endpoint come from the settings). */
     backup: {
         accessKeyId: pulumi.Input<string>;
@@ -182,6 +207,7 @@ export class AgentHost extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        const alerts = pulumi.all([args.alerts?.telegramBotToken, args.alerts?.ntfyUrl, args.alerts?.webhookUrl]);
         const bundle = pulumi
             .all([
                 gatewayToken.result,
@@ -190,8 +216,9 @@ export class AgentHost extends pulumi.ComponentResource {
                 args.tunnelToken,
                 args.backup.accessKeyId,
                 args.backup.secretAccessKey,
+                alerts,
             ])
-            .apply(([gateway, llm, embedding, tunnel, keyId, secretKey]) =>
+            .apply(([gateway, llm, embedding, tunnel, keyId, secretKey, [telegram, ntfy, webhook]]) =>
                 buildHostBundle(
                     hostBundleInput(s, {
                         gatewayToken: gateway,
@@ -200,6 +227,9 @@ export class AgentHost extends pulumi.ComponentResource {
                         tunnelToken: tunnel,
                         backupAccessKeyId: keyId,
                         backupSecretAccessKey: secretKey,
+                        alertTelegramBotToken: telegram,
+                        alertNtfyUrl: ntfy,
+                        alertWebhookUrl: webhook,
                     }),
                 ),
             );

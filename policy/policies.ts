@@ -9,6 +9,7 @@
 //   bucket-retained           the memory bucket survives `pulumi destroy`
 //   no-secret-in-user-data    user data is not a secret output and carries nothing shaped like a secret
 //   ubuntu-24-04              servers run Ubuntu 24.04
+//   tunnel-health-alerted     every stack with a tunnel has an enabled tunnel-health notification policy with an e-mail
 //   known-resource-types      every resource is of a type this pack knows how to judge (fails closed)
 // Provider resources (servers, firewalls) are judged through their provider module (components/providers/): a new
 // provider is covered as soon as it is registered, and a type no module and no rule here knows is a violation.
@@ -31,6 +32,8 @@ export const TYPES = {
     dnsRecord: "cloudflare:index/dnsRecord:DnsRecord",
     r2Bucket: "cloudflare:index/r2Bucket:R2Bucket",
     agentHost: "openclaw-vps:index:AgentHost",
+    tunnel: "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared",
+    notificationPolicy: "cloudflare:index/notificationPolicy:NotificationPolicy",
 } as const;
 
 /**
@@ -38,7 +41,6 @@ export const TYPES = {
  * the provider registry; anything else is refused by known-resource-types.
  */
 export const OTHER_KNOWN_TYPES: readonly string[] = [
-    "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared",
     "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy",
     "cloudflare:index/zeroTrustAccessServiceToken:ZeroTrustAccessServiceToken",
     "cloudflare:index/r2BucketLock:R2BucketLock",
@@ -378,6 +380,34 @@ export const ubuntu2404: ResourceValidationPolicy = {
     },
 };
 
+// ---- tunnel-health-alerted (stack) ---------------------------------------------------------------------------------
+
+export const tunnelHealthAlerted: StackValidationPolicy = {
+    name: "tunnel-health-alerted",
+    description:
+        "A stack with a tunnel has an enabled Cloudflare notification policy for tunnel health that e-mails someone: a dead server cannot report itself.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+        const tunnels = args.resources.filter((r) => r.type === TYPES.tunnel);
+        if (!tunnels.length) return;
+        const alerting = args.resources.filter(
+            (r) =>
+                r.type === TYPES.notificationPolicy &&
+                r.props.alertType === "tunnel_health_event" &&
+                r.props.enabled !== false &&
+                Array.isArray(r.props.mechanisms?.emails) &&
+                r.props.mechanisms.emails.some((e: { id?: unknown }) => typeof e?.id === "string" && e.id.includes("@")),
+        );
+        if (!alerting.length) {
+            report(
+                `the stack has ${tunnels.length} tunnel(s) but no enabled tunnel_health_event notification policy with an e-mail: nobody hears about a dead server`,
+                tunnels[0].urn,
+            );
+        }
+    },
+};
+
 // ---- known-resource-types (stack) --------------------------------------------------------------------------------
 
 /** Is `type` one the pack knows (a provider module's, one the policies read, a listed one, a component of ours)? */
@@ -422,5 +452,6 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     bucketRetained,
     noSecretInUserData,
     ubuntu2404,
+    tunnelHealthAlerted,
     knownResourceTypes,
 ];

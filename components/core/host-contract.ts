@@ -63,6 +63,9 @@ export const HOST_FILES = {
     cloudflaredBinary: "/usr/bin/cloudflared",
     openclawConfig: `${HOST_DIRS.agentState}/openclaw.json`,
     agentEnv: `${HOST_DIRS.agentState}/.env`,
+    watchdogEnv: `${HOST_DIRS.etc}/watchdog.env`,
+    alertsEnv: `${HOST_DIRS.etc}/alerts.env`,
+    watchdogState: `${HOST_DIRS.state}/watchdog`,
 } as const;
 
 export const HOST_UNITS = {
@@ -74,6 +77,8 @@ export const HOST_UNITS = {
     /** Reboots a host that needs it (unattended upgrades), inside `rebootWindow`, never during a backup. */
     rebootService: "openclaw-reboot-window.service",
     rebootTimer: "openclaw-reboot-window.timer",
+    watchdogService: "openclaw-watchdog.service",
+    watchdogTimer: "openclaw-watchdog.timer",
 } as const;
 
 /** The largest user data the project renders: the smallest provider limit (Hetzner's 32 KiB). Every provider module
@@ -120,6 +125,7 @@ export function renderContractEnv(): string {
         HOST_BACKUP_TIMER: HOST_UNITS.backupTimer,
         HOST_REBOOT_SERVICE: HOST_UNITS.rebootService,
         HOST_REBOOT_TIMER: HOST_UNITS.rebootTimer,
+        HOST_WATCHDOG_STATE: HOST_FILES.watchdogState,
     };
     const lines = Object.entries(values).map(([key, value]) => {
         if (!/^[A-Za-z0-9_./@:+-]+$/.test(value))

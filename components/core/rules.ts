@@ -67,3 +67,36 @@ export const REBOOT_WINDOW_RULE: Rule<string> = {
     expected: "a daily window HH:MM-HH:MM in `timezone`, 15 minutes to 12 hours long (e.g. 04:00-05:00; it may cross midnight), or off",
     test: (v) => v === "off" || rebootWindowMinutes(v) !== undefined,
 };
+
+export const HTTPS_URL_RULE: Rule<string> = {
+    expected: "an https:// URL with a host (and, for ntfy, the topic path), e.g. https://ntfy.sh/my-agent-alerts",
+    test: (v) => {
+        try {
+            const url = new URL(v);
+            return url.protocol === "https:" && url.hostname !== "" && !/\s/.test(v) && url.username === "" && url.password === "";
+        } catch {
+            return false;
+        }
+    },
+};
+
+export const TELEGRAM_BOT_TOKEN_RULE: Rule<string> = {
+    expected: "a Telegram bot token as BotFather prints it: <bot id>:<35 or so letters, digits, _ and ->, e.g. 123456789:AAE...",
+    test: (v) => /^[0-9]{6,12}:[A-Za-z0-9_-]{30,}$/.test(v.trim()),
+};
+
+export const TELEGRAM_CHAT_ID_RULE: Rule<string> = {
+    expected: "a numeric Telegram chat id (your user id for a DM, e.g. 123456789; a group's is negative, e.g. -1001234567890)",
+    test: (v) => /^-?[0-9]{1,20}$/.test(v),
+};
+
+/** A systemd time span of at least a minute and at most an hour (how often the watchdog looks). */
+export const WATCHDOG_INTERVAL_RULE: Rule<string> = {
+    expected: "a time span between 1min and 1h, e.g. 2min, 5min or 90s",
+    test: (v) => {
+        const m = /^(\d+)(s|sec|min|m|h)$/.exec(v);
+        if (!m) return false;
+        const seconds = Number(m[1]) * (m[2].startsWith("s") ? 1 : m[2] === "h" ? 3600 : 60);
+        return seconds >= 60 && seconds <= 3600;
+    },
+};

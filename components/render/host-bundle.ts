@@ -36,6 +36,18 @@ import {
     renderBackupEnv,
     renderRcloneConfig,
 } from "./rclone";
+import {
+    AlertDestinations,
+    renderAlertsEnv,
+    renderWatchdogEnv,
+    renderWatchdogService,
+    renderWatchdogTimer,
+    WATCHDOG_FILES,
+    WATCHDOG_HOST_SCRIPTS,
+    WATCHDOG_SERVICE_PATH,
+    WATCHDOG_TIMER_PATH,
+    WatchdogInput,
+} from "./watchdog";
 import { WorkspaceFile } from "./workspace";
 import { TunnelProtocol } from "./cloudflared-unit";
 import { HostRelease, releaseSpecFiles } from "./openclaw-release";
@@ -66,6 +78,8 @@ export interface HostBundleInput {
     workspace: WorkspaceFile[];
     /** The gateway's systemd user unit text: `renderGatewayUnit(...).unit` (its warnings are the caller's to log). */
     gatewayUnit: string;
+    /** The watchdog: its settings and its (secret) alert destinations. */
+    watchdog: { settings: WatchdogInput; destinations: AlertDestinations };
     /** How long the push waits for /readyz (default 180 s: first start after a restore can be slow on 2 GB). */
     readyTimeoutSeconds?: number;
     /** The OpenClaw release the host runs and the Node major under it (upgrade-openclaw.sh installs and switches).
@@ -183,6 +197,14 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
                   root(REBOOT_TIMER_PATH, renderRebootWindowTimer(input.rebootWindow), "0644", { affects: [REBOOT_TIMER_NAME] }),
               ]
             : []),
+        // The watchdog: its scripts (the audit is the one `npm run verify` runs), settings, destinations and units.
+        ...WATCHDOG_HOST_SCRIPTS.map((name) => root(`${HOST_BIN_DIR}/${name}`, readHostFile(name), "0755")),
+        root(WATCHDOG_FILES.env, renderWatchdogEnv(input.watchdog.settings), "0644"),
+        root(WATCHDOG_FILES.alerts, renderAlertsEnv(input.watchdog.destinations), "0600", { secret: true }),
+        root(WATCHDOG_SERVICE_PATH, renderWatchdogService(), "0644"),
+        root(WATCHDOG_TIMER_PATH, renderWatchdogTimer({ interval: input.watchdog.settings.interval }), "0644", {
+            affects: [HOST_UNITS.watchdogTimer],
+        }),
         // The agent's files, written after the restore.
         mine(`${stateDir}/openclaw.json`, config.json, "0600", { affects: [GATEWAY_UNIT_NAME, AFFECTS_PLUGINS] }),
         mine(`${stateDir}/.env`, renderGatewayEnvFile(gatewayEnv(input, config.env)), "0600", {
@@ -203,6 +225,7 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         { unit: CLOUDFLARED_UNIT_NAME, scope: "system", noBlock: true },
         { unit: BACKUP_TIMER_NAME, scope: "system" },
         ...(input.rebootWindow ? [{ unit: REBOOT_TIMER_NAME, scope: "system" as const }] : []),
+        { unit: HOST_UNITS.watchdogTimer, scope: "system" },
         { unit: GATEWAY_UNIT_NAME, scope: "user" },
     ];
 

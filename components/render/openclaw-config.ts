@@ -317,7 +317,9 @@ export function renderOpenclawConfig(input: OpenclawConfigInput): RenderedOpencl
         heartbeat = { every: "0m" };
         warnings.push("HEARTBEAT.md has no checklist (empty, headings or comments only): the heartbeat is disabled.");
     } else {
-        heartbeat = { every, target: input.heartbeat.target ?? "last", prompt };
+        // The cost guard: each heartbeat turn starts a fresh session (a few thousand tokens instead of the whole
+        // conversation) without the workspace's bootstrap files, and runs only inside the active hours below.
+        heartbeat = { every, target: input.heartbeat.target ?? "last", prompt, isolatedSession: true, lightContext: true };
         const hours = input.heartbeat.activeHours;
         if (hours) {
             if (!HHMM.test(hours.start)) fail("heartbeat.activeHours.start", hours.start, "HH:MM");

@@ -5,7 +5,16 @@
 import * as semver from "semver";
 import { DEFAULT_GATEWAY_PORT, RESERVED_USER_NAMES, USER_NAME_PATTERN } from "../core/host-contract";
 import { CONFIG_SCHEMA_SINCE, MINIMUM_SAFE_OPENCLAW, OpenclawPin, readOpenclawPin } from "../core/pins";
-import { API_KEY_RULE, BACKUP_SCHEDULE_RULE, DURATION_RULE, REBOOT_WINDOW_RULE } from "../core/rules";
+import {
+    API_KEY_RULE,
+    BACKUP_SCHEDULE_RULE,
+    DURATION_RULE,
+    HTTPS_URL_RULE,
+    REBOOT_WINDOW_RULE,
+    TELEGRAM_BOT_TOKEN_RULE,
+    TELEGRAM_CHAT_ID_RULE,
+    WATCHDOG_INTERVAL_RULE,
+} from "../core/rules";
 import { HHMM, isCidr, isFqdn, isIanaTimezone, SSH_PUBLIC_KEY } from "../core/validators";
 import { DEFAULT_PROVIDER, findProvider, isLargeEnough, MINIMUM_SIZE, otherProvidersWith, providerIds, ProviderSpec } from "../providers";
 import { TUNNEL_PROTOCOLS } from "../render/cloudflared-unit";
@@ -68,6 +77,12 @@ function checkList(items: string[], ok: (s: string) => boolean, what: string): s
     const bad = items.filter((i) => !ok(i));
     return bad.length ? `${what} (not valid: ${bad.map((b) => JSON.stringify(b)).join(", ")})` : undefined;
 }
+
+/** Is at least one complete alert destination configured (Telegram bot + chat, ntfy, or a webhook)? */
+function hasAlertDestination(values: RawValues): boolean {
+    return Boolean((values.alertTelegramBotToken && values.alertTelegramChatId) || values.alertNtfyUrl || values.alertWebhookUrl);
+}
+const NEEDS_ALERT_DESTINATION = "an alert destination first: alertTelegramBotToken + alertTelegramChatId, alertNtfyUrl or alertWebhookUrl";
 
 /** Does some release of Node `major` satisfy the engines range? */
 export function nodeMajorSatisfies(major: number, engines: string): boolean {
@@ -381,6 +396,50 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
                 v === "latest" || v === "none" || SNAPSHOT_ID.test(v)
                     ? undefined
                     : "latest, none, or a snapshot timestamp such as 20261126T050000Z",
+        }),
+        watchdogInterval: text({
+            default: "2min",
+            description: `How often the host watchdog checks the agent (gateway, channels, backups, disk, memory, units): ${WATCHDOG_INTERVAL_RULE.expected}.`,
+            check: (v) => (WATCHDOG_INTERVAL_RULE.test(v) ? undefined : WATCHDOG_INTERVAL_RULE.expected),
+        }),
+        alertTelegramBotToken: optionalSecret({
+            description:
+                "Telegram bot token the watchdog sends alerts with, straight to the Bot API (not through the gateway). Needs alertTelegramChatId.",
+            check: (v, all) =>
+                !TELEGRAM_BOT_TOKEN_RULE.test(v)
+                    ? TELEGRAM_BOT_TOKEN_RULE.expected
+                    : all.alertTelegramChatId
+                      ? undefined
+                      : "a bot token together with alertTelegramChatId (the chat the alerts go to)",
+        }),
+        alertTelegramChatId: text({
+            optional: true,
+            description: "Chat the Telegram alerts go to (your numeric user id for a DM). Needs alertTelegramBotToken.",
+            check: (v, all) =>
+                !TELEGRAM_CHAT_ID_RULE.test(v)
+                    ? TELEGRAM_CHAT_ID_RULE.expected
+                    : all.alertTelegramBotToken
+                      ? undefined
+                      : "a chat id together with alertTelegramBotToken (the bot that sends to it)",
+        }),
+        alertNtfyUrl: optionalSecret({
+            description: "ntfy topic URL the watchdog posts alerts to (secret: whoever knows a public topic can read it).",
+            check: (v) => (HTTPS_URL_RULE.test(v) && new URL(v).pathname.length > 1 ? undefined : HTTPS_URL_RULE.expected),
+        }),
+        alertWebhookUrl: optionalSecret({
+            description: "Incoming-webhook URL for alerts (Slack or Discord payloads by its host; any other host gets a plain JSON body).",
+            check: (v) => (HTTPS_URL_RULE.test(v) ? undefined : HTTPS_URL_RULE.expected),
+        }),
+        alertDailyDigest: flag({
+            default: false,
+            description: "Also send one daily summary of every check at activeHoursStart (needs an alert destination).",
+            check: (v, all) => (v && !hasAlertDestination(all) ? NEEDS_ALERT_DESTINATION : undefined),
+        }),
+        alertDailyTokens: integer({
+            default: 0,
+            description: "Alert when the agent used more LLM tokens than this today (in `timezone`); 0 = no token alert.",
+            check: (v, all) =>
+                v < 0 ? "0 (off) or a number of tokens" : v > 0 && !hasAlertDestination(all) ? NEEDS_ALERT_DESTINATION : undefined,
         }),
     };
 }

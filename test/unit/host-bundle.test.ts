@@ -52,7 +52,12 @@ test("secrets live only in the 0600 secret files, never in config, units or scri
         .filter((f) => f.secret)
         .map((f) => f.path)
         .sort();
-    assert.deepEqual(secretFiles, ["/etc/cloudflared/tunnel.env", "/etc/openclaw-vps/rclone.conf", "/home/openclaw/.openclaw/.env"]);
+    assert.deepEqual(secretFiles, [
+        "/etc/cloudflared/tunnel.env",
+        "/etc/openclaw-vps/alerts.env",
+        "/etc/openclaw-vps/rclone.conf",
+        "/home/openclaw/.openclaw/.env",
+    ]);
     for (const f of bundle.files) {
         for (const [name, value] of Object.entries(SENTINELS)) {
             if (f.content.includes(value)) assert.ok(f.secret, `${name} is in the non-secret file ${f.path}`);
@@ -64,6 +69,10 @@ test("secrets live only in the 0600 secret files, never in config, units or scri
     assert.match(env, new RegExp(`^ANTHROPIC_API_KEY=${SENTINELS.llmApiKey}$`, "m"));
     assert.match(env, new RegExp(`^VOYAGE_API_KEY=${SENTINELS.embeddingApiKey}$`, "m"));
     assert.equal(bundle.files.find((f) => f.path === "/etc/cloudflared/tunnel.env")!.content, `TUNNEL_TOKEN=${SENTINELS.tunnelToken}\n`);
+    const alerts = bundle.files.find((f) => f.path === "/etc/openclaw-vps/alerts.env")!.content;
+    assert.match(alerts, new RegExp(`^ALERT_TELEGRAM_BOT_TOKEN=${SENTINELS.alertBotToken}$`, "m"));
+    assert.match(alerts, /^ALERT_TELEGRAM_CHAT_ID=123456789$/m);
+    assert.ok(alerts.includes(`ALERT_NTFY_URL=${SENTINELS.alertNtfyUrl}\n`));
     const script = renderBundleScript(bundle);
     for (const value of Object.values(SENTINELS)) assert.ok(!script.includes(value), "no secret in plain in the script");
     const digests = JSON.stringify(bundleDigests(bundle));
@@ -93,7 +102,7 @@ test("restarts are wired: config, secrets and unit restart the gateway; token an
     assert.equal(bundle.readiness?.url, "http://127.0.0.1:18789/readyz");
     assert.deepEqual(
         bundle.services?.map((s) => `${s.scope}:${s.unit}`),
-        ["system:cloudflared.service", "system:openclaw-backup.timer", "user:openclaw-gateway.service"],
+        ["system:cloudflared.service", "system:openclaw-backup.timer", "system:openclaw-watchdog.timer", "user:openclaw-gateway.service"],
     );
     assert.deepEqual(bundle.pluginInstaller, {
         script: "/opt/openclaw-vps/bin/install-plugins.sh",

@@ -141,7 +141,7 @@ test("no embedding key: a loud warning and keyword-only (provider none), no key 
     assert.deepEqual(chosen.warnings, [], "keyword-only by choice is not a warning");
 });
 
-test("heartbeat: every, active hours in the operator's timezone, prompt = HEARTBEAT.md", () => {
+test("heartbeat: every, active hours in the operator's timezone, prompt = HEARTBEAT.md, isolated and light (the cost guard)", () => {
     const checklist = "# Heartbeat\n\n- Check disk usage\n- Review today's notes\n\nIf nothing needs attention, reply NO_REPLY.\n";
     const { config } = render({
         timezone: "Asia/Tokyo",
@@ -151,6 +151,8 @@ test("heartbeat: every, active hours in the operator's timezone, prompt = HEARTB
         every: "45m",
         target: "last",
         prompt: checklist.trim(),
+        isolatedSession: true,
+        lightContext: true,
         activeHours: { start: "07:30", end: "23:00", timezone: "Asia/Tokyo" },
     });
     assert.equal(render({ heartbeat: { checklist: "- x" } }).config.agents.defaults.heartbeat.every, "30m", "default 30m");
