@@ -406,10 +406,22 @@ gateway_journal() {
     journalctl --no-pager -o short-iso -n 40 _UID="$(id -u "$AGENT_USER")" _SYSTEMD_USER_UNIT="$GATEWAY_UNIT" 2>&1 || true
 }
 
+# OpenClaw (2026.9.x) gives its state lease 5 s to come up at start (hard-coded); on a loaded host it misses that,
+# its startup migrations refuse to run and it exits 78, like a bad config. That start, and only that one, is worth
+# another try: a release that rejects the config fails the same way every time and is rolled back at once.
+readonly LEASE_TIMEOUT_SIGNATURE="state lease heartbeat did not become ready"
+readonly GATEWAY_STARTS=${UPGRADE_GATEWAY_STARTS:-5}
+
+# Did the gateway's run since epoch S fail on the state lease's start timeout (and not on anything else)?
+failed_on_lease_timeout() { # since-epoch
+    journalctl --no-pager -o cat --since "@$1" _UID="$(id -u "$AGENT_USER")" _SYSTEMD_USER_UNIT="$GATEWAY_UNIT" 2>/dev/null |
+        grep -qF "$LEASE_TIMEOUT_SIGNATURE"
+}
+
 # /readyz 200, then `openclaw health --json` (RPC with the gateway token, from the state dir where .env lives).
-# Sets WHY on failure.
+# The gateway must have been started (gateway_ctl start) at START_EPOCH. Sets WHY on failure.
 wait_healthy() {
-    local deadline=$((SECONDS + READY_TIMEOUT)) report
+    local deadline=$((SECONDS + READY_TIMEOUT)) report starts=1 started=${START_EPOCH:-$(date +%s)}
     WHY=""
     until curl -fsS -o /dev/null --max-time 3 "$READY_URL" 2>/dev/null; do
         if ((SECONDS >= deadline)); then
@@ -417,6 +429,15 @@ wait_healthy() {
             return 1
         fi
         if gateway_ctl is-failed --quiet; then
+            if ((starts < GATEWAY_STARTS)) && failed_on_lease_timeout "$started"; then
+                starts=$((starts + 1))
+                log "gateway: its start failed on OpenClaw's 5 s state-lease timeout (a loaded host, not the release): start $starts of $GATEWAY_STARTS"
+                gateway_ctl reset-failed || true
+                started=$(date +%s)
+                gateway_ctl start || true
+                deadline=$((SECONDS + READY_TIMEOUT))
+                continue
+            fi
             WHY="$GATEWAY_UNIT failed before $READY_URL answered 200 ($(gateway_ctl show -p Result -p ExecMainStatus --value | tr '\n' ' '))"
             return 1
         fi
@@ -535,6 +556,7 @@ rollback() { # why
         switch_to "$FROM_ID"
         set_previous "$PREVIOUS_BEFORE"
     fi
+    START_EPOCH=$(date +%s)
     gateway_ctl start || true
     local outcome="FAILED and was rolled back"
     if wait_healthy; then
@@ -591,6 +613,7 @@ guarded_upgrade() {
     fi
     STEP="starting the gateway"
     log "upgrade: starting the gateway on openclaw $OPENCLAW_VERSION"
+    START_EPOCH=$(date +%s)
     gateway_ctl start || true
     wait_healthy || rollback "$WHY"
     trap - EXIT
