@@ -174,6 +174,7 @@ describe("upgrades in place on the stand-in VPS", { timeout: 60 * 60_000 }, () =
 
         const run = await deploy(remote!, { ...settings, openclawVersion: PINNED });
         const out = run.push.stdout;
+        t.diagnostic(`release step ${run.stageSeconds.toFixed(1)} s, push ${run.pushSeconds.toFixed(1)} s`);
         t.diagnostic(
             out
                 .split("\n")
@@ -216,6 +217,7 @@ describe("upgrades in place on the stand-in VPS", { timeout: 60 * 60_000 }, () =
         // The settings keep the pinned version (the config is the same; the renderer takes exact versions only): the
         // release given is what the host installs.
         const run = await deploy(remote!, { ...settings, openclawVersion: PINNED }, { release: broken, allowFailure: true });
+        t.diagnostic(`release step ${run.stageSeconds.toFixed(1)} s, push ${run.pushSeconds.toFixed(1)} s`);
         t.diagnostic(
             run.push.stdout
                 .split("\n")
