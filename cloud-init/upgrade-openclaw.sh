@@ -49,7 +49,8 @@ readonly BACKUP_LOCK=$HOST_BACKUP_LOCK
 readonly LOG_FILE=${UPGRADE_LOG:-$HOST_UPGRADE_LOG}
 readonly STATUS_FILE=${UPGRADE_STATUS:-$HOST_UPGRADE_STATUS}
 readonly LOCK_FILE=${UPGRADE_LOCK:-/run/lock/openclaw-vps-upgrade.lock}
-readonly READY_TIMEOUT=${UPGRADE_READY_TIMEOUT:-300}
+# Only catches a hang (a failed unit ends the wait at once): a start under load can take minutes.
+readonly READY_TIMEOUT=${UPGRADE_READY_TIMEOUT:-600}
 readonly PROVISION_ENV=${PROVISION_ENV:-$HOST_ETC_DIR/provision.env}
 # Where the pre-upgrade state waits during the switch: next to the state dir, so putting it back is a rename.
 readonly STATE_SNAPSHOT="$AGENT_HOME/.openclaw-pre-upgrade"

@@ -9,6 +9,7 @@ import type { HostRelease } from "../components/render/openclaw-release";
 import { RemoteHost, type PushResult, type RunResult } from "../components/remote";
 import { GATEWAY_UNIT_NAME } from "../components/render/gateway-unit";
 import { buildHostBundle, type HostBundle, type HostBundleInput } from "../components/render/host-bundle";
+import { parseHostFacts } from "../components/render/host-facts";
 import type { LlmProvider } from "../components/render/openclaw-config";
 import type { Settings } from "../components/settings";
 import { startS3Server, type S3Server } from "./bucket";
@@ -91,15 +92,32 @@ export function deployPlan(settings: Settings): DeployPlan {
     return { settings, userData };
 }
 
-/** hostBundleInput(settings, secrets) exactly as components/host.ts calls it, with the bucket stand-in's endpoint.
- *  `release` defaults to the settings' (openclawVersion); tests pass a stand-in registry's release. */
-export function deployBundleInput(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS, release?: HostRelease): HostBundleInput {
-    const input = hostBundleInput(settings, secrets, undefined, release);
+/**
+ * hostBundleInput(settings, secrets, { hostMemoryMb, release }) exactly as components/host.ts calls it (the memory from
+ * wait-provisioned.sh's HOST-FACTS line, `hostMemoryFrom`), with the bucket stand-in's endpoint. `release` defaults to
+ * the settings' (openclawVersion); tests pass a stand-in registry's release.
+ */
+export interface DeployBundleOptions {
+    hostMemoryMb?: number;
+    release?: HostRelease;
+}
+
+export function deployBundleInput(
+    settings: Settings,
+    secrets: HostSecrets = DEPLOY_SENTINELS,
+    options: DeployBundleOptions = {},
+): HostBundleInput {
+    const input = hostBundleInput(settings, secrets, options);
     return { ...input, backup: { ...input.backup, rclone: { ...input.backup.rclone, endpoint: STANDIN_S3_ENDPOINT } } };
 }
 
-export function deployBundle(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS, release?: HostRelease): HostBundle {
-    return buildHostBundle(deployBundleInput(settings, secrets, release));
+export function deployBundle(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS, options: DeployBundleOptions = {}): HostBundle {
+    return buildHostBundle(deployBundleInput(settings, secrets, options));
+}
+
+/** The host's memory as wait-provisioned.sh reported it (what components/host.ts sizes the gateway from). */
+export function hostMemoryFrom(wait: RunResult): number | undefined {
+    return parseHostFacts(wait.stdout).memTotalMb;
 }
 
 export interface BucketCredentials {
@@ -240,6 +258,8 @@ export interface DeployRun {
     wait: RunResult;
     /** The release step (upgrade-openclaw.sh stage), run beside the wait as AgentHost runs it. */
     stage: RunResult;
+    /** The memory the host reported (HOST-FACTS), which the gateway unit's budget was computed from. */
+    hostMemoryMb: number | undefined;
     push: PushResult;
     waitSeconds: number;
     stageSeconds: number;
@@ -272,18 +292,21 @@ export async function deploy(remote: RemoteHost, settings: Settings, options: De
     let waitSeconds = 0;
     let stageSeconds = 0;
     const [wait, stage] = await Promise.all([
-        remote.waitProvisioned().then((r) => ((waitSeconds = (Date.now() - started) / 1000), r)),
+        remote
+            .waitProvisioned({ timeoutSeconds: settings.provisionTimeoutMinutes * 60 })
+            .then((r) => ((waitSeconds = (Date.now() - started) / 1000), r)),
         remote.stageRelease(release, settings.nodeMajor).then((r) => ((stageSeconds = (Date.now() - started) / 1000), r)),
     ]);
     const beforePushSeconds = (Date.now() - started) / 1000;
+    const hostMemoryMb = hostMemoryFrom(wait);
     await opts.beforePush?.();
     const pushStarted = Date.now();
-    const push = await remote.pushBundle(deployBundle(settings, secrets, release));
+    const push = await remote.pushBundle(deployBundle(settings, secrets, { hostMemoryMb, release }));
     const pushSeconds = (Date.now() - pushStarted) / 1000;
     if ((push.code !== 0 || !push.summary) && !opts.allowFailure) {
         throw new Error(`push failed (exit ${push.code}):\n${push.stdout}\n${push.stderr}`);
     }
-    return { wait, stage, push, waitSeconds, stageSeconds, beforePushSeconds, pushSeconds };
+    return { wait, stage, hostMemoryMb, push, waitSeconds, stageSeconds, beforePushSeconds, pushSeconds };
 }
 
 /** `systemctl --user` of the agent user, from root inside the container (as restore.sh does it). */

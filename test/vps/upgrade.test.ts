@@ -139,7 +139,7 @@ describe("upgrades in place on the stand-in VPS", { timeout: 60 * 60_000 }, () =
 
     it("a new server gets Node and the previous release from the push (user data names no version): the locked tree, exactly", async (t) => {
         for (const version of [PREVIOUS, PINNED]) assert.ok(!userData.includes(version), `user data names ${version}`);
-        assert.equal((await exec('. /var/lib/openclaw-vps/provision.status && echo "$state $step"')).trim(), "done 10/10");
+        assert.equal((await exec('. /var/lib/openclaw-vps/provision.status && echo "$state $step"')).trim(), "done 11/11");
         t.diagnostic(
             `release step ${first.stageSeconds.toFixed(1)} s beside wait-provisioned ${first.waitSeconds.toFixed(1)} s; push ${first.pushSeconds.toFixed(1)} s`,
         );
