@@ -152,6 +152,7 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
             "cloudflared.service",
             "openclaw-backup.timer",
             "openclaw-gateway.service",
+            "openclaw-reboot-window.timer",
             "openclaw-watchdog.timer",
         ]);
         assert.match(firstDeploy.push.stdout, /gateway ready after \d+s/);
