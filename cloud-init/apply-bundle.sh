@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The bundle applier: the library that every script rendered by components/render/bundle.ts embeds. It owns HOW the
-# push changes the host (docs/host-contract.md, "Order of events", steps 3-6): atomic, sha256-gated writes with
+# push changes the host (docs/host-contract.md, "Order of events", steps 3-7): atomic, sha256-gated writes with
 # owner/group/mode; create-only files that are never overwritten; the first-boot restore before the agent's files
-# and the gateway; the plugin installer; enabling and (only when needed) restarting the services; waiting for /readyz.
+# and the gateway; the OpenClaw release (upgrade-openclaw.sh); the plugin installer; enabling and (only when needed)
+# restarting the services; waiting for /readyz.
 #
 # The rendered script defines `bundle_define` (bundle_option/bundle_service/bundle_dir/bundle_file calls, contents in
 # quoted base64 heredocs) and ends with `bundle_main </dev/null`. Everything lives in functions, so bash has parsed the
@@ -28,6 +29,9 @@ declare -A BUNDLE_OPTIONS=(
     [restore_marker]=""
     [plugin_installer]=""
     [plugin_args]=""
+    [release_script]=""
+    [release_spec]=""
+    [release_config]=""
     [state_dir]=""
     [ready_url]=""
     [ready_unit]=""
@@ -343,6 +347,35 @@ install_plugins() {
     clear_pending install-plugins
 }
 
+# The OpenClaw release (upgrade-openclaw.sh apply): installed side by side if it is not yet, then made current; on a
+# host whose gateway runs, that is the guarded upgrade (checked on a copy of the state, backup first, rolled back on
+# failure). It gets the config this push deploys, so the new release starts with it; a second push finds the
+# release current and changes nothing.
+apply_release() {
+    local script=${BUNDLE_OPTIONS[release_script]} candidate="" i
+    [[ -n $script ]] || return 0
+    local -a args=(apply --spec "$(host_path "${BUNDLE_OPTIONS[release_spec]}")")
+    if [[ -n ${BUNDLE_OPTIONS[release_config]} ]]; then
+        for i in "${!BUNDLE_FILE_PATHS[@]}"; do
+            if [[ ${BUNDLE_FILE_PATHS[$i]} == "${BUNDLE_OPTIONS[release_config]}" ]]; then
+                candidate=$(state_path release-config.json)
+                (
+                    umask 077
+                    decode_content "$i" >"$candidate"
+                )
+            fi
+        done
+        [[ -n $candidate ]] || die "the release's config ${BUNDLE_OPTIONS[release_config]} is not in the bundle"
+        args+=(--config "$candidate")
+    fi
+    if [[ -n ${BUNDLE_OPTIONS[plugin_args]} ]]; then args+=(--plugins "${BUNDLE_OPTIONS[plugin_args]}"); fi
+    if [[ -n ${BUNDLE_OPTIONS[ready_url]} ]]; then args+=(--ready-url "${BUNDLE_OPTIONS[ready_url]}"); fi
+    log "the OpenClaw release (install side by side, then switch; guarded when the gateway runs)"
+    "$(host_path "$script")" "${args[@]}" ||
+        die "the OpenClaw release was not installed or upgraded (the reason is above; a failed upgrade was rolled back)"
+    if [[ -n $candidate ]]; then rm -f -- "$candidate"; fi
+}
+
 # Enables a service, restarts it when one of its files changed, otherwise only makes sure it runs.
 run_service() { # scope unit [no-block]
     local scope=$1 unit=$2 ctl=(systemctl) start_flags=()
@@ -454,16 +487,18 @@ bundle_main() {
     preflight
     log "applying ${#BUNDLE_FILE_PATHS[@]} files, ${#BUNDLE_DIR_PATHS[@]} directories"
     ensure_state_dir
-    log "step 1/5: host files (scripts, units, root-only credentials)"
+    log "step 1/6: host files (scripts, units, root-only credentials, the release spec)"
     apply_stage host
-    log "step 2/5: first-boot restore"
+    log "step 2/6: first-boot restore"
     restore_on_first_boot
-    log "step 3/5: the agent's config, secrets, unit and workspace seed"
+    log "step 3/6: the OpenClaw release"
+    apply_release
+    log "step 4/6: the agent's config, secrets, unit and workspace seed"
     apply_stage agent
-    log "step 4/5: plugins and services"
+    log "step 5/6: plugins and services"
     install_plugins
     start_services
-    log "step 5/5: readiness"
+    log "step 6/6: readiness"
     wait_ready
     print_summary
 }

@@ -41,7 +41,7 @@ fi
 getent passwd "$AGENT_USER" >/dev/null || die "user ${AGENT_USER} does not exist"
 AGENT_HOME=${AGENT_HOME:-$(getent passwd "$AGENT_USER" | cut -d: -f6)}
 STATE_DIR="$AGENT_HOME/.openclaw"
-[[ -r "$OPENCLAW_BIN" ]] || die "$OPENCLAW_BIN is missing (provision.sh installs OpenClaw first)"
+[[ -r "$OPENCLAW_BIN" ]] || die "$OPENCLAW_BIN is missing (the push installs OpenClaw first: upgrade-openclaw.sh)"
 [[ -x "$NODE_BIN" ]] || die "$NODE_BIN is not executable"
 
 for spec in "$@"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # First-boot provisioning of an openclaw-vps host (docs/host-contract.md, "Order of events", step 1). It owns
-# everything the host needs before the first push and never needs a secret: packages, UFW, SSH hardening check,
-# brute-force protection, unattended upgrades, the agent user, swap, time zone, Node, OpenClaw, cloudflared, rclone.
+# the base system the host needs before the first push and never needs a secret: packages, UFW, SSH hardening check,
+# brute-force protection, unattended upgrades, the agent user, swap, time zone, cloudflared, rclone. Node and
+# OpenClaw are not here: the push installs them (upgrade-openclaw.sh), so a new version never needs a new server.
 #
 # cloud-init's runcmd runs it as `bash /opt/openclaw-vps/bin/provision.sh`; inputs come from
 # /etc/openclaw-vps/provision.env (KEY=value, non-secret). Every step is safe to rerun: a second run changes nothing.
@@ -30,9 +31,6 @@ readonly STATUS_FILE="${PROVISION_STATUS:-$HOST_PROVISION_STATUS}"
 readonly CONSOLE="${PROVISION_CONSOLE:-/dev/console}"
 readonly LOCK_FILE="${PROVISION_LOCK:-/run/lock/openclaw-vps-provision.lock}"
 
-readonly INSTALL_ROOT=$HOST_INSTALL_DIR
-readonly NODE_DIR=$HOST_NODE_DIR
-readonly OPENCLAW_PREFIX=$HOST_OPENCLAW_PREFIX
 readonly STATE_DIR=$HOST_STATE_DIR
 readonly SSHD_DROPIN=$HOST_SSHD_HARDENING
 readonly AGENT_USER=$HOST_AGENT_USER
@@ -45,7 +43,7 @@ readonly APT_LOCK_WAIT=${PROVISION_APT_LOCK_WAIT:-900}
 readonly APT_RETRY_SECONDS=${PROVISION_APT_RETRY_SECONDS:-10}
 
 # In order. The firewall and SSH come first so the host is closed before anything big is downloaded.
-readonly STEPS=(packages ufw ssh bruteforce upgrades agent_user metadata swap timezone node openclaw cloudflared rclone)
+readonly STEPS=(packages ufw ssh bruteforce upgrades agent_user metadata swap timezone cloudflared rclone)
 readonly PACKAGES=(
     ca-certificates curl gnupg xz-utils jq tzdata
     ufw
@@ -196,7 +194,7 @@ load_config() {
         key=${BASH_REMATCH[1]}
         value=${BASH_REMATCH[2]}
         case $key in
-            ADMIN_USER | NODE_MAJOR | OPENCLAW_VERSION | SWAP_MB | TIMEZONE | NODE_DIST_URL | NPM_REGISTRY | \
+            ADMIN_USER | SWAP_MB | TIMEZONE | NODE_DIST_URL | NPM_REGISTRY | \
                 CLOUDFLARED_APT_URL | CLOUDFLARED_APT_KEY_URL | CLOUDFLARED_APT_KEY_FINGERPRINT)
                 printf -v "$key" '%s' "$value"
                 ;;
@@ -216,9 +214,6 @@ load_config() {
     [[ ${ADMIN_USER:-} =~ $user_re && $ADMIN_USER != root ]] || die "ADMIN_USER must be a user name other than root"
     [[ $AGENT_USER =~ $user_re && $AGENT_USER != root && $AGENT_USER != "$ADMIN_USER" ]] ||
         die "AGENT_USER must be a user name other than root and ADMIN_USER"
-    [[ ${NODE_MAJOR:-} =~ ^[1-9][0-9]*$ ]] || die "NODE_MAJOR must be a number such as 24"
-    [[ ${OPENCLAW_VERSION:-} =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] ||
-        die "OPENCLAW_VERSION must be an exact version such as 2026.9.6"
     [[ $SWAP_MB =~ ^[0-9]+$ ]] || die "SWAP_MB must be a number of MB (0 = no swap)"
     [[ $TIMEZONE =~ ^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$ ]] || die "TIMEZONE must be an IANA name such as Europe/Berlin"
     local name
@@ -315,14 +310,29 @@ EOF
     die "fail2ban's sshd jail did not come up"
 }
 
+# Security updates every day. Their reboots are ours to schedule: unattended-upgrades' own Automatic-Reboot ignores
+# systemd inhibitors (it would reboot in the middle of a backup), so it stays off and the push's
+# openclaw-reboot-window.timer reboots inside rebootWindow, after taking the backup lock. cloudflared comes from
+# Cloudflare's repository (Origin: cloudflared, Codename: any) and is kept current the same way.
 step_upgrades() {
     write_if_changed /etc/apt/apt.conf.d/20auto-upgrades 0644 <<'EOF' || true
 // openclaw-vps: fetch package lists and install security updates every day (written by provision.sh)
 APT::Periodic::Update-Package-Lists "1";
 APT::Periodic::Unattended-Upgrade "1";
 EOF
+    write_if_changed /etc/apt/apt.conf.d/52openclaw-vps-unattended-upgrades 0644 <<'EOF' || true
+// openclaw-vps (written by provision.sh): no reboot from unattended-upgrades itself; openclaw-reboot-window.timer
+// reboots inside rebootWindow when /run/reboot-required says so, never during a backup or an upgrade.
+Unattended-Upgrade::Automatic-Reboot "false";
+// cloudflared from Cloudflare's repository, kept current like the security updates.
+Unattended-Upgrade::Origins-Pattern { "origin=cloudflared,codename=any"; };
+EOF
     [[ $(apt-config shell value APT::Periodic::Unattended-Upgrade) == "value='1'" ]] ||
         die "another apt.conf.d file turns unattended upgrades off"
+    [[ $(apt-config shell value Unattended-Upgrade::Automatic-Reboot) == "value='false'" ]] ||
+        die "another apt.conf.d file turns unattended-upgrades' own reboot on (the reboot window owns reboots)"
+    apt-config dump Unattended-Upgrade::Origins-Pattern | grep -qF '"origin=cloudflared,codename=any"' ||
+        die "unattended-upgrades does not list cloudflared's origin"
     if systemd_running; then systemctl enable --quiet apt-daily.timer apt-daily-upgrade.timer; fi
 }
 
@@ -430,75 +440,6 @@ step_timezone() {
     link_if_needed "/usr/share/zoneinfo/$TIMEZONE" /etc/localtime
     if [[ $(cat /etc/timezone 2>/dev/null || true) != "$TIMEZONE" ]]; then printf '%s\n' "$TIMEZONE" >/etc/timezone; fi
     log "time zone: $TIMEZONE ($(date +%Z))"
-}
-
-node_arch() {
-    case "$(uname -m)" in
-        x86_64) echo x64 ;;
-        aarch64 | arm64) echo arm64 ;;
-        *) die "no official Node build for $(uname -m)" ;;
-    esac
-}
-
-# The official tarball of the newest NODE_MAJOR release, verified against SHASUMS256.txt before it is unpacked.
-step_node() {
-    local arch base sums line sha file version installed work
-    arch="$(node_arch)"
-    base="${NODE_DIST_URL%/}/latest-v${NODE_MAJOR}.x"
-    sums="$(fetch "$base/SHASUMS256.txt")" || die "cannot read $base/SHASUMS256.txt"
-    line="$(grep -E "^[0-9a-f]{64}  node-v${NODE_MAJOR}\.[0-9]+\.[0-9]+-linux-${arch}\.tar\.xz\$" <<<"$sums" || true)"
-    [[ -n $line && $(wc -l <<<"$line") == 1 ]] || die "$base/SHASUMS256.txt lists no single linux-$arch tar.xz"
-    sha=${line%% *}
-    file=${line##* }
-    version=${file#node-}
-    version=${version%-linux-*}
-    installed="$("$NODE_DIR/bin/node" --version 2>/dev/null || true)"
-    if [[ $installed == "$version" ]]; then
-        log "node: $version already installed"
-    else
-        log "node: installing $version (installed: ${installed:-none}) from $base"
-        install -d -m 0755 "$INSTALL_ROOT"
-        rm -rf "$INSTALL_ROOT"/.node-install.* # left by an interrupted or refused earlier attempt
-        # Unpacked next to its destination so the final switch is a rename on one file system.
-        work="$(mktemp -d "$INSTALL_ROOT/.node-install.XXXXXX")"
-        fetch "$base/$file" -o "$work/$file"
-        printf '%s  %s\n' "$sha" "$work/$file" | sha256sum --check --status ||
-            die "checksum mismatch for $file: refusing to install it"
-        mkdir "$work/node"
-        tar -xJf "$work/$file" -C "$work/node" --strip-components=1 --no-same-owner
-        chmod -R go-w "$work/node"
-        chmod 0755 "$work/node"
-        [[ $("$work/node/bin/node" --version) == "$version" ]] || die "the unpacked node does not report $version"
-        rm -rf "$NODE_DIR.old"
-        if [[ -e $NODE_DIR ]]; then mv "$NODE_DIR" "$NODE_DIR.old"; fi
-        mv "$work/node" "$NODE_DIR"
-        rm -rf "$NODE_DIR.old" "$work"
-    fi
-    local tool
-    for tool in node npm npx; do link_if_needed "$NODE_DIR/bin/$tool" "/usr/local/bin/$tool"; done
-}
-
-# `npm install -g --prefix` into a root-owned tree: the agent runs OpenClaw but cannot change its own code.
-step_openclaw() {
-    local manifest="$OPENCLAW_PREFIX/lib/node_modules/openclaw/package.json" installed
-    installed="$(jq -r .version "$manifest" 2>/dev/null || true)"
-    if [[ $installed == "$OPENCLAW_VERSION" ]]; then
-        log "openclaw: $OPENCLAW_VERSION already installed"
-    else
-        log "openclaw: installing $OPENCLAW_VERSION (installed: ${installed:-none}) from $NPM_REGISTRY"
-        install -d -m 0755 "$OPENCLAW_PREFIX"
-        PATH="$NODE_DIR/bin:$PATH" npm install --global --prefix "$OPENCLAW_PREFIX" --registry "$NPM_REGISTRY" \
-            --no-fund --no-audit --no-update-notifier "openclaw@$OPENCLAW_VERSION"
-        chown -R root:root "$OPENCLAW_PREFIX"
-        chmod -R go-w "$OPENCLAW_PREFIX"
-    fi
-    link_if_needed "$OPENCLAW_PREFIX/bin/openclaw" /usr/local/bin/openclaw
-    local reported
-    reported="$(runuser -u "$AGENT_USER" -- env HOME="$HOST_AGENT_HOME" PATH=/usr/local/bin:/usr/bin:/bin \
-        openclaw --version)" || die "openclaw --version fails for $AGENT_USER"
-    [[ $reported == *"$OPENCLAW_VERSION"* ]] || die "openclaw reports '$reported', want $OPENCLAW_VERSION"
-    if runuser -u "$AGENT_USER" -- test -w "$manifest"; then die "$AGENT_USER can modify OpenClaw's own files"; fi
-    log "openclaw: $reported, runnable (not writable) by $AGENT_USER"
 }
 
 # gpg in a throwaway home that starts no agent or keybox daemon, with our lock descriptors closed: a daemon left behind

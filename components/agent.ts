@@ -53,8 +53,6 @@ export class OpenClawAgent extends pulumi.ComponentResource {
             hostname: s.agentName,
             adminUser: s.adminUser,
             sshPublicKey: s.sshPublicKey,
-            nodeMajor: s.nodeMajor,
-            openclawVersion: s.openclawVersion,
             swapMb: s.swapMb,
             timezone: s.timezone,
         });

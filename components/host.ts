@@ -18,6 +18,7 @@ import { renderPlanInstaller } from "./render/restore-plan";
 import { r2Endpoint } from "./render/rclone";
 import { PROJECT_ROOT } from "./core/pins";
 import { shellQuote } from "./core/shell";
+import { HostRelease, releaseFor, releaseId, renderReleaseStageScript } from "./render/openclaw-release";
 import { parseHostFacts } from "./render/host-facts";
 import { afterShebang, shellExports } from "./core/shell";
 
@@ -50,6 +51,11 @@ export const PLACEHOLDER_SECRETS: HostSecrets = {
     backupSecretAccessKey: "placeholder-secret-access-key",
 };
 
+/** The OpenClaw release of these settings: the pin's locked tree, or a kept one (`openclawVersion`). */
+export function settingsRelease(s: Settings): HostRelease {
+    return releaseFor(s.openclawVersion);
+}
+
 export interface HostBundleOptions {
     /** The repository's workspace/ by default. */
     workspaceDir?: string;
@@ -59,11 +65,13 @@ export interface HostBundleOptions {
      * nominal size.
      */
     hostMemoryMb?: number;
+    /** The OpenClaw release: the one of `openclawVersion` by default (tests pass others, e.g. a stand-in registry's). */
+    release?: HostRelease;
 }
 
 /** Map validated settings and secrets to the host bundle's input: pure, so tests and the plan can call it. */
 export function hostBundleInput(s: Settings, secrets: HostSecrets, options: HostBundleOptions = {}): HostBundleInput {
-    const { workspaceDir } = options;
+    const { workspaceDir, release } = options;
     const gateway = renderGatewayUnit({ serverMemoryMb: options.hostMemoryMb ?? s.serverMemoryMb ?? 2048, swapMb: s.swapMb });
     return {
         openclaw: {
@@ -95,6 +103,8 @@ export function hostBundleInput(s: Settings, secrets: HostSecrets, options: Host
         },
         workspace: workspaceFiles(workspaceDir),
         gatewayUnit: gateway.unit,
+        release: { release: release ?? settingsRelease(s), nodeMajor: s.nodeMajor },
+        rebootWindow: { window: s.rebootWindow, timezone: s.timezone },
         watchdog: {
             settings: {
                 label: `${s.agentName} (${s.hostname})`,
@@ -261,6 +271,21 @@ export class AgentHost extends pulumi.ComponentResource {
             // A new plan (a new server, or the planner replaced by hand) is sent again; an unchanged one never is.
             { parent: this, dependsOn: [waitProvisioned], replaceOnChanges: ["stdin"] },
         );
+        // The release is installed side by side first, over its own SSH session: on a new server while it is still
+        // provisioning (its base system and Node/OpenClaw overlap), on a version change while the old release keeps
+        // serving. Only the push below switches to it. Its script carries no secret.
+        const release = settingsRelease(s);
+        const stageRelease = new command.remote.Command(
+            `${name}-release`,
+            {
+                connection,
+                create: REMOTE_COMMAND,
+                stdin: renderReleaseStageScript(release, s.nodeMajor),
+                triggers: [args.serverId, releaseId(release, s.nodeMajor)],
+                logging: "stdoutAndStderr",
+            },
+            { parent: this },
+        );
 
         const alerts = pulumi.all([args.alerts?.telegramBotToken, args.alerts?.ntfyUrl, args.alerts?.webhookUrl]);
         const bundle = pulumi
@@ -318,7 +343,7 @@ export class AgentHost extends pulumi.ComponentResource {
                 // The applier prints a summary and, on failure, the gateway's last log lines; never a secret.
                 logging: "stdoutAndStderr",
             },
-            { parent: this, dependsOn: [waitProvisioned, restoreKeys], deleteBeforeReplace: true },
+            { parent: this, dependsOn: [waitProvisioned, restoreKeys, stageRelease], deleteBeforeReplace: true },
         );
 
         this.pushSummary = push.stdout.apply((out) =>

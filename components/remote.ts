@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { NodeSSH } from "node-ssh";
 import { afterShebang, shellExports } from "./core/shell";
 import { Bundle, RenderOptions, renderBundleScript } from "./render/bundle";
+import { HostRelease, renderReleaseStageScript } from "./render/openclaw-release";
 
 export interface ConnectOptions {
     host: string;
@@ -141,6 +142,20 @@ export class RemoteHost {
         const result = await this.runScript(script, { sudo: true, ...options });
         if (result.code !== 0) {
             throw new Error(`${this.target} did not finish provisioning (exit ${result.code}):\n${result.stdout}${result.stderr}`);
+        }
+        return result;
+    }
+
+    /**
+     * Installs an OpenClaw release side by side (upgrade-openclaw.sh stage, the script and the spec on stdin), as the
+     * deploy's `release` step does before the push; throws with its output when it fails.
+     */
+    async stageRelease(release: HostRelease, nodeMajor: number, options: RunOptions = {}): Promise<RunResult> {
+        const result = await this.runScript(renderReleaseStageScript(release, nodeMajor), { sudo: true, ...options });
+        if (result.code !== 0) {
+            throw new Error(
+                `${this.target}: installing openclaw ${release.version} failed (exit ${result.code}):\n${result.stdout}${result.stderr}`,
+            );
         }
         return result;
     }

@@ -31,6 +31,10 @@ import {
     startBucket,
 } from "../standin";
 import { standInSettings } from "./lib/standin-settings";
+import type { RemoteHost } from "../components/remote";
+import type { Settings } from "../components/settings";
+import { availableReleases } from "../components/render/openclaw-release";
+import { publishStandInRelease } from "../standin/releases";
 
 const MIB = 1024 * 1024;
 /** The 2 GB profile: the smallest server the project supports (DigitalOcean s-2vcpu-2gb). */
@@ -206,6 +210,110 @@ function machine(): string {
 }
 
 const sec = (s: number) => `${s.toFixed(1)} s`;
+
+/** The time (ms) of the first `YYYY-MM-DDTHH:MM:SSZ ...` log line that matches. */
+function lineTime(log: string, pattern: RegExp): number {
+    const line = log.split("\n").find((l) => pattern.test(l));
+    return line ? Date.parse(line.slice(0, 20)) : NaN;
+}
+
+/** Node and npm ci figures of the release step's output (upgrade-openclaw.sh stage). */
+function stageFigures(output: string): { nodeSeconds: number; npmSeconds: number; packages: number } {
+    const nodeStart = lineTime(output, /node: (installing|v\S+ already installed)/);
+    const npmStart = lineTime(output, /openclaw: npm ci of/);
+    const done = /packages installed in (\d+) s/.exec(output);
+    return {
+        nodeSeconds: Number.isNaN(npmStart - nodeStart) ? 0 : (npmStart - nodeStart) / 1000,
+        npmSeconds: Number(done?.[1] ?? NaN),
+        packages: Number(/openclaw: (\d+) packages installed/.exec(output)?.[1] ?? NaN),
+    };
+}
+
+/** Polls /readyz inside the container until stopped; returns the longest stretch it was not 200 (s). */
+function readinessPoller(vps: StandInVps, port: number): { stop(): Promise<number> } {
+    let running = true;
+    let downSince: number | undefined;
+    let longest = 0;
+    const loop = (async () => {
+        while (running) {
+            const code = (
+                await vps.exec(`curl -s -o /dev/null -w '%{http_code}' --max-time 1 http://127.0.0.1:${port}/readyz || true`, {
+                    allowFailure: true,
+                })
+            ).stdout.trim();
+            const now = Date.now();
+            if (code !== "200") downSince ??= now;
+            else if (downSince !== undefined) {
+                longest = Math.max(longest, (now - downSince) / 1000);
+                downSince = undefined;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+    })();
+    return {
+        stop: async () => {
+            running = false;
+            await loop;
+            return longest;
+        },
+    };
+}
+
+/** The upgrade's phases from its log lines (upgrade-openclaw.sh apply, in the push's output). */
+function upgradePhases(output: string): Record<string, number> {
+    const t = (pattern: RegExp) => lineTime(output, pattern);
+    const seconds = (a: number, b: number) => (b - a) / 1000;
+    const phases: Record<string, number> = {
+        "checks on a copy of the state (config validate, doctor --lint, doctor --non-interactive)": seconds(
+            t(/check: openclaw/),
+            t(/check: passed/),
+        ),
+        "verified backup (openclaw-backup.service)": seconds(t(/backup: starting/), t(/backup: snapshot/)),
+        "gateway stop and state copied aside": seconds(t(/upgrade: stopping the gateway/), t(/upgrade: state copied aside/)),
+        "switch, then gateway start to ready and healthy": seconds(t(/upgrade: state copied aside/), t(/is ready and healthy|ROLLBACK:/)),
+    };
+    return Object.fromEntries(Object.entries(phases).filter(([, v]) => !Number.isNaN(v)));
+}
+
+/**
+ * In-place release changes on the bench host, through the push: back to the kept previous release (what a
+ * `pulumi config set openclawVersion <previous>` does), then the upgrade to the pin (the figure), then a broken
+ * release from the local registry stand-in (its gateway exits 78), which is rolled back.
+ */
+async function upgradeBenchmark(vps: StandInVps, remote: RemoteHost, settings: Settings, out: (line?: string) => void): Promise<void> {
+    const pinned = settings.openclawVersion;
+    const previous = [...availableReleases().keys()].find((v) => v !== pinned);
+    if (!previous) {
+        out(`(no kept release besides ${pinned} in releases/: no upgrade to measure)`);
+        return;
+    }
+    const broken = await publishStandInRelease({ version: "2026.9.7-standin.78", behaviour: "exit-78" });
+    const rows: string[] = [];
+    for (const [label, version, release] of [
+        [`back to the kept release ${previous} (rollback by config)`, previous, undefined],
+        [`upgrade ${previous} -> ${pinned}`, pinned, undefined],
+        [`broken release (gateway exits 78) -> rolled back to ${pinned}`, broken.version, broken],
+    ] as const) {
+        const poller = readinessPoller(vps, settings.gatewayPort);
+        const started = Date.now();
+        // A stand-in release keeps the pinned version in the settings (same config); the release given is installed.
+        const run = await deploy(remote, { ...settings, openclawVersion: release ? pinned : version }, { release, allowFailure: true });
+        const total = (Date.now() - started) / 1000;
+        const polled = await poller.stop();
+        const output = run.push.stdout + run.push.stderr;
+        const measured = /not ready for ([\d.]+) s/.exec(output)?.[1];
+        rows.push(
+            `| ${label}: push ${run.push.code === 0 ? "succeeded" : "failed (as it must)"} | ${sec(total)} in all (release step ${sec(run.stageSeconds)}, push ${sec(run.pushSeconds)}); gateway not ready ${measured ?? "?"} s (script: stop to ready), ${polled.toFixed(1)} s (polled /readyz) |`,
+        );
+        for (const [phase, seconds] of Object.entries(upgradePhases(output))) rows.push(`| · ${phase} | ${sec(seconds)} |`);
+        if (version === broken.version && run.push.code === 0) throw new Error("the broken release was not refused");
+    }
+    out(`In-place release changes through the push (the gateway's downtime is stop to /readyz):`);
+    out();
+    out("| change | figure |");
+    out("|---|---|");
+    for (const row of rows) out(row);
+}
 const mb = (m: number) => `${Math.round(m)} MiB`;
 
 async function vpsBenchmark(): Promise<void> {
@@ -221,20 +329,17 @@ async function vpsBenchmark(): Promise<void> {
     try {
         const started = Date.now();
         vps = await cap.around(() => StandInVps.boot({ name: "bench", userData: plan.userData }));
+        const live = vps;
         const { forwarderPid } = vps.resources();
         if (forwarderPid !== undefined) cap.release(forwarderPid);
-        const boot = await vps.waitBooted();
-        const bootSeconds = (Date.now() - started) / 1000;
-        if (boot.cloudInitCode !== 0) throw new Error(`cloud-init did not finish cleanly:\n${boot.cloudInit}\n${vps.consoleTail(30)}`);
-        const provisionLog = (await vps.exec("cat /var/log/openclaw-vps/provision.log")).stdout;
-        const steps = provisionStepSeconds(provisionLog);
-        const provisionTotal = Number(/provisioning done in (\d+) s/.exec(provisionLog)?.[1] ?? steps.reduce((a, [, s]) => a + s, 0));
         const afterBoot = cap.usage();
 
         const bucket = await startBucket(vps, plan.settings, bucketData);
         try {
-            await installRecordingCloudflared(vps);
-            const remote = await connectAdmin(vps, plan.settings, admin.privateKey);
+            // As pulumi up does it: SSH as soon as the server lets the admin in, then the release step beside
+            // wait-provisioned (Node and OpenClaw install while the base system provisions), then the push.
+            const remote = await connectAdmin(vps, plan.settings, admin.privateKey, 10 * 60_000);
+            const sshSeconds = (Date.now() - started) / 1000;
             try {
                 const restorePlan = await planRestoreInNamespace(vps.resources().netns, {
                     endpoint: STANDIN_S3_ENDPOINT,
@@ -244,12 +349,26 @@ async function vpsBenchmark(): Promise<void> {
                     restoreFrom: plan.settings.restoreFrom,
                 });
                 const deploySampler = cap.sampleAnon();
-                const run = await deploy(remote, plan.settings, undefined, { plan: restorePlan.plan });
+                const run = await deploy(remote, plan.settings, {
+                    plan: restorePlan.plan,
+                    beforePush: () => installRecordingCloudflared(live),
+                });
                 // The push sized the gateway from what the host reported (the cap, when it applies), as pulumi up does.
                 const hostMb = run.hostMemoryMb ?? serverMb;
                 const budget = gatewayMemoryBudget(hostMb);
                 const readySeconds = (Date.now() - started) / 1000;
                 const gatewayStart = Number(/gateway ready after (\d+)s/.exec(run.push.stdout)?.[1] ?? NaN);
+                const boot = await live.waitBooted();
+                if (boot.cloudInitCode !== 0)
+                    throw new Error(`cloud-init did not finish cleanly:\n${boot.cloudInit}\n${live.consoleTail(30)}`);
+                const provisionLog = (await live.exec("cat /var/log/openclaw-vps/provision.log")).stdout;
+                const steps = provisionStepSeconds(provisionLog);
+                const provisionTotal = Number(
+                    /provisioning done in (\d+) s/.exec(provisionLog)?.[1] ?? steps.reduce((a, [, s]) => a + s, 0),
+                );
+                const provisionDone = (lineTime(provisionLog, /provisioning done in/) - started) / 1000;
+                const provisionStart = (lineTime(provisionLog, /provisioning with/) - started) / 1000;
+                const stage = stageFigures(run.stage.stdout);
                 // Let the gateway settle (workers, first timers) before measuring its idle footprint.
                 await new Promise((resolve) => setTimeout(resolve, 20_000));
                 const deployPeakAnon = deploySampler.stop();
@@ -278,14 +397,25 @@ async function vpsBenchmark(): Promise<void> {
                 out();
                 out("| what | figure |");
                 out("|---|---|");
-                out(`| boot to \`cloud-init status: done\` (provisioning included) | ${sec(bootSeconds)} |`);
-                out(`| provision.sh total (its log) | ${provisionTotal} s |`);
-                for (const [name, seconds] of steps) {
-                    out(`| · step ${name} | ${seconds} s (${provisionTotal ? Math.round((100 * seconds) / provisionTotal) : 0} %) |`);
-                }
-                out(`| wait-provisioned.sh over SSH | ${sec(run.waitSeconds)} |`);
+                const share = (seconds: number) => `${Math.round((100 * seconds) / readySeconds)} % of boot to /readyz`;
+                out(`| boot to the admin's first SSH login | ${sec(sshSeconds)} (${share(sshSeconds)}) |`);
                 out(
-                    `| push (files, services, gateway start to /readyz) | ${sec(run.pushSeconds)} (gateway start to ready: ${gatewayStart} s) |`,
+                    `| provision.sh (base system), its own log | ${provisionTotal} s, from ${sec(provisionStart)} to ${sec(provisionDone)} after boot (\`cloud-init status: done\`) |`,
+                );
+                for (const [name, seconds] of steps) {
+                    out(
+                        `| · step ${name} | ${seconds} s (${provisionTotal ? Math.round((100 * seconds) / provisionTotal) : 0} % of provisioning) |`,
+                    );
+                }
+                out(
+                    `| release step (Node + \`npm ci\` of the locked tree), beside provisioning | ${sec(run.stageSeconds)} from the SSH login: Node ${stage.nodeSeconds} s, npm ci + tree check ${stage.npmSeconds} s (${stage.packages} packages) |`,
+                );
+                out(`| wait-provisioned.sh over SSH (beside the release step) | ${sec(run.waitSeconds)} |`);
+                out(
+                    `| both done (the push can start) | ${sec(sshSeconds + run.beforePushSeconds)} after boot (the longer one: ${run.stageSeconds > run.waitSeconds ? "the release step" : "provisioning"}) |`,
+                );
+                out(
+                    `| push (files, the release switch, services, gateway start to /readyz) | ${sec(run.pushSeconds)} (${share(run.pushSeconds)}; gateway start to ready: ${gatewayStart} s, ${share(gatewayStart)}) |`,
                 );
                 out(`| boot to /readyz | ${sec(readySeconds)} |`);
                 out(
@@ -324,6 +454,8 @@ async function vpsBenchmark(): Promise<void> {
                 out(
                     `| snapshot | ${backup.last_snapshot} (${backup.last_kind}, ${backup.last_files} files, ${backup.last_bytes} bytes, ${backup.last_archive_bytes} bytes uploaded) |`,
                 );
+                out();
+                await upgradeBenchmark(live, remote, plan.settings, out);
                 out();
                 out("Limits of the measurement: the container shares this machine's kernel; its own systemd cannot enforce the unit's");
                 out("MemoryHigh/MemoryMax where the host's memory controller is cgroup v1 (read-only inside the container), so the");

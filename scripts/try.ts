@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { HostSecrets } from "../components/host";
+import { settingsRelease, type HostSecrets } from "../components/host";
 import { RemoteHost } from "../components/remote";
 import { LLM_PROVIDER_SPECS, renderGatewayEnvFile, type LlmProvider } from "../components/render/openclaw-config";
 import { ConfigError, type Settings } from "../components/settings";
@@ -369,6 +369,13 @@ async function deployOnto(paths: SupervisorPaths, started: Started): Promise<num
                 onStdout: (chunk) => waitOutput.write(chunk),
             });
             waitOutput.flush();
+            const release = settingsRelease(settings);
+            say(
+                `- release: openclaw ${release.version} on Node ${settings.nodeMajor}, installed side by side from the project's lock (npm ci)`,
+            );
+            const stageOutput = lineWriter("release");
+            await remote.stageRelease(release, settings.nodeMajor, { onStdout: (chunk) => stageOutput.write(chunk) });
+            stageOutput.flush();
             say("- cloudflared: the stand-in connector that reports READY (no tunnel is made)");
             await installRecordingCloudflaredOverSsh(remote);
             if (withLlm) {
@@ -388,7 +395,7 @@ async function deployOnto(paths: SupervisorPaths, started: Started): Promise<num
             say("- push: the host bundle, as pulumi up pushes it (then the gateway starts)");
             const out = lineWriter("push");
             const err = lineWriter("push");
-            const push = await remote.pushBundle(deployBundle(settings, secrets, hostMemoryFrom(wait)), {
+            const push = await remote.pushBundle(deployBundle(settings, secrets, { hostMemoryMb: hostMemoryFrom(wait) }), {
                 onStdout: (c) => out.write(c),
                 onStderr: (c) => err.write(c),
             });

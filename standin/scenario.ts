@@ -5,7 +5,6 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NodeSSH } from "node-ssh";
-import { readOpenclawPin } from "../components/core/pins";
 import { renderUserData, type HostMirrors, type UserDataInput } from "../components/render/user-data";
 import { STANDIN_MIRRORS, standInAptKeyFingerprint } from "./internet";
 import { requireTools } from "./prerequisites";
@@ -48,8 +47,6 @@ export async function createAdminKey(): Promise<AdminKey> {
 export function standInUserDataInput(publicKey: string, overrides: Partial<UserDataInput> = {}): UserDataInput {
     return {
         adminUser: "ops",
-        nodeMajor: 24,
-        openclawVersion: readOpenclawPin().version,
         swapMb: 2048,
         timezone: "Europe/Berlin",
         hostname: "standin",
@@ -99,7 +96,7 @@ export function provisionStepSeconds(log: string): [string, number][] {
 }
 
 export interface ProvisionProgress {
-    /** The line without its timestamp and tag, e.g. "step 5/12 node: start". */
+    /** The line without its timestamp and tag, e.g. "step 5/10 agent_user: start". */
     text: string;
     step?: { index: number; total: number; name: string; state: "start" | "ok" };
     done?: boolean;

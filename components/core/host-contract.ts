@@ -19,8 +19,12 @@ export const HOST_DIRS = {
     /** Root-owned install root: host scripts, Node, OpenClaw. */
     install: "/opt/openclaw-vps",
     bin: "/opt/openclaw-vps/bin",
-    node: "/opt/openclaw-vps/node",
-    openclaw: "/opt/openclaw-vps/openclaw",
+    /** Node versions side by side, one directory per version (v24.21.0/), each from the official tarball. */
+    nodes: "/opt/openclaw-vps/nodes",
+    /** OpenClaw releases side by side: <version>-node<major>-<lock digest>/ with package.json, lock, node_modules/. */
+    releases: "/opt/openclaw-vps/releases",
+    /** The release the push wants (package.json, package-lock.json, release.env), written by the push. */
+    releaseSpec: "/etc/openclaw-vps/release",
     /** Non-secret settings (0644) and root-only credentials (0600). */
     etc: "/etc/openclaw-vps",
     /** Status files, markers, the push's state. */
@@ -50,6 +54,15 @@ export const HOST_FILES = {
     /** The backup job's local index: its last full (key, id, header) and every file's hash, root-only. */
     backupIndex: `${HOST_DIRS.state}/backup-index`,
     pushState: `${HOST_DIRS.state}/push`,
+    /** flock lock of the backup job and the restore; the upgrade and the reboot window take it too. */
+    backupLock: `${HOST_DIRS.state}/backup.lock`,
+    /** Symlinks to the current and the previous release: switching is one rename of `current`. */
+    currentRelease: `${HOST_DIRS.install}/current`,
+    previousRelease: `${HOST_DIRS.install}/previous`,
+    upgradeScript: `${HOST_DIRS.bin}/upgrade-openclaw.sh`,
+    upgradeStatus: `${HOST_DIRS.state}/upgrade.status`,
+    upgradeLog: `${HOST_DIRS.log}/upgrade.log`,
+    rebootWindowScript: `${HOST_DIRS.bin}/reboot-window.sh`,
     tunnelEnv: "/etc/cloudflared/tunnel.env",
     cloudflaredBinary: "/usr/bin/cloudflared",
     openclawConfig: `${HOST_DIRS.agentState}/openclaw.json`,
@@ -65,6 +78,9 @@ export const HOST_UNITS = {
     cloudflared: "cloudflared.service",
     backupService: "openclaw-backup.service",
     backupTimer: "openclaw-backup.timer",
+    /** Reboots a host that needs it (unattended upgrades), inside `rebootWindow`, never during a backup. */
+    rebootService: "openclaw-reboot-window.service",
+    rebootTimer: "openclaw-reboot-window.timer",
     watchdogService: "openclaw-watchdog.service",
     watchdogTimer: "openclaw-watchdog.timer",
 } as const;
@@ -88,8 +104,11 @@ export function renderContractEnv(): string {
         HOST_AGENT_HOME: AGENT_HOME,
         HOST_INSTALL_DIR: HOST_DIRS.install,
         HOST_BIN_DIR: HOST_DIRS.bin,
-        HOST_NODE_DIR: HOST_DIRS.node,
-        HOST_OPENCLAW_PREFIX: HOST_DIRS.openclaw,
+        HOST_NODE_VERSIONS_DIR: HOST_DIRS.nodes,
+        HOST_RELEASES_DIR: HOST_DIRS.releases,
+        HOST_RELEASE_SPEC_DIR: HOST_DIRS.releaseSpec,
+        HOST_CURRENT_RELEASE: HOST_FILES.currentRelease,
+        HOST_PREVIOUS_RELEASE: HOST_FILES.previousRelease,
         HOST_ETC_DIR: HOST_DIRS.etc,
         HOST_STATE_DIR: HOST_DIRS.state,
         HOST_LOG_DIR: HOST_DIRS.log,
@@ -101,12 +120,17 @@ export function renderContractEnv(): string {
         HOST_BACKUP_STATUS: HOST_FILES.backupStatus,
         HOST_RESTORE_MARKER: HOST_FILES.restoreMarker,
         HOST_RESTORE_PLAN: HOST_FILES.restorePlan,
+        HOST_BACKUP_LOCK: HOST_FILES.backupLock,
+        HOST_UPGRADE_STATUS: HOST_FILES.upgradeStatus,
+        HOST_UPGRADE_LOG: HOST_FILES.upgradeLog,
         HOST_TUNNEL_ENV: HOST_FILES.tunnelEnv,
         HOST_RCLONE_CONFIG: HOST_FILES.rcloneConfig,
         HOST_GATEWAY_UNIT: HOST_UNITS.gateway,
         HOST_CLOUDFLARED_UNIT: HOST_UNITS.cloudflared,
         HOST_BACKUP_SERVICE: HOST_UNITS.backupService,
         HOST_BACKUP_TIMER: HOST_UNITS.backupTimer,
+        HOST_REBOOT_SERVICE: HOST_UNITS.rebootService,
+        HOST_REBOOT_TIMER: HOST_UNITS.rebootTimer,
         HOST_WATCHDOG_STATE: HOST_FILES.watchdogState,
     };
     const lines = Object.entries(values).map(([key, value]) => {

@@ -56,6 +56,22 @@ export const DURATION_RULE: Rule<string> = {
  *  a cloud, because only `npm run plan` and the mock engine put it there. */
 export const PLAN_PLACEHOLDER_PREFIX = "PLAN-PLACEHOLDER-";
 export const isPlanPlaceholder = (value: string): boolean => value.startsWith(PLAN_PLACEHOLDER_PREFIX);
+const WINDOW = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/;
+
+/** A reboot window `HH:MM-HH:MM` (local time, may cross midnight), 15 minutes to 12 hours long, or `off`. */
+export function rebootWindowMinutes(value: string): { start: number; length: number } | undefined {
+    const m = WINDOW.exec(value);
+    if (!m) return undefined;
+    const start = Number(m[1]) * 60 + Number(m[2]);
+    const end = Number(m[3]) * 60 + Number(m[4]);
+    const length = (end - start + 24 * 60) % (24 * 60);
+    return length >= 15 && length <= 12 * 60 ? { start, length } : undefined;
+}
+
+export const REBOOT_WINDOW_RULE: Rule<string> = {
+    expected: "a daily window HH:MM-HH:MM in `timezone`, 15 minutes to 12 hours long (e.g. 04:00-05:00; it may cross midnight), or off",
+    test: (v) => v === "off" || rebootWindowMinutes(v) !== undefined,
+};
 
 export const HTTPS_URL_RULE: Rule<string> = {
     expected: "an https:// URL with a host (and, for ntfy, the topic path), e.g. https://ntfy.sh/my-agent-alerts",

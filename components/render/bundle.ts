@@ -72,6 +72,10 @@ export interface Bundle {
     /** The plugin installer (host path) and its arguments (package specs, not secret); run as root before the services
      *  when a file affecting `plugins` changed, and on the first push. */
     pluginInstaller?: { script: string; args: string[] };
+    /** The OpenClaw release: after the first-boot restore and before the agent's files, the applier runs
+     *  `script apply --spec SPEC --config <config's bundled content> --plugins <installer args> --ready-url <readiness>`
+     *  (cloud-init/upgrade-openclaw.sh): install side by side, then switch, guarded and rolled back on failure. */
+    release?: { script: string; spec: string; config?: string };
     /** Wait for `url` (loopback) to answer 200; on timeout fail with the last 40 journal lines of `unit` (a user unit). */
     readiness?: { url: string; unit: string; timeoutSeconds: number };
     /** Where pending effects and markers of the push live. Default /var/lib/openclaw-vps/push. */
@@ -170,6 +174,15 @@ export function validateBundle(bundle: Bundle): string[] {
                 problems.push(`pluginInstaller argument ${JSON.stringify(arg)} has characters outside [A-Za-z0-9@/._=:+-]`);
         }
     }
+    if (bundle.release) {
+        checkPath("release.script", bundle.release.script, problems);
+        checkPath("release.spec", bundle.release.spec, problems);
+        if (bundle.release.config !== undefined) {
+            checkPath("release.config", bundle.release.config, problems);
+            if (!bundle.files.some((f) => f.path === bundle.release!.config && !f.secret))
+                problems.push(`release.config ${bundle.release.config} is not a (non-secret) file of the bundle`);
+        }
+    }
     if (bundle.stateDir !== undefined) checkPath("stateDir", bundle.stateDir, problems);
     if (bundle.readiness) {
         const r = bundle.readiness;
@@ -242,6 +255,9 @@ export function renderBundleScript(bundle: Bundle, options: RenderOptions = {}):
     opt("plugin_installer", bundle.pluginInstaller?.script ?? "");
     opt("plugin_args", bundle.pluginInstaller?.args.join(" ") ?? "");
     opt("state_dir", bundle.stateDir ?? HOST_FILES.pushState);
+    opt("release_script", bundle.release?.script ?? "");
+    opt("release_spec", bundle.release?.spec ?? "");
+    opt("release_config", bundle.release?.config ?? "");
     if (bundle.userManagerTimeoutSeconds) opt("user_manager_timeout", bundle.userManagerTimeoutSeconds);
     if (bundle.readiness) {
         opt("ready_url", bundle.readiness.url);
@@ -301,6 +317,7 @@ export function bundleDigests(bundle: Bundle): Record<string, string> {
         services: bundle.services ?? [],
         restore: bundle.restore ?? null,
         pluginInstaller: bundle.pluginInstaller ?? null,
+        release: bundle.release ?? null,
         readiness: bundle.readiness ?? null,
         stateDir: bundle.stateDir ?? null,
     };

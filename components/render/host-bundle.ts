@@ -3,7 +3,7 @@
 // owner, mode and policy of docs/host-contract.md, plus the services, the first-boot restore and the readiness check.
 // Input is plain data with the secrets as plain strings (the Pulumi component unwraps them inside an `apply` and
 // marks the rendered script secret). Pure apart from reading the repository's cloud-init/ scripts; no Pulumi imports.
-import { AGENT_USER, HOST_FILES, HOST_UNITS, renderContractEnv } from "../core/host-contract";
+import { AGENT_USER, HOST_DIRS, HOST_FILES, HOST_UNITS, renderContractEnv } from "../core/host-contract";
 import { AFFECTS_PLUGINS, Bundle, BundleDir, BundleFile, BundleService } from "./bundle";
 import {
     BACKUP_HOST_SCRIPTS,
@@ -51,13 +51,27 @@ import {
 } from "./watchdog";
 import { WorkspaceFile } from "./workspace";
 import { TunnelProtocol } from "./cloudflared-unit";
+import { HostRelease, releaseSpecFiles } from "./openclaw-release";
+import {
+    REBOOT_SERVICE_PATH,
+    REBOOT_TIMER_NAME,
+    REBOOT_TIMER_PATH,
+    RebootWindowInput,
+    renderRebootWindowService,
+    renderRebootWindowTimer,
+} from "./reboot-window";
 
 export { AGENT_USER, GATEWAY_UNIT_NAME };
 export const CLOUDFLARED_UNIT_NAME = HOST_UNITS.cloudflared;
 export const RESTORE_MARKER = HOST_FILES.restoreMarker;
 /** Host scripts the push ships to HOST_BIN_DIR besides the backup ones (provision.sh comes with the user data). */
-export const PUSHED_HOST_SCRIPTS = ["install-plugins.sh"] as const;
-export const DEFAULT_READY_TIMEOUT_SECONDS = 180;
+export const PUSHED_HOST_SCRIPTS = ["install-plugins.sh", "upgrade-openclaw.sh", "reboot-window.sh"] as const;
+/**
+ * How long the push waits for the gateway's /readyz. Its first start takes 15–22 s on an idle 2-vCPU host, but more
+ * than 180 s on the stand-in at load 25 (2 shared cores): the bound only catches a hang (a failed unit ends the wait
+ * at once), so it is generous.
+ */
+export const DEFAULT_READY_TIMEOUT_SECONDS = 600;
 
 export interface HostBundleInput {
     /** openclaw.json input (its `stateDir`/`workspaceDir` default to the host contract's). */
@@ -74,6 +88,11 @@ export interface HostBundleInput {
     watchdog: { settings: WatchdogInput; destinations: AlertDestinations };
     /** How long the push waits for /readyz (default 180 s: first start after a restore can be slow on 2 GB). */
     readyTimeoutSeconds?: number;
+    /** The OpenClaw release the host runs and the Node major under it (upgrade-openclaw.sh installs and switches).
+     *  Absent: the host's OpenClaw is left alone (the applier's own tests). */
+    release?: { release: HostRelease; nodeMajor: number };
+    /** When the host may reboot for updates (the reboot-window units). Absent: no such units. */
+    rebootWindow?: RebootWindowInput;
 }
 
 export interface HostBundle extends Bundle {
@@ -134,6 +153,7 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
 
     const dirs: BundleDir[] = [
         { path: "/etc/openclaw-vps", owner: "root", group: "root", mode: "0755" },
+        ...(input.release ? [{ path: HOST_DIRS.releaseSpec, owner: "root", group: "root", mode: "0755" }] : []),
         { path: "/etc/cloudflared", owner: "root", group: "root", mode: "0755" },
         { path: HOST_BIN_DIR, owner: "root", group: "root", mode: "0755" },
         { path: "/var/lib/openclaw-vps", owner: "root", group: "root", mode: "0755" },
@@ -166,6 +186,23 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
             affects: [CLOUDFLARED_UNIT_NAME],
         }),
         root(TUNNEL_ENV_PATH, renderTunnelEnv(input.tunnel.token), "0600", { secret: true, affects: [CLOUDFLARED_UNIT_NAME] }),
+        // The release spec: what upgrade-openclaw.sh installs (a new version also reinstalls the pinned plugins).
+        ...(input.release
+            ? releaseSpecFiles(input.release.release, input.release.nodeMajor).map((f) =>
+                  root(
+                      `${HOST_DIRS.releaseSpec}/${f.name}`,
+                      f.content,
+                      "0644",
+                      f.name === "release.env" ? { affects: [AFFECTS_PLUGINS] } : {},
+                  ),
+              )
+            : []),
+        ...(input.rebootWindow
+            ? [
+                  root(REBOOT_SERVICE_PATH, renderRebootWindowService(input.rebootWindow), "0644"),
+                  root(REBOOT_TIMER_PATH, renderRebootWindowTimer(input.rebootWindow), "0644", { affects: [REBOOT_TIMER_NAME] }),
+              ]
+            : []),
         // The watchdog: its scripts (the audit is the one `npm run verify` runs), settings, destinations and units.
         ...WATCHDOG_HOST_SCRIPTS.map((name) => root(`${HOST_BIN_DIR}/${name}`, readHostFile(name), "0755")),
         root(WATCHDOG_FILES.env, renderWatchdogEnv(input.watchdog.settings), "0644"),
@@ -193,6 +230,7 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         // The tunnel retries by itself; waiting for it would let an unreachable edge hang the deploy.
         { unit: CLOUDFLARED_UNIT_NAME, scope: "system", noBlock: true },
         { unit: BACKUP_TIMER_NAME, scope: "system" },
+        ...(input.rebootWindow ? [{ unit: REBOOT_TIMER_NAME, scope: "system" as const }] : []),
         { unit: HOST_UNITS.watchdogTimer, scope: "system" },
         { unit: GATEWAY_UNIT_NAME, scope: "user" },
     ];
@@ -204,6 +242,9 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         services,
         restore: { from: input.backup.env.restoreFrom, script: `${HOST_BIN_DIR}/restore.sh`, marker: RESTORE_MARKER },
         pluginInstaller: { script: installer, args: config.plugins },
+        ...(input.release
+            ? { release: { script: HOST_FILES.upgradeScript, spec: HOST_DIRS.releaseSpec, config: `${stateDir}/openclaw.json` } }
+            : {}),
         readiness: {
             url: `http://127.0.0.1:${port}/readyz`,
             unit: GATEWAY_UNIT_NAME,

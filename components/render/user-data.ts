@@ -2,8 +2,9 @@
 // provisioning inputs (provision.env), the sshd hardening drop-in and cloud-init/provision.sh (gzipped, `gz+b64`),
 // then runs it. Pure and deterministic (no Pulumi imports, no clock, no randomness, a hand-written YAML emitter that no
 // library upgrade can reformat, and gzip from pure-JavaScript pako, whose output is the same on every machine and CPU):
-// user data changes only when its inputs or the host files change, and a change replaces the server. It never
-// carries a secret: any process on the host can read user data back from the metadata service.
+// user data changes only when its inputs or the host files change, and a change replaces the server. It installs the
+// base system only: Node and OpenClaw come with the push (upgrade-openclaw.sh), so a new version is a push, never a
+// new server. It never carries a secret: any process on the host can read user data back from the metadata service.
 import { gzip, ungzip } from "pako";
 import { parse } from "yaml";
 import { HOST_FILES, AGENT_USER, USER_NAME_PATTERN, USER_DATA_BUDGET_BYTES, renderContractEnv } from "../core/host-contract";
@@ -28,9 +29,10 @@ export const USER_DATA_LIMIT_BYTES = USER_DATA_BUDGET_BYTES;
 
 /** Where the host downloads what Ubuntu does not ship, and the key it trusts there. Production always uses PUBLIC_MIRRORS. */
 export interface HostMirrors {
-    /** Node's official dist tree: `<url>/latest-v<major>.x/SHASUMS256.txt` and the tarballs beside it. */
+    /** Node's official dist tree: `<url>/latest-v<major>.x/SHASUMS256.txt` and the tarballs beside it (the push
+     *  installs Node from it: upgrade-openclaw.sh). */
     nodeDistUrl: string;
-    /** npm registry that `npm install -g openclaw@<version>` uses. */
+    /** npm registry the push's `npm ci` of the OpenClaw release fetches its locked tarballs from. */
     npmRegistry: string;
     /** Cloudflare's apt repository for cloudflared (suite `any`, component `main`). */
     cloudflaredAptUrl: string;
@@ -53,10 +55,6 @@ export const PUBLIC_MIRRORS: HostMirrors = {
 export interface ProvisionEnvInput {
     /** The admin login (`ADMIN_USER`): a Linux user name, not root and not the agent user. */
     adminUser: string;
-    /** Major version of Node.js installed from the official tarball (`NODE_MAJOR`), e.g. 24. */
-    nodeMajor: number;
-    /** Exact OpenClaw release installed with npm (`OPENCLAW_VERSION`), e.g. "2026.9.6". */
-    openclawVersion: string;
     /** Swap file size in MB (`SWAP_MB`); 0 = no swap. */
     swapMb: number;
     /** IANA time zone of the host clock (`TIMEZONE`), e.g. "Europe/Berlin". */
@@ -75,7 +73,6 @@ export interface UserDataInput extends ProvisionEnvInput {
 
 const USER_NAME = USER_NAME_PATTERN;
 const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 // Shell-safe URL characters only: provision.env values are never quoted.
 const MIRROR_URL = /^https?:\/\/[A-Za-z0-9._~:/@%+=,-]+$/;
 const FINGERPRINT = /^[0-9A-F]{40}$/;
@@ -86,8 +83,6 @@ function isIntegerIn(value: number, min: number, max: number): boolean {
 
 interface ResolvedProvisionEnv {
     adminUser: string;
-    nodeMajor: number;
-    openclawVersion: string;
     swapMb: number;
     timezone: string;
     mirrors: HostMirrors;
@@ -109,16 +104,10 @@ function resolveProvisionEnv(input: ProvisionEnvInput, problems: string[]): Reso
     if (!USER_NAME.test(input.adminUser) || input.adminUser === "root" || input.adminUser === AGENT_USER) {
         problems.push(`adminUser: ${JSON.stringify(input.adminUser)} must be a Linux user name other than root and ${AGENT_USER}`);
     }
-    if (!isIntegerIn(input.nodeMajor, 18, 99)) problems.push(`nodeMajor: ${input.nodeMajor} must be a Node major version such as 24`);
-    if (!VERSION.test(input.openclawVersion)) {
-        problems.push(`openclawVersion: ${JSON.stringify(input.openclawVersion)} must be an exact version such as 2026.9.6`);
-    }
     if (!isIntegerIn(input.swapMb, 0, 65536)) problems.push(`swapMb: ${input.swapMb} must be a whole number of MB from 0 to 65536`);
     if (!isIanaTimezone(input.timezone)) problems.push(`timezone: ${JSON.stringify(input.timezone)} is not an IANA time zone`);
     return {
         adminUser: input.adminUser,
-        nodeMajor: input.nodeMajor,
-        openclawVersion: input.openclawVersion,
         swapMb: input.swapMb,
         // A legacy name (US/Eastern) is not on a stock Ubuntu 24.04 (tzdata-legacy): the zone it links to is.
         timezone: canonicalTimezone(input.timezone),
@@ -134,8 +123,6 @@ function provisionEnvText(env: ResolvedProvisionEnv): string {
     const lines = [
         "# openclaw-vps provisioning inputs (non-secret), written by user data and read by provision.sh",
         `ADMIN_USER=${env.adminUser}`,
-        `NODE_MAJOR=${env.nodeMajor}`,
-        `OPENCLAW_VERSION=${env.openclawVersion}`,
         `SWAP_MB=${env.swapMb}`,
         `TIMEZONE=${env.timezone}`,
         `NODE_DIST_URL=${env.mirrors.nodeDistUrl}`,

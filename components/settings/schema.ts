@@ -10,6 +10,7 @@ import {
     BACKUP_SCHEDULE_RULE,
     DURATION_RULE,
     HTTPS_URL_RULE,
+    REBOOT_WINDOW_RULE,
     TELEGRAM_BOT_TOKEN_RULE,
     TELEGRAM_CHAT_ID_RULE,
     WATCHDOG_INTERVAL_RULE,
@@ -29,6 +30,7 @@ import {
     MEMORY_SEARCH_PROVIDERS,
 } from "../render/openclaw-config";
 import { parseRestoreFrom, RESTORE_FROM_EXPECTED } from "../core/backup-layout";
+import { availableReleases } from "../render/openclaw-release";
 import { suggest } from "./suggest";
 
 export const NAMESPACE = "openclaw-vps";
@@ -260,23 +262,35 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
         }),
         openclawVersion: text({
             default: pin.version,
-            description: `OpenClaw release the host runs. Defaults to the version pinned in package.json (${pin.version}), the one the config is validated against.`,
+            description: `OpenClaw release the host runs: the version pinned in package.json (${pin.version}, the one the tests validate) or one the project keeps in releases/ (\`npm run upgrade\` keeps the previous pin there). The host installs that release's locked tree side by side and switches to it in place: a push, never a new server.`,
             check: (v) => {
                 if (!semver.valid(v)) return `a release version such as ${pin.version}`;
                 if (semver.lt(v, MINIMUM_SAFE_OPENCLAW))
                     return `${MINIMUM_SAFE_OPENCLAW} or newer (older releases leak the gateway token: CVE-2026-25253)`;
                 if (semver.lt(v, CONFIG_SCHEMA_SINCE))
                     return `${CONFIG_SCHEMA_SINCE} or newer (the config schema we render was introduced then); better: the pinned ${pin.version}`;
+                const releases = availableReleases();
+                if (!releases.has(v))
+                    return `a version the project has a lockfile for (${[...releases.keys()].join(", ")}); \`npm run upgrade -- --to ${v}\` pins another`;
                 return undefined;
             },
         }),
         nodeMajor: integer({
             default: semver.minVersion(pin.nodeEngines)?.major ?? 24,
-            description: `Major version of Node.js on the host; must satisfy the pinned OpenClaw's engines (${pin.nodeEngines}).`,
-            check: (v) =>
-                nodeMajorSatisfies(v, pin.nodeEngines)
+            description: `Major version of Node.js on the host (the newest release of that major, installed side by side with the one before); must satisfy the engines of the OpenClaw it runs (${pin.version}: ${pin.nodeEngines}).`,
+            check: (v, all) => {
+                const version = typeof all.openclawVersion === "string" ? all.openclawVersion : pin.version;
+                const engines =
+                    version === pin.version ? pin.nodeEngines : (availableReleases().get(version)?.nodeEngines ?? pin.nodeEngines);
+                return nodeMajorSatisfies(v, engines)
                     ? undefined
-                    : `a Node major that satisfies openclaw ${pin.version}'s engines "${pin.nodeEngines}"`,
+                    : `a Node major that satisfies openclaw ${version}'s engines "${engines}"`;
+            },
+        }),
+        rebootWindow: text({
+            default: "04:00-05:00",
+            description: `When the host may reboot after unattended security upgrades need it: ${REBOOT_WINDOW_RULE.expected}. Never while a backup or an upgrade runs.`,
+            check: (v) => (REBOOT_WINDOW_RULE.test(v) ? undefined : REBOOT_WINDOW_RULE.expected),
         }),
         timezone: text({
             default: "UTC",

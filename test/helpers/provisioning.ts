@@ -16,8 +16,6 @@ export const WAIT_SCRIPT = path.join(CLOUD_INIT_DIR, "wait-provisioned.sh");
 export const EXAMPLE_USER_DATA_INPUT: UserDataInput = {
     adminUser: "ops",
     sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHdvcmtzLW9uLW15LW1hY2hpbmUtZXhhbXBsZS1rZXkx ops@laptop",
-    nodeMajor: 24,
-    openclawVersion: "2026.9.6",
     swapMb: 2048,
     timezone: "UTC",
     hostname: "openclaw",
@@ -27,8 +25,6 @@ export const EXAMPLE_USER_DATA_INPUT: UserDataInput = {
 export const ALTERNATE_USER_DATA_INPUT: UserDataInput = {
     adminUser: "admin_2",
     sshPublicKey: "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBExample= alt key",
-    nodeMajor: 26,
-    openclawVersion: "2026.10.1-beta.2",
     swapMb: 0,
     timezone: "America/New_York",
     hostname: "research-agent-2",

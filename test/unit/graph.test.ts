@@ -164,7 +164,8 @@ describe("hetzner (the default) with token auth", () => {
     test("the push waits for provisioning, carries its script as a secret and names each file in its triggers", () => {
         const wait = rows.find((r) => r.name === "openclaw-host-wait-provisioned")!;
         const push = rows.find((r) => r.name === "openclaw-host-push")!;
-        assert.deepEqual(push.dependsOn, ["openclaw-host-wait-provisioned", "openclaw-host-restore-keys"]);
+        // After provisioning, the restore plan of a new server, and the release step (Node and OpenClaw side by side).
+        assert.deepEqual(push.dependsOn, ["openclaw-host-wait-provisioned", "openclaw-host-restore-keys", "openclaw-host-release"]);
         assert.equal(push.inputs.stdin, "[secret]");
         assert.equal(push.inputs.create, "sudo -n bash -s");
         const serverId = wait.inputs.triggers[0];

@@ -19,6 +19,7 @@ import {
     UserDataInput,
 } from "../../components/render/user-data";
 import { readHostFile } from "../../components/render/host-files";
+import { readOpenclawPin } from "../../components/core/pins";
 import { renderSshdHardening } from "../../components/render/sshd-hardening";
 import { ALTERNATE_USER_DATA_INPUT, EXAMPLE_USER_DATA_INPUT, REPO_ROOT } from "../helpers/provisioning";
 
@@ -75,12 +76,19 @@ describe("renderUserData", () => {
             { swapMb: 1024 },
             { timezone: "Europe/Berlin" },
             { hostname: "other" },
-            { nodeMajor: 26 },
-            { openclawVersion: "2026.9.7" },
         ];
         for (const change of variants) {
             assert.notEqual(renderUserData({ ...EXAMPLE_USER_DATA_INPUT, ...change }), base, JSON.stringify(change));
         }
+    });
+
+    it("installs the base system only: no Node or OpenClaw version in it (the push installs them), so a new version keeps the server", () => {
+        const text = renderUserData(EXAMPLE_USER_DATA_INPUT);
+        for (const word of ["NODE_MAJOR", "OPENCLAW_VERSION", "openclaw@", "npm install", "npm ci", "latest-v"]) {
+            assert.ok(!text.includes(word), `user data mentions ${word}`);
+        }
+        assert.ok(!text.includes(readOpenclawPin().version), "user data names the pinned OpenClaw version");
+        assert.doesNotMatch(readHostFile("provision.sh"), /^step_(node|openclaw)\(\)/m);
     });
 
     it("never contains a secret, even with every secret of the project in the same object", () => {
@@ -153,8 +161,6 @@ describe("renderUserData", () => {
             hostname: "Not_A_Label",
             timezone: "Mars/Olympus",
             swapMb: -1,
-            nodeMajor: 24.5,
-            openclawVersion: "latest",
             sshPublicKey: "ssh-ed25519 AAAA\nruncmd: [reboot]",
             mirrors: { npmRegistry: "https://registry.example/$(id)", cloudflaredAptKeyFingerprint: "cc94b39c" },
         };
@@ -166,8 +172,6 @@ describe("renderUserData", () => {
                     "hostname",
                     "timezone",
                     "swapMb",
-                    "nodeMajor",
-                    "openclawVersion",
                     "sshPublicKey",
                     "mirrors.npmRegistry",
                     "mirrors.cloudflaredAptKeyFingerprint",

@@ -103,19 +103,20 @@ describe("stand-in VPS boots the real user data", { timeout: 12 * 60_000 }, () =
         assert.equal(tracebacks.stdout.trim(), "0", "cloud-init.log has Python tracebacks");
 
         const status = await vps.exec('. /var/lib/openclaw-vps/provision.status && echo "$state $step $name"');
-        assert.equal(status.stdout.trim(), "done 13/13 done", await provisionLogTail());
+        assert.equal(status.stdout.trim(), "done 11/11 done", await provisionLogTail());
         const steps = await vps.exec("grep -E 'step [0-9]+/[0-9]+ [a-z_]+: (start|ok)' /var/log/openclaw-vps/provision.log");
         for (const [name, seconds] of provisionStepSeconds(steps.stdout)) t.diagnostic(`provision step ${name}: ${seconds} s`);
 
-        // Every mirror was used through provision.sh's own code path (not preinstalled behind its back).
+        // Every mirror provisioning needs was used through provision.sh's own code path (not preinstalled behind its
+        // back).
         const stats = (await standInInternet()).stats.requests;
-        for (const route of ["apt", "node", "npm", "cloudflared"]) {
+        for (const route of ["apt", "cloudflared"]) {
             assert.ok((stats[route] ?? 0) > 0, `provisioning never asked the ${route} mirror: ${JSON.stringify(stats)}`);
         }
-        const installed = await vps.exec("node --version && openclaw --version && cloudflared --version");
-        assert.match(installed.stdout, /^v24\.\d+\.\d+$/m);
-        assert.match(installed.stdout, /OpenClaw 2026\.9\.6/);
-        assert.match(installed.stdout, /stand-in/);
+        assert.match((await vps.exec("cloudflared --version")).stdout, /stand-in/);
+        // The base system only: Node and OpenClaw come with the push (test/vps/upgrade.test.ts), not with user data.
+        const runtime = await vps.exec("command -v node openclaw; ls /opt/openclaw-vps", { allowFailure: true });
+        assert.equal(runtime.stdout.trim(), "bin", runtime.stdout);
     });
 
     it("waited for the apt job that held apt's locks at boot (a bare apt-get update would have failed at once)", async () => {

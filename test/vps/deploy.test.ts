@@ -112,7 +112,7 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         bucket = await startBucket(vps, plan.settings, bucketData);
         await installRecordingCloudflared(vps);
         remote = await connectAdmin(vps, plan.settings, admin.privateKey);
-        firstDeploy = await deploy(remote, plan.settings, DEPLOY_SENTINELS, { plan: (await restorePlan(vps)).plan });
+        firstDeploy = await deploy(remote, plan.settings, { secrets: DEPLOY_SENTINELS, plan: (await restorePlan(vps)).plan });
         rebuild = (async () => {
             const fresh = await StandInVps.boot({ name: "rebuild", userData: plan.userData });
             return { vps: fresh, boot: await fresh.waitBooted() };
@@ -154,11 +154,11 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         assert.deepEqual(result.v1.errors, []);
         assert.equal((await host.exec("grep -c Traceback /var/log/cloud-init.log", { allowFailure: true })).stdout.trim(), "0");
         const status = await host.exec('. /var/lib/openclaw-vps/provision.status && echo "$state $name $step"');
-        assert.equal(status.stdout.trim(), "done done 13/13");
+        assert.equal(status.stdout.trim(), "done done 11/11");
         assert.match(firstDeploy.wait.stdout, /state=done/);
         assert.match(firstDeploy.wait.stdout, /^HOST-FACTS mem_total_mb=\d+$/m);
 
-        const bundle = deployBundle(plan.settings, undefined, firstDeploy.hostMemoryMb);
+        const bundle = deployBundle(plan.settings, undefined, { hostMemoryMb: firstDeploy.hostMemoryMb });
         const summary = firstDeploy.push.summary!;
         // Every file is new but contract.env, which user data already wrote with the same bytes, owner and mode.
         assert.equal(summary.created, bundle.files.length - 1, firstDeploy.push.stdout);
@@ -169,6 +169,7 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
             "cloudflared.service",
             "openclaw-backup.timer",
             "openclaw-gateway.service",
+            "openclaw-reboot-window.timer",
             "openclaw-watchdog.timer",
         ]);
         assert.match(firstDeploy.push.stdout, /gateway ready after \d+s/);
@@ -239,6 +240,30 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         assert.match(sshd, /^authenticationmethods publickey$/m);
     });
 
+    it("keeps the OS and cloudflared current: security upgrades on, their own reboot off, cloudflared's origin allowed, the reboot window scheduled", async () => {
+        const host = live();
+        assert.equal(
+            (await host.exec("apt-config shell r Unattended-Upgrade::Automatic-Reboot u APT::Periodic::Unattended-Upgrade")).stdout,
+            "r='false'\nu='1'\n",
+        );
+        // Cloudflare's repository as apt sees it (the stand-in's says what Cloudflare's does), and unattended-upgrades
+        // counting its packages among those it upgrades.
+        assert.match((await host.exec("apt-cache policy cloudflared")).stdout, /o=cloudflared,a=\S+,n=any/);
+        const dryRun = await host.exec("unattended-upgrade --dry-run --debug 2>&1", { allowFailure: true, timeoutMs: 300_000 });
+        assert.match(dryRun.stdout, /Allowed origins are: .*origin=cloudflared,codename=any/);
+        assert.doesNotMatch(dryRun.stdout, /Traceback/);
+        // The reboot window: its timer has a next run at the window's start in the operator's time zone.
+        const timer = (await host.exec("systemctl show -p TimersCalendar --value openclaw-reboot-window.timer")).stdout;
+        assert.match(timer, new RegExp(`OnCalendar=\\*-\\*-\\* ${plan.settings.rebootWindow.slice(0, 5)}:00 ${plan.settings.timezone}`));
+        assert.match((await host.exec("systemctl is-enabled openclaw-reboot-window.timer")).stdout, /^enabled$/m);
+        // With nothing to reboot for, the service only says so (and reboots nothing).
+        await host.exec("rm -f /run/reboot-required && systemctl start openclaw-reboot-window.service");
+        assert.match(
+            (await host.exec("journalctl -u openclaw-reboot-window.service -o cat --no-pager")).stdout,
+            /no reboot required|outside the window/,
+        );
+    });
+
     it("starts the tunnel connector with its token from the environment file, never on a command line", async () => {
         const host = live();
         const pid = Number((await host.exec("systemctl show -p MainPID --value cloudflared.service")).stdout.trim());
@@ -294,7 +319,10 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
             { changed: 0, created: 0, fixed: 0, restarted: [], started: [] },
             again.push.stdout,
         );
-        assert.equal(summary.kept + summary.agentKept, deployBundle(plan.settings, undefined, firstDeploy.hostMemoryMb).files.length);
+        assert.equal(
+            summary.kept + summary.agentKept,
+            deployBundle(plan.settings, undefined, { hostMemoryMb: firstDeploy.hostMemoryMb }).files.length,
+        );
         assert.equal((await gatewayProcess(host)).mainPid, before.mainPid, "the gateway was restarted");
         assert.match(again.push.stdout, /first-boot restore already done/);
     });
@@ -430,7 +458,7 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         const started = Date.now();
         const planned = await restorePlan(fresh.vps);
         assert.match(planned.summary, new RegExp(`restore ${backup.last_snapshot.replace(/\./g, "\\.")}`), "planned from outside");
-        const run = await deploy(remote, plan.settings, DEPLOY_SENTINELS, { plan: planned.plan });
+        const run = await deploy(remote, plan.settings, { secrets: DEPLOY_SENTINELS, plan: planned.plan });
         t.diagnostic(`deploy with restore: ${((Date.now() - started) / 1000).toFixed(1)} s`);
         assert.match(run.push.stdout, /first boot: restoring snapshot 'latest'/);
         assert.match((await fresh.vps.exec("test -e /run/openclaw-vps/restore-plan && echo kept || echo removed")).stdout, /removed/);
