@@ -216,7 +216,8 @@ step_ssh() {
     local effective expected
     effective="$(sshd -T -C "user=$ADMIN_USER,host=localhost,addr=127.0.0.1")"
     for expected in 'passwordauthentication no' 'kbdinteractiveauthentication no' 'permitrootlogin no' \
-        'pubkeyauthentication yes' "allowusers $ADMIN_USER" 'permitemptypasswords no'; do
+        'pubkeyauthentication yes' "allowusers $ADMIN_USER" 'permitemptypasswords no' 'compression no' \
+        'allowagentforwarding no' 'allowtcpforwarding local' 'loglevel VERBOSE'; do
         grep -qx "$expected" <<<"$effective" || die "effective sshd configuration lacks '$expected'"
     done
     local tries

@@ -52,6 +52,7 @@ export class OpenClawAgent extends pulumi.ComponentResource {
             openclawVersion: s.openclawVersion,
             swapMb: s.swapMb,
             timezone: s.timezone,
+            gatewayPort: s.gatewayPort,
         });
 
         const server = new AgentServer(

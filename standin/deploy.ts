@@ -88,6 +88,7 @@ export function deployPlan(settings: Settings): DeployPlan {
         openclawVersion: settings.openclawVersion,
         swapMb: settings.swapMb,
         timezone: settings.timezone,
+        gatewayPort: settings.gatewayPort,
     });
     return { settings, userData };
 }
