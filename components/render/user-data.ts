@@ -191,7 +191,11 @@ export function renderUserData(input: UserDataInput): string {
     const files: WriteFile[] = [
         { path: HOST_PATHS.contractEnv, permissions: "0644", content: renderContractEnv() },
         { path: HOST_PATHS.provisionEnv, permissions: "0644", content: provisionEnvText(env) },
-        { path: HOST_PATHS.sshdHardening, permissions: "0644", content: renderSshdHardening({ adminUser: env.adminUser, gatewayPort: input.gatewayPort }) },
+        {
+            path: HOST_PATHS.sshdHardening,
+            permissions: "0644",
+            content: renderSshdHardening({ adminUser: env.adminUser, gatewayPort: input.gatewayPort }),
+        },
         { path: HOST_PATHS.provisionScript, permissions: "0755", content: readHostFile("provision.sh") },
     ];
     const document = [
