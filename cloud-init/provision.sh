@@ -12,7 +12,8 @@
 #   --only  runs just those steps (for tests and repairs); it leaves the status file alone.
 #   --list  prints the step names in order.
 # Overrides for tests (production sets none): PROVISION_ENV_FILE, PROVISION_LOG, PROVISION_STATUS,
-# PROVISION_CONSOLE (where step lines are copied, default /dev/console), PROVISION_LOCK.
+# PROVISION_CONSOLE (where step lines are copied, default /dev/console), PROVISION_LOCK, PROVISION_SYSCTL_APPLY=0
+# (write the sysctl file, leave the running kernel alone: tests run on a shared machine).
 set -Eeuo pipefail
 
 # The host contract (components/core/host-contract.ts): shared paths and names (HOST_*), written by user data and the
@@ -36,15 +37,18 @@ readonly STATE_DIR=$HOST_STATE_DIR
 readonly SSHD_DROPIN=$HOST_SSHD_HARDENING
 readonly AGENT_USER=$HOST_AGENT_USER
 readonly CLOUDFLARE_KEYRING=/usr/share/keyrings/cloudflare-main.gpg
+readonly SYSCTL_FILE=/etc/sysctl.d/60-openclaw-vps-hardening.conf
+readonly MODPROBE_FILE=/etc/modprobe.d/openclaw-vps-hardening.conf
 
 # In order. The firewall and SSH come first so the host is closed before anything big is downloaded.
-readonly STEPS=(packages ufw ssh bruteforce upgrades agent_user swap timezone node openclaw cloudflared rclone)
+readonly STEPS=(packages ufw ssh bruteforce upgrades baseline agent_user swap timezone node openclaw cloudflared rclone)
 readonly PACKAGES=(
     ca-certificates curl gnupg xz-utils jq tzdata
     ufw
     fail2ban python3-systemd # python3-systemd: fail2ban's journal backend (Ubuntu 24.04 logs sshd to the journal)
     unattended-upgrades
     rclone
+    libpam-tmpdir debsums # the baseline step: a private TMPDIR per session; package integrity checks on demand
 )
 
 # cloud-init runs us with a bare environment: npm and apt need HOME, and nothing may ever prompt.
@@ -275,6 +279,166 @@ EOF
     [[ $(apt-config shell value APT::Periodic::Unattended-Upgrade) == "value='1'" ]] ||
         die "another apt.conf.d file turns unattended upgrades off"
     if systemd_running; then systemctl enable --quiet apt-daily.timer apt-daily-upgrade.timer; fi
+}
+
+# The kernel and system baseline (README "Host hardening"; each block says why). Files only where they differ, so a
+# rerun changes nothing. Nothing here costs memory: no daemon is added (auditd and AIDE would not fit 2 GB).
+step_baseline() {
+    install -d -m 0755 "$(dirname "$SYSCTL_FILE")" "$(dirname "$MODPROBE_FILE")"
+    write_if_changed "$SYSCTL_FILE" 0644 <<'EOF' || true
+# openclaw-vps kernel hardening (written by provision.sh). Applied at boot by systemd-sysctl.
+# Kernel pointers and the kernel log stay root-only: they help an exploit find its target.
+kernel.kptr_restrict = 2
+kernel.dmesg_restrict = 1
+# No eBPF for unprivileged users (a frequent local privilege escalation path), and a hardened BPF JIT.
+kernel.unprivileged_bpf_disabled = 1
+net.core.bpf_jit_harden = 2
+# ptrace only of one's own children: the agent's shell tools cannot read another process's memory (secrets).
+kernel.yama.ptrace_scope = 1
+# No magic SysRq from a console, no line-discipline autoloading by unprivileged users.
+kernel.sysrq = 0
+dev.tty.ldisc_autoload = 0
+# Links and files in world-writable sticky dirs (/tmp) cannot be used to trick root or another user.
+fs.protected_symlinks = 1
+fs.protected_hardlinks = 1
+fs.protected_fifos = 2
+fs.protected_regular = 2
+# No core dumps of setuid programs (they would hold other users' secrets).
+fs.suid_dumpable = 0
+kernel.core_uses_pid = 1
+# A single-homed server is no router: no redirects, no source routes, strict reverse-path filter, log martians.
+net.ipv4.conf.all.rp_filter = 1
+net.ipv4.conf.default.rp_filter = 1
+net.ipv4.conf.all.accept_redirects = 0
+net.ipv4.conf.default.accept_redirects = 0
+net.ipv4.conf.all.secure_redirects = 0
+net.ipv4.conf.default.secure_redirects = 0
+net.ipv4.conf.all.send_redirects = 0
+net.ipv4.conf.default.send_redirects = 0
+net.ipv4.conf.all.accept_source_route = 0
+net.ipv4.conf.default.accept_source_route = 0
+net.ipv4.conf.all.log_martians = 1
+net.ipv4.conf.default.log_martians = 1
+net.ipv6.conf.all.accept_redirects = 0
+net.ipv6.conf.default.accept_redirects = 0
+net.ipv6.conf.all.accept_source_route = 0
+net.ipv6.conf.default.accept_source_route = 0
+net.ipv4.icmp_echo_ignore_broadcasts = 1
+net.ipv4.icmp_ignore_bogus_error_responses = 1
+net.ipv4.tcp_syncookies = 1
+EOF
+    if [[ ${PROVISION_SYSCTL_APPLY:-1} == 0 ]]; then
+        log "sysctl: $SYSCTL_FILE written, not applied (PROVISION_SYSCTL_APPLY=0)"
+    elif in_container; then
+        # A container shares the host's kernel: most keys are read-only here. A VM applies them all (and at boot).
+        if sysctl -q -e -p "$SYSCTL_FILE" >/dev/null 2>&1; then
+            log "sysctl: applied"
+        else
+            log "sysctl: in a container the kernel is the host's; the keys it refuses apply on a real server at boot"
+        fi
+    else
+        sysctl -q -e -p "$SYSCTL_FILE" >/dev/null || die "the kernel refuses $SYSCTL_FILE"
+    fi
+
+    # Protocols and buses a cloud server never uses; the kernel would autoload them when any user opens a socket of
+    # that family (dccp, sctp, rds and tipc all had exploitable bugs). `install <module> /bin/true` makes a load
+    # request a no-op (what Lynis checks); blacklist stops alias-based autoloading as well.
+    write_if_changed "$MODPROBE_FILE" 0644 <<'EOF' || true
+# openclaw-vps (written by provision.sh): kernel modules a cloud server never needs.
+install dccp /bin/true
+install sctp /bin/true
+install rds /bin/true
+install tipc /bin/true
+install usb-storage /bin/true
+install firewire-core /bin/true
+install firewire-ohci /bin/true
+blacklist dccp
+blacklist sctp
+blacklist rds
+blacklist tipc
+blacklist usb-storage
+blacklist firewire-core
+blacklist firewire-ohci
+EOF
+
+    # No core dumps: a dump of the gateway holds its environment (LLM keys, gateway token) in a file outside the
+    # 0600 places secrets live in. PAM sessions (limits.d) and every systemd service (DefaultLimitCORE, from the next
+    # boot) get a zero core limit; systemd-coredump and apport, where present, keep nothing.
+    install -d -m 0755 /etc/security/limits.d /etc/systemd/system.conf.d /etc/systemd/coredump.conf.d
+    write_if_changed /etc/security/limits.d/60-openclaw-vps-no-core.conf 0644 <<'EOF' || true
+# openclaw-vps (written by provision.sh): no core dumps (they would hold the gateway's secrets).
+* hard core 0
+* soft core 0
+EOF
+    write_if_changed /etc/systemd/system.conf.d/60-openclaw-vps-no-core.conf 0644 <<'EOF' || true
+# openclaw-vps (written by provision.sh): no core dumps from any service, the agent's user manager included.
+[Manager]
+DefaultLimitCORE=0
+EOF
+    write_if_changed /etc/systemd/coredump.conf.d/60-openclaw-vps.conf 0644 <<'EOF' || true
+# openclaw-vps (written by provision.sh): if systemd-coredump is installed, it stores nothing.
+[Coredump]
+Storage=none
+ProcessSizeMax=0
+EOF
+    if [[ -f /etc/default/apport ]] && grep -q '^enabled=1' /etc/default/apport; then
+        sed -i 's/^enabled=1/enabled=0/' /etc/default/apport
+        if systemd_running; then systemctl disable --now --quiet apport.service 2>/dev/null || true; fi
+        log "apport off"
+    fi
+
+    # New files private to their group by default (login sessions, via pam_umask), new homes not world-readable.
+    # Host scripts that must create world-readable files set their own umask (apply-bundle.sh does).
+    set_login_def UMASK 027
+    set_login_def HOME_MODE 0750
+    # Existing human homes (the admin's, made by cloud-init before this ran): 0750 too.
+    local user uid home mode
+    while IFS=: read -r user _ uid _ _ home _; do
+        if ((uid >= 1000 && uid < 60000)) && [[ $home == /home/* && -d $home ]]; then
+            mode=$(stat -c %a "$home")
+            if [[ $mode != 750 && $mode != 700 ]]; then
+                chmod 0750 "$home"
+                log "home of $user: 0750 (was $mode)"
+            fi
+        fi
+    done < <(getent passwd)
+
+    # cron and sshd's main file: root only (nothing else needs them; a readable crontab maps what runs as root).
+    local path
+    for path in /etc/crontab /etc/ssh/sshd_config; do
+        if [[ -f $path && $(stat -c %a "$path") != 600 ]]; then
+            chmod 0600 "$path"
+            log "$path: 0600"
+        fi
+    done
+    for path in /etc/cron.d /etc/cron.hourly /etc/cron.daily /etc/cron.weekly /etc/cron.monthly; do
+        if [[ -d $path && $(stat -c %a "$path") != 700 ]]; then
+            chmod 0700 "$path"
+            log "$path: 0700"
+        fi
+    done
+
+    # libpam-tmpdir (installed by the packages step) gives every PAM session a private TMPDIR: check it is active.
+    if [[ -f /etc/pam.d/common-session ]] && dpkg-query -W -f='${Status}' libpam-tmpdir 2>/dev/null | grep -q 'ok installed'; then
+        grep -q pam_tmpdir.so /etc/pam.d/common-session || die "libpam-tmpdir is installed but not in /etc/pam.d/common-session"
+    fi
+}
+
+# Sets KEY VALUE in /etc/login.defs (replacing an existing line, commented or not), only when it differs.
+set_login_def() { # key value
+    local key=$1 value=$2 file=/etc/login.defs
+    [[ -f $file ]] || die "missing $file"
+    if grep -Eq "^${key}[[:space:]]+${value}\$" "$file"; then return 0; fi
+    # The setting lines, else the commented-out default (`#HOME_MODE 0700`); never the prose comments naming the key.
+    local active="^${key}[[:space:]]+[0-9]+[[:space:]]*\$" commented="^#${key}[[:space:]]+[0-9]+[[:space:]]*\$"
+    if grep -Eq "$active" "$file"; then
+        sed -i -E "s/${active}/${key}\t\t${value}/" "$file"
+    elif grep -Eq "$commented" "$file"; then
+        sed -i -E "0,/${commented}/s//${key}\t\t${value}/" "$file"
+    else
+        printf '%s\t\t%s\n' "$key" "$value" >>"$file"
+    fi
+    log "login.defs: $key $value"
 }
 
 step_agent_user() {

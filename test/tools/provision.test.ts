@@ -29,6 +29,7 @@ const STEPS = [
     "ssh",
     "bruteforce",
     "upgrades",
+    "baseline",
     "agent_user",
     "swap",
     "timezone",
@@ -82,7 +83,7 @@ describe("provision.sh", () => {
             assert.equal(result.status, 0, result.stderr);
             const runs = fs.readFileSync(path.join(work.dir, "runs.out"), "utf8");
             assert.match(runs, /ERROR: ADMIN_USER must be a user name other than root/);
-            assert.match(runs, /FAILED at step 0\/12 config/);
+            assert.match(runs, /FAILED at step 0\/13 config/);
             assert.match(runs, /^exit=1$/m);
             const status = readStatusFile(path.join(work.dir, "provision.status"));
             assert.equal(status.state, "failed");
@@ -113,22 +114,22 @@ describe("provision.sh", () => {
             assert.equal(result.status, 0, result.stderr);
             const runs = fs.readFileSync(path.join(work.dir, "runs.out"), "utf8");
             assert.match(runs, /^exit=100$/m, runs);
-            assert.match(runs, /FAILED at step 1\/12 packages \(exit 100/);
-            assert.doesNotMatch(runs, /step 2\/12/, "nothing after the failed step runs");
+            assert.match(runs, /FAILED at step 1\/13 packages \(exit 100/);
+            assert.doesNotMatch(runs, /step 2\/13/, "nothing after the failed step runs");
             assert.deepEqual(
                 (({ step, name, state }) => ({ step, name, state }))(readStatusFile(path.join(work.dir, "provision.status"))),
-                { step: "1/12", name: "packages", state: "failed" },
+                { step: "1/13", name: "packages", state: "failed" },
             );
             assert.match(fs.readFileSync(path.join(work.dir, "provision.log"), "utf8"), /E: stub apt-get: mirror unreachable/);
             assert.match(runs, /openclaw-vps provision FAILED at step packages \(exit 100\)/, "the reason reaches stderr too");
             // The serial console gets the step lines and, on failure, the log's tail with the cause.
             const consoleText = fs.readFileSync(console, "utf8");
-            assert.match(consoleText, /step 1\/12 packages: start/);
+            assert.match(consoleText, /step 1\/13 packages: start/);
             assert.match(consoleText, /E: stub apt-get: mirror unreachable/);
         });
     });
 
-    describe("system steps: ssh, upgrades, agent_user, timezone", () => {
+    describe("system steps: ssh, upgrades, baseline, agent_user, timezone", () => {
         let work: ReturnType<typeof tempDir>;
         let runs = "";
         const read = (name: string) => fs.readFileSync(path.join(work.dir, name), "utf8");
@@ -142,11 +143,22 @@ describe("provision.sh", () => {
 install -m 0644 "$DIR/dropin.conf" /etc/ssh/sshd_config.d/01-openclaw-hardening.conf
 echo 'PasswordAuthentication yes' >/etc/ssh/sshd_config.d/50-cloud-init.conf
 ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1 || ssh-keygen -A >/dev/null
+# A human user cloud-init made with a world-readable home (the admin), and a cron layout as Ubuntu ships it.
+useradd --create-home --home-dir /home/human --uid 4300 --shell /bin/bash human
+chmod 0755 /home/human
+printf 'SHELL=/bin/sh\n' >/etc/crontab; chmod 0644 /etc/crontab /etc/ssh/sshd_config
+mkdir -p /etc/cron.d /etc/cron.daily; chmod 0755 /etc/cron.d /etc/cron.daily
+export PROVISION_SYSCTL_APPLY=0
 state() { # everything these steps may touch: path, mode, owner, mtime, link target
   find /etc /home /var/lib -xdev -printf '%p %m %u:%g %T@ %l\n' 2>/dev/null | sort
 }
-provision --only ssh,upgrades,agent_user,timezone
+provision --only ssh,upgrades,baseline,agent_user,timezone
 state >"$DIR/state-1"
+stat -c '%n %a' /home/human /etc/crontab /etc/ssh/sshd_config /etc/cron.d /etc/cron.daily >"$DIR/modes"
+grep -E '^(UMASK|HOME_MODE)[[:space:]]' /etc/login.defs >"$DIR/login.defs" || true
+cat /etc/sysctl.d/60-openclaw-vps-hardening.conf >"$DIR/sysctl" || true
+cat /etc/modprobe.d/openclaw-vps-hardening.conf >"$DIR/modprobe" || true
+cat /etc/security/limits.d/60-openclaw-vps-no-core.conf /etc/systemd/system.conf.d/60-openclaw-vps-no-core.conf >"$DIR/core" || true
 getent passwd openclaw >"$DIR/passwd" || true
 id -nG openclaw >"$DIR/groups" || true
 stat -c '%n %a %U:%G' /home/openclaw /home/openclaw/.openclaw >"$DIR/homes" || true
@@ -155,7 +167,7 @@ readlink /etc/localtime >"$DIR/localtime" || true
 cat /etc/timezone >"$DIR/timezone" || true
 apt-config shell u APT::Periodic::Unattended-Upgrade l APT::Periodic::Update-Package-Lists >"$DIR/apt" || true
 sleep 0.05
-provision --only ssh,upgrades,agent_user,timezone
+provision --only ssh,upgrades,baseline,agent_user,timezone
 state >"$DIR/state-2"
 # A drop-in that sorts before ours and turns passwords back on must fail the ssh step.
 echo 'PasswordAuthentication yes' >/etc/ssh/sshd_config.d/00-weaker.conf
@@ -167,11 +179,11 @@ provision --only ssh
         });
         after(() => work?.cleanup());
 
-        it("runs all four steps, twice, without error", () => {
+        it("runs all five steps, twice, without error", () => {
             const exits = [...runs.matchAll(/^exit=(\d+)$/gm)].map((m) => m[1]);
             assert.deepEqual(exits.slice(0, 2), ["0", "0"], `${runs}\n${read("provision.log")}`);
-            for (const step of ["ssh", "upgrades", "agent_user", "timezone"]) {
-                assert.equal((runs.match(new RegExp(`step \\d+/12 ${step}: ok`, "g")) ?? []).length, 2, step);
+            for (const step of ["ssh", "upgrades", "baseline", "agent_user", "timezone"]) {
+                assert.equal((runs.match(new RegExp(`step \\d+/13 ${step}: ok`, "g")) ?? []).length, 2, step);
             }
         });
 
@@ -181,6 +193,34 @@ provision --only ssh
             assert.doesNotMatch(read("groups"), /\b(sudo|admin|wheel)\b/);
             assert.equal(read("homes"), "/home/openclaw 750 openclaw:openclaw\n/home/openclaw/.openclaw 700 openclaw:openclaw\n");
             assert.equal(read("linger").trim(), "openclaw");
+        });
+
+        it("baseline: kernel sysctls and module blacklist written, no core dumps, UMASK 027, private homes, cron and sshd root-only", () => {
+            const sysctl = read("sysctl");
+            for (const line of [
+                "kernel.kptr_restrict = 2",
+                "kernel.unprivileged_bpf_disabled = 1",
+                "fs.protected_fifos = 2",
+                "fs.protected_regular = 2",
+                "fs.suid_dumpable = 0",
+                "net.ipv4.conf.all.rp_filter = 1",
+                "net.ipv4.conf.all.log_martians = 1",
+                "net.ipv4.conf.all.send_redirects = 0",
+            ]) {
+                assert.ok(sysctl.split("\n").includes(line), line);
+            }
+            // Lynis (NETW-3200) accepts exactly `install <module> /bin/true`.
+            for (const module of ["dccp", "sctp", "rds", "tipc", "usb-storage", "firewire-core"]) {
+                assert.match(read("modprobe"), new RegExp(`^install ${module} /bin/true$`, "m"));
+            }
+            assert.match(read("core"), /^\* hard core 0$/m);
+            assert.match(read("core"), /^DefaultLimitCORE=0$/m);
+            assert.equal(read("login.defs").replace(/[ \t]+/g, " "), "UMASK 027\nHOME_MODE 0750\n");
+            assert.equal(
+                read("modes"),
+                "/home/human 750\n/etc/crontab 600\n/etc/ssh/sshd_config 600\n/etc/cron.d 700\n/etc/cron.daily 700\n",
+            );
+            assert.match(runs, /sysctl: \/etc\/sysctl.d\/60-openclaw-vps-hardening.conf written, not applied/);
         });
 
         it("sets the time zone and turns unattended upgrades on", () => {
