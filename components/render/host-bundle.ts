@@ -20,6 +20,7 @@ import { GATEWAY_UNIT_NAME } from "./gateway-unit";
 import { readHostFile } from "./host-files";
 import {
     DEFAULT_GATEWAY_PORT,
+    DEFAULT_MEMORY_SEARCH_PROVIDER,
     GATEWAY_SECRET_ENV,
     LLM_PROVIDER_SPECS,
     MEMORY_SEARCH_PROVIDER_SPECS,
@@ -55,7 +56,7 @@ export { AGENT_USER, GATEWAY_UNIT_NAME };
 export const CLOUDFLARED_UNIT_NAME = HOST_UNITS.cloudflared;
 export const RESTORE_MARKER = HOST_FILES.restoreMarker;
 /** Host scripts the push ships to HOST_BIN_DIR besides the backup ones (provision.sh comes with the user data). */
-export const PUSHED_HOST_SCRIPTS = ["install-plugins.sh"] as const;
+export const PUSHED_HOST_SCRIPTS = ["install-plugins.sh", "baseline.sh"] as const;
 export const DEFAULT_READY_TIMEOUT_SECONDS = 180;
 
 export interface HostBundleInput {
@@ -88,7 +89,7 @@ const RELATIVE = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 function gatewayEnv(input: HostBundleInput, referenced: string[]): Record<string, string> {
     const auth = input.openclaw.auth ?? "token";
     const llm = LLM_PROVIDER_SPECS[input.openclaw.llmProvider ?? "anthropic"];
-    const memory = MEMORY_SEARCH_PROVIDER_SPECS[input.openclaw.memorySearch.provider ?? "voyage"];
+    const memory = MEMORY_SEARCH_PROVIDER_SPECS[input.openclaw.memorySearch.provider ?? DEFAULT_MEMORY_SEARCH_PROVIDER];
     const values: Record<string, string> = {};
     for (const name of referenced) {
         if (name === GATEWAY_SECRET_ENV[auth]) values[name] = input.secrets.gatewayToken;

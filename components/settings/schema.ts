@@ -14,10 +14,18 @@ import {
     TELEGRAM_CHAT_ID_RULE,
     WATCHDOG_INTERVAL_RULE,
 } from "../core/rules";
+import { canonicalTimezone } from "../core/timezones";
 import { HHMM, isCidr, isFqdn, isIanaTimezone, SSH_PUBLIC_KEY } from "../core/validators";
 import { DEFAULT_PROVIDER, findProvider, isLargeEnough, MINIMUM_SIZE, otherProvidersWith, providerIds, ProviderSpec } from "../providers";
 import { TUNNEL_PROTOCOLS } from "../render/cloudflared-unit";
-import { GATEWAY_AUTH_MODES, LLM_PROVIDER_SPECS, LLM_PROVIDERS, LlmProvider, MEMORY_SEARCH_PROVIDERS } from "../render/openclaw-config";
+import {
+    DEFAULT_MEMORY_SEARCH_PROVIDER,
+    GATEWAY_AUTH_MODES,
+    LLM_PROVIDER_SPECS,
+    LLM_PROVIDERS,
+    LlmProvider,
+    MEMORY_SEARCH_PROVIDERS,
+} from "../render/openclaw-config";
 import { SNAPSHOT_ID } from "../render/rclone";
 import { suggest } from "./suggest";
 
@@ -269,8 +277,10 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
         }),
         timezone: text({
             default: "UTC",
-            description: "The operator's IANA time zone (e.g. America/New_York): host clock, agent and heartbeat active hours.",
+            description:
+                "The operator's IANA time zone (e.g. America/New_York): host clock, agent and heartbeat active hours. A legacy name (US/Eastern, GB, Asia/Calcutta) becomes the zone it links to: Ubuntu 24.04 ships legacy names only in tzdata-legacy.",
             check: (v) => (isIanaTimezone(v) ? undefined : "an IANA time zone such as America/New_York or Europe/Berlin"),
+            normalize: canonicalTimezone,
         }),
         gatewayPort: integer({
             default: DEFAULT_GATEWAY_PORT,
@@ -305,8 +315,9 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
             normalize: (v) => v.trim(),
         }),
         memorySearchProvider: oneOf(MEMORY_SEARCH_PROVIDERS, {
-            default: "voyage",
-            description: "Embedding provider of hybrid memory search (vectors + BM25); none = keyword search only.",
+            default: DEFAULT_MEMORY_SEARCH_PROVIDER,
+            description:
+                "Embedding provider of hybrid memory search (vectors + BM25); none = keyword search only. Default openai: it ships inside the pinned OpenClaw, so nothing is installed for it; voyage and mistral are plugins installed at deploy time (npm, else ClawHub).",
         }),
         embeddingApiKey: optionalSecret({
             description: "API key of memorySearchProvider (secret). Without it memory search falls back to keyword-only, with a warning.",
@@ -332,6 +343,12 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
                     : typeof all.activeHoursStart === "string" && v === all.activeHoursStart
                       ? "a time different from activeHoursStart"
                       : undefined,
+        }),
+        provisionTimeoutMinutes: integer({
+            default: 30,
+            description:
+                "How long the deploy waits for a new server's first-boot provisioning (upgrading a weeks-old image, Node, OpenClaw's ~700 npm packages on 2 shared vCPUs, apt's daily jobs at boot) before it fails with the provisioning log's last lines.",
+            check: (v) => (v >= 5 && v <= 240 ? undefined : "between 5 and 240 minutes"),
         }),
         swapMb: integer({
             default: 2048,

@@ -1,7 +1,7 @@
 // provision.sh's own behaviour, with the real tools but never on this machine: every run happens in a private
 // mount + network namespace where /etc is a copy and /run, /home, /opt, /usr/local/bin, /var/lib, /var/log are
 // empty tmpfs. Covers: step list and arguments, config errors and a failing step (state=failed, step name,
-// non-zero exit), the system steps (ssh check, unattended upgrades, agent user, time zone) run twice with nothing
+// non-zero exit), the system steps (ssh check, unattended upgrades, agent user, metadata block, time zone) run twice with nothing
 // changed the second time, and the Node install from a mirror (checksum verified, skip when current, refusal of a
 // tampered tarball, upgrade).
 import { describe, it, before, after } from "node:test";
@@ -29,8 +29,8 @@ const STEPS = [
     "ssh",
     "bruteforce",
     "upgrades",
-    "baseline",
     "agent_user",
+    "metadata",
     "swap",
     "timezone",
     "node",
@@ -129,7 +129,7 @@ describe("provision.sh", () => {
         });
     });
 
-    describe("system steps: ssh, upgrades, baseline, agent_user, timezone", () => {
+    describe("system steps: ssh, upgrades, agent_user, metadata, timezone", () => {
         let work: ReturnType<typeof tempDir>;
         let runs = "";
         const read = (name: string) => fs.readFileSync(path.join(work.dir, name), "utf8");
@@ -143,22 +143,13 @@ describe("provision.sh", () => {
 install -m 0644 "$DIR/dropin.conf" /etc/ssh/sshd_config.d/01-openclaw-hardening.conf
 echo 'PasswordAuthentication yes' >/etc/ssh/sshd_config.d/50-cloud-init.conf
 ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1 || ssh-keygen -A >/dev/null
-# A human user cloud-init made with a world-readable home (the admin), and a cron layout as Ubuntu ships it.
-useradd --create-home --home-dir /home/human --uid 4300 --shell /bin/bash human
-chmod 0755 /home/human
-printf 'SHELL=/bin/sh\n' >/etc/crontab; chmod 0644 /etc/crontab /etc/ssh/sshd_config
-mkdir -p /etc/cron.d /etc/cron.daily; chmod 0755 /etc/cron.d /etc/cron.daily
-export PROVISION_SYSCTL_APPLY=0
 state() { # everything these steps may touch: path, mode, owner, mtime, link target
   find /etc /home /var/lib -xdev -printf '%p %m %u:%g %T@ %l\n' 2>/dev/null | sort
 }
-provision --only ssh,upgrades,baseline,agent_user,timezone
+provision --only ssh,upgrades,agent_user,metadata,timezone
 state >"$DIR/state-1"
-stat -c '%n %a' /home/human /etc/crontab /etc/ssh/sshd_config /etc/cron.d /etc/cron.daily >"$DIR/modes"
-grep -E '^(UMASK|HOME_MODE)[[:space:]]' /etc/login.defs >"$DIR/login.defs" || true
-cat /etc/sysctl.d/60-openclaw-vps-hardening.conf >"$DIR/sysctl" || true
-cat /etc/modprobe.d/openclaw-vps-hardening.conf >"$DIR/modprobe" || true
-cat /etc/security/limits.d/60-openclaw-vps-no-core.conf /etc/systemd/system.conf.d/60-openclaw-vps-no-core.conf >"$DIR/core" || true
+sed -n '/openclaw-vps metadata block: begin/,/openclaw-vps metadata block: end/p' /etc/ufw/before.rules >"$DIR/metadata-block"
+grep -m 1 '^-A ' /etc/ufw/before.rules >"$DIR/before-rules-first"
 getent passwd openclaw >"$DIR/passwd" || true
 id -nG openclaw >"$DIR/groups" || true
 stat -c '%n %a %U:%G' /home/openclaw /home/openclaw/.openclaw >"$DIR/homes" || true
@@ -167,7 +158,7 @@ readlink /etc/localtime >"$DIR/localtime" || true
 cat /etc/timezone >"$DIR/timezone" || true
 apt-config shell u APT::Periodic::Unattended-Upgrade l APT::Periodic::Update-Package-Lists >"$DIR/apt" || true
 sleep 0.05
-provision --only ssh,upgrades,baseline,agent_user,timezone
+provision --only ssh,upgrades,agent_user,metadata,timezone
 state >"$DIR/state-2"
 # A drop-in that sorts before ours and turns passwords back on must fail the ssh step.
 echo 'PasswordAuthentication yes' >/etc/ssh/sshd_config.d/00-weaker.conf
@@ -179,10 +170,10 @@ provision --only ssh
         });
         after(() => work?.cleanup());
 
-        it("runs all five steps, twice, without error", () => {
+        it("runs all four steps, twice, without error", () => {
             const exits = [...runs.matchAll(/^exit=(\d+)$/gm)].map((m) => m[1]);
             assert.deepEqual(exits.slice(0, 2), ["0", "0"], `${runs}\n${read("provision.log")}`);
-            for (const step of ["ssh", "upgrades", "baseline", "agent_user", "timezone"]) {
+            for (const step of ["ssh", "upgrades", "agent_user", "metadata", "timezone"]) {
                 assert.equal((runs.match(new RegExp(`step \\d+/13 ${step}: ok`, "g")) ?? []).length, 2, step);
             }
         });
@@ -195,32 +186,18 @@ provision --only ssh
             assert.equal(read("linger").trim(), "openclaw");
         });
 
-        it("baseline: kernel sysctls and module blacklist written, no core dumps, UMASK 027, private homes, cron and sshd root-only", () => {
-            const sysctl = read("sysctl");
-            for (const line of [
-                "kernel.kptr_restrict = 2",
-                "kernel.unprivileged_bpf_disabled = 1",
-                "fs.protected_fifos = 2",
-                "fs.protected_regular = 2",
-                "fs.suid_dumpable = 0",
-                "net.ipv4.conf.all.rp_filter = 1",
-                "net.ipv4.conf.all.log_martians = 1",
-                "net.ipv4.conf.all.send_redirects = 0",
-            ]) {
-                assert.ok(sysctl.split("\n").includes(line), line);
-            }
-            // Lynis (NETW-3200) accepts exactly `install <module> /bin/true`.
-            for (const module of ["dccp", "sctp", "rds", "tipc", "usb-storage", "firewire-core"]) {
-                assert.match(read("modprobe"), new RegExp(`^install ${module} /bin/true$`, "m"));
-            }
-            assert.match(read("core"), /^\* hard core 0$/m);
-            assert.match(read("core"), /^DefaultLimitCORE=0$/m);
-            assert.equal(read("login.defs").replace(/[ \t]+/g, " "), "UMASK 027\nHOME_MODE 0750\n");
+        it("puts the metadata block for the agent's uid into ufw's before.rules, ahead of every ufw rule (loopback included)", () => {
+            const uid = read("passwd").split(":")[2];
             assert.equal(
-                read("modes"),
-                "/home/human 750\n/etc/crontab 600\n/etc/ssh/sshd_config 600\n/etc/cron.d 700\n/etc/cron.daily 700\n",
+                read("metadata-block"),
+                [
+                    "# openclaw-vps metadata block: begin (provision.sh)",
+                    `-A ufw-before-output -d 169.254.169.254/32 -m owner --uid-owner ${uid} -j REJECT`,
+                    "# openclaw-vps metadata block: end",
+                    "",
+                ].join("\n"),
             );
-            assert.match(runs, /sysctl: \/etc\/sysctl.d\/60-openclaw-vps-hardening.conf written, not applied/);
+            assert.equal(read("before-rules-first"), `-A ufw-before-output -d 169.254.169.254/32 -m owner --uid-owner ${uid} -j REJECT\n`);
         });
 
         it("sets the time zone and turns unattended upgrades on", () => {
