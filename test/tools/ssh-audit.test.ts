@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { renderSshdHardening, SSHD_HARDENING_PATH } from "../../components/render/sshd-hardening";
-import { requireTool, run, runInPrivateNamespace, tempDir } from "../helpers/provisioning";
+import { CLOUD_INIT_DIR, requireTool, run, runInPrivateNamespace, tempDir } from "../helpers/provisioning";
 import { EXPLAINED_WARNINGS, findings } from "../helpers/ssh-audit";
 
 const ADMIN = "ops";
@@ -159,6 +159,28 @@ describe("ssh-audit against the stand-in's sshd layout (Ubuntu 24.04 /etc/ssh pl
         for (const mac of (values.get("macs") ?? "").split(",")) assert.match(mac, /-etm@openssh\.com$/);
         const hostKeys = result.stdout.split("\n").filter((l) => l.startsWith("hostkey "));
         assert.deepEqual(hostKeys, ["hostkey /etc/ssh/ssh_host_ed25519_key", "hostkey /etc/ssh/ssh_host_rsa_key"]);
+    });
+
+    it("the audit's ssh-crypto check (npm run verify, the watchdog) passes this sshd -T and fails the image's defaults", () => {
+        const script = fs.readFileSync(path.join(CLOUD_INIT_DIR, "audit-host.sh"), "utf8");
+        const fn = /^check_ssh_crypto\(\) \{[\s\S]*?^\}$/m.exec(script)?.[0];
+        assert.ok(fn, "check_ssh_crypto is in audit-host.sh");
+        const verdicts: Record<string, string> = {};
+        for (const hardened of [true, false]) {
+            const etc = path.join(work.dir, hardened ? "hardened" : "plain");
+            ubuntuEtcSsh(etc, hardened);
+            const result = runInPrivateNamespace(
+                `mount -t tmpfs tmpfs /run; mkdir -m 0755 /run/sshd; mount --bind "$ETC" /etc/ssh
+emit() { printf '%s %s %s\\n' "$1" "$2" "$4"; }
+${fn}
+check_ssh_crypto "$(/usr/sbin/sshd -T -C "user=${ADMIN},host=localhost,addr=127.0.0.1")"`,
+                { ETC: etc },
+            );
+            assert.equal(result.status, 0, result.stderr);
+            verdicts[hardened ? "hardened" : "plain"] = result.stdout;
+        }
+        assert.match(verdicts.hardened!, /^ssh-crypto pass /m, verdicts.hardened);
+        assert.match(verdicts.plain!, /^ssh-crypto fail .*NIST curves.*ECDSA.*not encrypt-then-MAC.*compression/m, verdicts.plain);
     });
 
     it("live: a local forward reaches the gateway port only; other ports and remote forwards are refused", () => {
