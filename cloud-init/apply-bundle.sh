@@ -27,6 +27,7 @@ declare -A BUNDLE_OPTIONS=(
     [restore_from]=none
     [restore_script]=""
     [restore_marker]=""
+    [baseline_script]=""
     [plugin_installer]=""
     [plugin_args]=""
     [release_script]=""
@@ -334,6 +335,16 @@ restore_on_first_boot() {
     mv -f -T -- "$marker.tmp" "$marker"
 }
 
+# The kernel and system baseline (baseline.sh, pushed in the host stage): on the real host only, never into an
+# OPENCLAW_VPS_ROOT sandbox (its sysctls, modes and login.defs are the machine's own).
+apply_baseline() {
+    local script
+    script=$(host_path "${BUNDLE_OPTIONS[baseline_script]:-}")
+    if [[ -n $APPLY_ROOT || ! -x $script ]]; then return 0; fi
+    log "kernel and system baseline (baseline.sh)"
+    "$script" || die "baseline.sh failed"
+}
+
 install_plugins() {
     local installer=${BUNDLE_OPTIONS[plugin_installer]}
     [[ -n $installer ]] || return 0
@@ -489,6 +500,7 @@ bundle_main() {
     ensure_state_dir
     log "step 1/6: host files (scripts, units, root-only credentials, the release spec)"
     apply_stage host
+    apply_baseline
     log "step 2/6: first-boot restore"
     restore_on_first_boot
     log "step 3/6: the OpenClaw release"

@@ -149,6 +149,53 @@ check_sshd() {
     else
         emit sshd pass critical "key-only login, no root login, maxauthtries $tries"
     fi
+    if wanted sshd; then check_ssh_crypto "$effective"; fi
+}
+
+# The effective SSH cryptography and forwarding (issue 18): what ssh-audit would fail or warn about, read from sshd -T.
+check_ssh_crypto() { # effective sshd -T output
+    local effective=$1 bad=() kex hostkeys macs value
+    kex=$(sed -n 's/^kexalgorithms //p' <<<"$effective")
+    hostkeys=$(sed -n 's/^hostkeyalgorithms //p' <<<"$effective")
+    macs=$(sed -n 's/^macs //p' <<<"$effective")
+    [[ ,$kex, != *,ecdh-sha2-* && ,$kex, != *-sha1,* ]] || bad+=("kex offers NIST curves or SHA-1 ($kex)")
+    [[ ,$hostkeys, != *,ecdsa-* && ,$hostkeys, != *,ssh-rsa,* ]] || bad+=("host keys offer ECDSA or ssh-rsa ($hostkeys)")
+    local mac
+    for mac in ${macs//,/ }; do [[ $mac == *-etm@openssh.com ]] || bad+=("MAC $mac is not encrypt-then-MAC"); done
+    value=$(sed -n 's/^compression //p' <<<"$effective")
+    [[ $value == no ]] || bad+=("compression ${value:-unset}")
+    value=$(sed -n 's/^allowagentforwarding //p' <<<"$effective")
+    [[ $value == no ]] || bad+=("allowagentforwarding ${value:-unset}")
+    value=$(sed -n 's/^allowtcpforwarding //p' <<<"$effective")
+    [[ $value == no || $value == local ]] || bad+=("allowtcpforwarding ${value:-unset}")
+    if ((${#bad[@]})); then
+        emit ssh-crypto fail warning "${bad[*]}"
+    else
+        emit ssh-crypto pass warning "modern key exchange, Ed25519/RSA-SHA2 host keys, ETM MACs only; no compression, no agent or remote forwarding"
+    fi
+}
+
+# systemd's own rating of the system units we render: each at most 3.0 (README "Host hardening").
+check_sandbox() {
+    log "unit sandboxes (systemd-analyze security)"
+    local unit out exposure bad=() good=()
+    for unit in "$HOST_BACKUP_SERVICE" openclaw-watchdog.service "$HOST_CLOUDFLARED_UNIT"; do
+        systemctl cat "$unit" >/dev/null 2>&1 || continue
+        out=$(systemd-analyze security --no-pager "$unit" 2>&1) || true
+        exposure=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' <<<"$out" | tail -n 1)
+        if [[ -z $exposure ]]; then
+            bad+=("$unit unrated")
+        elif awk -v e="$exposure" 'BEGIN { exit !(e > 3.0) }'; then
+            bad+=("$unit $exposure")
+        else
+            good+=("$unit $exposure")
+        fi
+    done
+    if ((${#bad[@]})); then
+        emit unit-sandbox fail warning "exposure above 3.0: ${bad[*]}"
+    else
+        emit unit-sandbox pass warning "exposure: ${good[*]:-no unit}"
+    fi
 }
 
 # ---- firewall -----------------------------------------------------------------------------------------------------
@@ -710,6 +757,7 @@ main() {
     if wanted backup; then check_backup; fi
     if wanted resources; then check_resources; fi
     if wanted reboot; then check_reboot; fi
+    if wanted sandbox; then check_sandbox; fi
     if wanted userdata; then check_user_data; fi
     printf 'AUDIT-END\t%d\n' "$CHECKS"
 }

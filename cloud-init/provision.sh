@@ -50,7 +50,8 @@ readonly PACKAGES=(
     fail2ban python3-systemd # python3-systemd: fail2ban's journal backend (Ubuntu 24.04 logs sshd to the journal)
     unattended-upgrades
     rclone
-    age zstd # the backups: archives are zstd-compressed and encrypted with age to the operator's recipient
+    age zstd              # the backups: archives are zstd-compressed and encrypted with age to the operator's recipient
+    libpam-tmpdir debsums # for baseline.sh (pushed): a private TMPDIR per session; package integrity checks on demand
 )
 
 # cloud-init runs us with a bare environment: npm and apt need HOME, and nothing may ever prompt.
@@ -261,7 +262,8 @@ step_ssh() {
     local effective expected
     effective="$(sshd -T -C "user=$ADMIN_USER,host=localhost,addr=127.0.0.1")"
     for expected in 'passwordauthentication no' 'kbdinteractiveauthentication no' 'permitrootlogin no' \
-        'pubkeyauthentication yes' "allowusers $ADMIN_USER" 'permitemptypasswords no'; do
+        'pubkeyauthentication yes' "allowusers $ADMIN_USER" 'permitemptypasswords no' 'compression no' \
+        'allowagentforwarding no' 'allowtcpforwarding local' 'loglevel VERBOSE'; do
         grep -qx "$expected" <<<"$effective" || die "effective sshd configuration lacks '$expected'"
     done
     local tries

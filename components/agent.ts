@@ -55,6 +55,7 @@ export class OpenClawAgent extends pulumi.ComponentResource {
             sshPublicKey: s.sshPublicKey,
             swapMb: s.swapMb,
             timezone: s.timezone,
+            gatewayPort: s.gatewayPort,
         });
 
         const server = new AgentServer(

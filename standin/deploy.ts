@@ -99,6 +99,7 @@ export function deployPlan(settings: Settings): DeployPlan {
         adminUser: settings.adminUser,
         swapMb: settings.swapMb,
         timezone: settings.timezone,
+        gatewayPort: settings.gatewayPort,
     });
     return { settings, userData };
 }

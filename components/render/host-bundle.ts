@@ -65,7 +65,7 @@ export { AGENT_USER, GATEWAY_UNIT_NAME };
 export const CLOUDFLARED_UNIT_NAME = HOST_UNITS.cloudflared;
 export const RESTORE_MARKER = HOST_FILES.restoreMarker;
 /** Host scripts the push ships to HOST_BIN_DIR besides the backup ones (provision.sh comes with the user data). */
-export const PUSHED_HOST_SCRIPTS = ["install-plugins.sh", "upgrade-openclaw.sh", "reboot-window.sh"] as const;
+export const PUSHED_HOST_SCRIPTS = ["install-plugins.sh", "upgrade-openclaw.sh", "reboot-window.sh", "baseline.sh"] as const;
 /**
  * How long the push waits for the gateway's /readyz. Its first start takes 15–22 s on an idle 2-vCPU host, but more
  * than 180 s on the stand-in at load 25 (2 shared cores): the bound only catches a hang (a failed unit ends the wait

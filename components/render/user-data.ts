@@ -69,6 +69,8 @@ export interface UserDataInput extends ProvisionEnvInput {
     sshPublicKey: string;
     /** The server's host name (one DNS label, e.g. the server's name at the provider). */
     hostname: string;
+    /** The gateway's loopback port (default DEFAULT_GATEWAY_PORT): sshd lets a local forward reach this port only. */
+    gatewayPort?: number;
 }
 
 const USER_NAME = USER_NAME_PATTERN;
@@ -250,7 +252,11 @@ export function renderUserData(input: UserDataInput): string {
     const files: WriteFile[] = [
         { path: HOST_PATHS.contractEnv, permissions: "0644", content: renderContractEnv() },
         { path: HOST_PATHS.provisionEnv, permissions: "0644", content: provisionEnvText(env) },
-        { path: HOST_PATHS.sshdHardening, permissions: "0644", content: renderSshdHardening({ adminUser: env.adminUser }) },
+        {
+            path: HOST_PATHS.sshdHardening,
+            permissions: "0644",
+            content: renderSshdHardening({ adminUser: env.adminUser, gatewayPort: input.gatewayPort }),
+        },
         { path: HOST_PATHS.provisionScript, permissions: "0755", content: readHostFile("provision.sh"), compress: true },
     ];
     const document = [

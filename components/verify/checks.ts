@@ -49,6 +49,14 @@ export const CHECKS: Record<string, { title: string; hint: string }> = {
         title: "sshd: key-only, no root, MaxAuthTries <= 3",
         hint: "a drop-in in /etc/ssh/sshd_config.d/ sorting before 01-openclaw-hardening.conf (or sshd_config itself) overrides the hardening: remove it, `sudo sshd -t && sudo systemctl reload ssh`",
     },
+    "ssh-crypto": {
+        title: "sshd: modern key exchange, no ECDSA host key, ETM MACs, no compression or agent/remote forwarding",
+        hint: "a drop-in in /etc/ssh/sshd_config.d/ sorting before 01-openclaw-hardening.conf (or sshd_config) sets weaker algorithms: remove it, `sudo sshd -t && sudo systemctl reload ssh`; `ssh-audit <host>` from your machine shows the effect",
+    },
+    "unit-sandbox": {
+        title: "system units sandboxed (systemd-analyze security: exposure <= 3.0)",
+        hint: "a unit file or drop-in loosened the sandbox: `sudo systemd-analyze security UNIT` lists what is open, `systemctl cat UNIT` shows the drop-ins; `pulumi up` pushes the rendered unit again",
+    },
     firewall: {
         title: "UFW active, deny incoming, SSH only",
         hint: "`sudo ufw default deny incoming && sudo ufw allow OpenSSH && sudo ufw --force enable`; delete other rules with `sudo ufw status numbered` + `sudo ufw delete N`",
@@ -168,6 +176,7 @@ export const AUDIT_GROUPS = [
     "backup",
     "resources",
     "reboot",
+    "sandbox",
     "userdata",
 ] as const;
 

@@ -25,6 +25,7 @@ import type { S3Server } from "../../standin/bucket";
 import { answersWithin, createAdminKey, type AdminKey } from "../../standin/scenario";
 import { StandInVps, type BootState } from "../../standin/vps";
 import { filesContaining, makeTempDir } from "../helpers/backup";
+import { unexplained } from "../helpers/ssh-audit";
 import {
     agentSystemctl,
     bucketDataDir,
@@ -87,7 +88,7 @@ async function bootChecks(state: BootState, vps: StandInVps): Promise<void> {
     );
 }
 
-describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { timeout: 15 * 60_000 }, () => {
+describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { timeout: 30 * 60_000 }, () => {
     let admin: AdminKey;
     let plan: DeployPlan;
     /** The operator's age identity of the stack (plan.settings.backupRecipient's). */
@@ -262,6 +263,45 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
             (await host.exec("journalctl -u openclaw-reboot-window.service -o cat --no-pager")).stdout,
             /no reboot required|outside the window/,
         );
+    });
+
+    it("is hardened as independent auditors see it: ssh-audit, systemd-analyze security, Lynis", async (t) => {
+        const host = live();
+        // ssh-audit (this machine's Debian package) against the stand-in's own sshd, through its loopback forward.
+        const audit = await promisify(execFile)("ssh-audit", ["-n", "-t", "30", "-p", String(host.ssh.port), host.ssh.host]).then(
+            (r) => ({ code: 0, stdout: r.stdout }),
+            (err: { code?: number; stdout?: string }) => ({ code: err.code ?? -1, stdout: err.stdout ?? "" }),
+        );
+        assert.deepEqual(unexplained(audit.stdout), [], audit.stdout);
+        assert.equal(audit.code, 2, `ssh-audit exit ${audit.code} (2: explained warnings only)\n${audit.stdout}`);
+        assert.doesNotMatch(audit.stdout, /^\(key\) ecdsa/m, "the ECDSA host key cloud-init generated is not offered");
+        // systemd's review of every unit we render, on the live host.
+        for (const unit of ["openclaw-backup.service", "openclaw-watchdog.service", "cloudflared.service"]) {
+            const out = await host.exec(`systemd-analyze security --no-pager ${unit}`, { allowFailure: true });
+            const m = /Overall exposure level for \S+: (\d+\.\d+)/.exec(out.stdout);
+            assert.ok(m, `${unit}: ${out.stdout}${out.stderr}`);
+            t.diagnostic(`${unit}: exposure ${m[1]} on the host`);
+            assert.ok(Number(m[1]) <= 3.0, `${unit}: exposure ${m[1]}`);
+        }
+        // Lynis (Debian's package, installed for the audit only) inside the stand-in; its index goes to the README.
+        await host.exec("DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends lynis >/dev/null", {
+            timeoutMs: 600_000,
+        });
+        await host.exec(
+            "lynis audit system --quick --no-colors --report-file /root/lynis-report.dat --logfile /root/lynis.log >/dev/null",
+            {
+                allowFailure: true,
+                timeoutMs: 900_000,
+            },
+        );
+        const report = (await host.exec("cat /root/lynis-report.dat")).stdout;
+        const index = Number(/^hardening_index=(\d+)$/m.exec(report)?.[1]);
+        const suggestions = [...report.matchAll(/^suggestion\[\]=([^|]+)\|([^|]*)\|([^|]*)\|/gm)].map((m) => `${m[1]} ${m[2]} (${m[3]})`);
+        const warnings = [...report.matchAll(/^warning\[\]=([^|]+)\|([^|]*)\|/gm)].map((m) => `${m[1]} ${m[2]}`);
+        t.diagnostic(`Lynis hardening index ${index}; ${warnings.length} warnings, ${suggestions.length} suggestions`);
+        for (const line of [...warnings.map((w) => `warning: ${w}`), ...suggestions]) t.diagnostic(line);
+        assert.ok(Number.isInteger(index) && index > 0, report.slice(0, 500));
+        await host.exec("DEBIAN_FRONTEND=noninteractive apt-get purge -y -q lynis >/dev/null", { allowFailure: true });
     });
 
     it("starts the tunnel connector with its token from the environment file, never on a command line", async () => {

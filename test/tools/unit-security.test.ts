@@ -1,0 +1,126 @@
+// Every systemd unit the project renders, rated by systemd's own reviewer: `systemd-analyze security --offline=true`
+// (Debian 12's systemd 252; Ubuntu 24.04's 255 scores the same way). Bounds: every system service we render at most
+// 3.0 ("OK"), the gateway's user unit as documented in README "Host hardening" (it stays a user unit). Each unit must
+// also pass `systemd-analyze verify` with the sandbox in place, and a control proves the bound can fail.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { HOST_DIRS } from "../../components/core/host-contract";
+import { BACKUP_SERVICE_PATH, renderBackupService } from "../../components/render/backup-units";
+import { CLOUDFLARED_UNIT_PATH, renderCloudflaredUnit } from "../../components/render/cloudflared-unit";
+import { renderGatewayUnit } from "../../components/render/gateway-unit";
+import { renderWatchdogService, WATCHDOG_SERVICE_PATH } from "../../components/render/watchdog";
+
+/** The bound for each rendered system service (path on the host → rendered text, bound). */
+export const SYSTEM_UNITS: { path: string; render: () => string; bound: number }[] = [
+    { path: BACKUP_SERVICE_PATH, render: () => renderBackupService(), bound: 3.0 },
+    { path: WATCHDOG_SERVICE_PATH, render: () => renderWatchdogService(), bound: 3.0 },
+    { path: CLOUDFLARED_UNIT_PATH, render: () => renderCloudflaredUnit({ protocol: "auto" }), bound: 3.0 },
+];
+
+/**
+ * The gateway's user unit: a user manager cannot apply the namespace-based sandbox (no ProtectSystem, PrivateTmp,
+ * capability bounding set; Ubuntu 24.04 denies unprivileged user namespaces to unconfined processes), so its score
+ * stays high. Measured, and held there so it cannot silently get worse; README "Host hardening" says why.
+ */
+export const GATEWAY_USER_UNIT_BOUND = 7.5;
+
+let root: string;
+
+function score(output: string): number {
+    const m = /Overall exposure level for \S+: (\d+\.\d+)/.exec(output);
+    assert.ok(m, output);
+    return Number(m[1]);
+}
+
+function securityOf(unitPath: string, text: string): { exposure: number; output: string } {
+    fs.mkdirSync(path.join(root, path.dirname(unitPath)), { recursive: true });
+    fs.writeFileSync(path.join(root, unitPath), text);
+    const r = spawnSync("systemd-analyze", ["security", "--offline=true", `--root=${root}`, unitPath], { encoding: "utf8" });
+    if (r.error) throw new Error(`systemd-analyze is missing (${r.error.message}): apt-get install systemd`);
+    const output = `${r.stdout}${r.stderr}`;
+    return { exposure: score(output), output };
+}
+
+before(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "unit-security-"));
+    fs.mkdirSync(path.join(root, "usr/lib/systemd"), { recursive: true });
+    fs.cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), { recursive: true });
+});
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+describe("systemd-analyze security of every rendered unit", () => {
+    for (const unit of SYSTEM_UNITS) {
+        test(`${path.basename(unit.path)}: exposure at most ${unit.bound.toFixed(1)}`, (t) => {
+            const { exposure, output } = securityOf(unit.path, unit.render());
+            t.diagnostic(`${path.basename(unit.path)}: exposure ${exposure.toFixed(1)}`);
+            assert.ok(exposure <= unit.bound, `exposure ${exposure}:\n${output}`);
+            for (const directive of [
+                "NoNewPrivileges=",
+                "ProtectSystem=",
+                "PrivateDevices=",
+                "RestrictNamespaces=~user",
+                "ProtectKernelTunables=",
+            ]) {
+                assert.ok(
+                    output.split("\n").some((l) => l.startsWith(`✓ ${directive}`)),
+                    `${path.basename(unit.path)}: ${directive} is not counted as hardened\n${output}`,
+                );
+            }
+            assert.ok(
+                output.split("\n").some((l) => l.startsWith("✓ CapabilityBoundingSet=~CAP_SYS_ADMIN")),
+                `${path.basename(unit.path)} keeps CAP_SYS_ADMIN`,
+            );
+        });
+    }
+
+    test("every root oneshot sandbox: ProtectSystem=strict, writes only where it says, verify accepts it", () => {
+        const bin = path.join(root, HOST_DIRS.bin);
+        fs.mkdirSync(bin, { recursive: true });
+        for (const script of ["backup.sh", "watchdog.sh"]) fs.writeFileSync(path.join(bin, script), "#!/bin/sh\n", { mode: 0o755 });
+        for (const unit of SYSTEM_UNITS.slice(0, 2)) {
+            const text = unit.render();
+            assert.match(text, /^ProtectSystem=strict$/m);
+            assert.match(text, /^CapabilityBoundingSet=CAP_[A-Z_ ]+$/m, "an explicit, non-empty list");
+            assert.doesNotMatch(text, /CAP_SYS_ADMIN|CAP_NET_RAW|CAP_SYS_MODULE/);
+            fs.writeFileSync(path.join(root, unit.path), text);
+            const r = spawnSync("systemd-analyze", ["verify", `--root=${root}`, unit.path], { encoding: "utf8" });
+            assert.equal(r.status, 0, r.stderr);
+            assert.doesNotMatch(r.stderr, /Unknown|Invalid|Failed to parse/i, r.stderr);
+        }
+        assert.match(renderBackupService(), new RegExp(`^ReadWritePaths=${HOST_DIRS.state} ${HOST_DIRS.agentState}$`, "m"));
+        assert.match(renderWatchdogService(), /^StateDirectory=openclaw-vps\/watchdog$/m);
+    });
+
+    test("control: the same unit without its sandbox is rated EXPOSED (so the bound can fail)", () => {
+        const bare = renderBackupService()
+            .split("\n")
+            .filter((l) => !/^(Capability|Ambient|NoNew|UMask|Protect|ReadWrite|Private|Keyring|Restrict|Lock|SystemCall)/.test(l))
+            .join("\n");
+        const { exposure } = securityOf("/etc/systemd/system/bare-backup.service", bare);
+        assert.ok(exposure > 8.0, `bare exposure ${exposure}`);
+    });
+
+    test(`the gateway's user unit: measured, at most ${GATEWAY_USER_UNIT_BOUND.toFixed(1)} (user manager; README says why)`, (t) => {
+        const { unit } = renderGatewayUnit({ serverMemoryMb: 2048, swapMb: 2048 });
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gateway-security-"));
+        try {
+            const runtime = path.join(dir, "xdg");
+            fs.mkdirSync(runtime, { mode: 0o700 });
+            const file = path.join(dir, "openclaw-gateway.service");
+            fs.writeFileSync(file, unit);
+            const r = spawnSync("systemd-analyze", ["--user", "security", "--offline=true", file], {
+                encoding: "utf8",
+                env: { ...process.env, XDG_RUNTIME_DIR: runtime },
+            });
+            const exposure = score(`${r.stdout}${r.stderr}`);
+            t.diagnostic(`openclaw-gateway.service (user unit): exposure ${exposure.toFixed(1)}`);
+            assert.ok(exposure <= GATEWAY_USER_UNIT_BOUND, `${exposure}\n${r.stdout}`);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
