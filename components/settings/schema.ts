@@ -10,6 +10,7 @@ import {
     BACKUP_SCHEDULE_RULE,
     DURATION_RULE,
     HTTPS_URL_RULE,
+    SKILL_SPEC_RULE,
     TELEGRAM_BOT_TOKEN_RULE,
     TELEGRAM_CHAT_ID_RULE,
     WATCHDOG_INTERVAL_RULE,
@@ -17,7 +18,14 @@ import {
 import { HHMM, isCidr, isFqdn, isIanaTimezone, SSH_PUBLIC_KEY } from "../core/validators";
 import { DEFAULT_PROVIDER, findProvider, isLargeEnough, MINIMUM_SIZE, otherProvidersWith, providerIds, ProviderSpec } from "../providers";
 import { TUNNEL_PROTOCOLS } from "../render/cloudflared-unit";
-import { GATEWAY_AUTH_MODES, LLM_PROVIDER_SPECS, LLM_PROVIDERS, LlmProvider, MEMORY_SEARCH_PROVIDERS } from "../render/openclaw-config";
+import {
+    GATEWAY_AUTH_MODES,
+    LLM_PROVIDER_SPECS,
+    LLM_PROVIDERS,
+    LlmProvider,
+    MEMORY_SEARCH_PROVIDERS,
+    TOOL_POLICIES,
+} from "../render/openclaw-config";
 import { SNAPSHOT_ID } from "../render/rclone";
 import { suggest } from "./suggest";
 
@@ -332,6 +340,27 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
                     : typeof all.activeHoursStart === "string" && v === all.activeHoursStart
                       ? "a time different from activeHoursStart"
                       : undefined,
+        }),
+        toolPolicy: oneOf(TOOL_POLICIES, {
+            default: "ask",
+            description:
+                "What the agent may run without asking: ask (allowlisted commands run, others wait for your approval in the Control UI or your channel DM; default), allowlist (others are denied) or full (everything runs; audit warns). Elevated tools are always off.",
+        }),
+        browser: flag({
+            default: true,
+            description:
+                "Install a headless Chromium (Debian's, signature-checked) for the agent's browser tool. Costs memory: see README \"Tools\".",
+        }),
+        skills: list({
+            default: [],
+            description: `ClawHub skills installed at push time with the pinned clawhub CLI, each pinned: ${SKILL_SPEC_RULE.expected}.`,
+            check: (v) => {
+                const bad = checkList(v, SKILL_SPEC_RULE.test, SKILL_SPEC_RULE.expected);
+                if (bad) return bad;
+                const names = v.map((spec) => spec.slice(0, spec.lastIndexOf("@")).replace(/^@[^/]+\//, ""));
+                const dup = names.find((n, i) => names.indexOf(n) !== i);
+                return dup ? `each skill once (${dup} is listed twice)` : undefined;
+            },
         }),
         swapMb: integer({
             default: 2048,
