@@ -37,14 +37,14 @@ NODE_BIN=${NODE_BIN:-/usr/local/bin/node}
 AGENT_USER=${AGENT_USER:-$HOST_AGENT_USER}
 CLAWHUB_PREFIX=${CLAWHUB_PREFIX:-$HOST_CLAWHUB_PREFIX}
 WORKSPACE_DIR=${WORKSPACE_DIR:-$HOST_WORKSPACE_DIR}
-: "${CLAWHUB_VERSION:?CLAWHUB_VERSION (the pinned clawhub CLI) is required}"
-: "${CLAWHUB_INTEGRITY:?CLAWHUB_INTEGRITY (the npm lock integrity of the clawhub CLI) is required}"
-
-[[ $EUID -eq 0 ]] || die "run as root (it installs skills as ${AGENT_USER} via runuser)"
 if [[ $# -eq 0 ]]; then
     log "no ClawHub skill in the config: nothing to do"
     exit 0
 fi
+: "${CLAWHUB_VERSION:?CLAWHUB_VERSION (the pinned clawhub CLI) is required}"
+: "${CLAWHUB_INTEGRITY:?CLAWHUB_INTEGRITY (the npm lock integrity of the clawhub CLI) is required}"
+
+[[ $EUID -eq 0 ]] || die "run as root (it installs skills as ${AGENT_USER} via runuser)"
 for spec in "$@"; do
     [[ $spec =~ ^(@[a-z0-9][a-z0-9_-]{0,38}/)?[a-z0-9][a-z0-9_-]{0,63}@[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
         die "skill spec '$spec' is not slug@X.Y.Z or @owner/slug@X.Y.Z"

@@ -39,7 +39,10 @@ export async function startClawhubRegistry(skills: StandInSkill[], host = "127.0
             if (!skill) return json({ error: "not found" }, 404);
             if (parts[5] === "versions" && parts[6]) {
                 if (!skill.versions[parts[6]]) return json({ error: "version not found" }, 404);
-                return json({ version: { version: parts[6], createdAt: 1, changelog: "" }, skill: { slug: skill.slug, displayName: skill.slug } });
+                return json({
+                    version: { version: parts[6], createdAt: 1, changelog: "" },
+                    skill: { slug: skill.slug, displayName: skill.slug },
+                });
             }
             return json({
                 skill: { slug: skill.slug, displayName: skill.slug, summary: null, tags: {}, stats: {}, createdAt: 1, updatedAt: 1 },

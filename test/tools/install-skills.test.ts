@@ -36,7 +36,8 @@ fs.mkdirSync(path.dirname(ownSkill), { recursive: true });
 fs.writeFileSync(ownSkill, "---\nname: my-own\ndescription: the agent's\n---\nmine\n");
 spawnSync("chown", ["-R", `${AGENT}:`, home]);
 
-const skillMd = (name: string, v: string) => `---\nname: ${name}\ndescription: ${name} ${v} from the stand-in ClawHub\n---\n\nVersion ${v}.\n`;
+const skillMd = (name: string, v: string) =>
+    `---\nname: ${name}\ndescription: ${name} ${v} from the stand-in ClawHub\n---\n\nVersion ${v}.\n`;
 const registryPromise = startClawhubRegistry([
     {
         owner: "alice",
@@ -81,7 +82,9 @@ test("refuses unpinned specs and a CLI tarball that is not the one the lock pins
         assert.notEqual(r.code, 0, bad);
         assert.match(r.stderr, /is not slug@X\.Y\.Z or @owner\/slug@X\.Y\.Z/, bad);
     }
-    const tampered = await installSkills(["@alice/demo-skill@1.0.0"], { CLAWHUB_INTEGRITY: `sha512-${Buffer.alloc(64).toString("base64")}` });
+    const tampered = await installSkills(["@alice/demo-skill@1.0.0"], {
+        CLAWHUB_INTEGRITY: `sha512-${Buffer.alloc(64).toString("base64")}`,
+    });
     assert.notEqual(tampered.code, 0);
     assert.match(tampered.stderr, /the lock pins sha512-/);
     assert.ok(!fs.existsSync(path.join(prefix, "lib", "node_modules", "clawhub")), "nothing installed from a tarball that does not match");
@@ -101,7 +104,10 @@ test("installs pinned skills as the agent user, reports version + fingerprint, r
     assert.equal(fs.statSync(installed).uid, uid, "the skill belongs to the agent user");
     // The CLI is root's: the agent cannot change the tool that installs its skills.
     assert.equal(fs.statSync(path.join(prefix, "lib", "node_modules", "clawhub", "package.json")).uid, 0);
-    assert.ok(registry.requests.some((r) => r.startsWith("GET /api/v1/download?") && r.includes("version=1.0.0")), registry.requests.join("\n"));
+    assert.ok(
+        registry.requests.some((r) => r.startsWith("GET /api/v1/download?") && r.includes("version=1.0.0")),
+        registry.requests.join("\n"),
+    );
 
     const mtime = fs.statSync(installed).mtimeMs;
     const downloads = registry.requests.filter((r) => r.startsWith("GET /api/v1/download")).length;

@@ -222,7 +222,10 @@ test("tool policy: ask by default (allowlist + approvals, inline eval always ask
     assert.deepEqual(render({ toolPolicy: "allowlist" }).config.tools.exec, { mode: "allowlist", strictInlineEval: true });
     const full = render({ toolPolicy: "full" });
     assert.deepEqual(full.config.tools, { exec: { mode: "full" }, elevated: { enabled: false } });
-    assert.ok(full.warnings.some((w) => /toolPolicy full/.test(w)), "full is said out loud");
+    assert.ok(
+        full.warnings.some((w) => /toolPolicy full/.test(w)),
+        "full is said out loud",
+    );
     for (const toolPolicy of TOOL_POLICIES) assert.equal(render({ toolPolicy }).config.tools.elevated.enabled, false);
     assert.throws(() => render({ toolPolicy: "yolo" as never }), /toolPolicy is "yolo"; expected ask \| allowlist \| full/);
 });
@@ -236,5 +239,8 @@ test("browser: off unless deployed; deployed = headless, Chromium's sandbox on, 
     const test = render({ browser: { executablePath: "/usr/bin/chromium", allowedPrivateHostnames: ["10.0.0.1"] } }).config;
     assert.deepEqual(test.browser.ssrfPolicy, { allowedHostnames: ["10.0.0.1"] });
     assert.throws(() => render({ browser: { executablePath: "chromium" } }), /browser\.executablePath/);
-    assert.throws(() => render({ browser: { executablePath: "/usr/bin/chromium", allowedPrivateHostnames: ["a b"] } }), /allowedPrivateHostnames/);
+    assert.throws(
+        () => render({ browser: { executablePath: "/usr/bin/chromium", allowedPrivateHostnames: ["a b"] } }),
+        /allowedPrivateHostnames/,
+    );
 });
