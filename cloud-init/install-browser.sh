@@ -17,7 +17,8 @@
 #
 # Usage: install-browser.sh
 # Env (tests; production sets none): OS_RELEASE (/etc/os-release), APT_ROOT (prefix for every file written, default
-# ""), SKIP_APT=1 (write the files only), BROWSER_BIN (the contract's HOST_BROWSER_BIN).
+# ""), SKIP_APT=1 (write the files only), BROWSER_BIN (the contract's HOST_BROWSER_BIN), USERNS_RESTRICT (the sysctl
+# file saying whether AppArmor restricts unprivileged user namespaces).
 set -euo pipefail
 
 log() { printf '%s install-browser: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
@@ -50,6 +51,7 @@ readonly SOURCES_FILE=/etc/apt/sources.list.d/openclaw-vps-debian-chromium.sourc
 readonly PREFERENCES_FILE=/etc/apt/preferences.d/openclaw-vps-debian-chromium
 readonly UNATTENDED_FILE=/etc/apt/apt.conf.d/52openclaw-vps-chromium
 readonly APPARMOR_FILE=$HOST_BROWSER_APPARMOR
+USERNS_RESTRICT=${USERNS_RESTRICT:-/proc/sys/kernel/apparmor_restrict_unprivileged_userns}
 
 export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a
 
@@ -143,9 +145,10 @@ if [[ $SKIP_APT != 1 ]]; then
 fi
 
 # Chromium's namespace sandbox needs an unprivileged user namespace; Ubuntu 24.04's AppArmor denies that to programs
-# without a profile that allows it. The profile confines nothing else (like Ubuntu's own for Chrome).
-if [[ -d $APT_ROOT/etc/apparmor.d ]]; then
-    if put "$APPARMOR_FILE" <<EOF; then
+# without a profile that allows it. The profile confines nothing else (like Ubuntu's own for Chrome). Where the kernel
+# does not restrict user namespaces (Debian 12, the stand-in VPS) no profile is needed, and none is written.
+if [[ -r $USERNS_RESTRICT && $(cat "$USERNS_RESTRICT") == 1 ]]; then
+    put "$APPARMOR_FILE" <<EOF || true
 # Managed by openclaw-vps (cloud-init/install-browser.sh): lets Chromium's sandbox create its user namespace on
 # Ubuntu 24.04 (kernel.apparmor_restrict_unprivileged_userns=1). Unconfined otherwise, as Ubuntu's Chrome profile.
 abi <abi/4.0>,
@@ -157,11 +160,14 @@ profile openclaw-vps-chromium $CHROMIUM_REAL flags=(unconfined) {
   include if exists <local/openclaw-vps-chromium>
 }
 EOF
-        if [[ -z $APT_ROOT ]] && command -v apparmor_parser >/dev/null && [[ -d /sys/kernel/security/apparmor ]]; then
-            apparmor_parser -r -W "$APPARMOR_FILE" >&2 || die "apparmor_parser could not load $APPARMOR_FILE"
-            log "loaded the AppArmor profile for $CHROMIUM_REAL"
-        fi
+    if [[ -z $APT_ROOT ]]; then
+        command -v apparmor_parser >/dev/null || die "user namespaces are restricted by AppArmor, but apparmor_parser is missing"
+        # -r replaces the loaded profile (a no-op when unchanged); -W caches it for the next boot.
+        apparmor_parser -r -W "$APPARMOR_FILE" >&2 || die "apparmor_parser could not load $APPARMOR_FILE"
+        log "AppArmor profile for $CHROMIUM_REAL loaded (userns for Chromium's sandbox)"
     fi
+else
+    log "this kernel does not restrict user namespaces through AppArmor: Chromium's sandbox needs no profile"
 fi
 
 [[ $SKIP_APT == 1 ]] && exit 0
