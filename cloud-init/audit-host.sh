@@ -17,8 +17,9 @@
 #   AUDIT_METADATA_PATHS (space-separated paths where the provider serves user data, from its provider module)
 #   AUDIT_METADATA_BASE (http://169.254.169.254)
 #   AUDIT_SECURITY_AUDIT_TIMEOUT (240 s)
+#   AUDIT_CGROUP_ROOT (/sys/fs/cgroup)
 #   AUDIT_ONLY  comma list of check groups to run (default all): cloud-init sshd firewall sockets gateway-ready
-#               services restarts oom units reboot tokens openclaw-audit backup resources userdata
+#               services restarts gateway-memory units reboot tokens openclaw-audit backup resources userdata
 #   AUDIT_DAILY_TOKENS (0 = off)  AUDIT_TIMEZONE (UTC)  AUDIT_RESTART_WINDOW_SECONDS (600)
 #   AUDIT_REBOOT_PENDING_SECONDS (129600)
 set -euo pipefail
@@ -45,6 +46,7 @@ AUDIT_BACKUP_SCHEDULE=${AUDIT_BACKUP_SCHEDULE:-hourly}
 AUDIT_METADATA_PATHS=${AUDIT_METADATA_PATHS:-}
 AUDIT_METADATA_BASE=${AUDIT_METADATA_BASE:-http://169.254.169.254}
 AUDIT_SECURITY_AUDIT_TIMEOUT=${AUDIT_SECURITY_AUDIT_TIMEOUT:-240}
+AUDIT_CGROUP_ROOT=${AUDIT_CGROUP_ROOT:-/sys/fs/cgroup}
 AUDIT_ONLY=${AUDIT_ONLY:-}
 # Alert when today's LLM tokens (in AUDIT_TIMEZONE) exceed this; 0 = the tokens check is skipped.
 AUDIT_DAILY_TOKENS=${AUDIT_DAILY_TOKENS:-0}
@@ -339,23 +341,6 @@ check_restarts() {
     fi
 }
 
-check_oom() {
-    log "OOM kills in the gateway's cgroup"
-    local uid events kills
-    uid=$(id -u "$AUDIT_AGENT_USER")
-    events="/sys/fs/cgroup/user.slice/user-$uid.slice/user@$uid.service/app.slice/$GATEWAY_UNIT/memory.events"
-    if [[ ! -r $events ]]; then
-        emit gateway-oom skip warning "no cgroup v2 memory.events for $GATEWAY_UNIT (cgroup v1 or unit not running)"
-        return
-    fi
-    kills=$(awk '$1 == "oom_kill" { print $2 }' "$events")
-    if ((${kills:-0} > 0)); then
-        emit gateway-oom fail critical "the kernel OOM-killed ${kills} process(es) of the gateway since it started (memory.events: $(tr '\n' ' ' <"$events"))"
-    else
-        emit gateway-oom pass critical "no OOM kill since the gateway started ($(awk '$1 == "high" || $1 == "max" { printf "%s=%s ", $1, $2 }' "$events"))"
-    fi
-}
-
 check_units() {
     log "failed units"
     local system user
@@ -393,6 +378,44 @@ check_tokens() {
         emit tokens-today fail warning "the agent used $used LLM tokens today, more than the $AUDIT_DAILY_TOKENS of alertDailyTokens"
     else
         emit tokens-today pass warning "$used LLM tokens today (alert above $AUDIT_DAILY_TOKENS)"
+    fi
+}
+
+# ---- the gateway's memory (cgroup v2) -----------------------------------------------------------------------------
+
+mib() { if [[ $1 =~ ^[0-9]+$ ]]; then printf '%d MiB' $(($1 / 1048576)); else printf '%s' "$1"; fi; }
+
+# Ubuntu 24.04 is cgroup v2 only and enforces the unit's MemoryHigh/MemoryMax: memory.events counts, since the unit
+# started, how often the gateway was squeezed at MemoryHigh (high), hit MemoryMax (max) and lost a process to the OOM
+# killer (oom_kill). A lingering user's unit lives at a fixed place in the tree.
+check_gateway_memory() {
+    log "gateway memory events (cgroup v2)"
+    local uid dir events high=0 max=0 oom=0 key value current limit_high limit_max
+    uid=$(id -u "$AUDIT_AGENT_USER")
+    dir="$AUDIT_CGROUP_ROOT/user.slice/user-$uid.slice/user@$uid.service/app.slice/$GATEWAY_UNIT"
+    events="$dir/memory.events"
+    if [[ ! -r $events ]]; then
+        emit gateway-memory skip warning "no $events (cgroup v1, or the gateway is not running): memory limits not checked"
+        return
+    fi
+    while read -r key value; do
+        case $key in
+            high) high=$value ;;
+            max) max=$value ;;
+            oom_kill) oom=$value ;;
+        esac
+    done <"$events"
+    current=$(cat "$dir/memory.current" 2>/dev/null || echo "?")
+    limit_high=$(cat "$dir/memory.high" 2>/dev/null || echo "?")
+    limit_max=$(cat "$dir/memory.max" 2>/dev/null || echo "?")
+    local usage
+    usage="using $(mib "$current") (MemoryHigh $(mib "$limit_high"), MemoryMax $(mib "$limit_max"))"
+    if ((oom > 0 || max > 0)); then
+        emit gateway-memory fail warning "since it started the gateway hit MemoryMax $max times and lost $oom process(es) to the OOM killer (high: $high); $usage"
+    elif ((high > 0)); then
+        emit gateway-memory fail warning "since it started the gateway was held at MemoryHigh $high times (no OOM kill); $usage"
+    else
+        emit gateway-memory pass warning "no MemoryHigh or MemoryMax event since it started; $usage"
     fi
 }
 
@@ -593,6 +616,26 @@ leaks_in() { # text
     printf '%s' "${found[*]}"
 }
 
+# User data with every encoded write_files content decoded and appended (provision.sh travels gz+b64): a secret must not
+# hide in the compression. cloud-init's own Python and YAML loader; the text alone when it is not YAML.
+expand_user_data() {
+    python3 -c '
+import base64, gzip, sys
+text = sys.stdin.read()
+print(text)
+try:
+    import yaml
+    for f in (yaml.safe_load(text) or {}).get("write_files") or []:
+        encoding, content = str(f.get("encoding", "")), str(f.get("content", ""))
+        if encoding in ("gz+b64", "gzip+b64", "gz+base64", "gzip+base64"):
+            print(gzip.decompress(base64.b64decode(content)).decode("utf-8", "replace"))
+        elif encoding in ("b64", "base64"):
+            print(base64.b64decode(content).decode("utf-8", "replace"))
+except Exception:
+    pass
+'
+}
+
 METADATA_TEXT=""
 METADATA_URL=""
 
@@ -616,7 +659,7 @@ check_user_data() {
     if ((secrets == 0)); then
         emit userdata-metadata fail critical "found none of the host's secrets to compare with (.env, tunnel.env, rclone.conf missing?)"
     elif fetch_metadata_user_data; then
-        leaks=$(leaks_in "$METADATA_TEXT")
+        leaks=$(leaks_in "$(expand_user_data <<<"$METADATA_TEXT")")
         if [[ -n $leaks ]]; then
             emit userdata-metadata fail critical "the user data served by $METADATA_URL contains: $leaks"
         else
@@ -631,7 +674,7 @@ check_user_data() {
     elif ((secrets == 0)); then
         emit userdata-cloud-init fail critical "no host secrets to compare with"
     else
-        leaks=$(leaks_in "$(gzip -dcf <"$CLOUD_INIT_USER_DATA" 2>/dev/null || true)")
+        leaks=$(leaks_in "$(gzip -dcf <"$CLOUD_INIT_USER_DATA" 2>/dev/null | expand_user_data || true)")
         if [[ -n $leaks ]]; then
             emit userdata-cloud-init fail critical "$CLOUD_INIT_USER_DATA contains: $leaks"
         else
@@ -659,7 +702,7 @@ main() {
     if id -u "$AUDIT_AGENT_USER" >/dev/null 2>&1; then
         if wanted services; then check_services; fi
         if wanted restarts; then check_restarts; fi
-        if wanted oom; then check_oom; fi
+        if wanted gateway-memory; then check_gateway_memory; fi
         if wanted units; then check_units; fi
         if wanted tokens; then check_tokens; fi
         if wanted openclaw-audit; then check_openclaw_audit; fi

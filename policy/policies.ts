@@ -24,6 +24,7 @@ import {
 } from "@pulumi/policy";
 import { DEFAULT_GATEWAY_PORT } from "../components/core/host-contract";
 import { allProviders, providerOfResourceType, ProviderSpec } from "../components/providers";
+import { userDataPlainText } from "../components/render/user-data";
 
 /** The non-provider resource types the policies below read. */
 export const TYPES = {
@@ -356,7 +357,8 @@ export const noSecretInUserData: ResourceValidationPolicy = {
             return;
         }
         const text = String(raw);
-        const found = secretShapesIn(text);
+        // provision.sh travels gzipped (encoding: gz+b64): the scan reads what the host gets, not the encoding.
+        const found = secretShapesIn(userDataPlainText(text));
         if (found.length) report(`user data contains ${found.join(", ")}; secrets go to the host over SSH only`);
         if (Buffer.byteLength(text) > provider.userDataLimitBytes) {
             report(`user data is ${Buffer.byteLength(text)} bytes; ${provider.title} accepts at most ${provider.userDataLimitBytes}`);

@@ -8,6 +8,7 @@ import { AGENT_USER, hostBundleInput, REMOTE_COMMAND, type HostSecrets } from ".
 import { RemoteHost, type PushResult, type RunResult } from "../components/remote";
 import { GATEWAY_UNIT_NAME } from "../components/render/gateway-unit";
 import { buildHostBundle, type HostBundle, type HostBundleInput } from "../components/render/host-bundle";
+import { parseHostFacts } from "../components/render/host-facts";
 import type { LlmProvider } from "../components/render/openclaw-config";
 import type { Settings } from "../components/settings";
 import { startS3Server, type S3Server } from "./bucket";
@@ -92,14 +93,22 @@ export function deployPlan(settings: Settings): DeployPlan {
     return { settings, userData };
 }
 
-/** hostBundleInput(settings, secrets) exactly as components/host.ts calls it, with the bucket stand-in's endpoint. */
-export function deployBundleInput(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS): HostBundleInput {
-    const input = hostBundleInput(settings, secrets);
+/**
+ * hostBundleInput(settings, secrets, { hostMemoryMb }) exactly as components/host.ts calls it (the memory from
+ * wait-provisioned.sh's HOST-FACTS line, `hostMemoryFrom`), with the bucket stand-in's endpoint.
+ */
+export function deployBundleInput(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS, hostMemoryMb?: number): HostBundleInput {
+    const input = hostBundleInput(settings, secrets, { hostMemoryMb });
     return { ...input, backup: { ...input.backup, rclone: { ...input.backup.rclone, endpoint: STANDIN_S3_ENDPOINT } } };
 }
 
-export function deployBundle(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS): HostBundle {
-    return buildHostBundle(deployBundleInput(settings, secrets));
+export function deployBundle(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS, hostMemoryMb?: number): HostBundle {
+    return buildHostBundle(deployBundleInput(settings, secrets, hostMemoryMb));
+}
+
+/** The host's memory as wait-provisioned.sh reported it (what components/host.ts sizes the gateway from). */
+export function hostMemoryFrom(wait: RunResult): number | undefined {
+    return parseHostFacts(wait.stdout).memTotalMb;
 }
 
 export interface BucketCredentials {
@@ -230,6 +239,8 @@ export async function connectAdmin(vps: StandInVps, settings: Settings, privateK
 
 export interface DeployRun {
     wait: RunResult;
+    /** The memory the host reported (HOST-FACTS), which the gateway unit's budget was computed from. */
+    hostMemoryMb: number | undefined;
     push: PushResult;
     waitSeconds: number;
     pushSeconds: number;
@@ -242,13 +253,14 @@ export interface DeployRun {
 export async function deploy(remote: RemoteHost, settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS): Promise<DeployRun> {
     if (REMOTE_COMMAND !== "sudo -n bash -s") throw new Error(`components/host.ts now runs ${REMOTE_COMMAND}: update RemoteHost`);
     let started = Date.now();
-    const wait = await remote.waitProvisioned();
+    const wait = await remote.waitProvisioned({ timeoutSeconds: settings.provisionTimeoutMinutes * 60 });
     const waitSeconds = (Date.now() - started) / 1000;
+    const hostMemoryMb = hostMemoryFrom(wait);
     started = Date.now();
-    const push = await remote.pushBundle(deployBundle(settings, secrets));
+    const push = await remote.pushBundle(deployBundle(settings, secrets, hostMemoryMb));
     const pushSeconds = (Date.now() - started) / 1000;
     if (push.code !== 0 || !push.summary) throw new Error(`push failed (exit ${push.code}):\n${push.stdout}\n${push.stderr}`);
-    return { wait, push, waitSeconds, pushSeconds };
+    return { wait, hostMemoryMb, push, waitSeconds, pushSeconds };
 }
 
 /** `systemctl --user` of the agent user, from root inside the container (as restore.sh does it). */

@@ -73,9 +73,10 @@ export const HOST_UNITS = {
     watchdogTimer: "openclaw-watchdog.timer",
 } as const;
 
-/** The largest user data the project renders: the smallest provider limit (Hetzner's 32 KiB). Every provider module
- *  must accept at least this much (checked when it is registered). */
-export const USER_DATA_BUDGET_BYTES = 32 * 1024;
+/** The largest user data the project renders (20 KB; provision.sh travels gzipped). Well under the smallest provider
+ *  limit (Hetzner's 32 KiB), so provision.sh has room to grow; every provider module must accept at least this much
+ *  (checked when it is registered). */
+export const USER_DATA_BUDGET_BYTES = 20_000;
 
 /** The metadata service every supported provider serves user data from (verify reads it back to look for secrets). */
 export const METADATA_SERVICE = "http://169.254.169.254";

@@ -89,6 +89,6 @@ export const WATCHDOG_INTERVAL_RULE: Rule<string> = {
  * cloud-init/install-skills.sh re-check it (the host script with the same pattern).
  */
 export const SKILL_SPEC_RULE: Rule<string> = {
-    expected: "ClawHub skills pinned to one release: slug@X.Y.Z or @owner/slug@X.Y.Z, e.g. @steipete/github@1.2.0",
+    expected: "slug@X.Y.Z or @owner/slug@X.Y.Z (one exact release), e.g. @steipete/github@1.2.0",
     test: (v) => /^(@[a-z0-9][a-z0-9_-]{0,38}\/)?[a-z0-9][a-z0-9_-]{0,63}@\d+\.\d+\.\d+$/.test(v),
 };

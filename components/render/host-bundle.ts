@@ -21,6 +21,7 @@ import { GATEWAY_UNIT_NAME } from "./gateway-unit";
 import { readHostFile } from "./host-files";
 import {
     DEFAULT_GATEWAY_PORT,
+    DEFAULT_MEMORY_SEARCH_PROVIDER,
     GATEWAY_SECRET_ENV,
     LLM_PROVIDER_SPECS,
     MEMORY_SEARCH_PROVIDER_SPECS,
@@ -120,7 +121,7 @@ const RELATIVE = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 function gatewayEnv(input: HostBundleInput, referenced: string[]): Record<string, string> {
     const auth = input.openclaw.auth ?? "token";
     const llm = LLM_PROVIDER_SPECS[input.openclaw.llmProvider ?? "anthropic"];
-    const memory = MEMORY_SEARCH_PROVIDER_SPECS[input.openclaw.memorySearch.provider ?? "voyage"];
+    const memory = MEMORY_SEARCH_PROVIDER_SPECS[input.openclaw.memorySearch.provider ?? DEFAULT_MEMORY_SEARCH_PROVIDER];
     const values: Record<string, string> = {};
     for (const name of referenced) {
         if (name === GATEWAY_SECRET_ENV[auth]) values[name] = input.secrets.gatewayToken;

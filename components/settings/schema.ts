@@ -15,10 +15,12 @@ import {
     TELEGRAM_CHAT_ID_RULE,
     WATCHDOG_INTERVAL_RULE,
 } from "../core/rules";
+import { canonicalTimezone } from "../core/timezones";
 import { HHMM, isCidr, isFqdn, isIanaTimezone, SSH_PUBLIC_KEY } from "../core/validators";
 import { DEFAULT_PROVIDER, findProvider, isLargeEnough, MINIMUM_SIZE, otherProvidersWith, providerIds, ProviderSpec } from "../providers";
 import { TUNNEL_PROTOCOLS } from "../render/cloudflared-unit";
 import {
+    DEFAULT_MEMORY_SEARCH_PROVIDER,
     GATEWAY_AUTH_MODES,
     LLM_PROVIDER_SPECS,
     LLM_PROVIDERS,
@@ -277,8 +279,10 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
         }),
         timezone: text({
             default: "UTC",
-            description: "The operator's IANA time zone (e.g. America/New_York): host clock, agent and heartbeat active hours.",
+            description:
+                "The operator's IANA time zone (e.g. America/New_York): host clock, agent and heartbeat active hours. A legacy name (US/Eastern, GB, Asia/Calcutta) becomes the zone it links to: Ubuntu 24.04 ships legacy names only in tzdata-legacy.",
             check: (v) => (isIanaTimezone(v) ? undefined : "an IANA time zone such as America/New_York or Europe/Berlin"),
+            normalize: canonicalTimezone,
         }),
         gatewayPort: integer({
             default: DEFAULT_GATEWAY_PORT,
@@ -313,8 +317,9 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
             normalize: (v) => v.trim(),
         }),
         memorySearchProvider: oneOf(MEMORY_SEARCH_PROVIDERS, {
-            default: "voyage",
-            description: "Embedding provider of hybrid memory search (vectors + BM25); none = keyword search only.",
+            default: DEFAULT_MEMORY_SEARCH_PROVIDER,
+            description:
+                "Embedding provider of hybrid memory search (vectors + BM25); none = keyword search only. Default openai: it ships inside the pinned OpenClaw, so nothing is installed for it; voyage and mistral are plugins installed at deploy time (npm, else ClawHub).",
         }),
         embeddingApiKey: optionalSecret({
             description: "API key of memorySearchProvider (secret). Without it memory search falls back to keyword-only, with a warning.",
@@ -353,7 +358,7 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
         }),
         skills: list({
             default: [],
-            description: `ClawHub skills installed at push time with the pinned clawhub CLI, each pinned: ${SKILL_SPEC_RULE.expected}.`,
+            description: `ClawHub skills installed at push time with the pinned clawhub CLI (see README "Tools"), each ${SKILL_SPEC_RULE.expected}.`,
             check: (v) => {
                 const bad = checkList(v, SKILL_SPEC_RULE.test, SKILL_SPEC_RULE.expected);
                 if (bad) return bad;
@@ -361,6 +366,12 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
                 const dup = names.find((n, i) => names.indexOf(n) !== i);
                 return dup ? `each skill once (${dup} is listed twice)` : undefined;
             },
+        }),
+        provisionTimeoutMinutes: integer({
+            default: 30,
+            description:
+                "How long the deploy waits for a new server's first-boot provisioning (upgrading a weeks-old image, Node, OpenClaw's ~700 npm packages on 2 shared vCPUs, apt's daily jobs at boot) before it fails with the provisioning log's last lines.",
+            check: (v) => (v >= 5 && v <= 240 ? undefined : "between 5 and 240 minutes"),
         }),
         swapMb: integer({
             default: 2048,

@@ -77,6 +77,10 @@ export const CHECKS: Record<string, { title: string; hint: string }> = {
         title: "openclaw-backup.timer active",
         hint: "`sudo systemctl enable --now openclaw-backup.timer`; `systemctl list-timers openclaw-backup.timer` shows the next run",
     },
+    "gateway-memory": {
+        title: "gateway memory: no MemoryHigh/MemoryMax events (cgroup v2)",
+        hint: "memory.events of the gateway's unit counts throttling (high), hits of MemoryMax (max) and OOM kills since it started: see what grew (`ps aux --sort=-rss | head`), choose a bigger serverType (the budget follows the host's memory at the next push) or give it swap (swapMb)",
+    },
     backup: {
         title: "last successful backup within the schedule",
         hint: "`sudo journalctl -u openclaw-backup.service -n 50` and /var/lib/openclaw-vps/backup.status; run one now: `npm run backup` or `sudo systemctl start openclaw-backup.service`",
@@ -108,10 +112,6 @@ export const CHECKS: Record<string, { title: string; hint: string }> = {
     "gateway-restarts": {
         title: "the gateway runs without crash restarts (and not stopped by a config error)",
         hint: "read the gateway's journal (`sudo journalctl _UID=$(id -u openclaw) --user-unit openclaw-gateway.service -n 100`); exit 78 is a config OpenClaw rejects: fix it in the stack and `pulumi up`",
-    },
-    "gateway-oom": {
-        title: "no OOM kill in the gateway's cgroup",
-        hint: "the gateway (or its browser) ran out of memory: check `swapon --show`, choose a larger serverType, or lower what the agent runs at once",
     },
     "failed-units": {
         title: "no failed systemd unit",
@@ -161,7 +161,7 @@ export const AUDIT_GROUPS = [
     "gateway-ready",
     "services",
     "restarts",
-    "oom",
+    "gateway-memory",
     "units",
     "tokens",
     "openclaw-audit",

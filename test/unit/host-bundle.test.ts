@@ -9,6 +9,11 @@ import { bundleDigests, renderBundleScript, SECRETS_DIGEST_KEY } from "../../com
 import { buildHostBundle } from "../../components/render/host-bundle";
 import { workspaceFiles } from "../../components/render/workspace";
 import { HOST_SENTINELS as SENTINELS, sampleHostInput } from "../helpers/push";
+import { hostBundleInput, PLACEHOLDER_SECRETS } from "../../components/host";
+import { parseHostFacts } from "../../components/render/host-facts";
+import { gatewayMemoryBudget } from "../../components/render/gateway-unit";
+import { parseSettings } from "../../components/settings";
+import { readStackConfig } from "../../scripts/lib/stack-config";
 
 /** `path -> [owner:group, mode]` for every row of the contract's Paths table written by the push. */
 function contractRows(): Map<string, [string, string]> {
@@ -185,4 +190,20 @@ test("the repository's real workspace composes: operator files replaced, agent m
     assert.equal(policy("MEMORY.md"), "create-only");
     assert.equal(policy("HEARTBEAT.md"), undefined, "HEARTBEAT.md goes into the config, not the workspace");
     for (const f of ws) assert.deepEqual([f.owner, f.group, f.mode], ["openclaw", "openclaw", "0600"], f.path);
+});
+
+test("the gateway's memory budget follows the memory the host reported (HOST-FACTS), not the type's nominal size", () => {
+    const config = readStackConfig("prod", { set: ["provider=digitalocean", "region=fra1", "serverType=s-2vcpu-2gb"] }).config;
+    const { settings } = parseSettings(config, { allowPlainSecrets: true });
+    assert.equal(settings.serverMemoryMb, 2048);
+    const unitFor = (hostMemoryMb?: number) => hostBundleInput(settings, PLACEHOLDER_SECRETS, { hostMemoryMb }).gatewayUnit;
+    // A "2 GB" droplet reports about 1.9 GiB of MemTotal: 384 MB stay with the OS, not 2048 - 1664 = 384 of a phantom 2048.
+    const real = parseHostFacts("wait-provisioned: provisioning done\nHOST-FACTS mem_total_mb=1966\n").memTotalMb;
+    assert.equal(real, 1966);
+    assert.deepEqual(gatewayMemoryBudget(1966), { heapMb: 960, memoryHighMb: 1280, memoryMaxMb: 1536 });
+    assert.match(unitFor(real), /^MemoryHigh=1280M\nMemoryMax=1536M$/m);
+    assert.match(unitFor(real), /^Environment=NODE_OPTIONS=--max-old-space-size=960$/m);
+    assert.match(unitFor(undefined), /^MemoryHigh=1408M\nMemoryMax=1664M$/m, "no facts (the plan): the nominal 2048 MB");
+    assert.deepEqual(parseHostFacts("no facts line\n"), {});
+    assert.deepEqual(parseHostFacts("HOST-FACTS mem_total_mb=lots\n"), {});
 });
