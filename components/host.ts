@@ -13,6 +13,7 @@ import { AGENT_USER } from "./core/host-contract";
 import { buildHostBundle, HostBundle, HostBundleInput } from "./render/host-bundle";
 import { renderGatewayUnit } from "./render/gateway-unit";
 import { heartbeatChecklist, workspaceFiles } from "./render/workspace";
+import { readClawhubPin } from "./core/pins";
 import { readHostFile } from "./render/host-files";
 import { renderPlanInstaller } from "./render/restore-plan";
 import { r2Endpoint } from "./render/rclone";
@@ -89,7 +90,9 @@ export function hostBundleInput(s: Settings, secrets: HostSecrets, options: Host
                 activeHours: { start: s.activeHoursStart, end: s.activeHoursEnd },
             },
             memorySearch: { provider: s.memorySearchProvider, hasEmbeddingKey: secrets.embeddingApiKey !== undefined },
+            toolPolicy: s.toolPolicy,
         },
+        tools: { browser: s.browser, skills: s.skills, clawhub: readClawhubPin() },
         secrets: {
             gatewayToken: secrets.gatewayToken,
             llmApiKey: secrets.llmApiKey,

@@ -25,6 +25,8 @@ export const HOST_DIRS = {
     releases: "/opt/openclaw-vps/releases",
     /** The release the push wants (package.json, package-lock.json, release.env), written by the push. */
     releaseSpec: "/etc/openclaw-vps/release",
+    /** The pinned clawhub CLI (root-owned, like OpenClaw), installed by install-skills.sh. */
+    clawhub: "/opt/openclaw-vps/clawhub",
     /** Non-secret settings (0644) and root-only credentials (0600). */
     etc: "/etc/openclaw-vps",
     /** Status files, markers, the push's state. */
@@ -70,6 +72,12 @@ export const HOST_FILES = {
     watchdogEnv: `${HOST_DIRS.etc}/watchdog.env`,
     alertsEnv: `${HOST_DIRS.etc}/alerts.env`,
     watchdogState: `${HOST_DIRS.state}/watchdog`,
+    /** What the push installs besides the config's plugins: the browser and the ClawHub skills (install-tools.sh). */
+    toolsEnv: `${HOST_DIRS.etc}/tools.env`,
+    /** Debian's Chromium (install-browser.sh): a wrapper that runs /usr/lib/chromium/chromium. */
+    browserBinary: "/usr/bin/chromium",
+    /** AppArmor profile letting Chromium's sandbox create user namespaces on Ubuntu 24.04. */
+    browserAppArmor: "/etc/apparmor.d/openclaw-vps-chromium",
 } as const;
 
 export const HOST_UNITS = {
@@ -132,6 +140,10 @@ export function renderContractEnv(): string {
         HOST_REBOOT_SERVICE: HOST_UNITS.rebootService,
         HOST_REBOOT_TIMER: HOST_UNITS.rebootTimer,
         HOST_WATCHDOG_STATE: HOST_FILES.watchdogState,
+        HOST_CLAWHUB_PREFIX: HOST_DIRS.clawhub,
+        HOST_TOOLS_ENV: HOST_FILES.toolsEnv,
+        HOST_BROWSER_BIN: HOST_FILES.browserBinary,
+        HOST_BROWSER_APPARMOR: HOST_FILES.browserAppArmor,
     };
     const lines = Object.entries(values).map(([key, value]) => {
         if (!/^[A-Za-z0-9_./@:+-]+$/.test(value))

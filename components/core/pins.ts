@@ -43,6 +43,26 @@ export function readOpenclawPin(root: string = PROJECT_ROOT): OpenclawPin {
     return pin;
 }
 
+export interface ClawhubPin {
+    /** Exact version from package.json `dependencies.clawhub` (the CLI that installs ClawHub skills at push time). */
+    version: string;
+    /** The npm integrity (sha512-…) package-lock.json records for that tarball: the host checks the download against it. */
+    integrity: string;
+}
+
+/** The pinned clawhub CLI: version from package.json, integrity from package-lock.json (both must agree). */
+export function readClawhubPin(root: string = PROJECT_ROOT): ClawhubPin {
+    const version: unknown = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).dependencies?.clawhub;
+    if (typeof version !== "string" || !/^\d+\.\d+\.\d+$/.test(version)) {
+        throw new Error(`package.json must pin "clawhub" to an exact version (found ${JSON.stringify(version)})`);
+    }
+    const locked = JSON.parse(fs.readFileSync(path.join(root, "package-lock.json"), "utf8")).packages?.["node_modules/clawhub"];
+    if (locked?.version !== version || typeof locked.integrity !== "string" || !locked.integrity.startsWith("sha512-")) {
+        throw new Error(`package-lock.json must lock clawhub ${version} with a sha512 integrity: run \`npm install\``);
+    }
+    return { version, integrity: locked.integrity };
+}
+
 /**
  * Fingerprint of the OpenPGP key that signs Cloudflare's apt repository (pkg.cloudflare.com), pinned here: provision.sh
  * trusts the key it downloads only if it is exactly this one. "CloudFlare Software Packaging 2025", RSA 4096, created

@@ -105,3 +105,12 @@ export const WATCHDOG_INTERVAL_RULE: Rule<string> = {
         return seconds >= 60 && seconds <= 3600;
     },
 };
+
+/**
+ * A ClawHub skill pinned to one release: `slug@X.Y.Z` or owner-qualified `@owner/slug@X.Y.Z`. The renderer and
+ * cloud-init/install-skills.sh re-check it (the host script with the same pattern).
+ */
+export const SKILL_SPEC_RULE: Rule<string> = {
+    expected: "slug@X.Y.Z or @owner/slug@X.Y.Z (one exact release), e.g. @steipete/github@1.2.0",
+    test: (v) => /^(@[a-z0-9][a-z0-9_-]{0,38}\/)?[a-z0-9][a-z0-9_-]{0,63}@\d+\.\d+\.\d+$/.test(v),
+};

@@ -129,6 +129,10 @@ export function renderGatewayUnit(input: GatewayUnitInput): RenderedGatewayUnit 
         // Unix, IP and netlink sockets are all the gateway, its workers and a headless browser use.
         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
         "SystemCallFilter=~@clock @cpu-emulation @debug @module @mount @obsolete @raw-io @reboot @swap",
+        // ...except chroot(2), out of @mount: Chromium's sandbox chroots each renderer into an empty directory inside its
+        // own user namespace. Without it the headless browser dies at start (or would need --no-sandbox). mount(2),
+        // pivot_root(2) and the rest of @mount stay blocked.
+        "SystemCallFilter=chroot",
         "SystemCallErrorNumber=EPERM",
         "",
         "[Install]",

@@ -4,6 +4,7 @@
 // Input is plain data with the secrets as plain strings (the Pulumi component unwraps them inside an `apply` and
 // marks the rendered script secret). Pure apart from reading the repository's cloud-init/ scripts; no Pulumi imports.
 import { AGENT_USER, HOST_DIRS, HOST_FILES, HOST_UNITS, renderContractEnv } from "../core/host-contract";
+import { SKILL_SPEC_RULE } from "../core/rules";
 import { AFFECTS_PLUGINS, Bundle, BundleDir, BundleFile, BundleService } from "./bundle";
 import {
     BACKUP_HOST_SCRIPTS,
@@ -65,7 +66,17 @@ export { AGENT_USER, GATEWAY_UNIT_NAME };
 export const CLOUDFLARED_UNIT_NAME = HOST_UNITS.cloudflared;
 export const RESTORE_MARKER = HOST_FILES.restoreMarker;
 /** Host scripts the push ships to HOST_BIN_DIR besides the backup ones (provision.sh comes with the user data). */
-export const PUSHED_HOST_SCRIPTS = ["install-plugins.sh", "upgrade-openclaw.sh", "reboot-window.sh", "baseline.sh"] as const;
+export const PUSHED_HOST_SCRIPTS = [
+    "install-plugins.sh",
+    "install-browser.sh",
+    "install-skills.sh",
+    "install-tools.sh",
+    "upgrade-openclaw.sh",
+    "reboot-window.sh",
+    "baseline.sh",
+] as const;
+/** Runs the three installers above, in that order, before the gateway (re)starts. */
+export const TOOLS_INSTALLER = "install-tools.sh";
 /**
  * How long the push waits for the gateway's /readyz. Its first start takes 15–22 s on an idle 2-vCPU host, but more
  * than 180 s on the stand-in at load 25 (2 shared cores): the bound only catches a hang (a failed unit ends the wait
@@ -86,6 +97,8 @@ export interface HostBundleInput {
     gatewayUnit: string;
     /** The watchdog: its settings and its (secret) alert destinations. */
     watchdog: { settings: WatchdogInput; destinations: AlertDestinations };
+    /** The agent's tools the host installs: the browser (on/off), the pinned ClawHub skills, the pinned clawhub CLI. */
+    tools: ToolsInput;
     /** How long the push waits for /readyz (default 180 s: first start after a restore can be slow on 2 GB). */
     readyTimeoutSeconds?: number;
     /** The OpenClaw release the host runs and the Node major under it (upgrade-openclaw.sh installs and switches).
@@ -93,6 +106,33 @@ export interface HostBundleInput {
     release?: { release: HostRelease; nodeMajor: number };
     /** When the host may reboot for updates (the reboot-window units). Absent: no such units. */
     rebootWindow?: RebootWindowInput;
+}
+
+export interface ToolsInput {
+    browser: boolean;
+    /** ClawHub skills, each `slug@X.Y.Z` or `@owner/slug@X.Y.Z`. */
+    skills: readonly string[];
+    /** The clawhub CLI pin (`readClawhubPin()`): version and the npm lock's sha512 integrity. */
+    clawhub: { version: string; integrity: string };
+}
+
+/** /etc/openclaw-vps/tools.env: what install-tools.sh installs besides the plugins (plain words, read as data). */
+export function renderToolsEnv(tools: ToolsInput): string {
+    for (const spec of tools.skills) {
+        if (!SKILL_SPEC_RULE.test(spec))
+            throw new Error(`host bundle: skill ${JSON.stringify(spec)}; expected ${SKILL_SPEC_RULE.expected}`);
+    }
+    if (!/^\d+\.\d+\.\d+$/.test(tools.clawhub.version) || !/^sha512-[A-Za-z0-9+/]+=*$/.test(tools.clawhub.integrity)) {
+        throw new Error("host bundle: the clawhub pin needs an exact version and a sha512 integrity");
+    }
+    return [
+        "# Managed by openclaw-vps (components/render/host-bundle.ts): read by install-tools.sh.",
+        `BROWSER=${tools.browser ? 1 : 0}`,
+        `SKILLS=${tools.skills.join(" ")}`,
+        `CLAWHUB_VERSION=${tools.clawhub.version}`,
+        `CLAWHUB_INTEGRITY=${tools.clawhub.integrity}`,
+        "",
+    ].join("\n");
 }
 
 export interface HostBundle extends Bundle {
@@ -127,8 +167,13 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
     const workspaceDir = input.openclaw.workspaceDir ?? `${stateDir}/workspace`;
     const userUnitDir = `${home}/.config/systemd/user`;
     const port = input.openclaw.port ?? DEFAULT_GATEWAY_PORT;
-    const config = renderOpenclawConfig({ ...input.openclaw, stateDir, workspaceDir });
-    const installer = `${HOST_BIN_DIR}/install-plugins.sh`;
+    const config = renderOpenclawConfig({
+        ...input.openclaw,
+        stateDir,
+        workspaceDir,
+        ...(input.tools.browser ? { browser: { executablePath: HOST_FILES.browserBinary, ...input.openclaw.browser } } : {}),
+    });
+    const installer = `${HOST_BIN_DIR}/${TOOLS_INSTALLER}`;
 
     const root = (path: string, content: string, mode: string, extra: Partial<BundleFile> = {}): BundleFile => ({
         path,
@@ -160,6 +205,8 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         { path: stateDir, owner: agent, group: agent, mode: "0700" },
         { path: workspaceDir, owner: agent, group: agent, mode: "0700" },
         { path: `${workspaceDir}/memory`, owner: agent, group: agent, mode: "0700" },
+        // The repo's skills and the ClawHub ones land here; the agent's own skills live here too (never touched).
+        { path: `${workspaceDir}/skills`, owner: agent, group: agent, mode: "0700" },
         { path: `${home}/.config`, owner: agent, group: agent, mode: "0755" },
         { path: `${home}/.config/systemd`, owner: agent, group: agent, mode: "0755" },
         { path: userUnitDir, owner: agent, group: agent, mode: "0755" },
@@ -170,14 +217,8 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         root(HOST_FILES.contractEnv, renderContractEnv(), "0644"),
         // Host scripts first: restore.sh must be in place before the first-boot restore.
         ...BACKUP_HOST_SCRIPTS.map((name) => root(`${HOST_BIN_DIR}/${name}`, readHostFile(name), "0755")),
-        ...PUSHED_HOST_SCRIPTS.map((name) =>
-            root(
-                `${HOST_BIN_DIR}/${name}`,
-                readHostFile(name),
-                "0755",
-                name === "install-plugins.sh" ? { affects: [AFFECTS_PLUGINS] } : {},
-            ),
-        ),
+        ...PUSHED_HOST_SCRIPTS.map((name) => root(`${HOST_BIN_DIR}/${name}`, readHostFile(name), "0755", { affects: [AFFECTS_PLUGINS] })),
+        root(HOST_FILES.toolsEnv, renderToolsEnv(input.tools), "0644", { affects: [AFFECTS_PLUGINS] }),
         root(RCLONE_CONFIG_PATH, renderRcloneConfig(input.backup.rclone), BACKUP_SETTINGS_MODE, { secret: true }),
         root(BACKUP_ENV_PATH, renderBackupEnv({ agentUser: agent, ...input.backup.env }), BACKUP_SETTINGS_MODE),
         root(BACKUP_SERVICE_PATH, renderBackupService(input.backup.units), "0644"),

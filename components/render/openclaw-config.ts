@@ -103,6 +103,27 @@ export const MEMORY_SEARCH_PROVIDERS = Object.keys(MEMORY_SEARCH_PROVIDER_SPECS)
 export const MEMORY_SEARCH_MAX_RESULTS = 20;
 export const MEMORY_SEARCH_MIN_SCORE = 0.3;
 
+/**
+ * What the agent may run without asking (`tools.exec.mode` of the pinned OpenClaw):
+ * - `ask` (default): allowlisted and safe commands run; anything else waits for the owner's approval (Control UI, or the
+ *   owner's DM on a channel with native approvals). With nobody to ask (cron, heartbeat) a miss is denied.
+ * - `allowlist`: only allowlisted and safe commands run; nothing is asked, everything else is denied.
+ * - `full`: every command runs without asking (OpenClaw's own default; its security audit warns about it).
+ */
+export const TOOL_POLICIES = ["ask", "allowlist", "full"] as const;
+export type ToolPolicy = (typeof TOOL_POLICIES)[number];
+
+/** Chromium-family browser the browser tool launches (headless, its profile under the state dir). */
+export interface BrowserInput {
+    /** The browser binary (the host installs it: cloud-init/install-browser.sh). */
+    executablePath: string;
+    /**
+     * Hostnames the browser may open although they resolve to private/loopback addresses (OpenClaw blocks those by
+     * default, against SSRF). Tests only: production renders none.
+     */
+    allowedPrivateHostnames?: readonly string[];
+}
+
 export interface HeartbeatInput {
     /** The content of `workspace/HEARTBEAT.md`: the checklist a heartbeat turn works through. Empty = no heartbeat. */
     checklist: string;
@@ -144,6 +165,10 @@ export interface OpenclawConfigInput {
     memorySearch: { provider?: MemorySearchProvider; hasEmbeddingKey: boolean };
     /** Gateway log level (default `info`). */
     logLevel?: "error" | "warn" | "info" | "debug";
+    /** What the agent may run without asking (default `ask`). Elevated tools are always off. */
+    toolPolicy?: ToolPolicy;
+    /** The headless browser; absent = the browser tool is off. */
+    browser?: BrowserInput;
 }
 
 export interface RenderedOpenclawConfig {
@@ -337,6 +362,42 @@ export function renderOpenclawConfig(input: OpenclawConfigInput): RenderedOpencl
         }
     }
 
+    // --- tools: exec approvals and the browser ------------------------------------------------------------------------
+    const toolPolicy = input.toolPolicy ?? "ask";
+    if (!TOOL_POLICIES.includes(toolPolicy)) fail("toolPolicy", toolPolicy, TOOL_POLICIES.join(" | "));
+    const tools = {
+        // `mode` is 2026.9.6's canonical key (it cannot be combined with the legacy security/ask pair). strictInlineEval:
+        // `python -c …`/`node -e …` always need an explicit approval, even when the interpreter is allowlisted.
+        exec: toolPolicy === "full" ? { mode: "full" } : { mode: toolPolicy, strictInlineEval: true },
+        // Elevated mode (the sandbox escape hatch and the `!`/`/bash` chat shell) is on by default in OpenClaw: off.
+        elevated: { enabled: false },
+    };
+    if (toolPolicy === "full") {
+        warnings.push("toolPolicy full: the agent runs every shell command without asking (OpenClaw's security audit warns about it).");
+    }
+    let browser: Record<string, unknown>;
+    if (input.browser) {
+        const exe = input.browser.executablePath;
+        if (!/^\/[A-Za-z0-9._/+-]+$/.test(exe)) fail("browser.executablePath", exe, "an absolute path without spaces");
+        const allowed = [...(input.browser.allowedPrivateHostnames ?? [])];
+        for (const host of allowed) if (!/^[A-Za-z0-9.-]+$/.test(host)) fail("browser.allowedPrivateHostnames", host, "a hostname or IP");
+        browser = {
+            enabled: true,
+            // No display on a VPS; a headed browser would also cost more memory.
+            headless: true,
+            // Chromium's own sandbox stays on: the agent user is not root, and install-browser.sh lets it create the user
+            // namespaces the sandbox needs (an AppArmor profile on Ubuntu 24.04).
+            noSandbox: false,
+            executablePath: exe,
+            // The profile (`<stateDir>/browser/openclaw/user-data`) and the CDP port (gateway port + 11, loopback) are
+            // OpenClaw's defaults: under the agent's 0700 state dir, never reachable from outside the host.
+            ...(allowed.length ? { ssrfPolicy: { allowedHostnames: allowed } } : {}),
+        };
+    } else {
+        // OpenClaw enables browser control by default, and would pick up any Chromium it finds: off unless deployed.
+        browser = { enabled: false };
+    }
+
     const config = {
         gateway,
         update: { checkOnStart: false, auto: { enabled: false } },
@@ -361,6 +422,8 @@ export function renderOpenclawConfig(input: OpenclawConfigInput): RenderedOpencl
             },
         },
         memory: { search },
+        tools,
+        browser,
         // Installed beforehand by install-plugins.sh; naming them here lets `config validate` prove they are present.
         ...(Object.keys(pluginEntries).length ? { plugins: { entries: pluginEntries } } : {}),
     };

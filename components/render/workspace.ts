@@ -24,8 +24,16 @@ export const DEFAULT_WORKSPACE_SOURCE = path.join(PROJECT_ROOT, "workspace");
 /** Files the operator owns: redeployed (overwritten on the host) whenever they change in the repo. */
 export const OPERATOR_OWNED_FILES = ["SOUL.md", "AGENTS.md", "USER.md", "IDENTITY.md"] as const;
 
-/** What belongs to the agent: a deploy may seed these once but never overwrites or deletes them. */
-export const AGENT_OWNED_PATHS = ["MEMORY.md", "memory/", "skills/"] as const;
+/**
+ * What belongs to the agent: a deploy may seed these once but never overwrites or deletes them. The skills the agent
+ * installs itself (and the ClawHub skills install-skills.sh adds as the agent user) live beside the repo's skills in
+ * `skills/`; the push only ever writes the files the repo has there.
+ */
+export const AGENT_OWNED_PATHS = ["MEMORY.md", "memory/"] as const;
+
+/** The repo's skills: `skills/<name>/SKILL.md` (+ files beside it), operator-owned, replaced when they change. */
+export const SKILLS_DIR = "skills/";
+const SKILL_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 /** Deploy-time input only: its content becomes `agents.defaults.heartbeat.prompt`. */
 export const HEARTBEAT_FILE = "HEARTBEAT.md";
@@ -50,6 +58,16 @@ export function workspaceFilesFrom(contents: Record<string, string>): WorkspaceF
     }
     if (!/\bmemory_search\b/.test(contents["AGENTS.md"])) {
         throw new Error("workspace: AGENTS.md must keep the mandatory `memory_search` recall step");
+    }
+    const skillNames = new Set(
+        Object.keys(contents)
+            .filter((p) => p.startsWith(SKILLS_DIR))
+            .map((p) => p.split("/")[1]),
+    );
+    for (const name of skillNames) {
+        if (!SKILL_NAME.test(name) || name.startsWith("@"))
+            throw new Error(`workspace: skills/${name} is not a skill name (lowercase letters, digits, - and _; @owner/ is ClawHub's)`);
+        if (!(`${SKILLS_DIR}${name}/SKILL.md` in contents)) throw new Error(`workspace: skills/${name}/ has no SKILL.md`);
     }
     return Object.keys(contents)
         .filter((p) => p !== HEARTBEAT_FILE)

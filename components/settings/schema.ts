@@ -11,6 +11,7 @@ import {
     DURATION_RULE,
     HTTPS_URL_RULE,
     REBOOT_WINDOW_RULE,
+    SKILL_SPEC_RULE,
     TELEGRAM_BOT_TOKEN_RULE,
     TELEGRAM_CHAT_ID_RULE,
     WATCHDOG_INTERVAL_RULE,
@@ -28,6 +29,7 @@ import {
     LLM_PROVIDERS,
     LlmProvider,
     MEMORY_SEARCH_PROVIDERS,
+    TOOL_POLICIES,
 } from "../render/openclaw-config";
 import { parseRestoreFrom, RESTORE_FROM_EXPECTED } from "../core/backup-layout";
 import { availableReleases } from "../render/openclaw-release";
@@ -360,6 +362,27 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
                     : typeof all.activeHoursStart === "string" && v === all.activeHoursStart
                       ? "a time different from activeHoursStart"
                       : undefined,
+        }),
+        toolPolicy: oneOf(TOOL_POLICIES, {
+            default: "ask",
+            description:
+                "What the agent may run without asking: ask (allowlisted commands run, others wait for your approval in the Control UI or your channel DM; default), allowlist (others are denied) or full (everything runs; audit warns). Elevated tools are always off.",
+        }),
+        browser: flag({
+            default: true,
+            description:
+                "Install a headless Chromium (Debian's, signature-checked) for the agent's browser tool. Costs memory: see README \"Tools\".",
+        }),
+        skills: list({
+            default: [],
+            description: `ClawHub skills installed at push time with the pinned clawhub CLI (see README "Tools"), each ${SKILL_SPEC_RULE.expected}.`,
+            check: (v) => {
+                const bad = checkList(v, SKILL_SPEC_RULE.test, SKILL_SPEC_RULE.expected);
+                if (bad) return bad;
+                const names = v.map((spec) => spec.slice(0, spec.lastIndexOf("@")).replace(/^@[^/]+\//, ""));
+                const dup = names.find((n, i) => names.indexOf(n) !== i);
+                return dup ? `each skill once (${dup} is listed twice)` : undefined;
+            },
         }),
         provisionTimeoutMinutes: integer({
             default: 30,

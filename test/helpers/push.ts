@@ -2,6 +2,7 @@
 // keys, temporary /etc/passwd, /etc/group, /etc/shadow and /etc/sudoers.d with an `ops` admin that has NOPASSWD sudo
 // and an `openclaw` agent user), so the push runs exactly as in production (`sudo -n bash -s` over SSH) without
 // altering this machine; recording stand-ins for systemctl/loginctl/journalctl; a tiny /readyz responder.
+import { readClawhubPin } from "../../components/core/pins";
 import "./contract";
 import { spawn, spawnSync, ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -311,6 +312,7 @@ export function sampleHostInput(overrides: Partial<HostBundleInput> = {}): HostB
             { path: "MEMORY.md", content: "# Memory\n", policy: "create-only", mode: 0o600 },
         ],
         gatewayUnit: renderGatewayUnit({ serverMemoryMb: 4096, swapMb: 2048 }).unit,
+        tools: { browser: false, skills: [], clawhub: readClawhubPin() },
         watchdog: {
             settings: {
                 label: "openclaw (agent.example.com)",

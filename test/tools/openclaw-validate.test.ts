@@ -11,6 +11,7 @@ import {
     MEMORY_SEARCH_PROVIDERS,
     OpenclawConfigInput,
     renderOpenclawConfig,
+    TOOL_POLICIES,
 } from "../../components/render/openclaw-config";
 import { assertNode24, baseConfigInput, openclawBin, run, SENTINEL_SECRETS, tempDir, validateConfig } from "../helpers/openclaw-runtime";
 
@@ -134,5 +135,91 @@ test(
             assert.deepEqual(serious, expected, `${auth}: ${JSON.stringify(report.findings, null, 1)}`);
             for (const value of Object.values(SENTINEL_SECRETS)) assert.ok(!result.stdout.includes(value), "audit output leaks no secret");
         }
+    },
+);
+
+/** `openclaw security audit --json` on a rendered config kept as the host keeps it (0600 file in a 0700 state dir). */
+async function audit(label: string, input: OpenclawConfigInput): Promise<{ findings: any[]; summary: any; raw: string }> {
+    const stateDir = path.join(dir, `state-${label}`);
+    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const config = path.join(stateDir, "openclaw.json");
+    fs.writeFileSync(config, renderOpenclawConfig({ ...input, stateDir }).json, { mode: 0o600 });
+    const result = await run(openclawBin(), ["security", "audit", "--json"], {
+        // A loaded CI box: the audit's first run creates its SQLite state (minutes at load 15).
+        timeoutMs: 600_000,
+        env: {
+            PATH: process.env.PATH,
+            HOME: dir,
+            NO_COLOR: "1",
+            OPENCLAW_STATE_DIR: stateDir,
+            OPENCLAW_CONFIG_PATH: config,
+            OPENCLAW_GATEWAY_TOKEN: SENTINEL_SECRETS.OPENCLAW_GATEWAY_TOKEN.repeat(3),
+            ANTHROPIC_API_KEY: SENTINEL_SECRETS.ANTHROPIC_API_KEY,
+        },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout.slice(result.stdout.indexOf("{")));
+    return { findings: report.findings, summary: report.summary, raw: result.stdout };
+}
+
+test(
+    "tool policy: every toolPolicy, with and without the browser, passes validation; the legacy/mixed keys are refused",
+    { timeout: 900_000 },
+    async () => {
+        const inputs: [string, OpenclawConfigInput][] = TOOL_POLICIES.flatMap((toolPolicy) =>
+            [undefined, { executablePath: "/usr/bin/chromium" }].map(
+                (browser) =>
+                    [
+                        `toolPolicy=${toolPolicy} browser=${Boolean(browser)}`,
+                        { ...baseConfigInput(), memorySearch: { provider: "none", hasEmbeddingKey: false }, toolPolicy, browser },
+                    ] as [string, OpenclawConfigInput],
+            ),
+        );
+        await inPairs(inputs, ([label, input]) => assertAccepted(input, label));
+        // Negative controls: the validator does look at the tools block we render.
+        const good = JSON.parse(renderOpenclawConfig({ ...baseConfigInput(), browser: { executablePath: "/usr/bin/chromium" } }).json);
+        const mutations: [string, (c: any) => void, RegExp][] = [
+            [
+                "mode together with the legacy security key",
+                (c) => (c.tools.exec.security = "allowlist"),
+                /mode cannot be combined|security/,
+            ],
+            ["an exec mode OpenClaw does not know", (c) => (c.tools.exec.mode = "sometimes"), /mode/],
+            ["a browser profile without a CDP port", (c) => (c.browser.profiles = { openclaw: {} }), /cdpPort|cdpUrl/],
+        ];
+        await inPairs(mutations, async ([label, mutate, mentions]) => {
+            const config = structuredClone(good);
+            mutate(config);
+            const result = await validateConfig(writeConfig(JSON.stringify(config)));
+            assert.equal(result.valid, false, `${label} should be rejected: ${result.raw}`);
+            assert.ok(
+                result.issues.some((i) => mentions.test(`${i.path} ${i.message}`)),
+                `${label}: ${JSON.stringify(result.issues)}`,
+            );
+        });
+    },
+);
+
+test(
+    "tool policy: security audit has 0 critical for every policy; only full warns; elevated off, browser as configured",
+    { timeout: 900_000 },
+    async () => {
+        for (const toolPolicy of TOOL_POLICIES) {
+            const { findings, summary, raw } = await audit(`policy-${toolPolicy}`, {
+                ...baseConfigInput(),
+                memorySearch: { provider: "none", hasEmbeddingKey: false },
+                toolPolicy,
+                browser: { executablePath: "/usr/bin/chromium" },
+            });
+            assert.equal(summary.critical, 0, `${toolPolicy}: ${raw}`);
+            const warned = findings.filter((f) => f.severity !== "info").map((f) => f.checkId);
+            assert.deepEqual(warned, toolPolicy === "full" ? ["tools.exec.security_full_configured"] : [], `${toolPolicy}: ${raw}`);
+            const surface = JSON.stringify(findings.find((f) => f.checkId === "summary.attack_surface") ?? {});
+            assert.match(surface, /tools\.elevated: disabled/, `${toolPolicy}: ${surface}`);
+            for (const value of Object.values(SENTINEL_SECRETS)) assert.ok(!raw.includes(value), "audit output leaks no secret");
+        }
+        const off = await audit("browser-off", { ...baseConfigInput(), memorySearch: { provider: "none", hasEmbeddingKey: false } });
+        const surface = JSON.stringify(off.findings.find((f) => f.checkId === "summary.attack_surface") ?? {});
+        assert.match(surface, /browser control: disabled/, surface);
     },
 );

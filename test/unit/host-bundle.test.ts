@@ -109,8 +109,9 @@ test("restarts are wired: config, secrets and unit restart the gateway; token an
         bundle.services?.map((s) => `${s.scope}:${s.unit}`),
         ["system:cloudflared.service", "system:openclaw-backup.timer", "system:openclaw-watchdog.timer", "user:openclaw-gateway.service"],
     );
+    // install-tools.sh runs install-plugins.sh with these, then the browser and skill installers (tools.env).
     assert.deepEqual(bundle.pluginInstaller, {
-        script: "/opt/openclaw-vps/bin/install-plugins.sh",
+        script: "/opt/openclaw-vps/bin/install-tools.sh",
         args: ["@openclaw/voyage-provider@2026.9.6"],
     });
     assert.deepEqual(
@@ -118,13 +119,33 @@ test("restarts are wired: config, secrets and unit restart the gateway; token an
         ["openclaw-gateway.service", "plugins"],
         "a config change reinstalls plugins",
     );
-    assert.deepEqual(affects("/opt/openclaw-vps/bin/install-plugins.sh"), ["plugins"]);
+    for (const script of ["install-plugins.sh", "install-browser.sh", "install-skills.sh", "install-tools.sh"])
+        assert.deepEqual(affects(`/opt/openclaw-vps/bin/${script}`), ["plugins"], script);
+    assert.deepEqual(affects("/etc/openclaw-vps/tools.env"), ["plugins"], "a browser or skills change reruns the installers");
     assert.match(bundle.files.find((f) => f.path.endsWith("/openclaw-gateway.service"))!.content, /^\[Service\]/m);
     // restore.sh needs backup-lib.sh beside it.
-    for (const script of ["restore.sh", "backup-lib.sh", "backup.sh", "install-plugins.sh"]) {
+    for (const script of ["restore.sh", "backup-lib.sh", "backup.sh", "install-plugins.sh", "install-tools.sh"]) {
         const f = bundle.files.find((x) => x.path === `/opt/openclaw-vps/bin/${script}`);
         assert.ok(f && f.mode === "0755" && f.owner === "root", script);
     }
+});
+
+test("tools: tools.env carries browser, pinned skills and the clawhub pin; the browser lands in openclaw.json", () => {
+    const off = buildHostBundle(sampleHostInput());
+    const toolsEnv = (b: typeof off) => b.files.find((f) => f.path === "/etc/openclaw-vps/tools.env")!.content;
+    assert.match(toolsEnv(off), /^BROWSER=0$/m);
+    assert.match(toolsEnv(off), /^SKILLS=$/m);
+    assert.match(toolsEnv(off), /^CLAWHUB_VERSION=\d+\.\d+\.\d+$/m);
+    assert.match(toolsEnv(off), /^CLAWHUB_INTEGRITY=sha512-/m);
+    const config = (b: typeof off) => JSON.parse(b.files.find((f) => f.path.endsWith("/openclaw.json"))!.content);
+    assert.deepEqual(config(off).browser, { enabled: false });
+    const base = sampleHostInput();
+    const on = buildHostBundle({ ...base, tools: { ...base.tools, browser: true, skills: ["@alice/demo@1.0.0", "notes@2.0.0"] } });
+    assert.match(toolsEnv(on), /^BROWSER=1$/m);
+    assert.match(toolsEnv(on), /^SKILLS=@alice\/demo@1\.0\.0 notes@2\.0\.0$/m);
+    assert.equal(config(on).browser.executablePath, "/usr/bin/chromium");
+    assert.equal(config(on).browser.noSandbox, false);
+    assert.throws(() => buildHostBundle({ ...base, tools: { ...base.tools, skills: ["demo"] } }), /skill "demo"/);
 });
 
 test("a rotated secret moves only the secrets digest; a changed port moves the config and the layout", () => {

@@ -13,6 +13,7 @@ import {
     LLM_PROVIDER_SPECS,
     MEMORY_SEARCH_PROVIDERS,
     OpenclawConfigInput,
+    TOOL_POLICIES,
     heartbeatPromptFrom,
     renderGatewayEnvFile,
     renderOpenclawConfig,
@@ -229,4 +230,34 @@ test(".env renderer: sorted NAME=value lines, refuses values systemd and dotenv 
     assert.throws(() => renderGatewayEnvFile({ A: 'quote"d' }));
     assert.throws(() => renderGatewayEnvFile({ "bad-name": "x" }));
     assert.throws(() => renderGatewayEnvFile({ A: "" }));
+});
+
+test("tool policy: ask by default (allowlist + approvals, inline eval always asked), elevated always off", () => {
+    const { config, warnings } = render();
+    assert.deepEqual(config.tools, { exec: { mode: "ask", strictInlineEval: true }, elevated: { enabled: false } });
+    assert.equal(warnings.filter((w) => /toolPolicy/.test(w)).length, 0);
+    assert.deepEqual(render({ toolPolicy: "allowlist" }).config.tools.exec, { mode: "allowlist", strictInlineEval: true });
+    const full = render({ toolPolicy: "full" });
+    assert.deepEqual(full.config.tools, { exec: { mode: "full" }, elevated: { enabled: false } });
+    assert.ok(
+        full.warnings.some((w) => /toolPolicy full/.test(w)),
+        "full is said out loud",
+    );
+    for (const toolPolicy of TOOL_POLICIES) assert.equal(render({ toolPolicy }).config.tools.elevated.enabled, false);
+    assert.throws(() => render({ toolPolicy: "yolo" as never }), /toolPolicy is "yolo"; expected ask \| allowlist \| full/);
+});
+
+test("browser: off unless deployed; deployed = headless, Chromium's sandbox on, the installed binary, default profile", () => {
+    assert.deepEqual(render().config.browser, { enabled: false });
+    const { config } = render({ browser: { executablePath: "/usr/bin/chromium" } });
+    assert.deepEqual(config.browser, { enabled: true, headless: true, noSandbox: false, executablePath: "/usr/bin/chromium" });
+    // No profile block: OpenClaw keeps the profile under the state dir and the CDP port on loopback by itself.
+    assert.equal(config.browser.profiles, undefined);
+    const test = render({ browser: { executablePath: "/usr/bin/chromium", allowedPrivateHostnames: ["10.0.0.1"] } }).config;
+    assert.deepEqual(test.browser.ssrfPolicy, { allowedHostnames: ["10.0.0.1"] });
+    assert.throws(() => render({ browser: { executablePath: "chromium" } }), /browser\.executablePath/);
+    assert.throws(
+        () => render({ browser: { executablePath: "/usr/bin/chromium", allowedPrivateHostnames: ["a b"] } }),
+        /allowedPrivateHostnames/,
+    );
 });

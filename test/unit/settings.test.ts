@@ -242,3 +242,18 @@ test("every generated file is current (`npm run sync -- --check`: Pulumi.yaml, R
     const check = spawnSync(process.execPath, ["--import", "tsx", "scripts/sync.ts", "--check"], { cwd: PROJECT_ROOT, encoding: "utf8" });
     assert.equal(check.status, 0, check.stderr);
 });
+
+test("tools: toolPolicy ask and browser on by default; bad policies and unpinned or repeated skills are refused by key", () => {
+    const { settings } = parseSettings(example());
+    assert.equal(settings.toolPolicy, "ask");
+    assert.equal(settings.browser, true);
+    assert.deepEqual(settings.skills, []);
+    assertRejected("toolPolicy", "yolo", /ask|allowlist|full/);
+    for (const bad of ["github", "github@latest", "@steipete/github@^1.0.0", "@Owner/x@1.0.0", "../x@1.0.0"]) {
+        const problem = assertRejected("skills", JSON.stringify([bad]), /slug@X\.Y\.Z or @owner\/slug@X\.Y\.Z/);
+        assert.match(problem.expected, new RegExp(escapeRegExp(JSON.stringify(bad))));
+    }
+    assertRejected("skills", JSON.stringify(["@a/notes@1.0.0", "@b/notes@2.0.0"]), /notes is listed twice/);
+    const ok = parseSettings({ ...example(), [`${NAMESPACE}:skills`]: JSON.stringify(["@alice/demo@1.2.0", "notes@0.1.0"]) });
+    assert.deepEqual(ok.settings.skills, ["@alice/demo@1.2.0", "notes@0.1.0"]);
+});

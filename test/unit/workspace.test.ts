@@ -52,10 +52,30 @@ test("the repo's HEARTBEAT.md becomes the heartbeat prompt, without the operator
 test("agent-owned paths are create-only wherever they appear; everything else is operator-owned", () => {
     assert.equal(workspacePolicy("MEMORY.md"), "create-only");
     assert.equal(workspacePolicy("memory/2026-01-01.md"), "create-only");
-    assert.equal(workspacePolicy("skills/backup/SKILL.md"), "create-only");
+    // The repo's skills are the operator's: replaced when they change (the agent's own skills are never in the bundle).
+    assert.equal(workspacePolicy("skills/backup/SKILL.md"), "replace");
     assert.equal(workspacePolicy("SOUL.md"), "replace");
     assert.equal(workspacePolicy("notes/MEMORY.md"), "replace");
     assert.equal(workspacePolicy("memoryless.md"), "replace");
+});
+
+test("repo skills: skills/<name>/SKILL.md (+ files) pushed operator-owned; a skill dir without SKILL.md or an @owner name is refused", () => {
+    const base = Object.fromEntries(workspaceFiles().map((f) => [f.path, f.content]));
+    const files = workspaceFilesFrom({
+        ...base,
+        "skills/weekly-review/SKILL.md": "---\nname: weekly-review\ndescription: d\n---\nbody\n",
+        "skills/weekly-review/scripts/run.sh": "#!/bin/sh\n",
+    });
+    const skill = files.filter((f) => f.path.startsWith("skills/"));
+    assert.deepEqual(
+        skill.map((f) => [f.path, f.policy]),
+        [
+            ["skills/weekly-review/SKILL.md", "replace"],
+            ["skills/weekly-review/scripts/run.sh", "replace"],
+        ],
+    );
+    assert.throws(() => workspaceFilesFrom({ ...base, "skills/notes/README.md": "x" }), /skills\/notes\/ has no SKILL\.md/);
+    assert.throws(() => workspaceFilesFrom({ ...base, "skills/@alice/x/SKILL.md": "x" }), /not a skill name/);
 });
 
 test("a custom workspace dir: nested files, dotfiles skipped, missing HEARTBEAT.md = empty checklist", () => {
