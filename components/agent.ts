@@ -8,6 +8,7 @@ import { ZeroTrustEdge } from "./edge";
 import { BackupStore } from "./backup";
 import { AgentHost } from "./host";
 import { renderUserData } from "./render/user-data";
+import type { ChannelSecretKey } from "./render/channels";
 
 export interface OpenClawAgentArgs {
     /** Validated settings (components/settings.ts). */
@@ -16,6 +17,8 @@ export interface OpenClawAgentArgs {
     llmApiKey: pulumi.Input<string>;
     /** The embedding provider's API key; absent = keyword-only memory search. */
     embeddingApiKey?: pulumi.Input<string>;
+    /** Tokens of the configured messaging channels (secrets; render/channels.ts). */
+    channelTokens?: Partial<Record<ChannelSecretKey, pulumi.Input<string>>>;
     /** How the deploy authenticates over SSH (agent socket or private key); not needed for a plan. */
     ssh?: { agentSocketPath?: string; privateKey?: pulumi.Input<string> };
 }
@@ -110,6 +113,7 @@ export class OpenClawAgent extends pulumi.ComponentResource {
                 ssh: args.ssh ?? {},
                 llmApiKey: args.llmApiKey,
                 embeddingApiKey: args.embeddingApiKey,
+                channelTokens: args.channelTokens,
                 tunnelToken: edge.tunnelToken,
                 backup: {
                     accessKeyId: backup.accessKeyId,

@@ -14,6 +14,7 @@ import { buildHostBundle, HostBundle, HostBundleInput } from "./render/host-bund
 import { renderGatewayUnit } from "./render/gateway-unit";
 import { heartbeatChecklist, workspaceFiles } from "./render/workspace";
 import { readHostFile } from "./render/host-files";
+import { CHANNEL_IDS, CHANNEL_SPECS, ChannelSecretKey, ChannelsInput } from "./render/channels";
 
 export { AGENT_USER };
 
@@ -28,6 +29,25 @@ export interface HostSecrets {
     tunnelToken: string;
     backupAccessKeyId: string;
     backupSecretAccessKey: string;
+    /** The messaging channels' tokens (render/channels.ts); only those of configured channels are set. */
+    channels?: Partial<Record<ChannelSecretKey, string>>;
+}
+
+/** The channels the settings configure: those with a non-empty allowlist (the schema requires their tokens with it). */
+export function channelsFromSettings(s: Settings): ChannelsInput {
+    const lists: Record<(typeof CHANNEL_IDS)[number], string[]> = {
+        telegram: s.telegramAllowFrom,
+        discord: s.discordAllowFrom,
+        slack: s.slackAllowFrom,
+        whatsapp: s.whatsappAllowFrom,
+    };
+    return Object.fromEntries(CHANNEL_IDS.filter((id) => lists[id].length > 0).map((id) => [id, { allowFrom: lists[id] }]));
+}
+
+/** The secret keys of the channels these settings configure. */
+export function channelSecretKeys(s: Settings): ChannelSecretKey[] {
+    const configured = channelsFromSettings(s);
+    return CHANNEL_IDS.filter((id) => configured[id]).flatMap((id) => CHANNEL_SPECS[id].tokens.map((t) => t.secret));
 }
 
 /** Stand-ins used to render the non-secret files before the real secrets exist (their content never depends on them). */
@@ -38,6 +58,12 @@ export const PLACEHOLDER_SECRETS: HostSecrets = {
     tunnelToken: "placeholder-tunnel-token",
     backupAccessKeyId: "placeholder-access-key-id",
     backupSecretAccessKey: "placeholder-secret-access-key",
+    channels: {
+        telegramBotToken: "placeholder-telegram-bot-token",
+        discordBotToken: "placeholder-discord-bot-token",
+        slackBotToken: "placeholder-slack-bot-token",
+        slackAppToken: "placeholder-slack-app-token",
+    },
 };
 
 /** Map validated settings and secrets to the host bundle's input: pure, so tests and the plan can call it. */
@@ -59,11 +85,14 @@ export function hostBundleInput(s: Settings, secrets: HostSecrets, workspaceDir?
                 activeHours: { start: s.activeHoursStart, end: s.activeHoursEnd },
             },
             memorySearch: { provider: s.memorySearchProvider, hasEmbeddingKey: secrets.embeddingApiKey !== undefined },
+            channels: channelsFromSettings(s),
         },
         secrets: {
             gatewayToken: secrets.gatewayToken,
             llmApiKey: secrets.llmApiKey,
             ...(secrets.embeddingApiKey !== undefined ? { embeddingApiKey: secrets.embeddingApiKey } : {}),
+            // Only the configured channels' tokens reach the host.
+            channels: Object.fromEntries(channelSecretKeys(s).map((key) => [key, secrets.channels?.[key] ?? ""])),
         },
         tunnel: { protocol: s.tunnelProtocol, token: secrets.tunnelToken },
         backup: {
@@ -105,6 +134,8 @@ export interface AgentHostArgs {
     ssh: SshAuth;
     llmApiKey: pulumi.Input<string>;
     embeddingApiKey?: pulumi.Input<string>;
+    /** Tokens of the configured messaging channels (secrets). */
+    channelTokens?: Partial<Record<ChannelSecretKey, pulumi.Input<string>>>;
     tunnelToken: pulumi.Input<string>;
     /** The bucket-scoped R2 credentials the backup job uses (bucket name and endpoint come from the settings). */
     backup: {
@@ -165,8 +196,9 @@ export class AgentHost extends pulumi.ComponentResource {
                 args.tunnelToken,
                 args.backup.accessKeyId,
                 args.backup.secretAccessKey,
+                pulumi.all(args.channelTokens ?? {}),
             ])
-            .apply(([gateway, llm, embedding, tunnel, keyId, secretKey]) =>
+            .apply(([gateway, llm, embedding, tunnel, keyId, secretKey, channels]) =>
                 buildHostBundle(
                     hostBundleInput(s, {
                         gatewayToken: gateway,
@@ -175,6 +207,7 @@ export class AgentHost extends pulumi.ComponentResource {
                         tunnelToken: tunnel,
                         backupAccessKeyId: keyId,
                         backupSecretAccessKey: secretKey,
+                        channels,
                     }),
                 ),
             );

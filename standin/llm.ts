@@ -78,9 +78,31 @@ export function userText(request: LlmRequest): string {
         .join("\n");
 }
 
-/** Results of earlier tool calls that this request carries back to the model (role "tool"). */
+/** Results of every tool call this request carries back to the model (role "tool"), the history's included. */
 export function toolResults(request: LlmRequest): string[] {
     return (request.body.messages ?? []).filter((m) => m.role === "tool").map(messageText);
+}
+
+/** OpenClaw wraps its per-turn runtime context in a user message that starts with this marker (2026.9.x). */
+export const INTERNAL_CONTEXT_MARKER = "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>";
+
+/**
+ * The turn being answered: the operator's latest message (the last user message that is not OpenClaw's internal
+ * context block) and everything after it (the tool calls made for it and their results). Earlier turns stay in
+ * `request.body.messages` as history; a script that keys on them would answer an old question again.
+ */
+export function currentTurn(request: LlmRequest): { text: string; toolResults: string[] } {
+    const messages = request.body.messages ?? [];
+    let at = -1;
+    for (let i = messages.length - 1; i >= 0; i--) {
+        if (messages[i]!.role === "user" && !messageText(messages[i]!).trimStart().startsWith(INTERNAL_CONTEXT_MARKER)) {
+            at = i;
+            break;
+        }
+    }
+    if (at < 0) return { text: "", toolResults: [] };
+    const after = messages.slice(at + 1);
+    return { text: messageText(messages[at]!), toolResults: after.filter((m) => m.role === "tool").map(messageText) };
 }
 
 /** Names of the functions the request offers the model. */

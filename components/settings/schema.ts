@@ -5,9 +5,10 @@
 import * as semver from "semver";
 import { DEFAULT_GATEWAY_PORT, RESERVED_USER_NAMES, USER_NAME_PATTERN } from "../core/host-contract";
 import { CONFIG_SCHEMA_SINCE, MINIMUM_SAFE_OPENCLAW, OpenclawPin, readOpenclawPin } from "../core/pins";
-import { API_KEY_RULE, BACKUP_SCHEDULE_RULE, DURATION_RULE } from "../core/rules";
+import { API_KEY_RULE, BACKUP_SCHEDULE_RULE, DURATION_RULE, Rule } from "../core/rules";
 import { HHMM, isCidr, isFqdn, isIanaTimezone, SSH_PUBLIC_KEY } from "../core/validators";
 import { DEFAULT_PROVIDER, findProvider, isLargeEnough, MINIMUM_SIZE, otherProvidersWith, providerIds, ProviderSpec } from "../providers";
+import { CHANNEL_SPECS, ChannelId } from "../render/channels";
 import { TUNNEL_PROTOCOLS } from "../render/cloudflared-unit";
 import { GATEWAY_AUTH_MODES, LLM_PROVIDER_SPECS, LLM_PROVIDERS, LlmProvider, MEMORY_SEARCH_PROVIDERS } from "../render/openclaw-config";
 import { SNAPSHOT_ID } from "../render/rclone";
@@ -66,6 +67,34 @@ const HEX32 = /^[0-9a-f]{32}$/;
 function checkList(items: string[], ok: (s: string) => boolean, what: string): string | undefined {
     const bad = items.filter((i) => !ok(i));
     return bad.length ? `${what} (not valid: ${bad.map((b) => JSON.stringify(b)).join(", ")})` : undefined;
+}
+
+/** A channel token key: optional, secret, refused by key when it does not have the platform's shape. */
+function channelToken(rule: Rule<string>, description: string) {
+    return optionalSecret({ description, check: (v) => (rule.test(v.trim()) ? undefined : rule.expected), normalize: (v) => v.trim() });
+}
+
+/**
+ * A channel's allowlist key: the owner's ids there. Set together with the channel's token(s) (WhatsApp has none): a
+ * token without ids would drop every message, ids without a token configure nothing.
+ */
+function channelAllowFrom(channel: ChannelId, description: string) {
+    const spec = CHANNEL_SPECS[channel];
+    const tokenKeys = spec.tokens.map((t) => t.secret);
+    return list({
+        default: [],
+        description,
+        check: (ids, all) => {
+            const bad = checkList(ids, spec.idRule.test, spec.idRule.expected);
+            if (bad) return bad;
+            const missing = tokenKeys.filter((k) => !all[k]);
+            if (ids.length && missing.length)
+                return `empty, or ${missing.join(" and ")} set too (the channel needs ${missing.length > 1 ? "them" : "it"})`;
+            if (!ids.length && tokenKeys.some((k) => all[k]))
+                return `at least one id with ${tokenKeys.filter((k) => all[k]).join(" and ")} set: ${spec.idRule.expected} (the bot answers only these)`;
+            return undefined;
+        },
+    });
 }
 
 /** Does some release of Node `major` satisfy the engines range? */
@@ -299,6 +328,38 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
             check: (v) => (API_KEY_RULE.test(v) ? undefined : API_KEY_RULE.expected),
             normalize: (v) => v.trim(),
         }),
+        telegramBotToken: channelToken(
+            CHANNEL_SPECS.telegram.tokens[0]!.rule,
+            "Telegram bot token from @BotFather (secret). With telegramAllowFrom, the agent answers you on Telegram.",
+        ),
+        telegramAllowFrom: channelAllowFrom(
+            "telegram",
+            "Your numeric Telegram user id(s): the only people the bot answers (DM allowlist; groups are off). Needs telegramBotToken.",
+        ),
+        discordBotToken: channelToken(
+            CHANNEL_SPECS.discord.tokens[0]!.rule,
+            "Discord bot token from the Developer Portal (secret). With discordAllowFrom, the agent answers your DMs on Discord.",
+        ),
+        discordAllowFrom: channelAllowFrom(
+            "discord",
+            "Your Discord user id(s) (snowflakes): the only people the bot answers (DM allowlist; servers are off). Needs discordBotToken.",
+        ),
+        slackBotToken: channelToken(
+            CHANNEL_SPECS.slack.tokens[0]!.rule,
+            "Slack bot token xoxb-... of the app made from slack-app-manifest.json (secret). Socket mode: no inbound port.",
+        ),
+        slackAppToken: channelToken(
+            CHANNEL_SPECS.slack.tokens[1]!.rule,
+            "Slack app-level token xapp-... with connections:write (secret), for socket mode.",
+        ),
+        slackAllowFrom: channelAllowFrom(
+            "slack",
+            "Your Slack member id(s) U...: the only people the app answers (DM allowlist; channels are off). Needs slackBotToken and slackAppToken.",
+        ),
+        whatsappAllowFrom: channelAllowFrom(
+            "whatsapp",
+            "Your phone number(s) in E.164 form (+4915...): the only people the agent answers on WhatsApp. Link it once with `npm run channels -- login whatsapp`.",
+        ),
         heartbeatEvery: text({
             default: "30m",
             description: "How often the heartbeat turn runs (its checklist is workspace/HEARTBEAT.md; empty file = no heartbeat).",
