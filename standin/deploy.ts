@@ -8,7 +8,7 @@ import { AGENT_USER, hostBundleInput, REMOTE_COMMAND, type HostSecrets } from ".
 import { RemoteHost, type PushResult, type RunResult } from "../components/remote";
 import { GATEWAY_UNIT_NAME } from "../components/render/gateway-unit";
 import { buildHostBundle, type HostBundle, type HostBundleInput } from "../components/render/host-bundle";
-import type { LlmProvider } from "../components/render/openclaw-config";
+import type { LlmProvider, StandInEndpoints } from "../components/render/openclaw-config";
 import type { Settings } from "../components/settings";
 import { startS3Server, type S3Server } from "./bucket";
 import { STANDIN_EGRESS_PROXY } from "./egress-proxy";
@@ -92,14 +92,31 @@ export function deployPlan(settings: Settings): DeployPlan {
     return { settings, userData };
 }
 
-/** hostBundleInput(settings, secrets) exactly as components/host.ts calls it, with the bucket stand-in's endpoint. */
-export function deployBundleInput(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS): HostBundleInput {
-    const input = hostBundleInput(settings, secrets);
-    return { ...input, backup: { ...input.backup, rclone: { ...input.backup.rclone, endpoint: STANDIN_S3_ENDPOINT } } };
+/** What a deploy onto a stand-in may change beyond the bucket's endpoint: stand-ins of outside services to use. */
+export interface DeployOptions {
+    /** The Telegram Bot API and LLM stand-ins (standin/telegram.ts, standin/llm.ts) the agent talks to instead. */
+    standIn?: StandInEndpoints;
 }
 
-export function deployBundle(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS): HostBundle {
-    return buildHostBundle(deployBundleInput(settings, secrets));
+/**
+ * hostBundleInput(settings, secrets) exactly as components/host.ts calls it, with the bucket stand-in's endpoint
+ * and, when given, the Telegram and LLM stand-ins' endpoints (the documented differences).
+ */
+export function deployBundleInput(
+    settings: Settings,
+    secrets: HostSecrets = DEPLOY_SENTINELS,
+    options: DeployOptions = {},
+): HostBundleInput {
+    const input = hostBundleInput(settings, secrets);
+    return {
+        ...input,
+        openclaw: options.standIn ? { ...input.openclaw, standIn: options.standIn } : input.openclaw,
+        backup: { ...input.backup, rclone: { ...input.backup.rclone, endpoint: STANDIN_S3_ENDPOINT } },
+    };
+}
+
+export function deployBundle(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS, options: DeployOptions = {}): HostBundle {
+    return buildHostBundle(deployBundleInput(settings, secrets, options));
 }
 
 export interface BucketCredentials {
@@ -239,13 +256,18 @@ export interface DeployRun {
  * The two SSH steps of AgentHost: wait-provisioned.sh, then the bundle script, both on stdin of REMOTE_COMMAND.
  * Throws with the applier's output when the push fails.
  */
-export async function deploy(remote: RemoteHost, settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS): Promise<DeployRun> {
+export async function deploy(
+    remote: RemoteHost,
+    settings: Settings,
+    secrets: HostSecrets = DEPLOY_SENTINELS,
+    options: DeployOptions = {},
+): Promise<DeployRun> {
     if (REMOTE_COMMAND !== "sudo -n bash -s") throw new Error(`components/host.ts now runs ${REMOTE_COMMAND}: update RemoteHost`);
     let started = Date.now();
     const wait = await remote.waitProvisioned();
     const waitSeconds = (Date.now() - started) / 1000;
     started = Date.now();
-    const push = await remote.pushBundle(deployBundle(settings, secrets));
+    const push = await remote.pushBundle(deployBundle(settings, secrets, options));
     const pushSeconds = (Date.now() - started) / 1000;
     if (push.code !== 0 || !push.summary) throw new Error(`push failed (exit ${push.code}):\n${push.stdout}\n${push.stderr}`);
     return { wait, push, waitSeconds, pushSeconds };

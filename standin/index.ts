@@ -47,7 +47,22 @@ export {
     STANDIN_SETTING_OVERRIDES,
     waitGatewayReady,
 } from "./deploy";
-export type { BucketCredentials, DeployPlan, DeployRun, GatewayProcess } from "./deploy";
+export type { BucketCredentials, DeployOptions, DeployPlan, DeployRun, GatewayProcess } from "./deploy";
+export {
+    callTool,
+    currentTurn,
+    LlmStandIn,
+    messageText,
+    requestText,
+    SILENT_REPLY,
+    systemPrompt,
+    toolNames,
+    toolResults,
+    userText,
+} from "./llm";
+export type { LlmReply, LlmRequest, LlmScript, ScriptedToolCall } from "./llm";
+export { TelegramStandIn } from "./telegram";
+export type { SentMessage, TelegramCall, TelegramUser } from "./telegram";
 export { s3ObjectFile, serverSideCopiesUnder, startS3Server, uploadsUnder } from "./bucket";
 export type { S3Request, S3Server, S3ServerOptions } from "./bucket";
 export {

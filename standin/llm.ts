@@ -139,7 +139,9 @@ export interface LlmStandInOptions {
  */
 export class LlmStandIn {
     readonly requests: LlmRequest[] = [];
+    /** The first server (more: `newServer()`, e.g. one per stand-in instance); all share this stand-in's record. */
     readonly server: Server;
+    private readonly servers: Server[] = [];
     private script: LlmScript;
     private readonly model: string;
     private seq = 0;
@@ -149,7 +151,27 @@ export class LlmStandIn {
     constructor(options: LlmStandInOptions = {}) {
         this.script = options.script ?? (() => SILENT_REPLY);
         this.model = options.model ?? "standin-1";
-        this.server = createServer(this.handle);
+        this.server = this.newServer();
+    }
+
+    /** Another HTTP server answering from the same script and record (a server listens once). */
+    newServer(): Server {
+        const server = createServer(this.handle);
+        this.servers.push(server);
+        return server;
+    }
+
+    /** Closes every server. */
+    async close(): Promise<void> {
+        await Promise.all(
+            this.servers.map(
+                (server) =>
+                    new Promise<void>((resolve) => {
+                        server.close(() => resolve());
+                        server.closeAllConnections();
+                    }),
+            ),
+        );
     }
 
     /** Replaces the script (for the next requests). */

@@ -69,10 +69,13 @@ const VOID_METHODS = new Set([
 export class TelegramStandIn {
     readonly calls: TelegramCall[] = [];
     readonly sent: SentMessage[] = [];
+    /** The first server (more: `newServer()`, e.g. one per stand-in instance); all share this stand-in's state. */
     readonly server: Server;
+    private readonly servers: Server[] = [];
     readonly bot: TelegramUser;
     /** While set, every call is answered 401 Unauthorized (a revoked token), to see how the channel reports it. */
     revoked = false;
+    private closed = false;
     private readonly token: string;
     private readonly maxPollSeconds: number;
     private updates: { update_id: number; [key: string]: unknown }[] = [];
@@ -93,7 +96,14 @@ export class TelegramStandIn {
             first_name: "OpenClaw stand-in",
             username: options.username ?? "openclaw_standin_bot",
         };
-        this.server = createServer(this.handle);
+        this.server = this.newServer();
+    }
+
+    /** Another HTTP server answering from the same state (a server listens once; a rebuilt instance needs a new one). */
+    newServer(): Server {
+        const server = createServer(this.handle);
+        this.servers.push(server);
+        return server;
     }
 
     /** Queues a private message from `user` to the bot (delivered by the next getUpdates); returns its update id. */
@@ -151,13 +161,19 @@ export class TelegramStandIn {
         return `${this.calls.length} call(s), the last ${lines.length}:\n${lines.join("\n")}`;
     }
 
-    /** Ends every long poll now (before the server closes, so nothing hangs). */
-    close(): Promise<void> {
+    /** Ends every long poll now and closes every server (nothing is left hanging on a held request). */
+    async close(): Promise<void> {
+        this.closed = true;
         for (const wake of this.pollers.splice(0)) wake();
-        return new Promise((resolve) => {
-            this.server.close(() => resolve());
-            this.server.closeAllConnections();
-        });
+        await Promise.all(
+            this.servers.map(
+                (server) =>
+                    new Promise<void>((resolve) => {
+                        server.close(() => resolve());
+                        server.closeAllConnections();
+                    }),
+            ),
+        );
     }
 
     readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -238,7 +254,7 @@ export class TelegramStandIn {
         if (offset > 0) this.updates = this.updates.filter((u) => u.update_id >= offset);
         const limit = Math.max(1, Math.min(100, Number(params.limit ?? 100)));
         const timeout = Math.max(0, Math.min(this.maxPollSeconds, Number(params.timeout ?? 0)));
-        if (this.updates.length === 0 && timeout > 0) {
+        if (this.updates.length === 0 && timeout > 0 && !this.closed) {
             await new Promise<void>((resolve) => {
                 const timer = setTimeout(done, timeout * 1000);
                 const poller = () => {
