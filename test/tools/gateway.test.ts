@@ -9,7 +9,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import { renderGatewayEnvFile, renderOpenclawConfig } from "../../components/render/openclaw-config";
+import { GATEWAY_AUTH_RATE_LIMIT, renderGatewayEnvFile, renderOpenclawConfig } from "../../components/render/openclaw-config";
 import { heartbeatChecklist, workspaceFiles } from "../../components/render/workspace";
 import { readOpenclawPin } from "../../components/core/pins";
 import { assertNode24, baseConfigInput, openclawBin, run, SENTINEL_SECRETS, tempDir } from "../helpers/openclaw-runtime";
@@ -40,10 +40,27 @@ function inNetns(args: string[], env: NodeJS.ProcessEnv = {}) {
 /** One HTTP request from inside the namespace (Node's fetch, so no curl is needed). */
 async function httpInNetns(pathname: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
     const script = `fetch(${JSON.stringify(`http://127.0.0.1:${PORT}${pathname}`)}, ${JSON.stringify(init)})
-        .then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.text() })))
+        .then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.text(), retryAfter: r.headers.get("retry-after") })))
         .catch((e) => console.log(JSON.stringify({ status: 0, body: String(e) })));`;
     const result = await inNetns([process.execPath, "-e", script]);
-    return JSON.parse(result.stdout.trim()) as { status: number; body: string };
+    return JSON.parse(result.stdout.trim()) as { status: number; body: string; retryAfter?: string | null };
+}
+
+type HttpInit = { method?: string; headers?: Record<string, string>; body?: string };
+
+/** Several requests one after another from one process inside the namespace (no process start between them). */
+async function httpSequenceInNetns(pathname: string, inits: HttpInit[]) {
+    const script = `(async () => {
+        const out = [];
+        for (const init of ${JSON.stringify(inits)}) {
+            const r = await fetch(${JSON.stringify(`http://127.0.0.1:${PORT}${pathname}`)}, init);
+            out.push({ status: r.status, body: await r.text(), retryAfter: r.headers.get("retry-after") });
+        }
+        console.log(JSON.stringify(out));
+    })().catch((e) => { console.error(String(e)); process.exit(1); });`;
+    const result = await inNetns([process.execPath, "-e", script]);
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout.trim()) as { status: number; body: string; retryAfter: string | null }[];
 }
 
 async function probe(token: string) {
@@ -191,6 +208,44 @@ test("the HTTP API refuses requests without or with a wrong token, and serves th
     assert.ok(right.status !== 401 && right.status !== 403 && right.status !== 0, `right token: ${right.status} ${right.body}`);
     // The OpenAI-compatible endpoints stay disabled.
     assert.equal((await httpInNetns("/v1/chat/completions", { method: "POST", headers, body: "{}" })).status, 404);
+});
+
+test("the failed-auth limiter keys on the tunnel's client (X-Forwarded-For from the trusted local proxy): 429 after the limit", async () => {
+    // What cloudflared sends: the request comes from 127.0.0.1 with the visitor's address appended to X-Forwarded-For.
+    const headers = (client: string, token = "WRONG-token-0000000000000000") => ({
+        "content-type": "application/json",
+        "x-forwarded-for": client,
+        authorization: `Bearer ${token}`,
+    });
+    const body = JSON.stringify({ tool: "sessions_list", args: {} });
+    const attempt = (client: string): HttpInit => ({ method: "POST", headers: headers(client), body });
+    const { maxAttempts, windowMs } = GATEWAY_AUTH_RATE_LIMIT;
+    // All attempts from one process, back to back: the limit counts failures within windowMs (a minute), which
+    // eleven requests stay far inside even at a 10x slowdown.
+    const replies = await httpSequenceInNetns("/tools/invoke", [
+        ...Array.from({ length: maxAttempts + 1 }, () => attempt("203.0.113.5")),
+        // A client cannot step around its lockout by prepending addresses: the chain is read from the right, where
+        // Cloudflare appends the address it saw.
+        attempt("198.51.100.7, 203.0.113.5"),
+        // Buckets are per client: another visitor is still judged on its token.
+        attempt("203.0.113.6"),
+    ]);
+    assert.ok(windowMs >= 60_000);
+    const statuses = replies.map((r) => r.status);
+    assert.deepEqual(statuses.slice(0, maxAttempts), Array(maxAttempts).fill(401), `every failure up to the limit is a 401: ${statuses}`);
+    const locked = replies[maxAttempts]!;
+    assert.equal(locked.status, 429, `attempt ${maxAttempts + 1}: ${locked.status} ${locked.body}`);
+    assert.match(locked.body, /rate_limited/);
+    assert.ok(Number(locked.retryAfter) > 0, `Retry-After: ${locked.retryAfter}`);
+    assert.equal(replies[maxAttempts + 1]!.status, 429, "a forged left-hand X-Forwarded-For escaped the lockout");
+    assert.equal(replies[maxAttempts + 2]!.status, 401, "another client was locked out too");
+    // A local CLI (no proxy headers) is keyed on loopback, which stays exempt.
+    const local = await httpInNetns("/tools/invoke", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer WRONG" },
+        body,
+    });
+    assert.equal(local.status, 401, local.body);
 });
 
 test("a WebSocket connect with a wrong token is refused; the token from ~/.openclaw/.env is accepted", { timeout: 300_000 }, async () => {

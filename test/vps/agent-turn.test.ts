@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { PROJECT_ROOT } from "../../components/core/pins";
 import type { RemoteHost } from "../../components/remote";
+import { WHATSAPP_AUTH_SUBDIR } from "../../components/render/channels";
 import { workspaceFiles } from "../../components/render/workspace";
 import { runBackup } from "../../scripts/lib/operations";
 import { standInSettings } from "../../scripts/lib/standin-settings";
@@ -47,7 +48,7 @@ import { createAdminKey, type AdminKey } from "../../standin/scenario";
 import { TelegramStandIn } from "../../standin/telegram";
 import { STANDIN_NETWORK, StandInVps, type BootState } from "../../standin/vps";
 import { filesContaining } from "../helpers/backup";
-import { keyFile, runVerifyCli } from "../helpers/verify";
+import { keyFile, runProjectScript, runVerifyCli } from "../helpers/verify";
 
 const WORKSPACE = "/home/openclaw/.openclaw/workspace";
 const STATE = "/home/openclaw/.openclaw";
@@ -84,6 +85,8 @@ const REPLY = {
     recall: "From memory: ultramarine (RECALLED-e44f).",
 };
 const FACT = "ultramarine-7731";
+/** Stands in for the link `npm run channels -- login whatsapp` writes (the real one needs WhatsApp's servers). */
+const WHATSAPP_LINK = JSON.stringify({ noiseKey: "standin-link-5e21", me: { id: "4915123456789:1@s.whatsapp.net" } });
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
@@ -381,6 +384,40 @@ describe(
             }
         });
 
+        it("npm run channels over SSH: the gateway's own channel view in a terminal as the agent user; login refuses what it cannot link", async () => {
+            const host = live();
+            const key = keyFile(admin.privateKey);
+            const channels = (...args: string[]) =>
+                runProjectScript("channels.ts", [
+                    ...args,
+                    "--host",
+                    host.ssh.host,
+                    "--port",
+                    String(host.ssh.port),
+                    "--user",
+                    plan.settings.adminUser,
+                    "--key",
+                    key.file,
+                ]);
+            try {
+                // `status` runs OpenClaw's CLI the way `login whatsapp` does (a pseudo-terminal, the agent user, the
+                // gateway's state dir): it reaches the live gateway, which reports the Telegram account connected.
+                const status = await channels("status");
+                assert.equal(status.code, 0, status.stdout + status.stderr);
+                assert.ok(status.stdout.includes("\r\n"), "the command ran in a pseudo-terminal (CRLF line ends)");
+                assert.match(status.stdout, /Telegram default:[\s\S]*?\bconnected\b/, status.stdout);
+                // WhatsApp is not configured on this server: refused by name, nothing started.
+                const whatsapp = await channels("login", "whatsapp");
+                assert.equal(whatsapp.code, 2, whatsapp.stdout + whatsapp.stderr);
+                assert.match(whatsapp.stderr, /WhatsApp is not configured on this host: set openclaw-vps:whatsappAllowFrom/);
+                const telegramLogin = await channels("login", "telegram");
+                assert.equal(telegramLogin.code, 2);
+                assert.match(telegramLogin.stderr, /Telegram needs no login: .*openclaw-vps:telegramBotToken/);
+            } finally {
+                key.remove();
+            }
+        });
+
         it("holds no sentinel anywhere on the server but its 0600 secret files: files, journal, logs, state, argv, user data, bucket", async () => {
             const host = live();
             // Every file the server wrote since it was a clean image is in the overlay's upper layer: search all of it.
@@ -407,7 +444,12 @@ describe(
 
         it("reports a revoked bot token as a failing channel with OpenClaw's reason (a warning: the Control UI still works)", async () => {
             const host = live();
-            // The memory the rebuild must bring back is backed up first (the next test throws this server away).
+            // The memory the rebuild must bring back is backed up first (the next test throws this server away), and
+            // with it a WhatsApp link as `channels login` leaves it (Baileys' creds.json in the account's authDir).
+            await host.exec(
+                `runuser -u openclaw -- bash -c 'umask 077 && mkdir -p ${STATE}/${WHATSAPP_AUTH_SUBDIR} && cat >${STATE}/${WHATSAPP_AUTH_SUBDIR}/creds.json'`,
+                { input: WHATSAPP_LINK },
+            );
             const backup = await runBackup(remote!);
             assert.match(backup.last_snapshot ?? "", /^\d{8}T\d{6}Z$/);
             telegram.revoked = true;
@@ -452,6 +494,10 @@ describe(
             await telegram.waitForCall((c) => c.seq > polls && c.method === "getUpdates" && c.status === 200);
             t.diagnostic(`rebuild: deploy with restore to polling ${seconds(started)}`);
             assert.equal((await fresh.vps.exec(`cat ${WORKSPACE}/${memoryNote.path}`)).stdout, memoryNote.content);
+            // The WhatsApp link came back with the state: no new QR scan (as far as WhatsApp accepts a restored session).
+            const link = `${STATE}/${WHATSAPP_AUTH_SUBDIR}/creds.json`;
+            assert.equal((await fresh.vps.exec(`cat ${link}`)).stdout, WHATSAPP_LINK);
+            assert.equal((await fresh.vps.exec(`stat -c '%a %U' ${link}`)).stdout.trim(), "600 openclaw");
 
             const asked = Date.now();
             telegram.sendFromUser(OWNER, MARK.recall);
