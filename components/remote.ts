@@ -163,12 +163,20 @@ export class RemoteHost {
                 });
                 stream.on("data", (data: Buffer) => io.output(data));
                 stream.stderr.on("data", (data: Buffer) => io.output(data));
+                let done = false;
+                const finish = (code: number) => {
+                    if (done) return;
+                    done = true;
+                    release();
+                    resolve(code);
+                };
                 stream.on("exit", (code: number | null, signal?: string) => {
                     // Closing our end lets the channel finish even if the remote keeps a descriptor open.
                     stream.end();
-                    release();
-                    resolve(code ?? (signal ? 128 : -1));
+                    finish(code ?? (signal ? 128 : -1));
                 });
+                // The connection dropped without an exit status.
+                stream.on("close", () => finish(-1));
             });
         });
     }
@@ -193,6 +201,7 @@ interface PtyStream {
     setWindow(rows: number, cols: number, height: number, width: number): void;
     on(event: "data", listener: (data: Buffer) => void): void;
     on(event: "exit", listener: (code: number | null, signal?: string) => void): void;
+    on(event: "close", listener: () => void): void;
     stderr: { on(event: "data", listener: (data: Buffer) => void): void };
 }
 

@@ -35,6 +35,22 @@ const rendered = renderOpenclawConfig({
 
 /** The environment the gateway has: HOME, and every secret the config names from ~/.openclaw/.env. */
 const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+    // How this machine reaches the registry (proxy, extra CA), as install-plugins.sh passes it through.
+    ...Object.fromEntries(
+        [
+            "HTTPS_PROXY",
+            "HTTP_PROXY",
+            "NO_PROXY",
+            "https_proxy",
+            "http_proxy",
+            "no_proxy",
+            "NODE_EXTRA_CA_CERTS",
+            "SSL_CERT_FILE",
+            "SSL_CERT_DIR",
+        ]
+            .filter((name) => process.env[name])
+            .map((name) => [name, process.env[name]]),
+    ),
     PATH: process.env.PATH,
     HOME: home,
     NO_COLOR: "1",
