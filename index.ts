@@ -10,6 +10,10 @@ import { channelSecretKeys } from "./components/host";
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- not exported by the package's typings; require is the only way in
 const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
 
+function optionalSecret(value: string | undefined): pulumi.Output<string> | undefined {
+    return value === undefined ? undefined : pulumi.secret(value);
+}
+
 export default function main(): Record<string, pulumi.Output<unknown> | undefined> {
     const raw = pulumi.runtime.allConfig();
     const secretKeys = new Set(Object.keys(raw).filter((key) => isConfigSecret(key)));
@@ -29,6 +33,11 @@ export default function main(): Record<string, pulumi.Output<unknown> | undefine
         llmApiKey: pulumi.secret(secrets.llmApiKey),
         embeddingApiKey: secrets.embeddingApiKey === undefined ? undefined : pulumi.secret(secrets.embeddingApiKey),
         channelTokens: Object.fromEntries(channelSecretKeys(settings).map((key) => [key, pulumi.secret(secrets[key] ?? "")])),
+        alerts: {
+            telegramBotToken: optionalSecret(secrets.alertTelegramBotToken),
+            ntfyUrl: optionalSecret(secrets.alertNtfyUrl),
+            webhookUrl: optionalSecret(secrets.alertWebhookUrl),
+        },
         ssh: sshAuthFromEnvironment(),
     });
 

@@ -17,8 +17,11 @@
 #   AUDIT_METADATA_PATHS (space-separated paths where the provider serves user data, from its provider module)
 #   AUDIT_METADATA_BASE (http://169.254.169.254)
 #   AUDIT_SECURITY_AUDIT_TIMEOUT (240 s)  AUDIT_CHANNELS_TIMEOUT (180 s)
+#   AUDIT_CGROUP_ROOT (/sys/fs/cgroup)
 #   AUDIT_ONLY  comma list of check groups to run (default all): cloud-init sshd firewall sockets gateway-ready
-#               services openclaw-audit channels backup resources userdata
+#               services restarts gateway-memory units reboot tokens openclaw-audit channels backup resources userdata
+#   AUDIT_DAILY_TOKENS (0 = off)  AUDIT_TIMEZONE (UTC)  AUDIT_RESTART_WINDOW_SECONDS (600)
+#   AUDIT_REBOOT_PENDING_SECONDS (129600)
 set -euo pipefail
 
 # The host contract (components/core/host-contract.ts): shared paths and names (HOST_*), written by user data and the
@@ -44,7 +47,15 @@ AUDIT_METADATA_PATHS=${AUDIT_METADATA_PATHS:-}
 AUDIT_METADATA_BASE=${AUDIT_METADATA_BASE:-http://169.254.169.254}
 AUDIT_SECURITY_AUDIT_TIMEOUT=${AUDIT_SECURITY_AUDIT_TIMEOUT:-240}
 AUDIT_CHANNELS_TIMEOUT=${AUDIT_CHANNELS_TIMEOUT:-180}
+AUDIT_CGROUP_ROOT=${AUDIT_CGROUP_ROOT:-/sys/fs/cgroup}
 AUDIT_ONLY=${AUDIT_ONLY:-}
+# Alert when today's LLM tokens (in AUDIT_TIMEZONE) exceed this; 0 = the tokens check is skipped.
+AUDIT_DAILY_TOKENS=${AUDIT_DAILY_TOKENS:-0}
+AUDIT_TIMEZONE=${AUDIT_TIMEZONE:-UTC}
+# A gateway that systemd restarted within this window counts as just restarted (a crash loop keeps it failing).
+AUDIT_RESTART_WINDOW_SECONDS=${AUDIT_RESTART_WINDOW_SECONDS:-600}
+# A pending reboot (/run/reboot-required) older than this fails (the reboot window should have taken it).
+AUDIT_REBOOT_PENDING_SECONDS=${AUDIT_REBOOT_PENDING_SECONDS:-129600}
 
 PROVISION_STATUS=$HOST_PROVISION_STATUS
 BACKUP_STATUS=$HOST_BACKUP_STATUS
@@ -300,6 +311,115 @@ check_services() {
     done
 }
 
+# ---- restarts, OOM kills, failed units, pending reboot, token use ---------------------------------------------------
+
+# Seconds since an epoch-microseconds timestamp (0 when systemd gave none).
+seconds_since_usec() { # usec
+    local usec=${1:-0}
+    [[ $usec =~ ^[0-9]+$ && $usec -gt 0 ]] || {
+        echo 0
+        return
+    }
+    echo $(($(date -u +%s) - usec / 1000000))
+}
+
+check_restarts() {
+    log "gateway restarts and exit status"
+    local show restarts status result entered age
+    show=$(as_agent systemctl --user show "$GATEWAY_UNIT" -p NRestarts -p ExecMainStatus -p Result -p ActiveEnterTimestampMonotonic -p ActiveEnterTimestamp --timestamp=unix 2>/dev/null) || true
+    restarts=$(sed -n 's/^NRestarts=//p' <<<"$show")
+    status=$(sed -n 's/^ExecMainStatus=//p' <<<"$show")
+    result=$(sed -n 's/^Result=//p' <<<"$show")
+    entered=$(sed -n 's/^ActiveEnterTimestamp=@//p' <<<"$show")
+    if [[ -z $show ]]; then
+        emit gateway-restarts skip critical "the agent's systemd does not answer"
+    elif [[ $status == 78 ]]; then
+        emit gateway-restarts fail critical "the gateway exited 78 (a config error): systemd will not restart it; \`sudo journalctl _UID=$(id -u "$AUDIT_AGENT_USER") --user-unit $GATEWAY_UNIT -n 50\` shows why"
+    elif [[ ${restarts:-0} =~ ^[0-9]+$ && ${restarts:-0} -gt 0 && -n $entered ]] && age=$(($(date -u +%s) - ${entered%%.*})) && ((age < AUDIT_RESTART_WINDOW_SECONDS)); then
+        emit gateway-restarts fail warning "systemd restarted the gateway $((age / 60)) min ago ($restarts restarts since it was started; last result: ${result:-?})"
+    else
+        emit gateway-restarts pass critical "no automatic restart in the last $((AUDIT_RESTART_WINDOW_SECONDS / 60)) min (${restarts:-0} since the unit was started)"
+    fi
+}
+
+check_units() {
+    log "failed units"
+    local system user
+    system=$(systemctl --failed --plain --no-legend 2>/dev/null | awk '{ print $1 }' | paste -sd ' ' -) || true
+    user=$(as_agent systemctl --user --failed --plain --no-legend 2>/dev/null | awk '{ print $1 }' | paste -sd ' ' -) || true
+    if [[ -n $system || -n $user ]]; then
+        emit failed-units fail warning "failed units: ${system:+system: $system}${system:+${user:+; }}${user:+$AUDIT_AGENT_USER: $user}"
+    else
+        emit failed-units pass warning "no failed system or agent units"
+    fi
+}
+
+check_reboot() {
+    log "pending reboot"
+    local marker=/run/reboot-required age
+    if [[ ! -e $marker ]]; then
+        emit reboot-pending pass warning "no reboot pending"
+        return
+    fi
+    age=$(($(date -u +%s) - $(stat -c %Y "$marker")))
+    if ((age > AUDIT_REBOOT_PENDING_SECONDS)); then
+        emit reboot-pending fail warning "a reboot has been pending for $(human_age "$age") ($(paste -sd ' ' /run/reboot-required.pkgs 2>/dev/null || echo 'packages unknown')): the reboot window did not take it"
+    else
+        emit reboot-pending pass warning "a reboot is pending since $(human_age "$age") ago (within $(human_age "$AUDIT_REBOOT_PENDING_SECONDS"))"
+    fi
+}
+
+check_tokens() {
+    ((AUDIT_DAILY_TOKENS > 0)) || return 0
+    log "LLM tokens used today"
+    local used
+    if ! used=$(as_agent node "$HOST_BIN_DIR/token-usage.mjs" "$(agent_home)/.openclaw" "$AUDIT_TIMEZONE" 2>/dev/null); then
+        emit tokens-today skip warning "could not read today's token use"
+    elif ((used > AUDIT_DAILY_TOKENS)); then
+        emit tokens-today fail warning "the agent used $used LLM tokens today, more than the $AUDIT_DAILY_TOKENS of alertDailyTokens"
+    else
+        emit tokens-today pass warning "$used LLM tokens today (alert above $AUDIT_DAILY_TOKENS)"
+    fi
+}
+
+# ---- the gateway's memory (cgroup v2) -----------------------------------------------------------------------------
+
+mib() { if [[ $1 =~ ^[0-9]+$ ]]; then printf '%d MiB' $(($1 / 1048576)); else printf '%s' "$1"; fi; }
+
+# Ubuntu 24.04 is cgroup v2 only and enforces the unit's MemoryHigh/MemoryMax: memory.events counts, since the unit
+# started, how often the gateway was squeezed at MemoryHigh (high), hit MemoryMax (max) and lost a process to the OOM
+# killer (oom_kill). A lingering user's unit lives at a fixed place in the tree.
+check_gateway_memory() {
+    log "gateway memory events (cgroup v2)"
+    local uid dir events high=0 max=0 oom=0 key value current limit_high limit_max
+    uid=$(id -u "$AUDIT_AGENT_USER")
+    dir="$AUDIT_CGROUP_ROOT/user.slice/user-$uid.slice/user@$uid.service/app.slice/$GATEWAY_UNIT"
+    events="$dir/memory.events"
+    if [[ ! -r $events ]]; then
+        emit gateway-memory skip warning "no $events (cgroup v1, or the gateway is not running): memory limits not checked"
+        return
+    fi
+    while read -r key value; do
+        case $key in
+            high) high=$value ;;
+            max) max=$value ;;
+            oom_kill) oom=$value ;;
+        esac
+    done <"$events"
+    current=$(cat "$dir/memory.current" 2>/dev/null || echo "?")
+    limit_high=$(cat "$dir/memory.high" 2>/dev/null || echo "?")
+    limit_max=$(cat "$dir/memory.max" 2>/dev/null || echo "?")
+    local usage
+    usage="using $(mib "$current") (MemoryHigh $(mib "$limit_high"), MemoryMax $(mib "$limit_max"))"
+    if ((oom > 0 || max > 0)); then
+        emit gateway-memory fail warning "since it started the gateway hit MemoryMax $max times and lost $oom process(es) to the OOM killer (high: $high); $usage"
+    elif ((high > 0)); then
+        emit gateway-memory fail warning "since it started the gateway was held at MemoryHigh $high times (no OOM kill); $usage"
+    else
+        emit gateway-memory pass warning "no MemoryHigh or MemoryMax event since it started; $usage"
+    fi
+}
+
 # ---- backup age ---------------------------------------------------------------------------------------------------
 
 # Seconds between two elapses of the schedule, from systemd's own calendar parser (0 when it cannot tell).
@@ -469,14 +589,25 @@ meminfo_kb() { awk -v key="$1:" '$1 == key { print $2 }' /proc/meminfo; }
 
 check_resources() {
     log "disk, memory and swap headroom"
-    local used avail_kb
-    read -r used avail_kb < <(df -P -k / | awk 'NR == 2 { sub("%", "", $5); print $5, $4 }')
-    if ((used >= 95 || avail_kb < 512 * 1024)); then
-        emit disk fail critical "root filesystem ${used}% used, $((avail_kb / 1024)) MB free (snapshots and SQLite writes fail when it fills)"
-    elif ((used >= 85 || avail_kb < 2 * 1024 * 1024)); then
-        emit disk fail warning "root filesystem ${used}% used, $((avail_kb / 1024)) MB free"
+    # The root filesystem by percentage and absolute room (snapshots and SQLite need space); every other real
+    # filesystem by percentage (an attached volume, /boot, /run). Snaps' squashfs images are always full: not counted.
+    local used avail_kb mount full=() tight=() root=""
+    while read -r used avail_kb mount; do
+        if [[ $mount == / ]]; then
+            root="root filesystem ${used}% used, $((avail_kb / 1024)) MB free"
+            if ((used >= 95 || avail_kb < 512 * 1024)); then full+=("/ ${used}% (${avail_kb}k free)"); elif ((used >= 85 || avail_kb < 2 * 1024 * 1024)); then tight+=("/ ${used}%"); fi
+        elif ((used >= 95)); then
+            full+=("$mount ${used}%")
+        elif ((used >= 90)); then
+            tight+=("$mount ${used}%")
+        fi
+    done < <(df -P -k -x squashfs -x iso9660 -x devtmpfs -x efivarfs 2>/dev/null | awk 'NR > 1 && $2 > 0 { sub("%", "", $5); print $5, $4, $6 }')
+    if ((${#full[@]})); then
+        emit disk fail critical "full: ${full[*]} (snapshots and SQLite writes fail when a disk fills)${tight[*]:+; tight: ${tight[*]}}"
+    elif ((${#tight[@]})); then
+        emit disk fail warning "tight: ${tight[*]}"
     else
-        emit disk pass warning "root filesystem ${used}% used, $((avail_kb / 1024)) MB free"
+        emit disk pass warning "${root:-root filesystem not found}; no other filesystem over 90%"
     fi
 
     local total avail swap_total swap_free
@@ -553,6 +684,26 @@ leaks_in() { # text
     printf '%s' "${found[*]}"
 }
 
+# User data with every encoded write_files content decoded and appended (provision.sh travels gz+b64): a secret must not
+# hide in the compression. cloud-init's own Python and YAML loader; the text alone when it is not YAML.
+expand_user_data() {
+    python3 -c '
+import base64, gzip, sys
+text = sys.stdin.read()
+print(text)
+try:
+    import yaml
+    for f in (yaml.safe_load(text) or {}).get("write_files") or []:
+        encoding, content = str(f.get("encoding", "")), str(f.get("content", ""))
+        if encoding in ("gz+b64", "gzip+b64", "gz+base64", "gzip+base64"):
+            print(gzip.decompress(base64.b64decode(content)).decode("utf-8", "replace"))
+        elif encoding in ("b64", "base64"):
+            print(base64.b64decode(content).decode("utf-8", "replace"))
+except Exception:
+    pass
+'
+}
+
 METADATA_TEXT=""
 METADATA_URL=""
 
@@ -576,7 +727,7 @@ check_user_data() {
     if ((secrets == 0)); then
         emit userdata-metadata fail critical "found none of the host's secrets to compare with (.env, tunnel.env, rclone.conf missing?)"
     elif fetch_metadata_user_data; then
-        leaks=$(leaks_in "$METADATA_TEXT")
+        leaks=$(leaks_in "$(expand_user_data <<<"$METADATA_TEXT")")
         if [[ -n $leaks ]]; then
             emit userdata-metadata fail critical "the user data served by $METADATA_URL contains: $leaks"
         else
@@ -591,7 +742,7 @@ check_user_data() {
     elif ((secrets == 0)); then
         emit userdata-cloud-init fail critical "no host secrets to compare with"
     else
-        leaks=$(leaks_in "$(gzip -dcf <"$CLOUD_INIT_USER_DATA" 2>/dev/null || true)")
+        leaks=$(leaks_in "$(gzip -dcf <"$CLOUD_INIT_USER_DATA" 2>/dev/null | expand_user_data || true)")
         if [[ -n $leaks ]]; then
             emit userdata-cloud-init fail critical "$CLOUD_INIT_USER_DATA contains: $leaks"
         else
@@ -618,11 +769,16 @@ main() {
     if wanted gateway-ready; then check_gateway_ready; fi
     if id -u "$AUDIT_AGENT_USER" >/dev/null 2>&1; then
         if wanted services; then check_services; fi
+        if wanted restarts; then check_restarts; fi
+        if wanted gateway-memory; then check_gateway_memory; fi
+        if wanted units; then check_units; fi
+        if wanted tokens; then check_tokens; fi
         if wanted openclaw-audit; then check_openclaw_audit; fi
         if wanted channels; then check_channels; fi
     fi
     if wanted backup; then check_backup; fi
     if wanted resources; then check_resources; fi
+    if wanted reboot; then check_reboot; fi
     if wanted userdata; then check_user_data; fi
     printf 'AUDIT-END\t%d\n' "$CHECKS"
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the OpenClaw provider plugins that openclaw.json needs (e.g. @openclaw/voyage-provider@2026.9.6), pinned
-# to the OpenClaw version, into the service user's OpenClaw state (~/.openclaw/npm/projects), where the gateway run
-# by that user finds them. Run as root by the push, before the gateway (re)starts, so the gateway never installs
-# packages while starting. Safe to rerun: a plugin already installed at the pinned version is left alone.
+# to the OpenClaw version, into the service user's OpenClaw state (~/.openclaw), where the gateway run by that user
+# finds them. Run as root by the push, before the gateway (re)starts, so the gateway never installs packages while
+# starting. Safe to rerun: a plugin already installed at the pinned version is left alone.
+# Route: npm when the registry has that exact version, else ClawHub (`clawhub:NAME@VERSION`, the same pin), the other
+# install route OpenClaw's docs give for its official plugins; any answer from npm but 200 or 404 is an error.
 #
 # Usage: install-plugins.sh SPEC...   (exact pins only: NAME@X.Y.Z; no spec = nothing to do)
 # Env: AGENT_USER and AGENT_HOME (default: the host contract's), NPM_REGISTRY (default: provision.env's, else
@@ -47,16 +49,29 @@ for spec in "$@"; do
         die "plugin spec '$spec' is not an exact pin NAME@X.Y.Z"
 done
 
-# The version of package $1 installed in the user's managed plugin projects, or nothing.
+# The version of package $1 installed in the user's managed plugin projects (npm) or extensions (ClawHub), or nothing.
 installed_version() {
-    local name=$1 manifest
+    local name=$1 manifest found=""
     shopt -s nullglob
-    for manifest in "$STATE_DIR"/npm/projects/*/node_modules/"$name"/package.json; do
-        "$NODE_BIN" -e 'process.stdout.write(String(require(process.argv[1]).version || ""))' "$manifest"
-        shopt -u nullglob
-        return 0
+    for manifest in "$STATE_DIR"/npm/projects/*/node_modules/"$name"/package.json "$STATE_DIR"/extensions/*/package.json; do
+        found=$("$NODE_BIN" -e 'const m = require(process.argv[1]); if (m.name === process.argv[2]) process.stdout.write(String(m.version || ""))' \
+            "$manifest" "$name")
+        if [[ -n $found ]]; then break; fi
     done
     shopt -u nullglob
+    printf '%s' "$found"
+}
+
+# Where NAME@VERSION installs from: "npm" when the registry has that exact version, "clawhub" when it answers 404.
+install_route() { # name version
+    local code
+    code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 60 "${NPM_REGISTRY%/}/${1/\//%2f}/$2") ||
+        die "cannot reach $NPM_REGISTRY to look up $1@$2"
+    case $code in
+        200) echo npm ;;
+        404) echo clawhub ;;
+        *) die "$NPM_REGISTRY answered $code for $1@$2 (not 200, not 404): not installing it" ;;
+    esac
 }
 
 install -d -o "$AGENT_USER" -g "$(id -gn "$AGENT_USER")" -m 0700 "$STATE_DIR"
@@ -69,7 +84,16 @@ for spec in "$@"; do
         log "$name $version already installed: unchanged"
         continue
     fi
-    log "installing $spec (found: ${current:-none}) from $NPM_REGISTRY as $AGENT_USER"
+    route=$(install_route "$name" "$version")
+    if [[ $route == npm ]]; then
+        target=$spec
+        pin=(--pin)
+        log "installing $spec (found: ${current:-none}) from $NPM_REGISTRY as $AGENT_USER"
+    else
+        target="clawhub:$spec"
+        pin=()
+        log "installing $target (found: ${current:-none}; $NPM_REGISTRY has no $spec) as $AGENT_USER"
+    fi
     # `plugins install` records the plugin in the state dir's index and also enables it in the config it is given.
     # It gets a scratch config: the deployed openclaw.json is read-only and already enables the plugin itself. The
     # scratch config's port has no gateway, so the CLI installs on disk instead of asking a running gateway to.
@@ -88,9 +112,9 @@ for spec in "$@"; do
         OPENCLAW_CONFIG_PATH="$scratch/openclaw.json" \
         NO_COLOR=1 \
         npm_config_registry="$NPM_REGISTRY" \
-        "$NODE_BIN" "$OPENCLAW_BIN" plugins install "$spec" --pin >&2 || status=$?
+        "$NODE_BIN" "$OPENCLAW_BIN" plugins install "$target" "${pin[@]}" >&2 || status=$?
     rm -rf -- "$scratch"
-    [[ $status -eq 0 ]] || die "openclaw plugins install $spec failed (exit $status)"
+    [[ $status -eq 0 ]] || die "openclaw plugins install $target failed (exit $status)"
     current=$(installed_version "$name")
     [[ "$current" == "$version" ]] || die "$name is at '${current:-nothing}' after installing $spec"
     log "$name $version installed"

@@ -12,7 +12,8 @@
 #   --only  runs just those steps (for tests and repairs); it leaves the status file alone.
 #   --list  prints the step names in order.
 # Overrides for tests (production sets none): PROVISION_ENV_FILE, PROVISION_LOG, PROVISION_STATUS,
-# PROVISION_CONSOLE (where step lines are copied, default /dev/console), PROVISION_LOCK.
+# PROVISION_CONSOLE (where step lines are copied, default /dev/console), PROVISION_LOCK, PROVISION_APT_LOCK_WAIT
+# (seconds apt may wait for another apt user, default 900), PROVISION_APT_RETRY_SECONDS (10).
 set -Eeuo pipefail
 
 # The host contract (components/core/host-contract.ts): shared paths and names (HOST_*), written by user data and the
@@ -36,9 +37,15 @@ readonly STATE_DIR=$HOST_STATE_DIR
 readonly SSHD_DROPIN=$HOST_SSHD_HARDENING
 readonly AGENT_USER=$HOST_AGENT_USER
 readonly CLOUDFLARE_KEYRING=/usr/share/keyrings/cloudflare-main.gpg
+# The link-local metadata service: it serves user data (and on some providers more) to every local process.
+readonly METADATA_ADDRESS=169.254.169.254
+# apt.systemd.daily (apt-daily, apt-daily-upgrade) takes this lock before it touches anything.
+readonly APT_DAILY_LOCK=/var/lib/apt/daily_lock
+readonly APT_LOCK_WAIT=${PROVISION_APT_LOCK_WAIT:-900}
+readonly APT_RETRY_SECONDS=${PROVISION_APT_RETRY_SECONDS:-10}
 
 # In order. The firewall and SSH come first so the host is closed before anything big is downloaded.
-readonly STEPS=(packages ufw ssh bruteforce upgrades agent_user swap timezone node openclaw cloudflared rclone)
+readonly STEPS=(packages ufw ssh bruteforce upgrades agent_user metadata swap timezone node openclaw cloudflared rclone)
 readonly PACKAGES=(
     ca-certificates curl gnupg xz-utils jq tzdata
     ufw
@@ -49,7 +56,11 @@ readonly PACKAGES=(
 
 # cloud-init runs us with a bare environment: npm and apt need HOME, and nothing may ever prompt.
 export HOME="${HOME:-/root}"
-export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a
+export DEBIAN_FRONTEND=noninteractive
+# Ubuntu 24.04's needrestart restarts services after every dpkg run by itself, and has killed cloud-init's own units
+# mid-run (cloud-init issue 5109). Suspended here (its apt hook then only says that it is); what needs a restart is
+# reported at the end instead (report_restarts).
+export NEEDRESTART_SUSPEND=1
 export PATH="${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 CURRENT_STEP=config
@@ -118,9 +129,44 @@ link_if_needed() { # target link
     fi
 }
 
+APT_QUIESCED=0
+
+# Cloud images run apt-daily and apt-daily-upgrade at boot when a run is due; both hold apt's locks for minutes.
+# apt.systemd.daily takes APT_DAILY_LOCK before any work, so holding it (fd 8, until provision.sh exits) waits for a
+# run in progress and keeps the next one from starting while we use apt. No timer is stopped: nothing to restore.
+apt_quiesce() {
+    ((APT_QUIESCED == 0)) || return 0
+    install -d -m 0755 "$(dirname "$APT_DAILY_LOCK")"
+    exec 8>>"$APT_DAILY_LOCK"
+    if ! flock -n 8; then
+        log "apt: apt-daily or apt-daily-upgrade is running; waiting up to ${APT_LOCK_WAIT} s for it to finish"
+        flock -w "$APT_LOCK_WAIT" 8 ||
+            die "apt's daily job still holds $APT_DAILY_LOCK after ${APT_LOCK_WAIT} s (journalctl -u apt-daily -u apt-daily-upgrade)"
+        log "apt: the daily job finished"
+    fi
+    APT_QUIESCED=1
+}
+
+# apt-get, non-interactive, keeping our config files. DPkg::Lock::Timeout covers only dpkg's lock: apt-get update
+# fails at once on the lists lock (and a download on the archives lock), so a run that failed on a lock someone else
+# holds (packagekit, a person's apt) is retried until APT_LOCK_WAIT; any other failure fails at once.
 apt_get() {
-    # Cloud images run apt-daily at boot: wait for its lock instead of failing.
-    apt-get -q -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
+    apt_quiesce
+    local deadline=$((SECONDS + APT_LOCK_WAIT)) status err lock
+    err=$(mktemp)
+    while :; do
+        status=0
+        apt-get -q -y -o DPkg::Lock::Timeout="$APT_LOCK_WAIT" -o Dpkg::Options::=--force-confdef \
+            -o Dpkg::Options::=--force-confold "$@" 2>"$err" || status=$?
+        cat "$err" >&2
+        lock=$(grep -m 1 -E 'Could not get lock|Unable to (lock|acquire)' "$err" || true)
+        if ((status == 0)) || [[ -z $lock ]] || ((SECONDS >= deadline)); then break; fi
+        log "apt: '$1' found apt locked (${lock#E: }); retrying in ${APT_RETRY_SECONDS} s"
+        sleep "$APT_RETRY_SECONDS"
+    done
+    rm -f "$err"
+    if ((status != 0)) && [[ -n $lock ]]; then log "apt: still locked after ${APT_LOCK_WAIT} s: $lock"; fi
+    return "$status"
 }
 
 fetch() { # url [curl args...]
@@ -150,7 +196,7 @@ load_config() {
         value=${BASH_REMATCH[2]}
         case $key in
             ADMIN_USER | NODE_MAJOR | OPENCLAW_VERSION | SWAP_MB | TIMEZONE | NODE_DIST_URL | NPM_REGISTRY | \
-                CLOUDFLARED_APT_URL | CLOUDFLARED_APT_KEY_URL)
+                CLOUDFLARED_APT_URL | CLOUDFLARED_APT_KEY_URL | CLOUDFLARED_APT_KEY_FINGERPRINT)
                 printf -v "$key" '%s' "$value"
                 ;;
             *) log "warning: $ENV_FILE: ignoring unknown key $key" ;;
@@ -163,6 +209,7 @@ load_config() {
     NPM_REGISTRY=${NPM_REGISTRY:-https://registry.npmjs.org/}
     CLOUDFLARED_APT_URL=${CLOUDFLARED_APT_URL:-https://pkg.cloudflare.com/cloudflared}
     CLOUDFLARED_APT_KEY_URL=${CLOUDFLARED_APT_KEY_URL:-https://pkg.cloudflare.com/cloudflare-main.gpg}
+    CLOUDFLARED_APT_KEY_FINGERPRINT=${CLOUDFLARED_APT_KEY_FINGERPRINT:-}
 
     local user_re='^[a-z_][a-z0-9_-]{0,31}$' url_re='^(https?|file)://[A-Za-z0-9._~:/?#@!$&*+,;=%-]+$'
     [[ ${ADMIN_USER:-} =~ $user_re && $ADMIN_USER != root ]] || die "ADMIN_USER must be a user name other than root"
@@ -177,6 +224,8 @@ load_config() {
     for name in NODE_DIST_URL NPM_REGISTRY CLOUDFLARED_APT_URL CLOUDFLARED_APT_KEY_URL; do
         [[ ${!name} =~ $url_re ]] || die "$name must be an http(s) URL"
     done
+    [[ $CLOUDFLARED_APT_KEY_FINGERPRINT =~ ^[0-9A-F]{40}$ ]] ||
+        die "CLOUDFLARED_APT_KEY_FINGERPRINT must be the 40-hex-digit fingerprint of Cloudflare's package signing key"
 }
 
 # ---- steps ---------------------------------------------------------------------------------------------------
@@ -302,6 +351,36 @@ step_agent_user() {
     fi
 }
 
+# The agent's processes (the gateway, its plugins, a headless browser, anything a prompt makes it run) must not read the
+# metadata service: it serves user data to any local process. An owner-match rule in ufw's before.rules rejects every
+# packet the agent user sends there, and ufw loads that file at every boot. Root (cloud-init, `npm run verify`) still
+# reaches it. The rule names the user's uid, so this runs after the agent_user step.
+step_metadata() {
+    command -v ufw >/dev/null || die "ufw is not installed (the packages step installs it)"
+    local rules=/etc/ufw/before.rules uid rule
+    local begin="# openclaw-vps metadata block: begin (provision.sh)" end="# openclaw-vps metadata block: end"
+    [[ -f $rules ]] || die "missing $rules (ufw's own rules file)"
+    uid=$(id -u "$AGENT_USER")
+    rule="-A ufw-before-output -d $METADATA_ADDRESS/32 -m owner --uid-owner $uid -j REJECT"
+    # Our block, replaced whole, ahead of ufw's first rule: before its loopback and established-connection ACCEPTs.
+    local updated
+    updated=$(awk -v begin="$begin" -v end="$end" -v rule="$rule" '
+        $0 == begin { skip = 1; next }
+        $0 == end { skip = 0; next }
+        skip { next }
+        !done && /^-A / { print begin; print rule; print end; done = 1 }
+        { print }
+        END { if (!done) exit 1 }' "$rules") || die "$rules has no rule to put the metadata block before"
+    if write_if_changed "$rules" 0640 <<<"$updated"; then
+        if ufw status | grep -qx 'Status: active'; then ufw reload >/dev/null; fi
+        log "metadata service: $AGENT_USER (uid $uid) may not reach $METADATA_ADDRESS"
+    fi
+    if ufw status | grep -qx 'Status: active'; then
+        iptables -C ufw-before-output -d "$METADATA_ADDRESS/32" -m owner --uid-owner "$uid" -j REJECT ||
+            die "ufw is active but the metadata block for $AGENT_USER is not loaded"
+    fi
+}
+
 step_swap() {
     if ((SWAP_MB == 0)); then
         log "swap: SWAP_MB=0, none wanted"
@@ -339,7 +418,14 @@ EOF
 }
 
 step_timezone() {
-    [[ -f /usr/share/zoneinfo/$TIMEZONE ]] || die "unknown time zone $TIMEZONE (no /usr/share/zoneinfo/$TIMEZONE)"
+    local zone=/usr/share/zoneinfo/$TIMEZONE
+    # Ubuntu 24.04 ships legacy names (US/Eastern, GB, Asia/Calcutta) only in tzdata-legacy. User data already carries
+    # the zone such a name links to; a hand-edited provision.env gets the package where the distribution has it.
+    if [[ ! -f $zone ]] && apt-cache show tzdata-legacy >/dev/null 2>&1; then
+        log "time zone: $TIMEZONE is not in tzdata; installing tzdata-legacy"
+        apt_get install --no-install-recommends tzdata-legacy
+    fi
+    [[ -f $zone ]] || die "unknown time zone $TIMEZONE (no $zone, and no tzdata-legacy package that has it)"
     link_if_needed "/usr/share/zoneinfo/$TIMEZONE" /etc/localtime
     if [[ $(cat /etc/timezone 2>/dev/null || true) != "$TIMEZONE" ]]; then printf '%s\n' "$TIMEZONE" >/etc/timezone; fi
     log "time zone: $TIMEZONE ($(date +%Z))"
@@ -414,28 +500,49 @@ step_openclaw() {
     log "openclaw: $reported, runnable (not writable) by $AGENT_USER"
 }
 
+# gpg in a throwaway home that starts no agent or keybox daemon, with our lock descriptors closed: a daemon left behind
+# must never hold apt's daily lock (fd 8) or the provisioning lock (fd 9).
+gpg_isolated() {
+    local home status=0
+    home=$(mktemp -d)
+    GNUPGHOME=$home gpg --batch --quiet --no-autostart "$@" 8>&- 9>&- || status=$?
+    rm -rf "$home"
+    return "$status"
+}
+
+# Primary key fingerprints of an OpenPGP key file, one per line (binary or ASCII-armored), read without a keyring.
+key_fingerprints() { # file
+    [[ -s $1 ]] || return 0
+    gpg_isolated --with-colons --show-keys "$1" 2>/dev/null |
+        awk -F: '$1 == "pub" { want = 1; next } $1 == "fpr" && want { print $10; want = 0 }' || true
+}
+
 # Installed only: the tunnel token arrives later with the push, which also writes and starts cloudflared.service.
+# The repository's signing key is trusted only if it is exactly the key pinned in the repository (its fingerprint in
+# provision.env, from components/core/pins.ts): a key served by a compromised or spoofed mirror is refused before apt
+# ever sees it. The suite is `any`, as Cloudflare recommends for every Debian-based distribution.
 step_cloudflared() {
-    local codename
-    # shellcheck source=/dev/null
-    codename="$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")"
-    [[ -n $codename ]] || die "/etc/os-release has no VERSION_CODENAME (Ubuntu 24.04: noble, Debian 12: bookworm)"
-    if [[ ! -s $CLOUDFLARE_KEYRING ]]; then
-        local key
+    if [[ $(key_fingerprints "$CLOUDFLARE_KEYRING") != "$CLOUDFLARED_APT_KEY_FINGERPRINT" ]]; then
+        local key fingerprints
         key="$(mktemp)"
         fetch "$CLOUDFLARED_APT_KEY_URL" -o "$key"
         # The key is published binary; accept an ASCII-armored copy (e.g. from a mirror) too.
         if grep -q -- '-----BEGIN PGP PUBLIC KEY BLOCK-----' "$key"; then
-            gpg --batch --yes --dearmor --output "$key.gpg" "$key"
+            gpg_isolated --yes --dearmor --output "$key.gpg" "$key"
             mv -f "$key.gpg" "$key"
+        fi
+        fingerprints=$(key_fingerprints "$key")
+        if [[ $fingerprints != "$CLOUDFLARED_APT_KEY_FINGERPRINT" ]]; then
+            rm -f "$key"
+            die "the key at $CLOUDFLARED_APT_KEY_URL is $(tr '\n' ' ' <<<"${fingerprints:-not an OpenPGP key}")not the pinned $CLOUDFLARED_APT_KEY_FINGERPRINT: refusing to trust it"
         fi
         install -D -m 0644 "$key" "$CLOUDFLARE_KEYRING"
         rm -f "$key"
-        log "cloudflared: signing key stored in $CLOUDFLARE_KEYRING"
+        log "cloudflared: signing key $CLOUDFLARED_APT_KEY_FINGERPRINT (pinned) stored in $CLOUDFLARE_KEYRING"
     fi
     local list=/etc/apt/sources.list.d/cloudflared.list changed=0
     if write_if_changed "$list" 0644 <<EOF; then changed=1; fi
-deb [signed-by=$CLOUDFLARE_KEYRING] ${CLOUDFLARED_APT_URL%/} $codename main
+deb [signed-by=$CLOUDFLARE_KEYRING] ${CLOUDFLARED_APT_URL%/} any main
 EOF
     if ((changed)) || ! dpkg-query -W -f='${Status}' cloudflared 2>/dev/null | grep -q 'install ok installed'; then
         # Refresh only Cloudflare's list: the packages step already refreshed the distribution's.
@@ -448,6 +555,23 @@ EOF
 step_rclone() {
     command -v rclone >/dev/null || die "rclone is not installed (the packages step installs it)"
     log "rclone: $(rclone version 2>/dev/null | head -n 1) (the push brings its remote)"
+}
+
+# What needrestart would have restarted had it not been suspended (NEEDRESTART_SUSPEND), said at the end of the log and
+# on the console instead of happening under cloud-init. Lists only: never restarts anything.
+report_restarts() {
+    command -v needrestart >/dev/null || return 0
+    local out services kernel
+    out=$(needrestart -b -r l 2>/dev/null) || return 0
+    services=$(sed -n 's/^NEEDRESTART-SVC: //p' <<<"$out" | tr '\n' ' ')
+    kernel=$(sed -n 's/^NEEDRESTART-KSTA: //p' <<<"$out")
+    if [[ -n ${services// /} ]]; then
+        log "needs a restart (not restarted during provisioning; \`sudo needrestart -r a\` or the next reboot does it): ${services% }"
+    else
+        log "needs a restart: no service"
+    fi
+    # 2: an ABI-compatible kernel update, 3: a newer kernel version is installed; either one needs a reboot.
+    if [[ $kernel == 2 || $kernel == 3 ]]; then log "needs a restart: the kernel was updated; reboot to run it"; fi
 }
 
 # ---- main ----------------------------------------------------------------------------------------------------
@@ -513,6 +637,7 @@ main() {
         if [[ -n $only && ",$only," != *",$step,"* ]]; then continue; fi
         run_step "$step"
     done
+    report_restarts
     CURRENT_STEP="done"
     write_status "done"
     log "provisioning done in $((SECONDS - started)) s"

@@ -1,4 +1,4 @@
-// OpenClawAgent: one whole agent. It composes the per-concern components (server, Zero Trust edge, backup store,
+// OpenClawAgent: one whole agent. It composes the per-concern components (server, Zero Trust edge, alerts, backup store,
 // and the host push) from validated Settings and has no logic of its own beyond naming and wiring. Every child name
 // derives from the agent's name, so several agents can live in one program.
 import * as pulumi from "@pulumi/pulumi";
@@ -6,6 +6,7 @@ import { Settings } from "./settings";
 import { AgentServer } from "./server";
 import { ZeroTrustEdge } from "./edge";
 import { BackupStore } from "./backup";
+import { AgentAlerts } from "./alerts";
 import { AgentHost } from "./host";
 import { renderUserData } from "./render/user-data";
 import type { ChannelSecretKey } from "./render/channels";
@@ -19,6 +20,8 @@ export interface OpenClawAgentArgs {
     embeddingApiKey?: pulumi.Input<string>;
     /** Tokens of the configured messaging channels (secrets; render/channels.ts). */
     channelTokens?: Partial<Record<ChannelSecretKey, pulumi.Input<string>>>;
+    /** The watchdog's secret alert destinations (config alertTelegramBotToken, alertNtfyUrl, alertWebhookUrl). */
+    alerts?: { telegramBotToken?: pulumi.Input<string>; ntfyUrl?: pulumi.Input<string>; webhookUrl?: pulumi.Input<string> };
     /** How the deploy authenticates over SSH (agent socket or private key); not needed for a plan. */
     ssh?: { agentSocketPath?: string; privateKey?: pulumi.Input<string> };
 }
@@ -90,6 +93,13 @@ export class OpenClawAgent extends pulumi.ComponentResource {
             parent,
         );
 
+        // Someone other than the server reports it when it is down: Cloudflare, by e-mail, when the tunnel is.
+        new AgentAlerts(
+            `${name}-alerts`,
+            { accountId: s.accountId, agentName: s.agentName, emails: s.accessEmails, tunnelId: edge.tunnelId },
+            parent,
+        );
+
         const backup = new BackupStore(
             `${name}-backup`,
             {
@@ -114,6 +124,7 @@ export class OpenClawAgent extends pulumi.ComponentResource {
                 llmApiKey: args.llmApiKey,
                 embeddingApiKey: args.embeddingApiKey,
                 channelTokens: args.channelTokens,
+                alerts: args.alerts,
                 tunnelToken: edge.tunnelToken,
                 backup: {
                     accessKeyId: backup.accessKeyId,

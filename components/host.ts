@@ -15,6 +15,8 @@ import { renderGatewayUnit } from "./render/gateway-unit";
 import { heartbeatChecklist, workspaceFiles } from "./render/workspace";
 import { readHostFile } from "./render/host-files";
 import { CHANNEL_IDS, CHANNEL_SPECS, ChannelSecretKey, ChannelsInput } from "./render/channels";
+import { parseHostFacts } from "./render/host-facts";
+import { afterShebang, shellExports } from "./core/shell";
 
 export { AGENT_USER };
 
@@ -31,6 +33,10 @@ export interface HostSecrets {
     backupSecretAccessKey: string;
     /** The messaging channels' tokens (render/channels.ts); only those of configured channels are set. */
     channels?: Partial<Record<ChannelSecretKey, string>>;
+    /** Alert destinations of the watchdog (each optional; the settings require a complete one when any is set). */
+    alertTelegramBotToken?: string;
+    alertNtfyUrl?: string;
+    alertWebhookUrl?: string;
 }
 
 /** The channels the settings configure: those with a non-empty allowlist (the schema requires their tokens with it). */
@@ -66,9 +72,21 @@ export const PLACEHOLDER_SECRETS: HostSecrets = {
     },
 };
 
+export interface HostBundleOptions {
+    /** The repository's workspace/ by default. */
+    workspaceDir?: string;
+    /**
+     * The memory the host really has, in MiB (wait-provisioned.sh's HOST-FACTS line, `parseHostFacts`): the gateway's
+     * memory budget is computed from it. Absent (the offline plan, before the server exists): the server type's
+     * nominal size.
+     */
+    hostMemoryMb?: number;
+}
+
 /** Map validated settings and secrets to the host bundle's input: pure, so tests and the plan can call it. */
-export function hostBundleInput(s: Settings, secrets: HostSecrets, workspaceDir?: string): HostBundleInput {
-    const gateway = renderGatewayUnit({ serverMemoryMb: s.serverMemoryMb ?? 2048, swapMb: s.swapMb });
+export function hostBundleInput(s: Settings, secrets: HostSecrets, options: HostBundleOptions = {}): HostBundleInput {
+    const { workspaceDir } = options;
+    const gateway = renderGatewayUnit({ serverMemoryMb: options.hostMemoryMb ?? s.serverMemoryMb ?? 2048, swapMb: s.swapMb });
     return {
         openclaw: {
             openclawVersion: s.openclawVersion,
@@ -102,7 +120,31 @@ export function hostBundleInput(s: Settings, secrets: HostSecrets, workspaceDir?
         },
         workspace: workspaceFiles(workspaceDir),
         gatewayUnit: gateway.unit,
+        watchdog: {
+            settings: {
+                label: `${s.agentName} (${s.hostname})`,
+                adminUser: s.adminUser,
+                gatewayPort: s.gatewayPort,
+                backupSchedule: s.backupSchedule,
+                interval: s.watchdogInterval,
+                timezone: s.timezone,
+                dailyDigest: s.alertDailyDigest,
+                digestAt: s.activeHoursStart,
+                dailyTokens: s.alertDailyTokens,
+            },
+            destinations: {
+                telegramBotToken: secrets.alertTelegramBotToken,
+                telegramChatId: secrets.alertTelegramBotToken ? s.alertTelegramChatId : undefined,
+                ntfyUrl: secrets.alertNtfyUrl,
+                webhookUrl: secrets.alertWebhookUrl,
+            },
+        },
     };
+}
+
+/** wait-provisioned.sh with its timeout set at the top (the script is sent on stdin of `sudo -n bash -s`). */
+export function waitProvisionedScript(timeoutMinutes: number): string {
+    return afterShebang(readHostFile("wait-provisioned.sh"), shellExports({ WAIT_TIMEOUT_SECONDS: String(timeoutMinutes * 60) }));
 }
 
 export interface HostFileView {
@@ -137,6 +179,8 @@ export interface AgentHostArgs {
     /** Tokens of the configured messaging channels (secrets). */
     channelTokens?: Partial<Record<ChannelSecretKey, pulumi.Input<string>>>;
     tunnelToken: pulumi.Input<string>;
+    /** The watchdog's secret alert destinations (absent ones are simply not used). */
+    alerts?: { telegramBotToken?: pulumi.Input<string>; ntfyUrl?: pulumi.Input<string>; webhookUrl?: pulumi.Input<string> };
     /** The bucket-scoped R2 credentials the backup job uses (bucket name and endpoint come from the settings). */
     backup: {
         accessKeyId: pulumi.Input<string>;
@@ -149,7 +193,8 @@ export class AgentHost extends pulumi.ComponentResource {
     readonly pushSummary: pulumi.Output<string>;
 
     constructor(name: string, args: AgentHostArgs, opts?: pulumi.ComponentResourceOptions) {
-        // Non-secret files never depend on secret values, so the review copy is rendered with placeholders, up front.
+        // Non-secret files never depend on secret values, so the review copy is rendered with placeholders, up front,
+        // for the server type's nominal memory (the push recomputes the gateway's memory budget from the real host).
         const review = buildHostBundle(hostBundleInput(args.settings, PLACEHOLDER_SECRETS));
         // Recorded as this component's input: `npm run plan -- --out DIR` writes them out for review.
         super("openclaw-vps:index:AgentHost", name, { files: reviewableFiles(review) }, opts);
@@ -182,12 +227,17 @@ export class AgentHost extends pulumi.ComponentResource {
             {
                 connection,
                 create: REMOTE_COMMAND,
-                stdin: readHostFile("wait-provisioned.sh"),
-                triggers: [args.serverId],
+                // The timeout travels in the script on stdin, like every other input: nothing on the command line.
+                stdin: waitProvisionedScript(s.provisionTimeoutMinutes),
+                // A resized server (a new type, same id) reports its memory again, and the push follows it.
+                triggers: [args.serverId, s.serverType],
             },
             { parent: this },
         );
+        // What the host really has (HOST-FACTS): the gateway's memory budget follows it, not the type's nominal size.
+        const hostMemoryMb = waitProvisioned.stdout.apply((out) => parseHostFacts(out ?? "").memTotalMb);
 
+        const alerts = pulumi.all([args.alerts?.telegramBotToken, args.alerts?.ntfyUrl, args.alerts?.webhookUrl]);
         const bundle = pulumi
             .all([
                 gatewayToken.result,
@@ -196,26 +246,43 @@ export class AgentHost extends pulumi.ComponentResource {
                 args.tunnelToken,
                 args.backup.accessKeyId,
                 args.backup.secretAccessKey,
-                pulumi.all(args.channelTokens ?? {}),
+                alerts,
+                // One element for both: pulumi.all's typed overloads stop at eight.
+                pulumi.all([hostMemoryMb, pulumi.all(args.channelTokens ?? {})]),
             ])
-            .apply(([gateway, llm, embedding, tunnel, keyId, secretKey, channels]) =>
+            .apply(([gateway, llm, embedding, tunnel, keyId, secretKey, [telegram, ntfy, webhook], [memoryMb, channels]]) =>
                 buildHostBundle(
-                    hostBundleInput(s, {
-                        gatewayToken: gateway,
-                        llmApiKey: llm,
-                        embeddingApiKey: embedding,
-                        tunnelToken: tunnel,
-                        backupAccessKeyId: keyId,
-                        backupSecretAccessKey: secretKey,
-                        channels,
-                    }),
+                    hostBundleInput(
+                        s,
+                        {
+                            gatewayToken: gateway,
+                            llmApiKey: llm,
+                            embeddingApiKey: embedding,
+                            tunnelToken: tunnel,
+                            backupAccessKeyId: keyId,
+                            backupSecretAccessKey: secretKey,
+                            alertTelegramBotToken: telegram,
+                            alertNtfyUrl: ntfy,
+                            alertWebhookUrl: webhook,
+                            channels,
+                        },
+                        { hostMemoryMb: memoryMb },
+                    ),
                 ),
             );
         for (const warning of review.warnings) pulumi.log.warn(warning, this);
 
-        // Per-file digests are public (the files are): the preview shows which files change. The digest of all
+        // Per-file digests are public (the files are): the preview shows which files change. They are computed from a
+        // copy with placeholder secrets (so they are not secret outputs) for the host's real memory. The digest of all
         // secrets together stays secret; it still forces a push (and restarts) when a key is rotated.
-        const publicDigests = Object.fromEntries(Object.entries(bundleDigests(review)).filter(([key]) => key !== SECRETS_DIGEST_KEY));
+        const publicDigests = hostMemoryMb.apply((memoryMb) => {
+            const forHost = buildHostBundle(hostBundleInput(s, PLACEHOLDER_SECRETS, { hostMemoryMb: memoryMb }));
+            if (memoryMb !== undefined) {
+                for (const warning of renderGatewayUnit({ serverMemoryMb: memoryMb, swapMb: s.swapMb }).warnings)
+                    pulumi.log.warn(warning, this);
+            }
+            return Object.fromEntries(Object.entries(bundleDigests(forHost)).filter(([key]) => key !== SECRETS_DIGEST_KEY));
+        });
         const secretsDigest = pulumi.secret(bundle.apply((b) => bundleDigests(b)[SECRETS_DIGEST_KEY]));
 
         const push = new command.remote.Command(

@@ -9,6 +9,7 @@
 //   bucket-retained           the memory bucket survives `pulumi destroy`
 //   no-secret-in-user-data    user data is not a secret output and carries nothing shaped like a secret
 //   ubuntu-24-04              servers run Ubuntu 24.04
+//   tunnel-health-alerted     every stack with a tunnel has an enabled tunnel-health notification policy with an e-mail
 //   known-resource-types      every resource is of a type this pack knows how to judge (fails closed)
 // Provider resources (servers, firewalls) are judged through their provider module (components/providers/): a new
 // provider is covered as soon as it is registered, and a type no module and no rule here knows is a violation.
@@ -23,6 +24,7 @@ import {
 } from "@pulumi/policy";
 import { DEFAULT_GATEWAY_PORT } from "../components/core/host-contract";
 import { allProviders, providerOfResourceType, ProviderSpec } from "../components/providers";
+import { userDataPlainText } from "../components/render/user-data";
 
 /** The non-provider resource types the policies below read. */
 export const TYPES = {
@@ -31,6 +33,8 @@ export const TYPES = {
     dnsRecord: "cloudflare:index/dnsRecord:DnsRecord",
     r2Bucket: "cloudflare:index/r2Bucket:R2Bucket",
     agentHost: "openclaw-vps:index:AgentHost",
+    tunnel: "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared",
+    notificationPolicy: "cloudflare:index/notificationPolicy:NotificationPolicy",
 } as const;
 
 /**
@@ -38,7 +42,6 @@ export const TYPES = {
  * the provider registry; anything else is refused by known-resource-types.
  */
 export const OTHER_KNOWN_TYPES: readonly string[] = [
-    "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared",
     "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy",
     "cloudflare:index/zeroTrustAccessServiceToken:ZeroTrustAccessServiceToken",
     "cloudflare:index/r2BucketLock:R2BucketLock",
@@ -354,7 +357,8 @@ export const noSecretInUserData: ResourceValidationPolicy = {
             return;
         }
         const text = String(raw);
-        const found = secretShapesIn(text);
+        // provision.sh travels gzipped (encoding: gz+b64): the scan reads what the host gets, not the encoding.
+        const found = secretShapesIn(userDataPlainText(text));
         if (found.length) report(`user data contains ${found.join(", ")}; secrets go to the host over SSH only`);
         if (Buffer.byteLength(text) > provider.userDataLimitBytes) {
             report(`user data is ${Buffer.byteLength(text)} bytes; ${provider.title} accepts at most ${provider.userDataLimitBytes}`);
@@ -375,6 +379,34 @@ export const ubuntu2404: ResourceValidationPolicy = {
         const image = provider.serverImage(args.props);
         if (image !== provider.image)
             report(`image ${JSON.stringify(image)}: expected ${provider.image} (Ubuntu 24.04 on ${provider.title})`);
+    },
+};
+
+// ---- tunnel-health-alerted (stack) ---------------------------------------------------------------------------------
+
+export const tunnelHealthAlerted: StackValidationPolicy = {
+    name: "tunnel-health-alerted",
+    description:
+        "A stack with a tunnel has an enabled Cloudflare notification policy for tunnel health that e-mails someone: a dead server cannot report itself.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+        const tunnels = args.resources.filter((r) => r.type === TYPES.tunnel);
+        if (!tunnels.length) return;
+        const alerting = args.resources.filter(
+            (r) =>
+                r.type === TYPES.notificationPolicy &&
+                r.props.alertType === "tunnel_health_event" &&
+                r.props.enabled !== false &&
+                Array.isArray(r.props.mechanisms?.emails) &&
+                r.props.mechanisms.emails.some((e: { id?: unknown }) => typeof e?.id === "string" && e.id.includes("@")),
+        );
+        if (!alerting.length) {
+            report(
+                `the stack has ${tunnels.length} tunnel(s) but no enabled tunnel_health_event notification policy with an e-mail: nobody hears about a dead server`,
+                tunnels[0].urn,
+            );
+        }
     },
 };
 
@@ -422,5 +454,6 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     bucketRetained,
     noSecretInUserData,
     ubuntu2404,
+    tunnelHealthAlerted,
     knownResourceTypes,
 ];

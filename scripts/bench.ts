@@ -209,7 +209,6 @@ async function vpsBenchmark(): Promise<void> {
     const admin = await createAdminKey();
     const plan = deployPlan(standInSettings(admin.publicKey, PROFILE_OVERRIDES).settings);
     const serverMb = plan.settings.serverMemoryMb ?? PROFILE_MB;
-    const budget = gatewayMemoryBudget(serverMb);
     const cap = MemoryCap.create(serverMb);
     const bucketData = bucketDataDir();
     const loadBefore = machine();
@@ -235,6 +234,9 @@ async function vpsBenchmark(): Promise<void> {
             try {
                 const deploySampler = cap.sampleAnon();
                 const run = await deploy(remote, plan.settings);
+                // The push sized the gateway from what the host reported (the cap, when it applies), as pulumi up does.
+                const hostMb = run.hostMemoryMb ?? serverMb;
+                const budget = gatewayMemoryBudget(hostMb);
                 const readySeconds = (Date.now() - started) / 1000;
                 const gatewayStart = Number(/gateway ready after (\d+)s/.exec(run.push.stdout)?.[1] ?? NaN);
                 // Let the gateway settle (workers, first timers) before measuring its idle footprint.
@@ -281,7 +283,7 @@ async function vpsBenchmark(): Promise<void> {
                 );
                 out(`| gateway unit MemoryCurrent (systemd) / memory.current | ${idle.memoryCurrent} / ${idle.unified} |`);
                 out(
-                    `| gateway limits (gatewayMemoryBudget(${serverMb})) | MemoryHigh ${budget.memoryHighMb} MiB, MemoryMax ${budget.memoryMaxMb} MiB, heap ${budget.heapMb} MiB (unit: ${unitLimits}) |`,
+                    `| gateway limits (gatewayMemoryBudget(${hostMb}), the host's reported memory) | MemoryHigh ${budget.memoryHighMb} MiB, MemoryMax ${budget.memoryMaxMb} MiB, heap ${budget.heapMb} MiB (unit: ${unitLimits}) |`,
                 );
                 out(
                     `| gateway headroom under MemoryHigh / MemoryMax (idle RSS) | ${mb(budget.memoryHighMb - idle.rssMb)} / ${mb(budget.memoryMaxMb - idle.rssMb)} |`,
@@ -292,7 +294,7 @@ async function vpsBenchmark(): Promise<void> {
                     );
                     out(`| whole host, gateway idle: anonymous / page cache | ${mb(idleHost.anonMb)} / ${mb(idleHost.cacheMb)} |`);
                     out(
-                        `| everything but the gateway, anonymous (its reserve: ${serverMb - budget.memoryMaxMb} MiB) | ${mb(idleHost.anonMb - idle.anonMb)} |`,
+                        `| everything but the gateway, anonymous (its reserve: ${hostMb - budget.memoryMaxMb} MiB) | ${mb(idleHost.anonMb - idle.anonMb)} |`,
                     );
                     out(
                         `| host headroom, gateway idle (${serverMb} MiB − anonymous; page cache is reclaimable) | ${mb(serverMb - idleHost.anonMb)} |`,

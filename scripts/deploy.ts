@@ -1,8 +1,9 @@
-// `npm run deploy [-- --stack NAME] [--yes] [--setup-only] [--rebuild] [--skip-backup]`: the one command that stands
-// an agent up, and updates it (a snapshot is taken first, so a replaced server loses nothing the agent wrote).
-// Creates the stack on the local state backend (passphrase secrets) if needed, runs the guided setup when the stack
-// still lacks settings or holds the example's placeholders, adopts a memory bucket kept by an earlier
-// `pulumi destroy`, then runs `pulumi up`. `--rebuild` (after a compromise) replaces the server and every credential
+// `npm run deploy [-- --stack NAME] [--yes] [--setup-only] [--skip-preflight] [--rebuild] [--skip-backup]`: the one
+// command that stands an agent up, and updates it (a snapshot is taken first, so a replaced server loses nothing the
+// agent wrote). Creates the stack on the local state backend (passphrase secrets) if needed, runs the guided setup when
+// the stack still lacks settings or holds the example's placeholders, checks the accounts (`npm run preflight`: stops
+// before anything is created when one is not ready), adopts a memory bucket kept by an earlier `pulumi destroy`, then
+// runs `pulumi up`. `--rebuild` (after a compromise) replaces the server and every credential
 // the host held (tunnel, gateway token, R2 token) in one `pulumi up`; the bucket and its snapshots stay.
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -17,6 +18,7 @@ import { pulumiRunner } from "./lib/pulumi-cli";
 import { guidedSetup, Prompter } from "./lib/setup";
 import { connectTarget } from "./lib/target";
 import { runBackup } from "./lib/operations";
+import { preflightStack } from "./preflight";
 
 export { pulumiRunner };
 import { stackFilePath } from "./lib/stack-config";
@@ -123,6 +125,7 @@ async function main(): Promise<void> {
             "setup-only": { type: "boolean", default: false },
             rebuild: { type: "boolean", default: false },
             "skip-backup": { type: "boolean", default: false },
+            "skip-preflight": { type: "boolean", default: false },
         },
     });
     const stack = values.stack!;
@@ -142,6 +145,18 @@ async function main(): Promise<void> {
         const stored = await guidedSetup({ stackConfig: config, secretKeys, prompter, pulumi, env, defaults: machineDefaults() });
         if (stored.length) prompter.say(`Stored ${stored.length} setting(s) in Pulumi.${stack}.yaml (secrets encrypted).`);
         if (values["setup-only"]) return;
+
+        // The accounts, before anything is created: a token without a permission, a zone without the hostname, R2 off,
+        // a server type not offered in the region... stop here, each with where to fix it.
+        if (!values["skip-preflight"]) {
+            prompter.say("\nChecking the accounts before anything is created (npm run preflight):");
+            const report = await preflightStack(stack, env, { pulumi, say: (line) => prompter.say(line) });
+            if (!report.ok) {
+                throw new Error(
+                    "the accounts are not ready (above: what is wrong and where to fix it); nothing was created. --skip-preflight skips the checks",
+                );
+            }
+        }
 
         // A bucket kept by an earlier `pulumi destroy` is adopted, not created again (creation would fail).
         const after = readStackFile(stack).config;

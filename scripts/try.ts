@@ -14,6 +14,7 @@ import { ConfigError, type Settings } from "../components/settings";
 import {
     checkPrerequisites,
     deployBundle,
+    hostMemoryFrom,
     deployPlan,
     describeMissing,
     ensureStateDir,
@@ -354,7 +355,10 @@ async function deployOnto(paths: SupervisorPaths, started: Started): Promise<num
         try {
             say(`- wait: cloud-init/wait-provisioned.sh over SSH as ${settings.adminUser}`);
             const waitOutput = lineWriter("wait");
-            await remote.waitProvisioned({ onStdout: (chunk) => waitOutput.write(chunk) });
+            const wait = await remote.waitProvisioned({
+                timeoutSeconds: settings.provisionTimeoutMinutes * 60,
+                onStdout: (chunk) => waitOutput.write(chunk),
+            });
             waitOutput.flush();
             say("- cloudflared: the stand-in connector that reports READY (no tunnel is made)");
             await installRecordingCloudflaredOverSsh(remote);
@@ -365,7 +369,7 @@ async function deployOnto(paths: SupervisorPaths, started: Started): Promise<num
             say("- push: the host bundle, as pulumi up pushes it (then the gateway starts)");
             const out = lineWriter("push");
             const err = lineWriter("push");
-            const push = await remote.pushBundle(deployBundle(settings, secrets), {
+            const push = await remote.pushBundle(deployBundle(settings, secrets, hostMemoryFrom(wait)), {
                 onStdout: (c) => out.write(c),
                 onStderr: (c) => err.write(c),
             });

@@ -8,6 +8,7 @@ import { AGENT_USER, hostBundleInput, REMOTE_COMMAND, type HostSecrets } from ".
 import { RemoteHost, type PushResult, type RunResult } from "../components/remote";
 import { GATEWAY_UNIT_NAME } from "../components/render/gateway-unit";
 import { buildHostBundle, type HostBundle, type HostBundleInput } from "../components/render/host-bundle";
+import { parseHostFacts } from "../components/render/host-facts";
 import type { LlmProvider, StandInEndpoints } from "../components/render/openclaw-config";
 import type { Settings } from "../components/settings";
 import { startS3Server, type S3Server } from "./bucket";
@@ -99,15 +100,17 @@ export interface DeployOptions {
 }
 
 /**
- * hostBundleInput(settings, secrets) exactly as components/host.ts calls it, with the bucket stand-in's endpoint
- * and, when given, the Telegram and LLM stand-ins' endpoints (the documented differences).
+ * hostBundleInput(settings, secrets, { hostMemoryMb }) exactly as components/host.ts calls it (the memory from
+ * wait-provisioned.sh's HOST-FACTS line, `hostMemoryFrom`), with the bucket stand-in's endpoint and, when given, the
+ * Telegram and LLM stand-ins' endpoints (the documented differences).
  */
 export function deployBundleInput(
     settings: Settings,
     secrets: HostSecrets = DEPLOY_SENTINELS,
+    hostMemoryMb?: number,
     options: DeployOptions = {},
 ): HostBundleInput {
-    const input = hostBundleInput(settings, secrets);
+    const input = hostBundleInput(settings, secrets, { hostMemoryMb });
     return {
         ...input,
         openclaw: options.standIn ? { ...input.openclaw, standIn: options.standIn } : input.openclaw,
@@ -115,8 +118,18 @@ export function deployBundleInput(
     };
 }
 
-export function deployBundle(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS, options: DeployOptions = {}): HostBundle {
-    return buildHostBundle(deployBundleInput(settings, secrets, options));
+export function deployBundle(
+    settings: Settings,
+    secrets: HostSecrets = DEPLOY_SENTINELS,
+    hostMemoryMb?: number,
+    options: DeployOptions = {},
+): HostBundle {
+    return buildHostBundle(deployBundleInput(settings, secrets, hostMemoryMb, options));
+}
+
+/** The host's memory as wait-provisioned.sh reported it (what components/host.ts sizes the gateway from). */
+export function hostMemoryFrom(wait: RunResult): number | undefined {
+    return parseHostFacts(wait.stdout).memTotalMb;
 }
 
 export interface BucketCredentials {
@@ -247,6 +260,8 @@ export async function connectAdmin(vps: StandInVps, settings: Settings, privateK
 
 export interface DeployRun {
     wait: RunResult;
+    /** The memory the host reported (HOST-FACTS), which the gateway unit's budget was computed from. */
+    hostMemoryMb: number | undefined;
     push: PushResult;
     waitSeconds: number;
     pushSeconds: number;
@@ -264,13 +279,14 @@ export async function deploy(
 ): Promise<DeployRun> {
     if (REMOTE_COMMAND !== "sudo -n bash -s") throw new Error(`components/host.ts now runs ${REMOTE_COMMAND}: update RemoteHost`);
     let started = Date.now();
-    const wait = await remote.waitProvisioned();
+    const wait = await remote.waitProvisioned({ timeoutSeconds: settings.provisionTimeoutMinutes * 60 });
     const waitSeconds = (Date.now() - started) / 1000;
+    const hostMemoryMb = hostMemoryFrom(wait);
     started = Date.now();
-    const push = await remote.pushBundle(deployBundle(settings, secrets, options));
+    const push = await remote.pushBundle(deployBundle(settings, secrets, hostMemoryMb, options));
     const pushSeconds = (Date.now() - started) / 1000;
     if (push.code !== 0 || !push.summary) throw new Error(`push failed (exit ${push.code}):\n${push.stdout}\n${push.stderr}`);
-    return { wait, push, waitSeconds, pushSeconds };
+    return { wait, hostMemoryMb, push, waitSeconds, pushSeconds };
 }
 
 /** `systemctl --user` of the agent user, from root inside the container (as restore.sh does it). */

@@ -16,7 +16,7 @@ export {
     provisionProgress,
     provisionStepSeconds,
     sshTo,
-    STANDIN_HOST_MIRRORS,
+    standInHostMirrors,
     standInUserData,
     standInUserDataInput,
 } from "./scenario";
@@ -29,6 +29,7 @@ export {
     deploy,
     deployBundle,
     deployBundleInput,
+    hostMemoryFrom,
     deployPlan,
     DEPLOY_SENTINELS,
     EGRESS_DROP_IN_PATH,

@@ -2,6 +2,7 @@
 // code path as production (the stand-in's provision.env points the mirror URLs here), cached under the stand-in cache
 // so a second instance downloads nothing: a Node mirror, an npm proxy, a signed apt repository holding a STAND-IN
 // cloudflared, and apt's caching proxy to Debian's archive. The LLM egress proxy is in egress-proxy.ts.
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -366,6 +367,32 @@ if "tunnel" in args and "run" in args:
         time.sleep(3600)
 `;
 
+/**
+ * The fingerprint of the throwaway key that signs the stand-in's cloudflared repository, generating the key on first
+ * use (once per cache, under a lock). Synchronous, because user data is rendered before anything starts: the stand-in's
+ * provision.env pins this fingerprint where production pins Cloudflare's (CLOUDFLARED_APT_KEY_FINGERPRINT), so
+ * provision.sh's key check runs for real.
+ */
+export function standInAptKeyFingerprint(): string {
+    const gnupgHome = cacheDir("standin-gpg");
+    const file = join(gnupgHome, "fingerprint");
+    if (!existsSync(file)) {
+        const uid = "openclaw-vps stand-in apt repository <standin@openclaw-vps.invalid>";
+        const script = [
+            "set -e",
+            'chmod 700 "$1"',
+            '[ -s "$1/fingerprint" ] && exit 0',
+            `gpg --homedir "$1" --batch --passphrase "" --quick-gen-key "$2" ed25519 sign never 2>/dev/null`,
+            `gpg --homedir "$1" --batch --with-colons --list-secret-keys | awk -F: '$1 == "fpr" { print $10; exit }' >"$1/fingerprint.tmp"`,
+            'gpgconf --homedir "$1" --kill gpg-agent || true',
+            'grep -qE "^[0-9A-F]{40}$" "$1/fingerprint.tmp" && mv "$1/fingerprint.tmp" "$1/fingerprint"',
+        ].join("\n");
+        const made = spawnSync("flock", [join(gnupgHome, ".lock"), "sh", "-c", script, "sh", gnupgHome, uid], { encoding: "utf8" });
+        if (made.status !== 0 || !existsSync(file)) throw new Error(`stand-in apt key: generating it failed: ${made.stderr}`);
+    }
+    return readFileSync(file, "utf8").trim();
+}
+
 async function prepareCloudflaredRepo(): Promise<CloudflaredRepo> {
     const recipe = createHash("sha256").update(STANDIN_CLOUDFLARED_SCRIPT).update(STANDIN_CLOUDFLARED_VERSION).digest("hex");
     const dir = cacheDir(`cloudflared-repo-${recipe.slice(0, 12)}`);
@@ -374,25 +401,16 @@ async function prepareCloudflaredRepo(): Promise<CloudflaredRepo> {
     const gnupgHome = cacheDir("standin-gpg");
     await run("chmod", ["700", gnupgHome]);
     const keyPath = join(dir, "cloudflare-main.gpg");
+    // A throwaway key that signs only this stand-in repository; it lives in the cache, never in the repo.
+    const fpr = standInAptKeyFingerprint();
     await withLock(join(dir, ".lock"), async () => {
-        if (!existsSync(join(gnupgHome, "fingerprint"))) {
-            // A throwaway key that signs only this stand-in repository; it lives in the cache, never in the repo.
-            const uid = "openclaw-vps stand-in apt repository <standin@openclaw-vps.invalid>";
-            await run("gpg", ["--homedir", gnupgHome, "--batch", "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never"]);
-            const listing = await run("gpg", ["--homedir", gnupgHome, "--batch", "--with-colons", "--list-secret-keys"]);
-            const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(listing.stdout)?.[1];
-            if (!fpr) throw new Error("stand-in apt key: no fingerprint after generating it");
-            writeFileSync(join(gnupgHome, "fingerprint"), fpr);
-            await stopGpgAgent(gnupgHome);
-        }
         if (!existsSync(keyPath)) {
-            const fpr = readFileSync(join(gnupgHome, "fingerprint"), "utf8");
             await run("sh", ["-c", 'gpg --homedir "$1" --batch --export "$2" > "$3"', "sh", gnupgHome, fpr, `${keyPath}.tmp`]);
             renameSync(`${keyPath}.tmp`, keyPath);
         }
         if (!existsSync(debPath)) await buildCloudflaredDeb(dir, debPath);
     });
-    const fingerprint = readFileSync(join(gnupgHome, "fingerprint"), "utf8");
+    const fingerprint = fpr;
     const packages = await packagesStanza(debPath, `pool/main/c/cloudflared/${debName}`);
     const releases = new Map<string, Promise<Map<string, Buffer>>>();
     const releaseFor = (suite: string) => {

@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { LEGACY_ZONE_TARGETS } from "../components/core/timezones";
 import { requireTools } from "./prerequisites";
 import { cacheDir, isAlive, log, run, withLock } from "./process";
 
@@ -67,7 +68,12 @@ export const ROOTFS_RECIPE = {
         "apt-listchanges",
         "rclone",
         "jq",
+        // on every Ubuntu 24.04 server; configured to restart services by itself, as Ubuntu's does (configure.sh)
+        "needrestart",
     ],
+    // Names Ubuntu 24.04 ships only in tzdata-legacy: removed from the image (configure.sh), so provision.sh meets
+    // the same tzdata as on a stock Ubuntu cloud server.
+    legacyZones: Object.keys(LEGACY_ZONE_TARGETS).sort(),
     network: STANDIN_NETWORK,
     // Rebuilt monthly: the image carries the updates released since bookworm, and those keep coming.
     month: new Date().toISOString().slice(0, 7),
@@ -150,6 +156,7 @@ async function buildInto(target: string): Promise<void> {
     log("rootfs: debootstrap second stage (no network, private mounts)");
     await isolatedChroot(target, ["/debootstrap/debootstrap", "--second-stage"]);
     writeFileSync(join(target, "tmp", "standin-configure.sh"), readFileSync(configureScript), { mode: 0o755 });
+    writeFileSync(join(target, "tmp", "standin-legacy-zones"), ROOTFS_RECIPE.legacyZones.join("\n") + "\n");
     // Only downloads happen with the network: apt runs no package script for --download-only.
     log("rootfs: download the updates since the release (network, no package scripts)");
     await run(

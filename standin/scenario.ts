@@ -7,18 +7,24 @@ import { join } from "node:path";
 import { NodeSSH } from "node-ssh";
 import { readOpenclawPin } from "../components/core/pins";
 import { renderUserData, type HostMirrors, type UserDataInput } from "../components/render/user-data";
-import { STANDIN_MIRRORS } from "./internet";
+import { STANDIN_MIRRORS, standInAptKeyFingerprint } from "./internet";
 import { requireTools } from "./prerequisites";
 import { run } from "./process";
 import type { StandInVps } from "./vps";
 
-/** The stand-in's mirror URLs in the renderer's shape (production leaves them at the public defaults). */
-export const STANDIN_HOST_MIRRORS: HostMirrors = {
-    nodeDistUrl: STANDIN_MIRRORS.NODE_DIST_URL,
-    npmRegistry: STANDIN_MIRRORS.NPM_REGISTRY,
-    cloudflaredAptUrl: STANDIN_MIRRORS.CLOUDFLARED_APT_URL,
-    cloudflaredAptKeyUrl: STANDIN_MIRRORS.CLOUDFLARED_APT_KEY_URL,
-};
+/**
+ * The stand-in's mirror URLs in the renderer's shape, and the fingerprint of the throwaway key its cloudflared repository
+ * is signed with (production leaves all of them at the public defaults and the pin in components/core/pins.ts).
+ */
+export function standInHostMirrors(): HostMirrors {
+    return {
+        nodeDistUrl: STANDIN_MIRRORS.NODE_DIST_URL,
+        npmRegistry: STANDIN_MIRRORS.NPM_REGISTRY,
+        cloudflaredAptUrl: STANDIN_MIRRORS.CLOUDFLARED_APT_URL,
+        cloudflaredAptKeyUrl: STANDIN_MIRRORS.CLOUDFLARED_APT_KEY_URL,
+        cloudflaredAptKeyFingerprint: standInAptKeyFingerprint(),
+    };
+}
 
 export interface AdminKey {
     privateKey: string;
@@ -48,7 +54,7 @@ export function standInUserDataInput(publicKey: string, overrides: Partial<UserD
         timezone: "Europe/Berlin",
         hostname: "standin",
         sshPublicKey: publicKey,
-        mirrors: STANDIN_HOST_MIRRORS,
+        mirrors: standInHostMirrors(),
         ...overrides,
     };
 }

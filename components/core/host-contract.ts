@@ -50,6 +50,9 @@ export const HOST_FILES = {
     cloudflaredBinary: "/usr/bin/cloudflared",
     openclawConfig: `${HOST_DIRS.agentState}/openclaw.json`,
     agentEnv: `${HOST_DIRS.agentState}/.env`,
+    watchdogEnv: `${HOST_DIRS.etc}/watchdog.env`,
+    alertsEnv: `${HOST_DIRS.etc}/alerts.env`,
+    watchdogState: `${HOST_DIRS.state}/watchdog`,
 } as const;
 
 export const HOST_UNITS = {
@@ -58,11 +61,14 @@ export const HOST_UNITS = {
     cloudflared: "cloudflared.service",
     backupService: "openclaw-backup.service",
     backupTimer: "openclaw-backup.timer",
+    watchdogService: "openclaw-watchdog.service",
+    watchdogTimer: "openclaw-watchdog.timer",
 } as const;
 
-/** The largest user data the project renders: the smallest provider limit (Hetzner's 32 KiB). Every provider module
- *  must accept at least this much (checked when it is registered). */
-export const USER_DATA_BUDGET_BYTES = 32 * 1024;
+/** The largest user data the project renders (20 KB; provision.sh travels gzipped). Well under the smallest provider
+ *  limit (Hetzner's 32 KiB), so provision.sh has room to grow; every provider module must accept at least this much
+ *  (checked when it is registered). */
+export const USER_DATA_BUDGET_BYTES = 20_000;
 
 /** The metadata service every supported provider serves user data from (verify reads it back to look for secrets). */
 export const METADATA_SERVICE = "http://169.254.169.254";
@@ -96,6 +102,7 @@ export function renderContractEnv(): string {
         HOST_CLOUDFLARED_UNIT: HOST_UNITS.cloudflared,
         HOST_BACKUP_SERVICE: HOST_UNITS.backupService,
         HOST_BACKUP_TIMER: HOST_UNITS.backupTimer,
+        HOST_WATCHDOG_STATE: HOST_FILES.watchdogState,
     };
     const lines = Object.entries(values).map(([key, value]) => {
         if (!/^[A-Za-z0-9_./@:+-]+$/.test(value))

@@ -42,3 +42,13 @@ export function readOpenclawPin(root: string = PROJECT_ROOT): OpenclawPin {
     if (root === PROJECT_ROOT) cached = pin;
     return pin;
 }
+
+/**
+ * Fingerprint of the OpenPGP key that signs Cloudflare's apt repository (pkg.cloudflare.com), pinned here: provision.sh
+ * trusts the key it downloads only if it is exactly this one. "CloudFlare Software Packaging 2025", RSA 4096, created
+ * 2025-10-23, served as cloudflare-main.gpg since the rollover (the 2015 key FBA8C0EE63617C5EED695C43254B391D8CACCBF8
+ * was deprecated on 2026-04-30). Cloudflare publishes no fingerprint itself: this one is as first served, and pinned
+ * independently by other projects. When Cloudflare rotates again, change it here (user data changes: servers are
+ * replaced).
+ */
+export const CLOUDFLARE_APT_KEY_FINGERPRINT = "CC94B39C77AE7342A68B89628A682D308D4E5E73";

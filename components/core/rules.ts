@@ -51,17 +51,44 @@ export const DURATION_RULE: Rule<string> = {
     test: (v) => /^(\d+(ms|s|m|h))+$/.test(v),
 };
 
+export const HTTPS_URL_RULE: Rule<string> = {
+    expected: "an https:// URL with a host (and, for ntfy, the topic path), e.g. https://ntfy.sh/my-agent-alerts",
+    test: (v) => {
+        try {
+            const url = new URL(v);
+            return url.protocol === "https:" && url.hostname !== "" && !/\s/.test(v) && url.username === "" && url.password === "";
+        } catch {
+            return false;
+        }
+    },
+};
+
+export const TELEGRAM_BOT_TOKEN_RULE: Rule<string> = {
+    expected: "a Telegram bot token as BotFather prints it: <bot id>:<35 or so letters, digits, _ and ->, e.g. 123456789:AAE...",
+    test: (v) => /^[0-9]{6,12}:[A-Za-z0-9_-]{30,}$/.test(v.trim()),
+};
+
+export const TELEGRAM_CHAT_ID_RULE: Rule<string> = {
+    expected: "a numeric Telegram chat id (your user id for a DM, e.g. 123456789; a group's is negative, e.g. -1001234567890)",
+    test: (v) => /^-?[0-9]{1,20}$/.test(v),
+};
+
+/** A systemd time span of at least a minute and at most an hour (how often the watchdog looks). */
+export const WATCHDOG_INTERVAL_RULE: Rule<string> = {
+    expected: "a time span between 1min and 1h, e.g. 2min, 5min or 90s",
+    test: (v) => {
+        const m = /^(\d+)(s|sec|min|m|h)$/.exec(v);
+        if (!m) return false;
+        const seconds = Number(m[1]) * (m[2].startsWith("s") ? 1 : m[2] === "h" ? 3600 : 60);
+        return seconds >= 60 && seconds <= 3600;
+    },
+};
+
 // ---- messaging channels: tokens and the ids of their allowlists ---------------------------------------------------
 // The shapes the platforms issue. OpenClaw itself does not check them (2026.9.6 accepts any string), so a typo would
 // only show up as a channel that never connects; the schema refuses it by key instead, before anything is created.
 
 const matches = (pattern: RegExp) => (v: string) => pattern.test(v);
-
-export const TELEGRAM_BOT_TOKEN_RULE: Rule<string> = {
-    expected:
-        "a Telegram bot token as @BotFather prints it: <bot id>:<secret>, e.g. 123456789:AAE... (digits, a colon, 30+ letters, digits, - or _)",
-    test: matches(/^[0-9]{6,12}:[A-Za-z0-9_-]{30,60}$/),
-};
 
 export const TELEGRAM_USER_ID_RULE: Rule<string> = {
     expected: "numeric Telegram user ids such as 123456789 (not @usernames: message @userinfobot to see yours)",

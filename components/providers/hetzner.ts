@@ -3,7 +3,9 @@
 // firewall and server. Everything Hetzner-specific lives here.
 import * as pulumi from "@pulumi/pulumi";
 import * as hcloud from "@pulumi/hcloud";
-import { InboundRule, ProviderSpec, ServerSize } from "./types";
+import { sshKeyMd5Fingerprint } from "../core/validators";
+import { failed, guarded, passed, providerApi, skipped } from "./preflight";
+import { InboundRule, PreflightCheck, PreflightContext, ProviderSpec, ServerSize } from "./types";
 
 const GB = 1024;
 
@@ -43,6 +45,131 @@ interface HcloudRule {
     protocol?: string;
     port?: string;
     sourceIps?: string[];
+}
+
+const TOKEN_FIX =
+    "Hetzner Console > your project > Security > API tokens > Generate API token, permission Read & Write; then HCLOUD_TOKEN or `pulumi config set --secret hcloud:token`";
+
+/** Hetzner's error object ({"error": {"code", "message"}}), as its API documents it. */
+function hcloudError(body: unknown): { code: string; message: string } {
+    const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    return { code: String(error?.code ?? ""), message: String(error?.message ?? "") };
+}
+
+/** The account checks of `npm run preflight` for Hetzner Cloud: read-only calls plus one invalid POST that creates nothing. */
+async function hetznerPreflight(ctx: PreflightContext): Promise<PreflightCheck[]> {
+    const api = providerApi(ctx);
+    const tokenTitle = "Hetzner token works, with Read & Write";
+    const typeTitle = `server type ${ctx.serverType} offered in ${ctx.region}`;
+    const keyTitle = "SSH key not already in the project under another name";
+    const token = !ctx.token
+        ? failed("hetzner-token", tokenTitle, "no Hetzner token: HCLOUD_TOKEN is not set and neither is hcloud:token", TOKEN_FIX)
+        : await guarded("hetzner-token", tokenTitle, TOKEN_FIX, async () => {
+              const read = await api("GET", "/locations");
+              if (read.status === 401)
+                  return failed(
+                      "hetzner-token",
+                      tokenTitle,
+                      `Hetzner refuses the token (${hcloudError(read.body).message || "401"})`,
+                      TOKEN_FIX,
+                  );
+              if (read.status !== 200) return failed("hetzner-token", tokenTitle, `GET /locations answered ${read.status}`, TOKEN_FIX);
+              // Write scope without writing: an SSH key with no name and no key is invalid input to a Read & Write token,
+              // and refused as token_readonly (or forbidden) to a read-only one. Nothing is ever created.
+              const write = await api("POST", "/ssh_keys", {});
+              const { code } = hcloudError(write.body);
+              if (code === "token_readonly" || code === "forbidden" || write.status === 403) {
+                  return failed(
+                      "hetzner-token",
+                      tokenTitle,
+                      "the token is read-only: it may only GET, and the deploy creates a key, a firewall and a server",
+                      TOKEN_FIX,
+                  );
+              }
+              if (code === "invalid_input" || write.status === 400 || write.status === 422) {
+                  return passed(
+                      "hetzner-token",
+                      tokenTitle,
+                      "the token reads the project and may write (an empty SSH key was refused as invalid input; nothing was created)",
+                  );
+              }
+              return failed(
+                  "hetzner-token",
+                  tokenTitle,
+                  `an invalid POST /ssh_keys answered ${write.status} ${code}: cannot tell whether the token may write`,
+                  TOKEN_FIX,
+              );
+          });
+    if (token.status !== "pass") {
+        return [
+            token,
+            skipped("hetzner-server-type", typeTitle, "needs a working token"),
+            skipped("hetzner-ssh-key", keyTitle, "needs a working token"),
+        ];
+    }
+    const typeFix = "choose another serverType or region (Hetzner Console > Servers > Add Server shows what each location offers now)";
+    const serverType = await guarded("hetzner-server-type", typeTitle, typeFix, async () => {
+        const types = await api("GET", `/server_types?name=${encodeURIComponent(ctx.serverType)}`);
+        const type = ((types.body as { server_types?: { id: number; name: string; deprecation?: unknown }[] })?.server_types ?? []).find(
+            (t) => t.name === ctx.serverType,
+        );
+        if (!type) return failed("hetzner-server-type", typeTitle, `Hetzner has no server type ${ctx.serverType}`, typeFix);
+        if (type.deprecation)
+            return failed("hetzner-server-type", typeTitle, `${ctx.serverType} is deprecated and can no longer be ordered`, typeFix);
+        const centers = await api("GET", "/datacenters?per_page=50");
+        const list =
+            (centers.body as { datacenters?: { location?: { name?: string }; server_types?: { available?: number[] } }[] })?.datacenters ??
+            [];
+        const here = list.filter((d) => d.location?.name === ctx.region);
+        if (!here.length) return failed("hetzner-server-type", typeTitle, `Hetzner has no location ${ctx.region}`, typeFix);
+        if (here.some((d) => d.server_types?.available?.includes(type.id))) {
+            return passed("hetzner-server-type", typeTitle, `${ctx.serverType} can be created in ${ctx.region} now`);
+        }
+        const elsewhere = [...new Set(list.filter((d) => d.server_types?.available?.includes(type.id)).map((d) => d.location?.name))];
+        return failed(
+            "hetzner-server-type",
+            typeTitle,
+            `${ctx.serverType} is not available in ${ctx.region} now${elsewhere.length ? ` (it is in ${elsewhere.join(", ")})` : ""}`,
+            typeFix,
+        );
+    });
+    const keyFix =
+        "set providerSshKey to that key's name (`pulumi config set providerSshKey NAME`), or delete the key in Hetzner Console > your project > Security > SSH keys";
+    const sshKey = await guarded("hetzner-ssh-key", keyTitle, keyFix, async () => {
+        const fingerprint = sshKeyMd5Fingerprint(ctx.sshPublicKey);
+        const found = await api("GET", `/ssh_keys?fingerprint=${encodeURIComponent(fingerprint)}`);
+        const keys = (found.body as { ssh_keys?: { name: string; fingerprint: string }[] })?.ssh_keys ?? [];
+        if (ctx.existingSshKey) {
+            const named = await api("GET", `/ssh_keys?name=${encodeURIComponent(ctx.existingSshKey)}`);
+            const key = ((named.body as { ssh_keys?: { name: string; fingerprint: string }[] })?.ssh_keys ?? [])[0];
+            if (!key) {
+                return failed(
+                    "hetzner-ssh-key",
+                    keyTitle,
+                    `providerSshKey is ${ctx.existingSshKey}, but the project has no SSH key by that name`,
+                    keyFix,
+                );
+            }
+            return passed("hetzner-ssh-key", keyTitle, `providerSshKey ${ctx.existingSshKey} exists in the project`);
+        }
+        const other = keys.find((k) => k.name !== ctx.ownSshKeyName);
+        if (other) {
+            return failed(
+                "hetzner-ssh-key",
+                keyTitle,
+                `your public key (${fingerprint}) is already in the project as "${other.name}": Hetzner refuses the same key twice`,
+                `set providerSshKey to "${other.name}" (\`pulumi config set providerSshKey ${other.name}\`), or delete that key in Hetzner Console > your project > Security > SSH keys`,
+            );
+        }
+        return passed(
+            "hetzner-ssh-key",
+            keyTitle,
+            keys.length
+                ? `the key is this agent's own (${ctx.ownSshKeyName}, from an earlier deploy)`
+                : "the key is not in the project yet: the deploy adds it",
+        );
+    });
+    return [token, serverType, sshKey];
 }
 
 export const hetzner: ProviderSpec = {
@@ -123,4 +250,6 @@ export const hetzner: ProviderSpec = {
         );
         return { serverId: server.id, ipv4Address: server.ipv4Address, ipv6Address: server.ipv6Address };
     },
+    apiBaseUrl: "https://api.hetzner.cloud/v1",
+    preflight: hetznerPreflight,
 };

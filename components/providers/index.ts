@@ -7,7 +7,17 @@ import { digitaloceanProvider } from "./digitalocean";
 import { hetzner } from "./hetzner";
 import { ProviderSpec, ServerSize } from "./types";
 
-export type { BuiltServer, InboundRule, PolicyResourceView, ProviderCredential, ProviderSpec, ServerBuildArgs, ServerSize } from "./types";
+export type {
+    BuiltServer,
+    InboundRule,
+    PolicyResourceView,
+    PreflightCheck,
+    PreflightContext,
+    ProviderCredential,
+    ProviderSpec,
+    ServerBuildArgs,
+    ServerSize,
+} from "./types";
 
 /** The first one is the default. */
 const BUILT_IN: readonly ProviderSpec[] = [hetzner, digitaloceanProvider];
@@ -69,6 +79,9 @@ export function checkProviderSpec(spec: ProviderSpec): string[] {
     if (spec.userDataLimitBytes < USER_DATA_BUDGET_BYTES)
         problems.push(`userDataLimitBytes ${spec.userDataLimitBytes} is below the project's user data budget of ${USER_DATA_BUDGET_BYTES}`);
     if (!spec.metadataUserDataPath.startsWith("/")) problems.push("metadataUserDataPath must be an absolute path on the metadata service");
+    if (!/^https:\/\/[a-z0-9.-]+(\/[A-Za-z0-9._/-]*)?$/.test(spec.apiBaseUrl))
+        problems.push(`apiBaseUrl ${spec.apiBaseUrl} is not an https URL`);
+    if (typeof spec.preflight !== "function") problems.push("preflight must be a function (the account checks of npm run preflight)");
     for (const [role, type] of Object.entries(spec.resourceTypes)) {
         if (!/^[a-z0-9-]+:[A-Za-z0-9/]+:[A-Za-z0-9]+$/.test(type))
             problems.push(`resourceTypes.${role} ${type} is not a Pulumi type token`);

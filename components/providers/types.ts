@@ -61,6 +61,36 @@ export interface ServerBuildArgs {
     labels: Record<string, string>;
 }
 
+/** One finding of `npm run preflight`: what was checked, whether it holds, and, when it does not, where to fix it. */
+export interface PreflightCheck {
+    /** Stable id, e.g. "hetzner-token". */
+    id: string;
+    /** What is checked, e.g. "Hetzner token works, with Read & Write". */
+    title: string;
+    /** `skip`: could not be checked (an earlier check failed, or nothing to check). */
+    status: "pass" | "fail" | "skip";
+    /** What was found (never a secret). */
+    summary: string;
+    /** Where to fix it: a dashboard path or the exact permission or scope name. Empty when it passed. */
+    fix: string;
+}
+
+/** What a provider's preflight gets: the stack's choices for it, its token, and its API. */
+export interface PreflightContext {
+    /** The provider's API token (its credential), or undefined when none is set. */
+    token: string | undefined;
+    region: string;
+    serverType: string;
+    /** The admin's OpenSSH public key line. */
+    sshPublicKey: string;
+    /** providerSshKey, when the stack names a key already in the account. */
+    existingSshKey?: string;
+    /** The name the program gives the SSH key it creates (`<serverName>-admin`): a key by that name is this agent's. */
+    ownSshKeyName: string;
+    /** The provider API's base URL: the module's `apiBaseUrl`, or a local stand-in in the tests (never a setting). */
+    apiBase: string;
+}
+
 /** The one server shape the rest of the program sees. */
 export interface BuiltServer {
     serverId: pulumi.Output<string>;
@@ -107,4 +137,12 @@ export interface ProviderSpec {
     serverUserData(props: Record<string, unknown>): unknown;
     /** Builds the SSH key (unless an existing one is named), the SSH-only firewall and the server, as children of `parent`. */
     createServer(name: string, args: ServerBuildArgs, parent: pulumi.Resource): BuiltServer;
+    /** Base URL of the provider's API (what its preflight calls). */
+    readonly apiBaseUrl: string;
+    /**
+     * `npm run preflight` (and the first step of `npm run deploy`): checks, before anything is created and without
+     * creating anything, that the token works with write scope, that the server type is offered in the region and that
+     * the SSH key is not already in the account under another name. Each failure says where to fix it.
+     */
+    preflight(ctx: PreflightContext): Promise<PreflightCheck[]>;
 }

@@ -20,6 +20,7 @@ import { GATEWAY_UNIT_NAME } from "./gateway-unit";
 import { readHostFile } from "./host-files";
 import {
     DEFAULT_GATEWAY_PORT,
+    DEFAULT_MEMORY_SEARCH_PROVIDER,
     GATEWAY_SECRET_ENV,
     LLM_PROVIDER_SPECS,
     MEMORY_SEARCH_PROVIDER_SPECS,
@@ -36,6 +37,18 @@ import {
     renderBackupEnv,
     renderRcloneConfig,
 } from "./rclone";
+import {
+    AlertDestinations,
+    renderAlertsEnv,
+    renderWatchdogEnv,
+    renderWatchdogService,
+    renderWatchdogTimer,
+    WATCHDOG_FILES,
+    WATCHDOG_HOST_SCRIPTS,
+    WATCHDOG_SERVICE_PATH,
+    WATCHDOG_TIMER_PATH,
+    WatchdogInput,
+} from "./watchdog";
 import { WorkspaceFile } from "./workspace";
 import { CHANNEL_TOKEN_ENV, ChannelSecretKey } from "./channels";
 import { TunnelProtocol } from "./cloudflared-unit";
@@ -58,6 +71,8 @@ export interface HostBundleInput {
     workspace: WorkspaceFile[];
     /** The gateway's systemd user unit text: `renderGatewayUnit(...).unit` (its warnings are the caller's to log). */
     gatewayUnit: string;
+    /** The watchdog: its settings and its (secret) alert destinations. */
+    watchdog: { settings: WatchdogInput; destinations: AlertDestinations };
     /** How long the push waits for /readyz (default 180 s: first start after a restore can be slow on 2 GB). */
     readyTimeoutSeconds?: number;
 }
@@ -75,7 +90,7 @@ const RELATIVE = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 function gatewayEnv(input: HostBundleInput, referenced: string[]): Record<string, string> {
     const auth = input.openclaw.auth ?? "token";
     const llm = LLM_PROVIDER_SPECS[input.openclaw.llmProvider ?? "anthropic"];
-    const memory = MEMORY_SEARCH_PROVIDER_SPECS[input.openclaw.memorySearch.provider ?? "voyage"];
+    const memory = MEMORY_SEARCH_PROVIDER_SPECS[input.openclaw.memorySearch.provider ?? DEFAULT_MEMORY_SEARCH_PROVIDER];
     const values: Record<string, string> = {};
     for (const name of referenced) {
         if (name === GATEWAY_SECRET_ENV[auth]) values[name] = input.secrets.gatewayToken;
@@ -154,6 +169,14 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
             affects: [CLOUDFLARED_UNIT_NAME],
         }),
         root(TUNNEL_ENV_PATH, renderTunnelEnv(input.tunnel.token), "0600", { secret: true, affects: [CLOUDFLARED_UNIT_NAME] }),
+        // The watchdog: its scripts (the audit is the one `npm run verify` runs), settings, destinations and units.
+        ...WATCHDOG_HOST_SCRIPTS.map((name) => root(`${HOST_BIN_DIR}/${name}`, readHostFile(name), "0755")),
+        root(WATCHDOG_FILES.env, renderWatchdogEnv(input.watchdog.settings), "0644"),
+        root(WATCHDOG_FILES.alerts, renderAlertsEnv(input.watchdog.destinations), "0600", { secret: true }),
+        root(WATCHDOG_SERVICE_PATH, renderWatchdogService(), "0644"),
+        root(WATCHDOG_TIMER_PATH, renderWatchdogTimer({ interval: input.watchdog.settings.interval }), "0644", {
+            affects: [HOST_UNITS.watchdogTimer],
+        }),
         // The agent's files, written after the restore.
         mine(`${stateDir}/openclaw.json`, config.json, "0600", { affects: [GATEWAY_UNIT_NAME, AFFECTS_PLUGINS] }),
         mine(`${stateDir}/.env`, renderGatewayEnvFile(gatewayEnv(input, config.env)), "0600", {
@@ -173,6 +196,7 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         // The tunnel retries by itself; waiting for it would let an unreachable edge hang the deploy.
         { unit: CLOUDFLARED_UNIT_NAME, scope: "system", noBlock: true },
         { unit: BACKUP_TIMER_NAME, scope: "system" },
+        { unit: HOST_UNITS.watchdogTimer, scope: "system" },
         { unit: GATEWAY_UNIT_NAME, scope: "user" },
     ];
 

@@ -99,6 +99,13 @@ export const MEMORY_SEARCH_PROVIDER_SPECS = {
 } as const satisfies Record<string, MemorySearchProviderSpec>;
 
 export type MemorySearchProvider = keyof typeof MEMORY_SEARCH_PROVIDER_SPECS;
+
+/**
+ * The default embedding provider: OpenAI's, which ships inside the pinned OpenClaw (its `openai` extension), so a default
+ * deploy installs no plugin and cannot fail on one. Voyage (the guide's) needs `@openclaw/voyage-provider`, which the
+ * npm registry may not have (install-plugins.sh then takes ClawHub); Mistral needs `@openclaw/mistral-provider`.
+ */
+export const DEFAULT_MEMORY_SEARCH_PROVIDER: MemorySearchProvider = "openai";
 export const MEMORY_SEARCH_PROVIDERS = Object.keys(MEMORY_SEARCH_PROVIDER_SPECS) as MemorySearchProvider[];
 
 /** The guide's memory-search numbers, carried to `memory.search.query`. */
@@ -143,7 +150,7 @@ export interface OpenclawConfigInput {
     model?: string;
     /** The heartbeat job; its prompt is HEARTBEAT.md. */
     heartbeat: HeartbeatInput;
-    /** Memory search: the embedding provider (default `voyage`) and whether its API key will be on the host. */
+    /** Memory search: the embedding provider (default `openai`, bundled) and whether its API key will be on the host. */
     memorySearch: { provider?: MemorySearchProvider; hasEmbeddingKey: boolean };
     /** Gateway log level (default `info`). */
     logLevel?: "error" | "warn" | "info" | "debug";
@@ -311,7 +318,7 @@ export function renderOpenclawConfig(input: OpenclawConfigInput): RenderedOpencl
     needPlugin(llm.plugin);
 
     // --- memory search -----------------------------------------------------------------------------------------------
-    const requested = input.memorySearch.provider ?? "voyage";
+    const requested = input.memorySearch.provider ?? DEFAULT_MEMORY_SEARCH_PROVIDER;
     const requestedSpec: MemorySearchProviderSpec | undefined = MEMORY_SEARCH_PROVIDER_SPECS[requested];
     if (!requestedSpec) fail("memorySearch.provider", requested, MEMORY_SEARCH_PROVIDERS.join(" | "));
     let searchSpec: MemorySearchProviderSpec = requestedSpec;
@@ -355,7 +362,9 @@ export function renderOpenclawConfig(input: OpenclawConfigInput): RenderedOpencl
         const target = input.heartbeat.target ?? (channels.owner ? "owner" : "last");
         if (target === "owner" && !channels.owner)
             fail("heartbeat.target", target, "last or none when no channel is configured (owner is a channel DM)");
-        heartbeat = { every, target, prompt };
+        // The cost guard: each heartbeat turn starts a fresh session (a few thousand tokens instead of the whole
+        // conversation) without the workspace's bootstrap files, and runs only inside the active hours below.
+        heartbeat = { every, target, prompt, isolatedSession: true, lightContext: true };
         // A report to the owner is a direct message: allowed explicitly (doctor flags an unset policy).
         if (target === "owner") heartbeat.directPolicy = "allow";
         const hours = input.heartbeat.activeHours;

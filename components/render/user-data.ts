@@ -1,9 +1,14 @@
 // Renders the server's user data: the #cloud-config document that creates the admin user, writes the non-secret
-// provisioning inputs (provision.env), the sshd hardening drop-in and cloud-init/provision.sh, then runs it.
-// Pure and deterministic (no Pulumi imports, no clock, no randomness, a hand-written YAML emitter that no library
-// upgrade can reformat): user data changes only when its inputs or the host files change, and a change replaces
-// the server. It never carries a secret: any process on the host can read user data back from the metadata service.
+// provisioning inputs (provision.env), the sshd hardening drop-in and cloud-init/provision.sh (gzipped, `gz+b64`),
+// then runs it. Pure and deterministic (no Pulumi imports, no clock, no randomness, a hand-written YAML emitter that no
+// library upgrade can reformat, and gzip from pure-JavaScript pako, whose output is the same on every machine and CPU):
+// user data changes only when its inputs or the host files change, and a change replaces the server. It never
+// carries a secret: any process on the host can read user data back from the metadata service.
+import { gzip, ungzip } from "pako";
+import { parse } from "yaml";
 import { HOST_FILES, AGENT_USER, USER_NAME_PATTERN, USER_DATA_BUDGET_BYTES, renderContractEnv } from "../core/host-contract";
+import { CLOUDFLARE_APT_KEY_FINGERPRINT } from "../core/pins";
+import { canonicalTimezone } from "../core/timezones";
 import { isIanaTimezone, SSH_PUBLIC_KEY } from "../core/validators";
 import { readHostFile } from "./host-files";
 import { renderSshdHardening } from "./sshd-hardening";
@@ -21,16 +26,19 @@ export const HOST_PATHS = {
 /** The largest user data we render (the smallest limit of any provider; each provider module checks its own). */
 export const USER_DATA_LIMIT_BYTES = USER_DATA_BUDGET_BYTES;
 
-/** Where the host downloads what Ubuntu does not ship. Production always uses PUBLIC_MIRRORS. */
+/** Where the host downloads what Ubuntu does not ship, and the key it trusts there. Production always uses PUBLIC_MIRRORS. */
 export interface HostMirrors {
     /** Node's official dist tree: `<url>/latest-v<major>.x/SHASUMS256.txt` and the tarballs beside it. */
     nodeDistUrl: string;
     /** npm registry that `npm install -g openclaw@<version>` uses. */
     npmRegistry: string;
-    /** Cloudflare's apt repository for cloudflared (suite = the OS codename, component `main`). */
+    /** Cloudflare's apt repository for cloudflared (suite `any`, component `main`). */
     cloudflaredAptUrl: string;
     /** The key that signs that repository (binary or ASCII-armored OpenPGP). */
     cloudflaredAptKeyUrl: string;
+    /** That key's fingerprint (40 hex digits): provision.sh refuses any other key. Production: the pin in core/pins.ts;
+     *  only the stand-in, whose repository is signed by a key it generates, sets another. */
+    cloudflaredAptKeyFingerprint: string;
 }
 
 export const PUBLIC_MIRRORS: HostMirrors = {
@@ -38,6 +46,7 @@ export const PUBLIC_MIRRORS: HostMirrors = {
     npmRegistry: "https://registry.npmjs.org/",
     cloudflaredAptUrl: "https://pkg.cloudflare.com/cloudflared",
     cloudflaredAptKeyUrl: "https://pkg.cloudflare.com/cloudflare-main.gpg",
+    cloudflaredAptKeyFingerprint: CLOUDFLARE_APT_KEY_FINGERPRINT,
 };
 
 /** The non-secret inputs of provision.sh (the `provision.env` keys of docs/host-contract.md). */
@@ -69,6 +78,7 @@ const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 // Shell-safe URL characters only: provision.env values are never quoted.
 const MIRROR_URL = /^https?:\/\/[A-Za-z0-9._~:/@%+=,-]+$/;
+const FINGERPRINT = /^[0-9A-F]{40}$/;
 
 function isIntegerIn(value: number, min: number, max: number): boolean {
     return Number.isInteger(value) && value >= min && value <= max;
@@ -89,7 +99,12 @@ function resolveProvisionEnv(input: ProvisionEnvInput, problems: string[]): Reso
     for (const key of Object.keys(PUBLIC_MIRRORS) as (keyof HostMirrors)[]) {
         const value = input.mirrors?.[key];
         if (value !== undefined) mirrors[key] = value;
-        if (!MIRROR_URL.test(mirrors[key])) problems.push(`mirrors.${key}: ${JSON.stringify(mirrors[key])} is not a plain http(s) URL`);
+        if (key === "cloudflaredAptKeyFingerprint") {
+            if (!FINGERPRINT.test(mirrors[key]))
+                problems.push(`mirrors.${key}: ${JSON.stringify(mirrors[key])} is not 40 uppercase hex digits`);
+        } else if (!MIRROR_URL.test(mirrors[key])) {
+            problems.push(`mirrors.${key}: ${JSON.stringify(mirrors[key])} is not a plain http(s) URL`);
+        }
     }
     if (!USER_NAME.test(input.adminUser) || input.adminUser === "root" || input.adminUser === AGENT_USER) {
         problems.push(`adminUser: ${JSON.stringify(input.adminUser)} must be a Linux user name other than root and ${AGENT_USER}`);
@@ -105,7 +120,8 @@ function resolveProvisionEnv(input: ProvisionEnvInput, problems: string[]): Reso
         nodeMajor: input.nodeMajor,
         openclawVersion: input.openclawVersion,
         swapMb: input.swapMb,
-        timezone: input.timezone,
+        // A legacy name (US/Eastern) is not on a stock Ubuntu 24.04 (tzdata-legacy): the zone it links to is.
+        timezone: canonicalTimezone(input.timezone),
         mirrors,
     };
 }
@@ -126,6 +142,7 @@ function provisionEnvText(env: ResolvedProvisionEnv): string {
         `NPM_REGISTRY=${env.mirrors.npmRegistry}`,
         `CLOUDFLARED_APT_URL=${env.mirrors.cloudflaredAptUrl}`,
         `CLOUDFLARED_APT_KEY_URL=${env.mirrors.cloudflaredAptKeyUrl}`,
+        `CLOUDFLARED_APT_KEY_FINGERPRINT=${env.mirrors.cloudflaredAptKeyFingerprint}`,
     ];
     return lines.join("\n") + "\n";
 }
@@ -163,15 +180,72 @@ interface WriteFile {
     path: string;
     permissions: string;
     content: string;
+    /** Ship it gzipped and base64-encoded (cloud-init's `encoding: gz+b64`): the big script, so user data has room. */
+    compress?: boolean;
+}
+
+/** gzip (level 9, no file name, mtime 0, OS "Unix") as pure JavaScript: the same bytes on every machine and CPU. */
+export function gzipDeterministic(text: string): Buffer {
+    return Buffer.from(gzip(Buffer.from(text, "utf8"), { level: 9 }));
 }
 
 function writeFileEntry(file: WriteFile): string {
-    return [
-        `- path: ${file.path}`,
-        `  owner: root:root`,
-        `  permissions: "${file.permissions}"`,
-        `  content: ${literalBlock(file.content, 4)}`,
-    ].join("\n");
+    const lines = [`- path: ${file.path}`, `  owner: root:root`, `  permissions: "${file.permissions}"`];
+    if (file.compress) {
+        // One quoted line: indenting a block of base64 lines would cost about 5 % more bytes.
+        lines.push("  encoding: gz+b64", `  content: ${quoted(gzipDeterministic(file.content).toString("base64"))}`);
+    } else {
+        lines.push(`  content: ${literalBlock(file.content, 4)}`);
+    }
+    return lines.join("\n");
+}
+
+/** One `write_files` entry of rendered user data, with its content decoded (what cloud-init writes to disk). */
+export interface UserDataFile {
+    path: string;
+    owner: string;
+    permissions: string;
+    encoding?: string;
+    content: string;
+}
+
+/**
+ * The files a parsed #cloud-config writes, each with the content cloud-init puts on disk (`gz+b64` decoded). For the
+ * tests, the policy pack and anything else that must read what a host really gets, not the transport encoding.
+ */
+export function decodeWriteFiles(config: { write_files?: unknown }): UserDataFile[] {
+    const entries = Array.isArray(config.write_files) ? (config.write_files as Record<string, unknown>[]) : [];
+    return entries.map((entry) => {
+        const raw = String(entry.content ?? "");
+        const encoding = entry.encoding === undefined ? undefined : String(entry.encoding);
+        let content = raw;
+        if (encoding === "gz+b64" || encoding === "gzip+base64" || encoding === "gz+base64" || encoding === "gzip+b64") {
+            content = Buffer.from(ungzip(Buffer.from(raw.replace(/\s+/g, ""), "base64"))).toString("utf8");
+        } else if (encoding === "b64" || encoding === "base64") {
+            content = Buffer.from(raw.replace(/\s+/g, ""), "base64").toString("utf8");
+        }
+        return {
+            path: String(entry.path),
+            owner: String(entry.owner ?? ""),
+            permissions: String(entry.permissions ?? ""),
+            encoding,
+            content,
+        };
+    });
+}
+
+/**
+ * User data as text with every encoded file's content decoded and appended: what a scan for secrets (the policy pack,
+ * the tests) must read, since a secret inside a gzipped file would not show in the raw text. Not YAML: the raw text
+ * when it does not parse.
+ */
+export function userDataPlainText(text: string): string {
+    try {
+        const files = decodeWriteFiles((parse(text) ?? {}) as { write_files?: unknown }).filter((f) => f.encoding !== undefined);
+        return [text, ...files.map((f) => f.content)].join("\n");
+    } catch {
+        return text;
+    }
 }
 
 /** The #cloud-config document for a new server. Throws, naming every bad field, when an input is not valid. */
@@ -190,7 +264,7 @@ export function renderUserData(input: UserDataInput): string {
         { path: HOST_PATHS.contractEnv, permissions: "0644", content: renderContractEnv() },
         { path: HOST_PATHS.provisionEnv, permissions: "0644", content: provisionEnvText(env) },
         { path: HOST_PATHS.sshdHardening, permissions: "0644", content: renderSshdHardening({ adminUser: env.adminUser }) },
-        { path: HOST_PATHS.provisionScript, permissions: "0755", content: readHostFile("provision.sh") },
+        { path: HOST_PATHS.provisionScript, permissions: "0755", content: readHostFile("provision.sh"), compress: true },
     ];
     const document = [
         "#cloud-config",
@@ -219,9 +293,9 @@ export function renderUserData(input: UserDataInput): string {
     ];
     const text = document.join("\n") + "\n";
     const bytes = Buffer.byteLength(text, "utf8");
-    if (bytes >= USER_DATA_LIMIT_BYTES) {
+    if (bytes > USER_DATA_LIMIT_BYTES) {
         throw new Error(
-            `user data is ${bytes} bytes, over the ${USER_DATA_LIMIT_BYTES}-byte budget (the smallest provider limit): shrink cloud-init/provision.sh`,
+            `user data is ${bytes} bytes, over the ${USER_DATA_LIMIT_BYTES}-byte budget (components/core/host-contract.ts): shrink cloud-init/provision.sh`,
         );
     }
     return text;

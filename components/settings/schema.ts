@@ -5,12 +5,29 @@
 import * as semver from "semver";
 import { DEFAULT_GATEWAY_PORT, RESERVED_USER_NAMES, USER_NAME_PATTERN } from "../core/host-contract";
 import { CONFIG_SCHEMA_SINCE, MINIMUM_SAFE_OPENCLAW, OpenclawPin, readOpenclawPin } from "../core/pins";
-import { API_KEY_RULE, BACKUP_SCHEDULE_RULE, DURATION_RULE, Rule } from "../core/rules";
+import {
+    API_KEY_RULE,
+    BACKUP_SCHEDULE_RULE,
+    DURATION_RULE,
+    HTTPS_URL_RULE,
+    Rule,
+    TELEGRAM_BOT_TOKEN_RULE,
+    TELEGRAM_CHAT_ID_RULE,
+    WATCHDOG_INTERVAL_RULE,
+} from "../core/rules";
+import { canonicalTimezone } from "../core/timezones";
 import { HHMM, isCidr, isFqdn, isIanaTimezone, SSH_PUBLIC_KEY } from "../core/validators";
 import { DEFAULT_PROVIDER, findProvider, isLargeEnough, MINIMUM_SIZE, otherProvidersWith, providerIds, ProviderSpec } from "../providers";
 import { CHANNEL_SPECS, ChannelId } from "../render/channels";
 import { TUNNEL_PROTOCOLS } from "../render/cloudflared-unit";
-import { GATEWAY_AUTH_MODES, LLM_PROVIDER_SPECS, LLM_PROVIDERS, LlmProvider, MEMORY_SEARCH_PROVIDERS } from "../render/openclaw-config";
+import {
+    DEFAULT_MEMORY_SEARCH_PROVIDER,
+    GATEWAY_AUTH_MODES,
+    LLM_PROVIDER_SPECS,
+    LLM_PROVIDERS,
+    LlmProvider,
+    MEMORY_SEARCH_PROVIDERS,
+} from "../render/openclaw-config";
 import { SNAPSHOT_ID } from "../render/rclone";
 import { suggest } from "./suggest";
 
@@ -96,6 +113,12 @@ function channelAllowFrom(channel: ChannelId, description: string) {
         },
     });
 }
+
+/** Is at least one complete alert destination configured (Telegram bot + chat, ntfy, or a webhook)? */
+function hasAlertDestination(values: RawValues): boolean {
+    return Boolean((values.alertTelegramBotToken && values.alertTelegramChatId) || values.alertNtfyUrl || values.alertWebhookUrl);
+}
+const NEEDS_ALERT_DESTINATION = "an alert destination first: alertTelegramBotToken + alertTelegramChatId, alertNtfyUrl or alertWebhookUrl";
 
 /** Does some release of Node `major` satisfy the engines range? */
 export function nodeMajorSatisfies(major: number, engines: string): boolean {
@@ -284,8 +307,10 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
         }),
         timezone: text({
             default: "UTC",
-            description: "The operator's IANA time zone (e.g. America/New_York): host clock, agent and heartbeat active hours.",
+            description:
+                "The operator's IANA time zone (e.g. America/New_York): host clock, agent and heartbeat active hours. A legacy name (US/Eastern, GB, Asia/Calcutta) becomes the zone it links to: Ubuntu 24.04 ships legacy names only in tzdata-legacy.",
             check: (v) => (isIanaTimezone(v) ? undefined : "an IANA time zone such as America/New_York or Europe/Berlin"),
+            normalize: canonicalTimezone,
         }),
         gatewayPort: integer({
             default: DEFAULT_GATEWAY_PORT,
@@ -320,8 +345,9 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
             normalize: (v) => v.trim(),
         }),
         memorySearchProvider: oneOf(MEMORY_SEARCH_PROVIDERS, {
-            default: "voyage",
-            description: "Embedding provider of hybrid memory search (vectors + BM25); none = keyword search only.",
+            default: DEFAULT_MEMORY_SEARCH_PROVIDER,
+            description:
+                "Embedding provider of hybrid memory search (vectors + BM25); none = keyword search only. Default openai: it ships inside the pinned OpenClaw, so nothing is installed for it; voyage and mistral are plugins installed at deploy time (npm, else ClawHub).",
         }),
         embeddingApiKey: optionalSecret({
             description: "API key of memorySearchProvider (secret). Without it memory search falls back to keyword-only, with a warning.",
@@ -380,6 +406,12 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
                       ? "a time different from activeHoursStart"
                       : undefined,
         }),
+        provisionTimeoutMinutes: integer({
+            default: 30,
+            description:
+                "How long the deploy waits for a new server's first-boot provisioning (upgrading a weeks-old image, Node, OpenClaw's ~700 npm packages on 2 shared vCPUs, apt's daily jobs at boot) before it fails with the provisioning log's last lines.",
+            check: (v) => (v >= 5 && v <= 240 ? undefined : "between 5 and 240 minutes"),
+        }),
         swapMb: integer({
             default: 2048,
             description: "Swap file size in MB (0 = none). The gateway alone uses about 1 GB, so a 2 GB host needs swap.",
@@ -429,6 +461,50 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
                 v === "latest" || v === "none" || SNAPSHOT_ID.test(v)
                     ? undefined
                     : "latest, none, or a snapshot timestamp such as 20261126T050000Z",
+        }),
+        watchdogInterval: text({
+            default: "2min",
+            description: `How often the host watchdog checks the agent (gateway, channels, backups, disk, memory, units): ${WATCHDOG_INTERVAL_RULE.expected}.`,
+            check: (v) => (WATCHDOG_INTERVAL_RULE.test(v) ? undefined : WATCHDOG_INTERVAL_RULE.expected),
+        }),
+        alertTelegramBotToken: optionalSecret({
+            description:
+                "Telegram bot token the watchdog sends alerts with, straight to the Bot API (not through the gateway). Needs alertTelegramChatId.",
+            check: (v, all) =>
+                !TELEGRAM_BOT_TOKEN_RULE.test(v)
+                    ? TELEGRAM_BOT_TOKEN_RULE.expected
+                    : all.alertTelegramChatId
+                      ? undefined
+                      : "a bot token together with alertTelegramChatId (the chat the alerts go to)",
+        }),
+        alertTelegramChatId: text({
+            optional: true,
+            description: "Chat the Telegram alerts go to (your numeric user id for a DM). Needs alertTelegramBotToken.",
+            check: (v, all) =>
+                !TELEGRAM_CHAT_ID_RULE.test(v)
+                    ? TELEGRAM_CHAT_ID_RULE.expected
+                    : all.alertTelegramBotToken
+                      ? undefined
+                      : "a chat id together with alertTelegramBotToken (the bot that sends to it)",
+        }),
+        alertNtfyUrl: optionalSecret({
+            description: "ntfy topic URL the watchdog posts alerts to (secret: whoever knows a public topic can read it).",
+            check: (v) => (HTTPS_URL_RULE.test(v) && new URL(v).pathname.length > 1 ? undefined : HTTPS_URL_RULE.expected),
+        }),
+        alertWebhookUrl: optionalSecret({
+            description: "Incoming-webhook URL for alerts (Slack or Discord payloads by its host; any other host gets a plain JSON body).",
+            check: (v) => (HTTPS_URL_RULE.test(v) ? undefined : HTTPS_URL_RULE.expected),
+        }),
+        alertDailyDigest: flag({
+            default: false,
+            description: "Also send one daily summary of every check at activeHoursStart (needs an alert destination).",
+            check: (v, all) => (v && !hasAlertDestination(all) ? NEEDS_ALERT_DESTINATION : undefined),
+        }),
+        alertDailyTokens: integer({
+            default: 0,
+            description: "Alert when the agent used more LLM tokens than this today (in `timezone`); 0 = no token alert.",
+            check: (v, all) =>
+                v < 0 ? "0 (off) or a number of tokens" : v > 0 && !hasAlertDestination(all) ? NEEDS_ALERT_DESTINATION : undefined,
         }),
     };
 }

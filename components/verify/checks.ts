@@ -77,6 +77,10 @@ export const CHECKS: Record<string, { title: string; hint: string }> = {
         title: "openclaw-backup.timer active",
         hint: "`sudo systemctl enable --now openclaw-backup.timer`; `systemctl list-timers openclaw-backup.timer` shows the next run",
     },
+    "gateway-memory": {
+        title: "gateway memory: no MemoryHigh/MemoryMax events (cgroup v2)",
+        hint: "memory.events of the gateway's unit counts throttling (high), hits of MemoryMax (max) and OOM kills since it started: see what grew (`ps aux --sort=-rss | head`), choose a bigger serverType (the budget follows the host's memory at the next push) or give it swap (swapMb)",
+    },
     backup: {
         title: "last successful backup within the schedule",
         hint: "`sudo journalctl -u openclaw-backup.service -n 50` and /var/lib/openclaw-vps/backup.status; run one now: `npm run backup` or `sudo systemctl start openclaw-backup.service`",
@@ -125,6 +129,26 @@ export const CHECKS: Record<string, { title: string; hint: string }> = {
         title: "cloud-init's copy of the user data holds no secret",
         hint: "a secret reached user data: rotate it now (see README, day 2), fix the renderer so secrets go over SSH only, `pulumi up` (new user data replaces the server)",
     },
+    "gateway-restarts": {
+        title: "the gateway runs without crash restarts (and not stopped by a config error)",
+        hint: "read the gateway's journal (`sudo journalctl _UID=$(id -u openclaw) --user-unit openclaw-gateway.service -n 100`); exit 78 is a config OpenClaw rejects: fix it in the stack and `pulumi up`",
+    },
+    "failed-units": {
+        title: "no failed systemd unit",
+        hint: "`systemctl --failed` (and `systemctl --user -M openclaw@ --failed`), then `journalctl -u UNIT` for the reason",
+    },
+    "reboot-pending": {
+        title: "no reboot pending for long",
+        hint: "security updates wait for a reboot: `sudo reboot` at a quiet time (the agent comes back by itself)",
+    },
+    "tokens-today": {
+        title: "LLM tokens today under alertDailyTokens",
+        hint: "look at what the agent did today (the Control UI's sessions, or `openclaw gateway usage-cost` on the host); a runaway loop can be stopped with `sudo systemctl --user -M openclaw@ stop openclaw-gateway`",
+    },
+    "watchdog-audit": {
+        title: "the watchdog's host audit ran",
+        hint: "`sudo journalctl -u openclaw-watchdog -n 50` and `sudo /opt/openclaw-vps/bin/audit-host.sh` by hand",
+    },
     "edge-access": {
         title: "public hostname answers with the Cloudflare Access login",
         hint: "the gateway may be public: check the Access application for the hostname (`pulumi up` recreates it) and that the DNS record points at the tunnel; until then stop cloudflared (`sudo systemctl stop cloudflared`)",
@@ -156,10 +180,15 @@ export const AUDIT_GROUPS = [
     "sockets",
     "gateway-ready",
     "services",
+    "restarts",
+    "gateway-memory",
+    "units",
+    "tokens",
     "openclaw-audit",
     "channels",
     "backup",
     "resources",
+    "reboot",
     "userdata",
 ] as const;
 

@@ -277,6 +277,8 @@ export const HOST_SENTINELS = {
     embeddingApiKey: "SENTINEL-voyage-key-7d8e9f",
     tunnelToken: "U0VOVElORUwtdHVubmVsLXRva2VuLTFhMmIzYw==",
     r2Secret: "SENTINELr2secret5d6e7f8a9b",
+    alertBotToken: "123456789:SENTINELalertbottokenABCDEFGHIJKLMNOP",
+    alertNtfyUrl: "https://ntfy.example.com/SENTINEL-ntfy-topic-3e4f",
 };
 
 /** A complete, valid input of buildHostBundle with sentinel secrets. */
@@ -308,6 +310,20 @@ export function sampleHostInput(overrides: Partial<HostBundleInput> = {}): HostB
             { path: "MEMORY.md", content: "# Memory\n", policy: "create-only", mode: 0o600 },
         ],
         gatewayUnit: renderGatewayUnit({ serverMemoryMb: 4096, swapMb: 2048 }).unit,
+        watchdog: {
+            settings: {
+                label: "openclaw (agent.example.com)",
+                adminUser: "ops",
+                gatewayPort: 18789,
+                backupSchedule: "hourly",
+                timezone: "Europe/Berlin",
+            },
+            destinations: {
+                telegramBotToken: HOST_SENTINELS.alertBotToken,
+                telegramChatId: "123456789",
+                ntfyUrl: HOST_SENTINELS.alertNtfyUrl,
+            },
+        },
         ...overrides,
     };
 }

@@ -67,14 +67,31 @@ describe("user data through cloud-init", () => {
             assert.deepEqual(unknownTopLevelKeys(text, schemaTopLevelKeys()), []);
         });
 
-        it(`reaches cloud-init's YAML loader with every file intact (${label} input)`, () => {
+        it(`reaches cloud-init's YAML loader and its write_files decoder with every file intact (${label} input)`, () => {
             const file = path.join(work.dir, `${label}-load.yaml`);
             fs.writeFileSync(file, renderUserData(input));
-            const loader = "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))";
-            // cloud-init's own interpreter, not whatever python3 comes first on PATH.
+            // cloud-init's own interpreter (not whatever python3 comes first on PATH), its YAML loader and the very
+            // functions its write_files module decodes `encoding:` with (provision.sh travels as gz+b64).
+            const loader = [
+                "import json, sys, yaml",
+                "from cloudinit.config import cc_write_files as w",
+                "cfg = yaml.safe_load(open(sys.argv[1]))",
+                "for f in cfg['write_files']:",
+                "    data = w.extract_contents(f.get('content', ''), w.canonicalize_extraction(f.get('encoding')))",
+                "    f['content'] = data.decode('utf-8') if isinstance(data, bytes) else data",
+                "print(json.dumps(cfg))",
+            ].join("\n");
             const result = run("/usr/bin/python3", ["-c", loader, file]);
             assert.equal(result.status, 0, result.stderr);
-            const config = JSON.parse(result.stdout) as { write_files: { path: string; content: string }[]; runcmd: unknown };
+            const config = JSON.parse(result.stdout) as {
+                write_files: { path: string; content: string; encoding?: string }[];
+                runcmd: unknown;
+            };
+            assert.deepEqual(
+                config.write_files.map((f) => f.encoding ?? "plain"),
+                ["plain", "plain", "plain", "gz+b64"],
+                "provision.sh is the one compressed file",
+            );
             const contents = Object.fromEntries(config.write_files.map((f) => [f.path, f.content]));
             assert.equal(contents["/opt/openclaw-vps/bin/provision.sh"], readHostFile("provision.sh"));
             assert.equal(contents["/etc/openclaw-vps/provision.env"], renderProvisionEnv(input));

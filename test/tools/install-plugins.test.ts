@@ -4,7 +4,9 @@
 // enables a plugin that is not installed. @openclaw/discord stands in for @openclaw/voyage-provider, which the
 // registry these tests reach does not carry; both are official packages installed the same way.
 import "../helpers/contract";
-import { test, after } from "node:test";
+import { test, after, before, describe, it } from "node:test";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as assert from "node:assert/strict";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
@@ -135,6 +137,99 @@ test("fails loudly when the deployed config enables a plugin that is not install
     const result = await installPlugins([spec]);
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /not installed: plugins\.entries\.voyage/);
+});
+
+/**
+ * The route when npm lacks the pinned version (as the registry reachable here lacks @openclaw/voyage-provider): a local
+ * registry that answers 404 (or something else), and an `openclaw` stand-in that records how it is called and lays a
+ * ClawHub install down where OpenClaw puts archive installs. ClawHub itself is not reachable here: what is proven is
+ * that install-plugins.sh asks npm first and then calls OpenClaw's documented `clawhub:` route with the same pin.
+ */
+describe("the route when npm has no such version: ClawHub, pinned the same", () => {
+    const home2 = path.join(root, "home2");
+    const state2 = path.join(home2, ".openclaw");
+    const stub = path.join(root, "openclaw-stub.mjs");
+    const voyage = `@openclaw/voyage-provider@${version}`;
+    let registry: http.Server;
+    let answer = 404;
+    const asked: string[] = [];
+
+    before(async () => {
+        fs.mkdirSync(state2, { recursive: true, mode: 0o700 });
+        fs.writeFileSync(
+            stub,
+            [
+                'import fs from "node:fs"; import path from "node:path";',
+                "const state = process.env.OPENCLAW_STATE_DIR; const args = process.argv.slice(2);",
+                'fs.appendFileSync(path.join(state, "stub-calls"), JSON.stringify(args) + "\\n");',
+                'if (args[0] === "plugins" && args[1] === "install") {',
+                '    const wanted = args[2].replace(/^clawhub:/, ""); const at = wanted.lastIndexOf("@");',
+                "    const spec = wanted.slice(0, at); const version = wanted.slice(at + 1);",
+                '    const dir = path.join(state, "extensions", spec.split("/").pop());',
+                "    fs.mkdirSync(dir, { recursive: true });",
+                '    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: spec, version }));',
+                '} else if (args[0] === "config") {',
+                "    process.stdout.write(JSON.stringify({ valid: true, warnings: [] }));",
+                "}",
+                "",
+            ].join("\n"),
+        );
+        fs.chmodSync(root, 0o755);
+        spawnSync("chown", ["-R", `${AGENT}:`, home2]);
+        registry = http.createServer((req, res) => {
+            asked.push(decodeURIComponent(req.url ?? ""));
+            res.writeHead(answer, { "content-type": "application/json" });
+            res.end(answer === 200 ? JSON.stringify({ name: "x", version }) : '{"error":"Not found"}');
+        });
+        await new Promise<void>((resolve) => registry.listen(0, "127.0.0.1", resolve));
+    });
+    after(() => registry?.close());
+
+    function installVia(args: string[]) {
+        return run("bash", [script, ...args], {
+            timeoutMs: 300_000,
+            env: {
+                ...process.env,
+                AGENT_USER: AGENT,
+                AGENT_HOME: home2,
+                NODE_BIN: path.join(bin, "node"),
+                OPENCLAW_BIN: stub,
+                PROVISION_ENV: "/nonexistent",
+                NPM_REGISTRY: `http://127.0.0.1:${(registry.address() as AddressInfo).port}/`,
+            },
+        });
+    }
+    const calls = () =>
+        fs
+            .readFileSync(path.join(state2, "stub-calls"), "utf8")
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l) as string[]);
+
+    it("asks npm for the exact version, and on a 404 installs clawhub:NAME@VERSION (no npm pin flag)", async () => {
+        answer = 404;
+        const result = await installVia([voyage]);
+        assert.equal(result.code, 0, result.stderr);
+        assert.deepEqual(asked, [`/@openclaw/voyage-provider/${version}`], "one lookup of that exact version");
+        assert.deepEqual(calls()[0], ["plugins", "install", `clawhub:${voyage}`]);
+        assert.match(result.stderr, new RegExp(`installing clawhub:${voyage.replace(/[.@/]/g, "\\$&")} \\(found: none; .* has no `));
+        assert.match(result.stderr, /@openclaw\/voyage-provider \S+ installed/);
+    });
+
+    it("finds the ClawHub install again: a second run changes nothing", async () => {
+        const before = calls().length;
+        const result = await installVia([voyage]);
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stderr, /already installed: unchanged/);
+        assert.equal(calls().length, before, "openclaw was not called again");
+    });
+
+    it("refuses to guess when npm answers neither 200 nor 404", async () => {
+        answer = 503;
+        const result = await installVia([`@openclaw/mistral-provider@${version}`]);
+        assert.notEqual(result.code, 0);
+        assert.match(result.stderr, /answered 503 for @openclaw\/mistral-provider@\S+ \(not 200, not 404\): not installing it/);
+    });
 });
 
 after(() => fs.rmSync(root, { recursive: true, force: true }));

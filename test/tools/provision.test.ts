@@ -1,7 +1,7 @@
 // provision.sh's own behaviour, with the real tools but never on this machine: every run happens in a private
 // mount + network namespace where /etc is a copy and /run, /home, /opt, /usr/local/bin, /var/lib, /var/log are
 // empty tmpfs. Covers: step list and arguments, config errors and a failing step (state=failed, step name,
-// non-zero exit), the system steps (ssh check, unattended upgrades, agent user, time zone) run twice with nothing
+// non-zero exit), the system steps (ssh check, unattended upgrades, agent user, metadata block, time zone) run twice with nothing
 // changed the second time, and the Node install from a mirror (checksum verified, skip when current, refusal of a
 // tampered tarball, upgrade).
 import { describe, it, before, after } from "node:test";
@@ -30,6 +30,7 @@ const STEPS = [
     "bruteforce",
     "upgrades",
     "agent_user",
+    "metadata",
     "swap",
     "timezone",
     "node",
@@ -82,7 +83,7 @@ describe("provision.sh", () => {
             assert.equal(result.status, 0, result.stderr);
             const runs = fs.readFileSync(path.join(work.dir, "runs.out"), "utf8");
             assert.match(runs, /ERROR: ADMIN_USER must be a user name other than root/);
-            assert.match(runs, /FAILED at step 0\/12 config/);
+            assert.match(runs, /FAILED at step 0\/13 config/);
             assert.match(runs, /^exit=1$/m);
             const status = readStatusFile(path.join(work.dir, "provision.status"));
             assert.equal(status.state, "failed");
@@ -113,22 +114,22 @@ describe("provision.sh", () => {
             assert.equal(result.status, 0, result.stderr);
             const runs = fs.readFileSync(path.join(work.dir, "runs.out"), "utf8");
             assert.match(runs, /^exit=100$/m, runs);
-            assert.match(runs, /FAILED at step 1\/12 packages \(exit 100/);
-            assert.doesNotMatch(runs, /step 2\/12/, "nothing after the failed step runs");
+            assert.match(runs, /FAILED at step 1\/13 packages \(exit 100/);
+            assert.doesNotMatch(runs, /step 2\/13/, "nothing after the failed step runs");
             assert.deepEqual(
                 (({ step, name, state }) => ({ step, name, state }))(readStatusFile(path.join(work.dir, "provision.status"))),
-                { step: "1/12", name: "packages", state: "failed" },
+                { step: "1/13", name: "packages", state: "failed" },
             );
             assert.match(fs.readFileSync(path.join(work.dir, "provision.log"), "utf8"), /E: stub apt-get: mirror unreachable/);
             assert.match(runs, /openclaw-vps provision FAILED at step packages \(exit 100\)/, "the reason reaches stderr too");
             // The serial console gets the step lines and, on failure, the log's tail with the cause.
             const consoleText = fs.readFileSync(console, "utf8");
-            assert.match(consoleText, /step 1\/12 packages: start/);
+            assert.match(consoleText, /step 1\/13 packages: start/);
             assert.match(consoleText, /E: stub apt-get: mirror unreachable/);
         });
     });
 
-    describe("system steps: ssh, upgrades, agent_user, timezone", () => {
+    describe("system steps: ssh, upgrades, agent_user, metadata, timezone", () => {
         let work: ReturnType<typeof tempDir>;
         let runs = "";
         const read = (name: string) => fs.readFileSync(path.join(work.dir, name), "utf8");
@@ -145,8 +146,10 @@ ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1 || ssh-keygen -A >/dev/null
 state() { # everything these steps may touch: path, mode, owner, mtime, link target
   find /etc /home /var/lib -xdev -printf '%p %m %u:%g %T@ %l\n' 2>/dev/null | sort
 }
-provision --only ssh,upgrades,agent_user,timezone
+provision --only ssh,upgrades,agent_user,metadata,timezone
 state >"$DIR/state-1"
+sed -n '/openclaw-vps metadata block: begin/,/openclaw-vps metadata block: end/p' /etc/ufw/before.rules >"$DIR/metadata-block"
+grep -m 1 '^-A ' /etc/ufw/before.rules >"$DIR/before-rules-first"
 getent passwd openclaw >"$DIR/passwd" || true
 id -nG openclaw >"$DIR/groups" || true
 stat -c '%n %a %U:%G' /home/openclaw /home/openclaw/.openclaw >"$DIR/homes" || true
@@ -155,7 +158,7 @@ readlink /etc/localtime >"$DIR/localtime" || true
 cat /etc/timezone >"$DIR/timezone" || true
 apt-config shell u APT::Periodic::Unattended-Upgrade l APT::Periodic::Update-Package-Lists >"$DIR/apt" || true
 sleep 0.05
-provision --only ssh,upgrades,agent_user,timezone
+provision --only ssh,upgrades,agent_user,metadata,timezone
 state >"$DIR/state-2"
 # A drop-in that sorts before ours and turns passwords back on must fail the ssh step.
 echo 'PasswordAuthentication yes' >/etc/ssh/sshd_config.d/00-weaker.conf
@@ -170,8 +173,8 @@ provision --only ssh
         it("runs all four steps, twice, without error", () => {
             const exits = [...runs.matchAll(/^exit=(\d+)$/gm)].map((m) => m[1]);
             assert.deepEqual(exits.slice(0, 2), ["0", "0"], `${runs}\n${read("provision.log")}`);
-            for (const step of ["ssh", "upgrades", "agent_user", "timezone"]) {
-                assert.equal((runs.match(new RegExp(`step \\d+/12 ${step}: ok`, "g")) ?? []).length, 2, step);
+            for (const step of ["ssh", "upgrades", "agent_user", "metadata", "timezone"]) {
+                assert.equal((runs.match(new RegExp(`step \\d+/13 ${step}: ok`, "g")) ?? []).length, 2, step);
             }
         });
 
@@ -181,6 +184,20 @@ provision --only ssh
             assert.doesNotMatch(read("groups"), /\b(sudo|admin|wheel)\b/);
             assert.equal(read("homes"), "/home/openclaw 750 openclaw:openclaw\n/home/openclaw/.openclaw 700 openclaw:openclaw\n");
             assert.equal(read("linger").trim(), "openclaw");
+        });
+
+        it("puts the metadata block for the agent's uid into ufw's before.rules, ahead of every ufw rule (loopback included)", () => {
+            const uid = read("passwd").split(":")[2];
+            assert.equal(
+                read("metadata-block"),
+                [
+                    "# openclaw-vps metadata block: begin (provision.sh)",
+                    `-A ufw-before-output -d 169.254.169.254/32 -m owner --uid-owner ${uid} -j REJECT`,
+                    "# openclaw-vps metadata block: end",
+                    "",
+                ].join("\n"),
+            );
+            assert.equal(read("before-rules-first"), `-A ufw-before-output -d 169.254.169.254/32 -m owner --uid-owner ${uid} -j REJECT\n`);
         });
 
         it("sets the time zone and turns unattended upgrades on", () => {

@@ -108,7 +108,7 @@ describe("UFW step of provision.sh, in a private network namespace", () => {
         const runs = fs.existsSync(path.join(work.dir, "runs.out")) ? read("runs.out") : "";
         const log = fs.existsSync(path.join(work.dir, "provision.log")) ? read("provision.log") : "";
         assert.equal(result.status, 0, `${result.stderr}\n${runs}\n${log}`);
-        assert.equal((runs.match(/step 2\/12 ufw: ok/g) ?? []).length, 2, runs);
+        assert.equal((runs.match(/step 2\/13 ufw: ok/g) ?? []).length, 2, runs);
         assert.ok(!fs.existsSync(path.join(work.dir, "provision.status")), "--only must leave the status file alone");
     });
 

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CONTRACT_ENV_FILE } from "../helpers/contract";
 import { requireTool, tempDir, WAIT_SCRIPT } from "../helpers/provisioning";
+import { parseHostFacts } from "../../components/render/host-facts";
 
 interface Waited {
     status: number | null;
@@ -127,5 +128,32 @@ describe("wait-provisioned.sh", () => {
         } finally {
             fs.rmSync(resultFile, { force: true });
         }
+    });
+    it("ends a success with the host's memory (HOST-FACTS): MemTotal, or a lower memory-cgroup limit (v2 or v1)", async () => {
+        fs.writeFileSync(statusFile, status({ step: "13/13", name: "done", state: "done" }));
+        const meminfo = path.join(work.dir, "meminfo");
+        // A "2 GB" droplet: 1.9 GiB of MemTotal.
+        fs.writeFileSync(meminfo, "MemTotal:        2014108 kB\nMemFree:          900000 kB\n");
+        const cgroups = path.join(work.dir, "cgroup");
+        fs.mkdirSync(path.join(cgroups, "memory"), { recursive: true });
+        const facts = async (v2: string, v1: string) => {
+            fs.writeFileSync(path.join(cgroups, "memory.max"), v2);
+            fs.writeFileSync(path.join(cgroups, "memory", "memory.limit_in_bytes"), v1);
+            const result = await wait([], { MEMINFO: meminfo, CGROUP_ROOT: cgroups });
+            assert.equal(result.status, 0, result.stderr);
+            return parseHostFacts(result.stdout).memTotalMb;
+        };
+        assert.equal(await facts("max\n", "9223372036854771712\n"), 1966, "no limit: MemTotal (2014108 kB = 1966 MiB)");
+        assert.equal(await facts(`${1024 * 1024 * 1024}\n`, "9223372036854771712\n"), 1024, "a container capped at 1 GiB (cgroup v2)");
+        assert.equal(await facts("max\n", `${1536 * 1024 * 1024}\n`), 1536, "a container capped at 1.5 GiB (cgroup v1)");
+    });
+
+    it("repeats what provision.sh said needs a restart, before the facts", async () => {
+        fs.writeFileSync(statusFile, status({ step: "13/13", name: "done", state: "done" }));
+        const log = path.join(work.dir, "restart.log");
+        fs.writeFileSync(log, "2026-11-26T06:00:00Z [openclaw-vps provision] needs a restart (...): cron.service\n");
+        const result = await wait([], { PROVISION_LOG: log });
+        assert.match(result.stdout, /^wait-provisioned: needs a restart \(\.\.\.\): cron\.service$/m);
+        assert.match(result.stdout, /\nHOST-FACTS mem_total_mb=\d+\n$/);
     });
 });

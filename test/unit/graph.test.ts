@@ -152,6 +152,21 @@ describe("hetzner (the default) with token auth", () => {
         assert.equal(push.inputs.triggers[2], "[secret]");
     });
 
+    test("the wait carries its timeout in the script (provisionTimeoutMinutes, default 30) and reruns on a resize", () => {
+        const wait = rows.find((r) => r.name === "openclaw-host-wait-provisioned")!;
+        assert.equal(wait.inputs.create, "sudo -n bash -s", "nothing but the fixed command on the command line");
+        assert.match(wait.inputs.stdin, /^#!\/usr\/bin\/env bash\nexport WAIT_TIMEOUT_SECONDS='1800'\n/);
+        assert.deepEqual(wait.inputs.triggers.slice(1), ["cx23"], "a new server type means the host's memory is read again");
+    });
+
+    test("without the host's facts (the plan has no host), the gateway unit's budget is the server type's nominal size", () => {
+        const host = one(rows, "openclaw-vps:index:AgentHost");
+        const unit = (host.inputs.files as { path: string; content: string }[]).find((f) => f.path.endsWith("/openclaw-gateway.service"))!;
+        // cx23: 4096 MB nominal.
+        assert.match(unit.content, /^MemoryHigh=3008M$/m);
+        assert.match(unit.content, /^MemoryMax=3584M$/m);
+    });
+
     test("no secret value appears anywhere in the plan's inputs", () => assertNoSecretValues(rows));
 });
 

@@ -11,6 +11,8 @@ import { workspaceFiles } from "../../components/render/workspace";
 import { HOST_SENTINELS as SENTINELS, sampleHostInput } from "../helpers/push";
 import { CHANNEL_SENTINELS } from "../helpers/openclaw-runtime";
 import { channelSecretKeys, channelsFromSettings, hostBundleInput, PLACEHOLDER_SECRETS } from "../../components/host";
+import { parseHostFacts } from "../../components/render/host-facts";
+import { gatewayMemoryBudget } from "../../components/render/gateway-unit";
 import { parseSettings } from "../../components/settings";
 import { readStackConfig } from "../../scripts/lib/stack-config";
 
@@ -56,7 +58,12 @@ test("secrets live only in the 0600 secret files, never in config, units or scri
         .filter((f) => f.secret)
         .map((f) => f.path)
         .sort();
-    assert.deepEqual(secretFiles, ["/etc/cloudflared/tunnel.env", "/etc/openclaw-vps/rclone.conf", "/home/openclaw/.openclaw/.env"]);
+    assert.deepEqual(secretFiles, [
+        "/etc/cloudflared/tunnel.env",
+        "/etc/openclaw-vps/alerts.env",
+        "/etc/openclaw-vps/rclone.conf",
+        "/home/openclaw/.openclaw/.env",
+    ]);
     for (const f of bundle.files) {
         for (const [name, value] of Object.entries(SENTINELS)) {
             if (f.content.includes(value)) assert.ok(f.secret, `${name} is in the non-secret file ${f.path}`);
@@ -68,6 +75,10 @@ test("secrets live only in the 0600 secret files, never in config, units or scri
     assert.match(env, new RegExp(`^ANTHROPIC_API_KEY=${SENTINELS.llmApiKey}$`, "m"));
     assert.match(env, new RegExp(`^VOYAGE_API_KEY=${SENTINELS.embeddingApiKey}$`, "m"));
     assert.equal(bundle.files.find((f) => f.path === "/etc/cloudflared/tunnel.env")!.content, `TUNNEL_TOKEN=${SENTINELS.tunnelToken}\n`);
+    const alerts = bundle.files.find((f) => f.path === "/etc/openclaw-vps/alerts.env")!.content;
+    assert.match(alerts, new RegExp(`^ALERT_TELEGRAM_BOT_TOKEN=${SENTINELS.alertBotToken}$`, "m"));
+    assert.match(alerts, /^ALERT_TELEGRAM_CHAT_ID=123456789$/m);
+    assert.ok(alerts.includes(`ALERT_NTFY_URL=${SENTINELS.alertNtfyUrl}\n`));
     const script = renderBundleScript(bundle);
     for (const value of Object.values(SENTINELS)) assert.ok(!script.includes(value), "no secret in plain in the script");
     const digests = JSON.stringify(bundleDigests(bundle));
@@ -97,7 +108,7 @@ test("restarts are wired: config, secrets and unit restart the gateway; token an
     assert.equal(bundle.readiness?.url, "http://127.0.0.1:18789/readyz");
     assert.deepEqual(
         bundle.services?.map((s) => `${s.scope}:${s.unit}`),
-        ["system:cloudflared.service", "system:openclaw-backup.timer", "user:openclaw-gateway.service"],
+        ["system:cloudflared.service", "system:openclaw-backup.timer", "system:openclaw-watchdog.timer", "user:openclaw-gateway.service"],
     );
     assert.deepEqual(bundle.pluginInstaller, {
         script: "/opt/openclaw-vps/bin/install-plugins.sh",
@@ -211,4 +222,20 @@ test("settings to bundle: the channels with ids are configured; their tokens (an
     assert.deepEqual(channelSecretKeys(settings), ["telegramBotToken"]);
     const input = hostBundleInput(settings, { ...PLACEHOLDER_SECRETS, channels: CHANNEL_SENTINELS });
     assert.deepEqual(input.secrets.channels, { telegramBotToken: CHANNEL_SENTINELS.telegramBotToken });
+});
+
+test("the gateway's memory budget follows the memory the host reported (HOST-FACTS), not the type's nominal size", () => {
+    const config = readStackConfig("prod", { set: ["provider=digitalocean", "region=fra1", "serverType=s-2vcpu-2gb"] }).config;
+    const { settings } = parseSettings(config, { allowPlainSecrets: true });
+    assert.equal(settings.serverMemoryMb, 2048);
+    const unitFor = (hostMemoryMb?: number) => hostBundleInput(settings, PLACEHOLDER_SECRETS, { hostMemoryMb }).gatewayUnit;
+    // A "2 GB" droplet reports about 1.9 GiB of MemTotal: 384 MB stay with the OS, not 2048 - 1664 = 384 of a phantom 2048.
+    const real = parseHostFacts("wait-provisioned: provisioning done\nHOST-FACTS mem_total_mb=1966\n").memTotalMb;
+    assert.equal(real, 1966);
+    assert.deepEqual(gatewayMemoryBudget(1966), { heapMb: 960, memoryHighMb: 1280, memoryMaxMb: 1536 });
+    assert.match(unitFor(real), /^MemoryHigh=1280M\nMemoryMax=1536M$/m);
+    assert.match(unitFor(real), /^Environment=NODE_OPTIONS=--max-old-space-size=960$/m);
+    assert.match(unitFor(undefined), /^MemoryHigh=1408M\nMemoryMax=1664M$/m, "no facts (the plan): the nominal 2048 MB");
+    assert.deepEqual(parseHostFacts("no facts line\n"), {});
+    assert.deepEqual(parseHostFacts("HOST-FACTS mem_total_mb=lots\n"), {});
 });

@@ -2,7 +2,12 @@
 // no secret ever reaches the JSON, HEARTBEAT.md drives the heartbeat, and a missing embedding key degrades loudly.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PROJECT_ROOT } from "../../components/core/pins";
+import { settingSpecs } from "../../components/settings";
 import {
+    DEFAULT_MEMORY_SEARCH_PROVIDER,
     GATEWAY_SECRET_ENV,
     LLM_PROVIDERS,
     LLM_PROVIDER_SPECS,
@@ -110,8 +115,20 @@ test("plugins: Voyage embeddings need @openclaw/voyage-provider pinned to the Op
     assert.equal(bundled.config.plugins, undefined);
 });
 
+test("the default embedding provider is OpenAI's, bundled in the pinned OpenClaw: a default deploy installs no plugin", () => {
+    assert.equal(DEFAULT_MEMORY_SEARCH_PROVIDER, "openai");
+    const { config, plugins, env } = render({ memorySearch: { hasEmbeddingKey: true } });
+    assert.equal(config.memory.search.provider, "openai");
+    assert.deepEqual(plugins, [], "nothing to install, so nothing that can fail to install");
+    assert.ok(env.includes("OPENAI_API_KEY"));
+    // Bundled: the pinned package carries the provider itself.
+    const extension = path.join(PROJECT_ROOT, "node_modules", "openclaw", "dist", "extensions", "openai");
+    assert.ok(fs.existsSync(extension), `${extension} is missing: is OpenAI still bundled in this OpenClaw?`);
+    assert.equal(settingSpecs().memorySearchProvider.default, "openai");
+});
+
 test("memory search: the guide's numbers in the 2026.9.6 keys, key via SecretRef", () => {
-    const { config, env, warnings } = render({ memorySearch: { hasEmbeddingKey: true } });
+    const { config, env, warnings } = render({ memorySearch: { provider: "voyage", hasEmbeddingKey: true } });
     assert.deepEqual(config.memory.search, {
         enabled: true,
         provider: "voyage",
@@ -144,7 +161,7 @@ test("no embedding key: a loud warning and keyword-only (provider none), no key 
     assert.deepEqual(chosen.warnings, [], "keyword-only by choice is not a warning");
 });
 
-test("heartbeat: every, active hours in the operator's timezone, prompt = HEARTBEAT.md", () => {
+test("heartbeat: every, active hours in the operator's timezone, prompt = HEARTBEAT.md, isolated and light (the cost guard)", () => {
     const checklist = "# Heartbeat\n\n- Check disk usage\n- Review today's notes\n\nIf nothing needs attention, reply NO_REPLY.\n";
     const { config } = render({
         timezone: "Asia/Tokyo",
@@ -154,6 +171,8 @@ test("heartbeat: every, active hours in the operator's timezone, prompt = HEARTB
         every: "45m",
         target: "last",
         prompt: checklist.trim(),
+        isolatedSession: true,
+        lightContext: true,
         activeHours: { start: "07:30", end: "23:00", timezone: "Asia/Tokyo" },
     });
     assert.equal(render({ heartbeat: { checklist: "- x" } }).config.agents.defaults.heartbeat.every, "30m", "default 30m");

@@ -22,6 +22,7 @@ import { PROJECT_ROOT } from "../../components/core/pins";
 import { fromPlan, runPolicies, TestResource } from "../helpers/policy";
 import { planJson, PlanRow } from "../helpers/plan";
 import { providerSpec } from "../../components/providers";
+import { gzipDeterministic } from "../../components/render/user-data";
 
 const HETZNER = providerSpec("hetzner").resourceTypes;
 const DIGITALOCEAN = providerSpec("digitalocean").resourceTypes;
@@ -254,6 +255,16 @@ describe("no-secret-in-user-data", () => {
         ];
         for (const [text, expected] of cases) assert.match((await messages(noSecretInUserData, [server(text)])).join("\n"), expected, text);
         assert.match((await messages(noSecretInUserData, [server("#" + "x".repeat(33 * 1024))]))[0], /Hetzner Cloud accepts at most 32768/);
+        // A secret inside a gzipped file (encoding: gz+b64, as provision.sh travels) is found too.
+        const hidden = gzipDeterministic("#!/bin/bash\nexport ANTHROPIC_API_KEY=sk-ant-api03-abcdefghijklmnop\n").toString("base64");
+        assert.match(
+            (
+                await messages(noSecretInUserData, [
+                    server(`#cloud-config\nwrite_files:\n- path: /x\n  encoding: gz+b64\n  content: "${hidden}"\n`),
+                ])
+            ).join("\n"),
+            /an Anthropic API key/,
+        );
         assert.deepEqual(secretShapesIn("OPENCLAW_GATEWAY_TOKEN is read from ~/.openclaw/.env"), []);
     });
 });

@@ -89,6 +89,16 @@ test("a timezone that is not an IANA zone is rejected", () => {
     assert.equal(parseSettings({ ...example(), [`${NAMESPACE}:timezone`]: "Europe/Berlin" }).settings.timezone, "Europe/Berlin");
 });
 
+test("a legacy timezone (tzdata-legacy on Ubuntu 24.04) is accepted as the zone it links to; names only ICU knows are refused", () => {
+    const zone = (value: string) => parseSettings({ ...example(), [`${NAMESPACE}:timezone`]: value }).settings.timezone;
+    assert.equal(zone("US/Eastern"), "America/New_York");
+    assert.equal(zone("Japan"), "Asia/Tokyo");
+    assert.equal(zone("Europe/Kiev"), "Europe/Kyiv");
+    assert.equal(zone("UTC"), "UTC");
+    // Node's Intl accepts these, tzdata has no such file: provision.sh could never set them.
+    for (const icuOnly of ["IST", "US/Pacific-New", "SystemV/EST5"]) assertRejected("timezone", icuOnly, /IANA time zone/);
+});
+
 test("an unknown provider is rejected with a suggestion", () => {
     const p = assertRejected("provider", "hetzer", /one of hetzner, digitalocean/);
     assert.match(p.expected, /did you mean hetzner/);

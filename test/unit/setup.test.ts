@@ -238,11 +238,16 @@ test("npm run deploy takes a snapshot before updating a live server, warns and g
     };
     const run = (args: string[]) =>
         new Promise<{ code: number | null; out: string }>((resolve) => {
-            const child = spawn(process.execPath, ["--import", "tsx", "scripts/deploy.ts", "--stack", "deploy-test", "--yes", ...args], {
-                cwd: PROJECT_ROOT,
-                env,
-                stdio: ["ignore", "pipe", "pipe"],
-            });
+            // The account checks are preflight.test.ts's (and the next test's); this one is about the snapshot.
+            const child = spawn(
+                process.execPath,
+                ["--import", "tsx", "scripts/deploy.ts", "--stack", "deploy-test", "--yes", "--skip-preflight", ...args],
+                {
+                    cwd: PROJECT_ROOT,
+                    env,
+                    stdio: ["ignore", "pipe", "pipe"],
+                },
+            );
             let out = "";
             child.stdout.on("data", (d) => (out += d));
             child.stderr.on("data", (d) => (out += d));
@@ -266,6 +271,55 @@ test("npm run deploy takes a snapshot before updating a live server, warns and g
             calls,
             /ARGV up --replace urn:pulumi:deploy-test::openclaw-vps::hcloud:index\/server:Server::openclaw-server-server --replace urn:\S+::openclaw-host-gateway-token --yes --skip-preview/,
         );
+    } finally {
+        fs.rmSync(stackFile, { force: true });
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+});
+
+test("npm run deploy checks the accounts first and stops before anything is created when one is not ready", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-preflight-"));
+    const stackFile = path.join(PROJECT_ROOT, "Pulumi.preflight-test.yaml");
+    const log = path.join(dir, "calls.log");
+    const fake = path.join(dir, "pulumi");
+    // A stand-in Pulumi CLI with a new stack: it records every call; `config get` finds no token in the stack.
+    fs.writeFileSync(fake, ["#!/usr/bin/env bash", `printf 'ARGV %s\\n' "$*" >> ${JSON.stringify(log)}`, "exit 0"].join("\n") + "\n", {
+        mode: 0o755,
+    });
+    const complete =
+        fs
+            .readFileSync(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "utf8")
+            .replace("agent.example.com", "agent.mydomain.dev")
+            .replace("0123456789abcdef0123456789abcdef", "c".repeat(32))
+            .replace("fedcba9876543210fedcba9876543210", "d".repeat(32))
+            .replace("accessTeamName: example", "accessTeamName: myteam")
+            .replace("you@example.com\n", "me@mydomain.dev\n")
+            .replace(/ you@example\.com$/m, " me@laptop")
+            .replace("203.0.113.7/32", "81.2.69.160/32")
+            .replace("    - 2001:db8:1234::/48\n", "") +
+        "  openclaw-vps:llmApiKey:\n    secure: v1:AAAA\n  hcloud:token:\n    secure: v1:BBBB\n  cloudflare:apiToken:\n    secure: v1:CCCC\n";
+    fs.writeFileSync(stackFile, complete);
+    const env: NodeJS.ProcessEnv = { ...process.env, OPENCLAW_VPS_PULUMI: fake, PULUMI_CONFIG_PASSPHRASE: "x" };
+    delete env.HCLOUD_TOKEN;
+    delete env.CLOUDFLARE_API_TOKEN;
+    try {
+        // No token reaches the checks, so none of them calls out: this test touches no network.
+        const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/deploy.ts", "--stack", "preflight-test", "--yes"], {
+            cwd: PROJECT_ROOT,
+            env,
+            encoding: "utf8",
+            timeout: 300_000,
+        });
+        const out = `${result.stdout}${result.stderr}`;
+        assert.equal(result.status, 1, out);
+        assert.match(out, /Checking the accounts before anything is created \(npm run preflight\)/);
+        assert.match(out, /✗ Cloudflare token is active: no Cloudflare token/);
+        assert.match(out, /✗ Hetzner token works, with Read & Write: no Hetzner token/);
+        assert.match(out, / {4}fix: .*Security > API tokens/);
+        assert.match(out, /the accounts are not ready .*nothing was created\. --skip-preflight skips the checks/);
+        const calls = fs.readFileSync(log, "utf8");
+        assert.match(calls, /ARGV config get cloudflare:apiToken/, "it looked for the stack's own token");
+        assert.doesNotMatch(calls, /ARGV up\b/, "pulumi up never ran");
     } finally {
         fs.rmSync(stackFile, { force: true });
         fs.rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,11 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { gunzipSync } from "node:zlib";
+import { CLOUDFLARE_APT_KEY_FINGERPRINT } from "../../components/core/pins";
 import {
+    decodeWriteFiles,
+    gzipDeterministic,
     HOST_PATHS,
     PUBLIC_MIRRORS,
     renderProvisionEnv,
@@ -42,12 +46,24 @@ describe("renderUserData", () => {
         assert.equal(text, fs.readFileSync(SNAPSHOT, "utf8"), "user data changed: review, then UPDATE_SNAPSHOTS=1");
     });
 
-    it("stays below Hetzner's 32 KiB user data limit, for both example inputs", () => {
+    it("stays within the 20 KB budget (Hetzner accepts 32 KiB), for both example inputs, provision.sh gzipped", () => {
+        assert.equal(USER_DATA_LIMIT_BYTES, 20_000);
         for (const input of [EXAMPLE_USER_DATA_INPUT, ALTERNATE_USER_DATA_INPUT]) {
             const bytes = Buffer.byteLength(renderUserData(input), "utf8");
-            assert.ok(bytes < USER_DATA_LIMIT_BYTES, `${bytes} bytes`);
-            assert.equal(USER_DATA_LIMIT_BYTES, 32768);
+            assert.ok(bytes <= USER_DATA_LIMIT_BYTES, `${bytes} bytes`);
+            // Uncompressed, provision.sh alone would not fit: the compression is what makes room.
+            assert.ok(Buffer.byteLength(readHostFile("provision.sh")) > USER_DATA_LIMIT_BYTES - bytes);
         }
+    });
+
+    it("gzips provision.sh the same way everywhere: standard gzip (node:zlib reads it), no name, mtime 0, OS Unix", () => {
+        const script = readHostFile("provision.sh");
+        const packed = gzipDeterministic(script);
+        assert.equal(gunzipSync(packed).toString("utf8"), script, "an independent gunzip gets the script back");
+        assert.deepEqual([...packed.subarray(0, 4)], [0x1f, 0x8b, 8, 0], "gzip, deflate, no FNAME/FEXTRA/FCOMMENT flags");
+        assert.equal(packed.readUInt32LE(4), 0, "mtime 0: the clock never changes user data");
+        assert.equal(packed[9], 3, "OS byte 3 (Unix) on every platform");
+        assert.deepEqual(gzipDeterministic(script), packed);
     });
 
     it("is stable: the same input renders the same bytes, a changed input changes them", () => {
@@ -81,7 +97,8 @@ describe("renderUserData", () => {
         };
         const everything = { ...EXAMPLE_USER_DATA_INPUT, ...secrets, secrets: { ...secrets } };
         for (const input of [everything, { ...ALTERNATE_USER_DATA_INPUT, ...secrets }]) {
-            const text = renderUserData(input);
+            // What the host gets, decoded: a secret inside the gzipped script would not show in the raw text.
+            const text = [renderUserData(input), ...decodeWriteFiles(parsed(renderUserData(input))).map((f) => f.content)].join("\n");
             const env = renderProvisionEnv(input);
             for (const [name, value] of Object.entries(secrets)) {
                 for (const form of [value, Buffer.from(value).toString("base64"), "SENTINEL"]) {
@@ -110,7 +127,7 @@ describe("renderUserData", () => {
     it("writes the host contract, provision.env, the sshd drop-in and provision.sh byte for byte, then runs provision.sh last", () => {
         for (const input of [EXAMPLE_USER_DATA_INPUT, ALTERNATE_USER_DATA_INPUT]) {
             const config = parsed(renderUserData(input));
-            const byPath = new Map(config.write_files.map((f) => [f.path, f]));
+            const byPath = new Map(decodeWriteFiles(config).map((f) => [f.path, f]));
             assert.deepEqual(
                 [...byPath.keys()],
                 [HOST_PATHS.contractEnv, HOST_PATHS.provisionEnv, HOST_PATHS.sshdHardening, HOST_PATHS.provisionScript],
@@ -119,7 +136,11 @@ describe("renderUserData", () => {
             assert.equal(byPath.get(HOST_PATHS.provisionEnv)?.content, renderProvisionEnv(input));
             assert.equal(byPath.get(HOST_PATHS.sshdHardening)?.content, renderSshdHardening({ adminUser: input.adminUser }));
             assert.equal(byPath.get(HOST_PATHS.provisionScript)?.content, readHostFile("provision.sh"));
+            assert.equal(byPath.get(HOST_PATHS.provisionScript)?.encoding, "gz+b64");
             assert.equal(byPath.get(HOST_PATHS.provisionScript)?.permissions, "0755");
+            for (const small of [HOST_PATHS.contractEnv, HOST_PATHS.provisionEnv, HOST_PATHS.sshdHardening]) {
+                assert.equal(byPath.get(small)?.encoding, undefined, `${small} stays readable in user data`);
+            }
             for (const file of config.write_files) assert.equal(file.owner, "root:root");
             assert.deepEqual(config.runcmd, [["bash", HOST_PATHS.provisionScript]], "one entry: its exit status is the stage's");
         }
@@ -135,7 +156,7 @@ describe("renderUserData", () => {
             nodeMajor: 24.5,
             openclawVersion: "latest",
             sshPublicKey: "ssh-ed25519 AAAA\nruncmd: [reboot]",
-            mirrors: { npmRegistry: "https://registry.example/$(id)" },
+            mirrors: { npmRegistry: "https://registry.example/$(id)", cloudflaredAptKeyFingerprint: "cc94b39c" },
         };
         assert.throws(
             () => renderUserData(bad),
@@ -149,6 +170,7 @@ describe("renderUserData", () => {
                     "openclawVersion",
                     "sshPublicKey",
                     "mirrors.npmRegistry",
+                    "mirrors.cloudflaredAptKeyFingerprint",
                 ]) {
                     assert.match(error.message, new RegExp(`${field.replace(".", "\\.")}:`), field);
                 }
@@ -177,6 +199,33 @@ describe("renderProvisionEnv", () => {
         assert.ok(lines.includes(`NODE_DIST_URL=${PUBLIC_MIRRORS.nodeDistUrl}`));
         assert.ok(lines.includes(`NPM_REGISTRY=${PUBLIC_MIRRORS.npmRegistry}`));
         assert.ok(!lines.some((l) => l.startsWith("AGENT_USER=")), "the agent user is the host contract's (contract.env), not a setting");
+    });
+
+    it("pins Cloudflare's signing key by fingerprint (the one in components/core/pins.ts) unless the stand-in says otherwise", () => {
+        assert.match(
+            renderProvisionEnv(EXAMPLE_USER_DATA_INPUT),
+            new RegExp(`^CLOUDFLARED_APT_KEY_FINGERPRINT=${CLOUDFLARE_APT_KEY_FINGERPRINT}$`, "m"),
+        );
+        assert.equal(CLOUDFLARE_APT_KEY_FINGERPRINT, "CC94B39C77AE7342A68B89628A682D308D4E5E73");
+        const standIn = renderProvisionEnv({ ...EXAMPLE_USER_DATA_INPUT, mirrors: { cloudflaredAptKeyFingerprint: "0".repeat(40) } });
+        assert.match(standIn, /^CLOUDFLARED_APT_KEY_FINGERPRINT=0{40}$/m);
+    });
+
+    it("writes a legacy time-zone name as the zone it links to (Ubuntu 24.04 has no US/Eastern without tzdata-legacy)", () => {
+        for (const [legacy, canonical] of [
+            ["US/Eastern", "America/New_York"],
+            ["GB", "Europe/London"],
+            ["Asia/Calcutta", "Asia/Kolkata"],
+            ["Europe/Kiev", "Europe/Kyiv"],
+            ["Iceland", "Atlantic/Reykjavik"],
+        ]) {
+            assert.match(renderProvisionEnv({ ...EXAMPLE_USER_DATA_INPUT, timezone: legacy }), new RegExp(`^TIMEZONE=${canonical}$`, "m"));
+        }
+        assert.match(renderProvisionEnv({ ...EXAMPLE_USER_DATA_INPUT, timezone: "Europe/Berlin" }), /^TIMEZONE=Europe\/Berlin$/m);
+        // Names only ICU knows (Node accepts them, tzdata has no such file) are refused before anything is created.
+        for (const icuOnly of ["IST", "US/Pacific-New", "SystemV/EST5"]) {
+            assert.throws(() => renderProvisionEnv({ ...EXAMPLE_USER_DATA_INPUT, timezone: icuOnly }), /timezone:/, icuOnly);
+        }
     });
 
     it("carries the stand-in VPS's local mirrors when given", () => {

@@ -137,12 +137,16 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         assert.deepEqual(result.v1.errors, []);
         assert.equal((await host.exec("grep -c Traceback /var/log/cloud-init.log", { allowFailure: true })).stdout.trim(), "0");
         const status = await host.exec('. /var/lib/openclaw-vps/provision.status && echo "$state $name $step"');
-        assert.equal(status.stdout.trim(), "done done 12/12");
+        assert.equal(status.stdout.trim(), "done done 13/13");
         assert.match(firstDeploy.wait.stdout, /state=done/);
+        assert.match(firstDeploy.wait.stdout, /^HOST-FACTS mem_total_mb=\d+$/m);
 
-        const bundle = deployBundle(plan.settings);
+        const bundle = deployBundle(plan.settings, undefined, firstDeploy.hostMemoryMb);
         const summary = firstDeploy.push.summary!;
-        assert.equal(summary.created, bundle.files.length, firstDeploy.push.stdout);
+        // Every file is new but contract.env, which user data already wrote with the same bytes, owner and mode.
+        assert.equal(summary.created, bundle.files.length - 1, firstDeploy.push.stdout);
+        assert.equal(summary.kept, 1, firstDeploy.push.stdout);
+        assert.doesNotMatch(firstDeploy.push.stdout, /created \/etc\/openclaw-vps\/contract\.env/);
         assert.equal(summary.changed + summary.fixed, 0);
         assert.deepEqual([...summary.restarted].sort(), ["cloudflared.service", "openclaw-backup.timer", "openclaw-gateway.service"]);
         assert.match(firstDeploy.push.stdout, /gateway ready after \d+s/);
@@ -186,8 +190,14 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         // From the network (this side of the bridge, to the container's address): nothing answers.
         assert.equal(await answersWithin(host.forwardedPort(gatewayPort()), 3_000), false, "the gateway port answers from the network");
 
-        // The memory limits of the unit are the budget for this server type.
-        const budget = gatewayMemoryBudget(plan.settings.serverMemoryMb ?? 2048);
+        // The memory limits of the unit are the budget for the memory the host reported (MemTotal, or the container's
+        // memory-cgroup limit), not for the server type's nominal size.
+        const reported = Number((await host.exec("awk '$1 == \"MemTotal:\" { print int($2 / 1024) }' /proc/meminfo")).stdout.trim());
+        assert.ok(
+            firstDeploy.hostMemoryMb !== undefined && firstDeploy.hostMemoryMb <= reported,
+            `${firstDeploy.hostMemoryMb} vs ${reported}`,
+        );
+        const budget = gatewayMemoryBudget(firstDeploy.hostMemoryMb);
         const limits = await host.exec(`${agentSystemctl()} show -p MemoryHigh -p MemoryMax openclaw-gateway.service`);
         assert.match(limits.stdout, new RegExp(`^MemoryHigh=${budget.memoryHighMb * 1024 * 1024}$`, "m"));
         assert.match(limits.stdout, new RegExp(`^MemoryMax=${budget.memoryMaxMb * 1024 * 1024}$`, "m"));
@@ -261,7 +271,7 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
             { changed: 0, created: 0, fixed: 0, restarted: [], started: [] },
             again.push.stdout,
         );
-        assert.equal(summary.kept + summary.agentKept, deployBundle(plan.settings).files.length);
+        assert.equal(summary.kept + summary.agentKept, deployBundle(plan.settings, undefined, firstDeploy.hostMemoryMb).files.length);
         assert.equal((await gatewayProcess(host)).mainPid, before.mainPid, "the gateway was restarted");
         assert.match(again.push.stdout, /first-boot restore already done/);
     });
