@@ -97,6 +97,11 @@ export function deployPlan(settings: Settings): DeployPlan {
 export interface DeployOptions {
     /** The Telegram Bot API and LLM stand-ins (standin/telegram.ts, standin/llm.ts) the agent talks to instead. */
     standIn?: StandInEndpoints;
+    /**
+     * How long the push waits for /readyz (production: 180 s). A test on a loaded machine gives a deadline that holds
+     * at a 10x slowdown; the mechanism is the same.
+     */
+    readyTimeoutSeconds?: number;
 }
 
 /**
@@ -114,6 +119,7 @@ export function deployBundleInput(
     return {
         ...input,
         openclaw: options.standIn ? { ...input.openclaw, standIn: options.standIn } : input.openclaw,
+        ...(options.readyTimeoutSeconds ? { readyTimeoutSeconds: options.readyTimeoutSeconds } : {}),
         backup: { ...input.backup, rclone: { ...input.backup.rclone, endpoint: STANDIN_S3_ENDPOINT } },
     };
 }

@@ -59,6 +59,8 @@ const STAND_INS: DeployOptions = {
         telegramApiRoot: `http://${STANDIN_NETWORK.gateway}:${TELEGRAM_PORT}`,
         llm: { baseUrl: `http://${STANDIN_NETWORK.gateway}:${LLM_PORT}/v1`, model: "standin-1" },
     },
+    // A cold gateway start takes 1-3 minutes on a loaded 2-core machine: a deadline that holds at 10x.
+    readyTimeoutSeconds: 1200,
 };
 /** A bot token of BotFather's shape: the schema accepts it, the stand-in accepts only it. */
 const TELEGRAM_TOKEN = "7000000001:AAsentinelTurnTelegramTokenQ8x2Lm4Vb7Zk";
