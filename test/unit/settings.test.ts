@@ -267,7 +267,7 @@ test("channels: each channel with its token(s) and ids parses; the tokens stay s
 
 test("channels: malformed tokens are refused by key with the expected shape, never echoing the value", () => {
     const cases: [string, string, RegExp][] = [
-        ["telegramBotToken", "123456789-not-a-token", /@BotFather.*<bot id>:<secret>/],
+        ["telegramBotToken", "123456789-not-a-token", /BotFather prints it: <bot id>:/],
         ["discordBotToken", `Bot ${CHANNEL_SENTINELS.discordBotToken}`, /three dot-separated parts.*without a `Bot ` prefix/],
         ["slackBotToken", CHANNEL_SENTINELS.slackAppToken, /xoxb-/],
         ["slackAppToken", CHANNEL_SENTINELS.slackBotToken, /connections:write.*xapp-/],
