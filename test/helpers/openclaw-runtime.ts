@@ -57,6 +57,10 @@ export interface RunResult {
     stderr: string;
 }
 
+// A deadline for a hang, not a performance bound: OpenClaw commands take 2-30 s here; a machine loaded 15x (six test
+// runs on two cores) took over 60 s for one `security audit`.
+const DEFAULT_RUN_TIMEOUT_MS = 300_000;
+
 export function run(
     file: string,
     args: string[],
@@ -66,7 +70,12 @@ export function run(
         execFile(
             file,
             args,
-            { env: options.env ?? process.env, cwd: options.cwd, timeout: options.timeoutMs ?? 60_000, maxBuffer: 32 * 1024 * 1024 },
+            {
+                env: options.env ?? process.env,
+                cwd: options.cwd,
+                timeout: options.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
+                maxBuffer: 32 * 1024 * 1024,
+            },
             (error, stdout, stderr) => {
                 const code = error
                     ? typeof (error as NodeJS.ErrnoException).code === "number"

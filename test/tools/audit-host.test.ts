@@ -14,7 +14,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { gzipDeterministic } from "../../components/render/user-data";
 import { renderAuditScript } from "../../components/verify/checks";
-import { run, tempDir } from "../helpers/provisioning";
+import { requireTool, run, tempDir } from "../helpers/provisioning";
 
 const AGENT = "nobody"; // a user every test machine has; the check only reads files under its uid
 const MIB = 1024 * 1024;
@@ -142,5 +142,73 @@ describe("verify: user data holds none of the host's secrets, gzipped files incl
         const line = await auditUserData(withFile(`#!/bin/bash\nTOKEN=${SENTINEL}\n`));
         assert.match(line, /\tfail\tcritical\t.*contains: TUNNEL_TOKEN from \S*tunnel\.env/);
         assert.ok(!line.includes(SENTINEL), "the value is never printed");
+    });
+});
+
+// The restarts check reads what the agent's systemd says of the gateway (`systemctl --user show`, as the agent user,
+// PATH=/usr/local/bin:...). Here that systemd is a stand-in answering the properties systemd documents, bound over
+// /usr/local/bin in a private mount namespace (the machine's own directory is untouched): the real audit script
+// parses them.
+describe("verify and the watchdog: the gateway's restarts and a config error (exit 78)", () => {
+    let work: ReturnType<typeof tempDir>;
+    before(() => {
+        if (process.getuid?.() !== 0) throw new Error("the audit runs as root");
+        requireTool("unshare", "util-linux");
+        work = tempDir("audit-restarts");
+    });
+    after(() => work?.cleanup());
+
+    function auditRestarts(properties: string): string {
+        const bin = path.join(work.dir, `bin-${Math.random().toString(36).slice(2)}`);
+        fs.mkdirSync(bin, { mode: 0o755 });
+        fs.chmodSync(bin, 0o755);
+        fs.writeFileSync(path.join(bin, "systemctl"), `#!/bin/sh\ncat <<'PROPS'\n${properties}\nPROPS\n`, { mode: 0o755 });
+        const script = renderAuditScript({
+            adminUser: "ops",
+            agentUser: AGENT,
+            gatewayPort: 18789,
+            backupSchedule: "hourly",
+            metadataPaths: ["/hetzner/v1/userdata"],
+            only: ["restarts"],
+        });
+        fs.writeFileSync(path.join(work.dir, "audit.sh"), script);
+        const result = run("unshare", [
+            "--mount",
+            "--propagation",
+            "private",
+            "bash",
+            "-c",
+            'mount --bind "$1" /usr/local/bin && exec bash "$2"',
+            "bash",
+            bin,
+            path.join(work.dir, "audit.sh"),
+        ]);
+        assert.equal(result.status, 0, result.stderr);
+        const line = result.stdout.split("\n").find((l) => l.startsWith("AUDIT\tgateway-restarts\t"));
+        assert.ok(line, result.stdout + result.stderr);
+        return line;
+    }
+
+    const now = () => Math.floor(Date.now() / 1000);
+
+    it("a gateway that exited 78 is a critical failure that says why systemd gave up", () => {
+        const line = auditRestarts(`NRestarts=0\nExecMainStatus=78\nResult=exit-code\nActiveEnterTimestamp=@${now() - 7200}`);
+        assert.match(line, /\tfail\tcritical\tthe gateway exited 78 \(a config error\): systemd will not restart it; `sudo journalctl/);
+    });
+
+    it("a restart within the window is a warning with the count and the result", () => {
+        const line = auditRestarts(`NRestarts=3\nExecMainStatus=0\nResult=success\nActiveEnterTimestamp=@${now() - 120}`);
+        assert.match(
+            line,
+            /\tfail\twarning\tsystemd restarted the gateway \d+ min ago \(3 restarts since it was started; last result: success\)/,
+        );
+    });
+
+    it("restarts long ago pass; a silent systemd is a skip, never a pass", () => {
+        assert.match(
+            auditRestarts(`NRestarts=3\nExecMainStatus=0\nResult=success\nActiveEnterTimestamp=@${now() - 86_400}`),
+            /\tpass\tcritical\tno automatic restart in the last 10 min \(3 since the unit was started\)/,
+        );
+        assert.match(auditRestarts(""), /\tskip\tcritical\tthe agent's systemd does not answer/);
     });
 });

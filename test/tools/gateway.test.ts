@@ -34,7 +34,7 @@ const sha256 = (file: string) => crypto.createHash("sha256").update(fs.readFileS
 
 /** Runs a command inside the test's network namespace. */
 function inNetns(args: string[], env: NodeJS.ProcessEnv = {}) {
-    return run("ip", ["netns", "exec", netns, "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...args], { timeoutMs: 60_000 });
+    return run("ip", ["netns", "exec", netns, "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...args], { timeoutMs: 300_000 });
 }
 
 /** One HTTP request from inside the namespace (Node's fetch, so no curl is needed). */

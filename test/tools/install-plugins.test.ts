@@ -57,8 +57,10 @@ const configHash = () =>
 const hashBefore = configHash();
 
 function installPlugins(args: string[]) {
+    // A deadline for a hang, not a performance bound: a cold npm install of a plugin takes 20-60 s, 300 s on a
+    // machine loaded 15x; allow 20 minutes.
     return run("bash", [script, ...args], {
-        timeoutMs: 300_000,
+        timeoutMs: 1_200_000,
         env: {
             ...process.env,
             AGENT_USER: AGENT,
@@ -103,7 +105,7 @@ test("refuses unpinned specs and needs none to do nothing", async () => {
 
 test(
     "installs the pinned plugin as the agent user, where OpenClaw finds it, without touching the config",
-    { timeout: 300_000 },
+    { timeout: 1_260_000 },
     async () => {
         const started = Date.now();
         const result = await installPlugins([spec]);
@@ -121,7 +123,7 @@ test(
     },
 );
 
-test("a second run changes nothing", { timeout: 600_000 }, async () => {
+test("a second run changes nothing", { timeout: 1_260_000 }, async () => {
     const before = snapshot(path.join(stateDir, "npm"));
     const result = await installPlugins([spec]);
     assert.equal(result.code, 0, result.stderr);
@@ -130,7 +132,7 @@ test("a second run changes nothing", { timeout: 600_000 }, async () => {
     assert.equal(configHash(), hashBefore);
 });
 
-test("fails loudly when the deployed config enables a plugin that is not installed", { timeout: 600_000 }, async () => {
+test("fails loudly when the deployed config enables a plugin that is not installed", { timeout: 1_260_000 }, async () => {
     config.plugins.entries.voyage = { enabled: true };
     fs.writeFileSync(path.join(stateDir, "openclaw.json"), JSON.stringify(config, null, 2), { mode: 0o600 });
     spawnSync("chown", [`${AGENT}:`, path.join(stateDir, "openclaw.json")]);

@@ -98,7 +98,7 @@ test("negative controls: the guide's retired keys are rejected by the pinned Ope
 
 test(
     "security audit: token mode has no finding at warn or above; access mode only the inherent trusted-proxy ones",
-    { timeout: 600_000 },
+    { timeout: 900_000 },
     async () => {
         for (const auth of GATEWAY_AUTH_MODES) {
             const stateDir = path.join(dir, `state-${auth}`);

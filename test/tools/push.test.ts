@@ -520,7 +520,12 @@ test("the composed host bundle (buildHostBundle) applies with the contract's mod
         assert.deepEqual([st.owner, st.mode], [`${uid}:${uid}`, f.mode], f.path);
         assert.equal(read(root, f.path), f.content, f.path);
     }
-    assert.deepEqual(first.summary!.restarted.sort(), ["cloudflared.service", "openclaw-backup.timer", "openclaw-gateway.service"]);
+    assert.deepEqual(first.summary!.restarted.sort(), [
+        "cloudflared.service",
+        "openclaw-backup.timer",
+        "openclaw-gateway.service",
+        "openclaw-watchdog.timer",
+    ]);
     assert.match(first.stdout, /installing the provider plugins the config needs \(before the gateway starts\): none/);
 
     const beforeTree = treeStat(root);

