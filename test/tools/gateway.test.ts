@@ -111,80 +111,84 @@ const isLoopback = (address: string) =>
 let configHashBefore = "";
 const operatorFileHashes: Record<string, string> = {};
 
-test("setup: rendered config, workspace and .env in a temp HOME; the gateway starts in a private netns", { timeout: 1_200_000 }, async () => {
-    openclawBin();
-    fs.mkdirSync(workspaceDir, { recursive: true, mode: 0o700 });
-    fs.chmodSync(stateDir, 0o700);
-    const rendered = renderOpenclawConfig({
-        ...baseConfigInput(),
-        auth: "token",
-        port: PORT,
-        stateDir,
-        heartbeat: { checklist: heartbeatChecklist(), activeHours: { start: "08:00", end: "22:00" } },
-        memorySearch: { provider: "none", hasEmbeddingKey: false },
-    });
-    assert.deepEqual(rendered.plugins, [], "keyword-only search needs no plugin, so the gateway needs no network");
-    fs.writeFileSync(configPath, rendered.json, { mode: 0o600 });
-    configHashBefore = sha256(configPath);
-    const secrets: Record<string, string> = {};
-    for (const name of rendered.env) secrets[name] = SENTINEL_SECRETS[name as keyof typeof SENTINEL_SECRETS];
-    assert.deepEqual(Object.keys(secrets).sort(), ["ANTHROPIC_API_KEY", "OPENCLAW_GATEWAY_TOKEN"]);
-    fs.writeFileSync(path.join(stateDir, ".env"), renderGatewayEnvFile(secrets), { mode: 0o600 });
-    for (const file of workspaceFiles()) {
-        fs.mkdirSync(path.dirname(path.join(workspaceDir, file.path)), { recursive: true });
-        fs.writeFileSync(path.join(workspaceDir, file.path), file.content, { mode: file.mode });
-        operatorFileHashes[file.path] = sha256(path.join(workspaceDir, file.path));
-    }
-
-    const add = spawnSync("ip", ["netns", "add", netns]);
-    assert.equal(add.status, 0, `ip netns add: ${add.stderr}`);
-    assert.equal((await inNetns(["ip", "link", "set", "lo", "up"])).code, 0);
-
-    // Only PATH, HOME and the read-only switch: every secret must come from ~/.openclaw/.env via OpenClaw itself.
-    const start = () => {
-        const child = spawn(
-            "ip",
-            [
-                "netns",
-                "exec",
-                netns,
-                "env",
-                "-i",
-                `PATH=${process.env.PATH}`,
-                `HOME=${home}`,
-                "OPENCLAW_CONFIG_READONLY=1",
-                "NO_COLOR=1",
-                openclawBin(),
-                "gateway",
-                "run",
-            ],
-            { cwd: home, stdio: ["ignore", "pipe", "pipe"] },
-        );
-        child.stdout?.on("data", (d) => (gatewayOutput += d));
-        child.stderr?.on("data", (d) => (gatewayOutput += d));
-        return child;
-    };
-    gateway = start();
-    const started = Date.now();
-    let ready = { status: 0, body: "" };
-    let restarts = 0;
-    // A deadline for a mechanism, not a performance bound: cold starts of 5-80 s are normal, so allow 10x that. On a
-    // starved machine OpenClaw's own startup lease can time out (exit 78); the host's unit restarts it (Restart=always),
-    // and so does this test, twice at most.
-    while (Date.now() - started < 900_000) {
-        if (gateway.exitCode !== null) {
-            if (restarts >= 2) break;
-            restarts++;
-            gatewayOutput += `\n--- restart ${restarts} after exit ${gateway.exitCode} ---\n`;
-            gateway = start();
+test(
+    "setup: rendered config, workspace and .env in a temp HOME; the gateway starts in a private netns",
+    { timeout: 1_200_000 },
+    async () => {
+        openclawBin();
+        fs.mkdirSync(workspaceDir, { recursive: true, mode: 0o700 });
+        fs.chmodSync(stateDir, 0o700);
+        const rendered = renderOpenclawConfig({
+            ...baseConfigInput(),
+            auth: "token",
+            port: PORT,
+            stateDir,
+            heartbeat: { checklist: heartbeatChecklist(), activeHours: { start: "08:00", end: "22:00" } },
+            memorySearch: { provider: "none", hasEmbeddingKey: false },
+        });
+        assert.deepEqual(rendered.plugins, [], "keyword-only search needs no plugin, so the gateway needs no network");
+        fs.writeFileSync(configPath, rendered.json, { mode: 0o600 });
+        configHashBefore = sha256(configPath);
+        const secrets: Record<string, string> = {};
+        for (const name of rendered.env) secrets[name] = SENTINEL_SECRETS[name as keyof typeof SENTINEL_SECRETS];
+        assert.deepEqual(Object.keys(secrets).sort(), ["ANTHROPIC_API_KEY", "OPENCLAW_GATEWAY_TOKEN"]);
+        fs.writeFileSync(path.join(stateDir, ".env"), renderGatewayEnvFile(secrets), { mode: 0o600 });
+        for (const file of workspaceFiles()) {
+            fs.mkdirSync(path.dirname(path.join(workspaceDir, file.path)), { recursive: true });
+            fs.writeFileSync(path.join(workspaceDir, file.path), file.content, { mode: file.mode });
+            operatorFileHashes[file.path] = sha256(path.join(workspaceDir, file.path));
         }
-        ready = await httpInNetns("/readyz");
-        if (ready.status === 200) break;
-        await new Promise((r) => setTimeout(r, 500));
-    }
-    assert.equal(ready.status, 200, `gateway not ready (exit ${gateway.exitCode}):\n${gatewayOutput.slice(-4000)}`);
-    console.log(`# gateway ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-});
+
+        const add = spawnSync("ip", ["netns", "add", netns]);
+        assert.equal(add.status, 0, `ip netns add: ${add.stderr}`);
+        assert.equal((await inNetns(["ip", "link", "set", "lo", "up"])).code, 0);
+
+        // Only PATH, HOME and the read-only switch: every secret must come from ~/.openclaw/.env via OpenClaw itself.
+        const start = () => {
+            const child = spawn(
+                "ip",
+                [
+                    "netns",
+                    "exec",
+                    netns,
+                    "env",
+                    "-i",
+                    `PATH=${process.env.PATH}`,
+                    `HOME=${home}`,
+                    "OPENCLAW_CONFIG_READONLY=1",
+                    "NO_COLOR=1",
+                    openclawBin(),
+                    "gateway",
+                    "run",
+                ],
+                { cwd: home, stdio: ["ignore", "pipe", "pipe"] },
+            );
+            child.stdout?.on("data", (d) => (gatewayOutput += d));
+            child.stderr?.on("data", (d) => (gatewayOutput += d));
+            return child;
+        };
+        gateway = start();
+        const started = Date.now();
+        let ready = { status: 0, body: "" };
+        let restarts = 0;
+        // A deadline for a mechanism, not a performance bound: cold starts of 5-80 s are normal, so allow 10x that. On a
+        // starved machine OpenClaw's own startup lease can time out (exit 78); the host's unit restarts it (Restart=always),
+        // and so does this test, twice at most.
+        while (Date.now() - started < 900_000) {
+            if (gateway.exitCode !== null) {
+                if (restarts >= 2) break;
+                restarts++;
+                gatewayOutput += `\n--- restart ${restarts} after exit ${gateway.exitCode} ---\n`;
+                gateway = start();
+            }
+            ready = await httpInNetns("/readyz");
+            if (ready.status === 200) break;
+            await new Promise((r) => setTimeout(r, 500));
+        }
+        assert.equal(ready.status, 200, `gateway not ready (exit ${gateway.exitCode}):\n${gatewayOutput.slice(-4000)}`);
+        console.log(`# gateway ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    },
+);
 
 test("it listens on loopback only", async () => {
     const sockets = await listeners();
