@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseSettings } from "./components/settings";
 import { OpenClawAgent } from "./components/agent";
 import { sshAuthFromEnvironment } from "./components/ssh-auth";
+import { channelSecretKeys } from "./components/host";
 
 // Internal to @pulumi/pulumi but stable: the CLI passes which config keys were stored encrypted.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- not exported by the package's typings; require is the only way in
@@ -32,6 +33,7 @@ export default function main(): Record<string, pulumi.Output<unknown> | undefine
         llmApiKey: pulumi.secret(secrets.llmApiKey),
         embeddingApiKey: secrets.embeddingApiKey === undefined ? undefined : pulumi.secret(secrets.embeddingApiKey),
         backupIdentity: pulumi.secret(secrets.backupIdentity),
+        channelTokens: Object.fromEntries(channelSecretKeys(settings).map((key) => [key, pulumi.secret(secrets[key] ?? "")])),
         alerts: {
             telegramBotToken: optionalSecret(secrets.alertTelegramBotToken),
             ntfyUrl: optionalSecret(secrets.alertNtfyUrl),

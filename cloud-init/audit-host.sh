@@ -16,10 +16,10 @@
 #   AUDIT_BACKUP_SCHEDULE (hourly)
 #   AUDIT_METADATA_PATHS (space-separated paths where the provider serves user data, from its provider module)
 #   AUDIT_METADATA_BASE (http://169.254.169.254)
-#   AUDIT_SECURITY_AUDIT_TIMEOUT (240 s)
+#   AUDIT_SECURITY_AUDIT_TIMEOUT (240 s)  AUDIT_CHANNELS_TIMEOUT (180 s)
 #   AUDIT_CGROUP_ROOT (/sys/fs/cgroup)
 #   AUDIT_ONLY  comma list of check groups to run (default all): cloud-init sshd firewall sockets gateway-ready
-#               services restarts gateway-memory units reboot tokens openclaw-audit backup resources userdata
+#               services restarts gateway-memory units reboot tokens openclaw-audit channels backup resources userdata
 #   AUDIT_DAILY_TOKENS (0 = off)  AUDIT_TIMEZONE (UTC)  AUDIT_RESTART_WINDOW_SECONDS (600)
 #   AUDIT_REBOOT_PENDING_SECONDS (129600)
 set -euo pipefail
@@ -46,6 +46,7 @@ AUDIT_BACKUP_SCHEDULE=${AUDIT_BACKUP_SCHEDULE:-hourly}
 AUDIT_METADATA_PATHS=${AUDIT_METADATA_PATHS:-}
 AUDIT_METADATA_BASE=${AUDIT_METADATA_BASE:-http://169.254.169.254}
 AUDIT_SECURITY_AUDIT_TIMEOUT=${AUDIT_SECURITY_AUDIT_TIMEOUT:-240}
+AUDIT_CHANNELS_TIMEOUT=${AUDIT_CHANNELS_TIMEOUT:-180}
 AUDIT_CGROUP_ROOT=${AUDIT_CGROUP_ROOT:-/sys/fs/cgroup}
 AUDIT_ONLY=${AUDIT_ONLY:-}
 # Alert when today's LLM tokens (in AUDIT_TIMEZONE) exceed this; 0 = the tokens check is skipped.
@@ -562,6 +563,73 @@ else:
     esac
 }
 
+# ---- messaging channels -------------------------------------------------------------------------------------------
+
+# One line per channel openclaw.json enables: connected, or failing with OpenClaw's own reason. Only a live probe
+# shows a channel's error (`openclaw channels status --probe`; /readyz and `health` stay green while one fails), so
+# this asks the running gateway. A failing channel is a warning: the agent is still reachable in the Control UI.
+check_channels() {
+    log "messaging channels (openclaw channels status --probe, as $AUDIT_AGENT_USER)"
+    local config channels
+    config="$(agent_home)/.openclaw/openclaw.json"
+    channels=$(python3 -c '
+import json, sys
+try:
+    c = json.load(open(sys.argv[1])).get("channels", {})
+except Exception:
+    c = {}
+print(" ".join(k for k, v in c.items() if isinstance(v, dict) and v.get("enabled", True)))
+' "$config" 2>/dev/null) || channels=""
+    if [[ -z $channels ]]; then
+        emit channels skip warning "no messaging channel configured (the Control UI only)"
+        return
+    fi
+    local out code=0
+    # The CLI finds the gateway and its token itself (openclaw.json, ~/.openclaw/.env); it waits up to --timeout ms.
+    out=$(as_agent timeout "$AUDIT_CHANNELS_TIMEOUT" openclaw channels status --probe --json --timeout $(((AUDIT_CHANNELS_TIMEOUT - 30) * 1000)) 2>/dev/null) || code=$?
+    # Tab-separated "id status summary" lines; only state and OpenClaw's error text leave this function.
+    local verdicts channel status summary
+    verdicts=$(python3 -c '
+import json, sys
+wanted = sys.argv[1].split()
+code = sys.argv[2]
+text = sys.stdin.read()
+try:
+    report = json.loads(text[text.index("{"):])
+except Exception:
+    for ch in wanted:
+        print("%s\tfail\tno channel status from the gateway (openclaw channels status exit %s)" % (ch, code))
+    sys.exit(0)
+if report.get("gatewayReachable") is False:
+    for ch in wanted:
+        print("%s\tfail\tthe gateway is not reachable: state unknown" % ch)
+    sys.exit(0)
+accounts = report.get("channelAccounts") or {}
+def reason(a):
+    probe = a.get("probe") or {}
+    for v in (a.get("lastError"), probe.get("error"), (a.get("lastDisconnect") or {}).get("error")):
+        if v:
+            return str(v)
+    return "lifecycle %s" % a.get("lifecycle", "unknown")
+for ch in wanted:
+    rows = accounts.get(ch)
+    if not rows:
+        print("%s\tfail\tnot running in the gateway (is its plugin installed? openclaw plugins list)" % ch)
+        continue
+    for a in rows:
+        name = a.get("accountId", "default")
+        probe = a.get("probe") or {}
+        if a.get("connected") or (probe.get("ok") and a.get("running")):
+            bot = (probe.get("bot") or {}).get("username") or (probe.get("botInfo") or {}).get("username")
+            print("%s\tpass\tconnected (account %s%s)" % (ch, name, ", bot @%s" % bot if bot else ""))
+        else:
+            print("%s\tfail\tfailing (account %s): %s" % (ch, name, reason(a)[:300]))
+ ' "$channels" "$code" <<<"$out")
+    while IFS=$'\t' read -r channel status summary; do
+        [[ -n $channel ]] && emit "channel-$channel" "$status" warning "$summary"
+    done <<<"$verdicts"
+}
+
 # ---- disk, memory, swap -------------------------------------------------------------------------------------------
 
 meminfo_kb() { awk -v key="$1:" '$1 == key { print $2 }' /proc/meminfo; }
@@ -753,6 +821,7 @@ main() {
         if wanted units; then check_units; fi
         if wanted tokens; then check_tokens; fi
         if wanted openclaw-audit; then check_openclaw_audit; fi
+        if wanted channels; then check_channels; fi
     fi
     if wanted backup; then check_backup; fi
     if wanted resources; then check_resources; fi

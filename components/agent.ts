@@ -9,6 +9,7 @@ import { BackupStore } from "./backup";
 import { AgentAlerts } from "./alerts";
 import { AgentHost } from "./host";
 import { renderUserData } from "./render/user-data";
+import type { ChannelSecretKey } from "./render/channels";
 
 export interface OpenClawAgentArgs {
     /** Validated settings (components/settings.ts). */
@@ -19,6 +20,8 @@ export interface OpenClawAgentArgs {
     embeddingApiKey?: pulumi.Input<string>;
     /** The operator's age identity: reads the backups on the operator's machine, never on a server. */
     backupIdentity: pulumi.Input<string>;
+    /** Tokens of the configured messaging channels (secrets; render/channels.ts). */
+    channelTokens?: Partial<Record<ChannelSecretKey, pulumi.Input<string>>>;
     /** The watchdog's secret alert destinations (config alertTelegramBotToken, alertNtfyUrl, alertWebhookUrl). */
     alerts?: { telegramBotToken?: pulumi.Input<string>; ntfyUrl?: pulumi.Input<string>; webhookUrl?: pulumi.Input<string> };
     /** How the deploy authenticates over SSH (agent socket or private key); not needed for a plan. */
@@ -124,6 +127,7 @@ export class OpenClawAgent extends pulumi.ComponentResource {
                 ssh: args.ssh ?? {},
                 llmApiKey: args.llmApiKey,
                 embeddingApiKey: args.embeddingApiKey,
+                channelTokens: args.channelTokens,
                 alerts: args.alerts,
                 tunnelToken: edge.tunnelToken,
                 backup: {

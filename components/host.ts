@@ -20,6 +20,7 @@ import { r2Endpoint } from "./render/rclone";
 import { PROJECT_ROOT } from "./core/pins";
 import { shellQuote } from "./core/shell";
 import { HostRelease, releaseFor, releaseId, renderReleaseStageScript } from "./render/openclaw-release";
+import { CHANNEL_IDS, CHANNEL_SPECS, ChannelSecretKey, ChannelsInput } from "./render/channels";
 import { parseHostFacts } from "./render/host-facts";
 import { afterShebang, shellExports } from "./core/shell";
 
@@ -36,10 +37,29 @@ export interface HostSecrets {
     tunnelToken: string;
     backupAccessKeyId: string;
     backupSecretAccessKey: string;
+    /** The messaging channels' tokens (render/channels.ts); only those of configured channels are set. */
+    channels?: Partial<Record<ChannelSecretKey, string>>;
     /** Alert destinations of the watchdog (each optional; the settings require a complete one when any is set). */
     alertTelegramBotToken?: string;
     alertNtfyUrl?: string;
     alertWebhookUrl?: string;
+}
+
+/** The channels the settings configure: those with a non-empty allowlist (the schema requires their tokens with it). */
+export function channelsFromSettings(s: Settings): ChannelsInput {
+    const lists: Record<(typeof CHANNEL_IDS)[number], string[]> = {
+        telegram: s.telegramAllowFrom,
+        discord: s.discordAllowFrom,
+        slack: s.slackAllowFrom,
+        whatsapp: s.whatsappAllowFrom,
+    };
+    return Object.fromEntries(CHANNEL_IDS.filter((id) => lists[id].length > 0).map((id) => [id, { allowFrom: lists[id] }]));
+}
+
+/** The secret keys of the channels these settings configure. */
+export function channelSecretKeys(s: Settings): ChannelSecretKey[] {
+    const configured = channelsFromSettings(s);
+    return CHANNEL_IDS.filter((id) => configured[id]).flatMap((id) => CHANNEL_SPECS[id].tokens.map((t) => t.secret));
 }
 
 /** Stand-ins used to render the non-secret files before the real secrets exist (their content never depends on them). */
@@ -50,6 +70,12 @@ export const PLACEHOLDER_SECRETS: HostSecrets = {
     tunnelToken: "placeholder-tunnel-token",
     backupAccessKeyId: "placeholder-access-key-id",
     backupSecretAccessKey: "placeholder-secret-access-key",
+    channels: {
+        telegramBotToken: "placeholder-telegram-bot-token",
+        discordBotToken: "placeholder-discord-bot-token",
+        slackBotToken: "placeholder-slack-bot-token",
+        slackAppToken: "placeholder-slack-app-token",
+    },
 };
 
 /** The OpenClaw release of these settings: the pin's locked tree, or a kept one (`openclawVersion`). */
@@ -91,12 +117,15 @@ export function hostBundleInput(s: Settings, secrets: HostSecrets, options: Host
             },
             memorySearch: { provider: s.memorySearchProvider, hasEmbeddingKey: secrets.embeddingApiKey !== undefined },
             toolPolicy: s.toolPolicy,
+            channels: channelsFromSettings(s),
         },
         tools: { browser: s.browser, skills: s.skills, clawhub: readClawhubPin() },
         secrets: {
             gatewayToken: secrets.gatewayToken,
             llmApiKey: secrets.llmApiKey,
             ...(secrets.embeddingApiKey !== undefined ? { embeddingApiKey: secrets.embeddingApiKey } : {}),
+            // Only the configured channels' tokens reach the host.
+            channels: Object.fromEntries(channelSecretKeys(s).map((key) => [key, secrets.channels?.[key] ?? ""])),
         },
         tunnel: { protocol: s.tunnelProtocol, token: secrets.tunnelToken },
         backup: {
@@ -164,6 +193,8 @@ export interface AgentHostArgs {
     ssh: SshAuth;
     llmApiKey: pulumi.Input<string>;
     embeddingApiKey?: pulumi.Input<string>;
+    /** Tokens of the configured messaging channels (secrets). */
+    channelTokens?: Partial<Record<ChannelSecretKey, pulumi.Input<string>>>;
     tunnelToken: pulumi.Input<string>;
     /** The watchdog's secret alert destinations (absent ones are simply not used). */
     alerts?: { telegramBotToken?: pulumi.Input<string>; ntfyUrl?: pulumi.Input<string>; webhookUrl?: pulumi.Input<string> };
@@ -300,9 +331,10 @@ export class AgentHost extends pulumi.ComponentResource {
                 args.backup.accessKeyId,
                 args.backup.secretAccessKey,
                 alerts,
-                hostMemoryMb,
+                // One element for both: pulumi.all's typed overloads stop at eight.
+                pulumi.all([hostMemoryMb, pulumi.all(args.channelTokens ?? {})]),
             ])
-            .apply(([gateway, llm, embedding, tunnel, keyId, secretKey, [telegram, ntfy, webhook], memoryMb]) =>
+            .apply(([gateway, llm, embedding, tunnel, keyId, secretKey, [telegram, ntfy, webhook], [memoryMb, channels]]) =>
                 buildHostBundle(
                     hostBundleInput(
                         s,
@@ -316,6 +348,7 @@ export class AgentHost extends pulumi.ComponentResource {
                             alertTelegramBotToken: telegram,
                             alertNtfyUrl: ntfy,
                             alertWebhookUrl: webhook,
+                            channels,
                         },
                         { hostMemoryMb: memoryMb },
                     ),

@@ -160,9 +160,98 @@ export class RemoteHost {
         return result;
     }
 
+    /**
+     * Runs `command` in a pseudo-terminal and hands it the operator's terminal (keys in, screen out, window size), for
+     * the few host commands that need a person (e.g. scanning WhatsApp's QR code). Resolves with its exit code. The
+     * command line must hold no secret (it is argv on the host); `io` defaults to this process's terminal.
+     */
+    async interactive(command: string, io: InteractiveIo = processTerminal()): Promise<number> {
+        const connection = this.ssh.connection as unknown as PtyConnection | null;
+        if (!connection) throw new Error(`${this.target}: not connected`);
+        const size = io.size();
+        return new Promise((resolve, reject) => {
+            connection.exec(command, { pty: { term: io.term, rows: size.rows, cols: size.cols } }, (err, stream) => {
+                if (err) return reject(new Error(`${this.target}: cannot start ${command.split(" ")[0]}: ${err.message}`));
+                const release = io.attach({
+                    write: (data) => stream.write(data),
+                    resize: (rows, cols) => stream.setWindow(rows, cols, 0, 0),
+                });
+                stream.on("data", (data: Buffer) => io.output(data));
+                stream.stderr.on("data", (data: Buffer) => io.output(data));
+                let done = false;
+                const finish = (code: number) => {
+                    if (done) return;
+                    done = true;
+                    release();
+                    resolve(code);
+                };
+                stream.on("exit", (code: number | null, signal?: string) => {
+                    // Closing our end lets the channel finish even if the remote keeps a descriptor open.
+                    stream.end();
+                    finish(code ?? (signal ? 128 : -1));
+                });
+                // The connection dropped without an exit status.
+                stream.on("close", () => finish(-1));
+            });
+        });
+    }
+
     dispose(): void {
         this.ssh.dispose();
     }
+}
+
+/** The part of ssh2's Client (untyped here) that `interactive` uses: exec in a pseudo-terminal. */
+interface PtyConnection {
+    exec(
+        command: string,
+        options: { pty: { term: string; rows: number; cols: number } },
+        callback: (err: Error | undefined, stream: PtyStream) => void,
+    ): void;
+}
+
+interface PtyStream {
+    write(data: Buffer): void;
+    end(): void;
+    setWindow(rows: number, cols: number, height: number, width: number): void;
+    on(event: "data", listener: (data: Buffer) => void): void;
+    on(event: "exit", listener: (code: number | null, signal?: string) => void): void;
+    on(event: "close", listener: () => void): void;
+    stderr: { on(event: "data", listener: (data: Buffer) => void): void };
+}
+
+/** The operator's side of an interactive command: what it types, where the output goes, the window size. */
+export interface InteractiveIo {
+    term: string;
+    size(): { rows: number; cols: number };
+    output(data: Buffer): void;
+    /** Start forwarding input (and window changes) to `remote`; returns a function that stops it. */
+    attach(remote: { write(data: Buffer): void; resize(rows: number, cols: number): void }): () => void;
+}
+
+/** This process's terminal: raw keys to the remote (Ctrl-C reaches the remote program), screen size kept in sync. */
+export function processTerminal(): InteractiveIo {
+    const stdin = process.stdin;
+    const stdout = process.stdout;
+    return {
+        term: process.env.TERM ?? "xterm-256color",
+        size: () => ({ rows: stdout.rows ?? 24, cols: stdout.columns ?? 80 }),
+        output: (data) => stdout.write(data),
+        attach: (remote) => {
+            const onData = (data: Buffer) => remote.write(data);
+            const onResize = () => remote.resize(stdout.rows ?? 24, stdout.columns ?? 80);
+            if (stdin.isTTY) stdin.setRawMode(true);
+            stdin.on("data", onData);
+            stdin.resume();
+            stdout.on("resize", onResize);
+            return () => {
+                stdin.off("data", onData);
+                stdout.off("resize", onResize);
+                if (stdin.isTTY) stdin.setRawMode(false);
+                stdin.pause();
+            };
+        },
+    };
 }
 
 /** The applier's `PUSH-SUMMARY ...` line, or undefined when the push did not get that far. */

@@ -13,7 +13,7 @@ import { RemoteHost, type PushResult, type RunResult } from "../components/remot
 import { GATEWAY_UNIT_NAME } from "../components/render/gateway-unit";
 import { buildHostBundle, type HostBundle, type HostBundleInput } from "../components/render/host-bundle";
 import { parseHostFacts } from "../components/render/host-facts";
-import type { LlmProvider } from "../components/render/openclaw-config";
+import type { LlmProvider, StandInEndpoints } from "../components/render/openclaw-config";
 import { renderPlanInstaller } from "../components/render/restore-plan";
 import type { Settings } from "../components/settings";
 import type { PlanInput } from "../components/snapshots/plan";
@@ -106,12 +106,20 @@ export function deployPlan(settings: Settings): DeployPlan {
 
 /**
  * hostBundleInput(settings, secrets, { hostMemoryMb, release }) exactly as components/host.ts calls it (the memory from
- * wait-provisioned.sh's HOST-FACTS line, `hostMemoryFrom`), with the bucket stand-in's endpoint. `release` defaults to
- * the settings' (openclawVersion); tests pass a stand-in registry's release.
+ * wait-provisioned.sh's HOST-FACTS line, `hostMemoryFrom`), with the bucket stand-in's endpoint and, when given, the
+ * Telegram and LLM stand-ins' endpoints (the documented differences). `release` defaults to the settings'
+ * (openclawVersion); tests pass a stand-in registry's release.
  */
 export interface DeployBundleOptions {
     hostMemoryMb?: number;
     release?: HostRelease;
+    /** The Telegram Bot API and LLM stand-ins (standin/telegram.ts, standin/llm.ts) the agent talks to instead. */
+    standIn?: StandInEndpoints;
+    /**
+     * How long the push waits for /readyz (production: DEFAULT_READY_TIMEOUT_SECONDS). A test on a loaded machine gives
+     * a deadline that holds at a 10x slowdown; the mechanism is the same.
+     */
+    readyTimeoutSeconds?: number;
 }
 
 export function deployBundleInput(
@@ -119,8 +127,13 @@ export function deployBundleInput(
     secrets: HostSecrets = DEPLOY_SENTINELS,
     options: DeployBundleOptions = {},
 ): HostBundleInput {
-    const input = hostBundleInput(settings, secrets, options);
-    return { ...input, backup: { ...input.backup, rclone: { ...input.backup.rclone, endpoint: STANDIN_S3_ENDPOINT } } };
+    const input = hostBundleInput(settings, secrets, { hostMemoryMb: options.hostMemoryMb, release: options.release });
+    return {
+        ...input,
+        openclaw: options.standIn ? { ...input.openclaw, standIn: options.standIn } : input.openclaw,
+        ...(options.readyTimeoutSeconds ? { readyTimeoutSeconds: options.readyTimeoutSeconds } : {}),
+        backup: { ...input.backup, rclone: { ...input.backup.rclone, endpoint: STANDIN_S3_ENDPOINT } },
+    };
 }
 
 export function deployBundle(settings: Settings, secrets: HostSecrets = DEPLOY_SENTINELS, options: DeployBundleOptions = {}): HostBundle {
@@ -328,6 +341,10 @@ export interface DeployOptions {
     beforePush?: () => Promise<void>;
     /** The restore plan the local planner made for a new server (planRestoreInNamespace), placed before the push. */
     plan?: string;
+    /** The Telegram Bot API and LLM stand-ins the agent talks to instead (see DeployBundleOptions). */
+    standIn?: StandInEndpoints;
+    /** How long the push waits for /readyz (see DeployBundleOptions). */
+    readyTimeoutSeconds?: number;
 }
 
 /**
@@ -354,7 +371,9 @@ export async function deploy(remote: RemoteHost, settings: Settings, options: De
     const hostMemoryMb = hostMemoryFrom(wait);
     await opts.beforePush?.();
     const pushStarted = Date.now();
-    const push = await remote.pushBundle(deployBundle(settings, secrets, { hostMemoryMb, release }));
+    const push = await remote.pushBundle(
+        deployBundle(settings, secrets, { hostMemoryMb, release, standIn: opts.standIn, readyTimeoutSeconds: opts.readyTimeoutSeconds }),
+    );
     const pushSeconds = (Date.now() - pushStarted) / 1000;
     if ((push.code !== 0 || !push.summary) && !opts.allowFailure) {
         throw new Error(`push failed (exit ${push.code}):\n${push.stdout}\n${push.stderr}`);

@@ -51,7 +51,7 @@ export {
     STANDIN_SETTING_OVERRIDES,
     waitGatewayReady,
 } from "./deploy";
-export type { BucketCredentials, DeployPlan, DeployRun, GatewayProcess } from "./deploy";
+export type { BucketCredentials, DeployOptions, DeployPlan, DeployRun, GatewayProcess } from "./deploy";
 export {
     applyLifecycle,
     countRequests,
@@ -63,6 +63,21 @@ export {
     uploadsUnder,
 } from "./bucket";
 export type { RequestCount, S3KeyPair, S3Request, S3Server, S3ServerOptions } from "./bucket";
+export {
+    callTool,
+    currentTurn,
+    LlmStandIn,
+    messageText,
+    requestText,
+    SILENT_REPLY,
+    systemPrompt,
+    toolNames,
+    toolResults,
+    userText,
+} from "./llm";
+export type { LlmReply, LlmRequest, LlmScript, ScriptedToolCall } from "./llm";
+export { TelegramStandIn } from "./telegram";
+export type { SentMessage, TelegramCall, TelegramUser } from "./telegram";
 export {
     agentIds,
     chownTree,

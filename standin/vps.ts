@@ -109,6 +109,8 @@ export class StandInVps {
     private nspawn: ChildProcess | undefined;
     private forwarder: ChildProcess | undefined;
     private forwarderPid: number | undefined;
+    /** Forwarders of `serveOnBridge`, one per served port. */
+    private readonly bridgeForwarders: ChildProcess[] = [];
     private readonly servers: Server[] = [];
     private readonly sockets = new Set<Socket>();
     private readonly localPorts = new Map<number, number>();
@@ -217,7 +219,8 @@ export class StandInVps {
             config.tcpToUnix.push({ host: STANDIN_EGRESS_PROXY.host, port: STANDIN_EGRESS_PROXY.port, socket: egressSocket });
             log(`${this.name}: egress proxy at ${STANDIN_EGRESS_PROXY.url} to ${options.egressAllowlist.join(", ")} only`);
         }
-        await this.startForwarder(config);
+        this.forwarder = await this.startForwarder(config);
+        this.forwarderPid = this.forwarder.pid;
         for (const port of guestPorts) this.localPorts.set(port, await this.loopbackForward(this.guestSocket(port)));
         this.ssh = { host: "127.0.0.1", port: this.localPorts.get(22) ?? 0 };
 
@@ -237,7 +240,29 @@ export class StandInVps {
         return port;
     }
 
-    private async startForwarder(config: ForwarderConfig): Promise<void> {
+    /**
+     * Serves `server` (an HTTP or TCP server of this process) to the container at `STANDIN_NETWORK.gateway:port`, the
+     * way the mirrors are served: it listens on a unix socket in the instance's socket directory, and a forwarder in
+     * the namespace joins that port to it. For stand-ins of outside services the test plays (an LLM, a chat API); it
+     * stays until destroy(), which closes the server too. The container reaches it as an outgoing connection, which
+     * UFW allows.
+     */
+    async serveOnBridge(port: number, server: Server): Promise<void> {
+        const taken: number[] = [STANDIN_NETWORK.mirrorPort, STANDIN_NETWORK.aptProxyPort, STANDIN_EGRESS_PROXY.port];
+        if (!Number.isInteger(port) || port < 1024 || port > 65535 || taken.includes(port)) {
+            throw new Error(`${this.name}: cannot serve on port ${port} of the bridge (1024-65535, not ${taken.join(", ")})`);
+        }
+        const socket = join(this.state.socketDir, `bridge-${port}.sock`);
+        rmSync(socket, { force: true });
+        await listenOn(server, { path: socket });
+        this.servers.push(server);
+        this.bridgeForwarders.push(
+            await this.startForwarder({ tcpToUnix: [{ host: STANDIN_NETWORK.gateway, port, socket }], unixToTcp: [] }),
+        );
+        log(`${this.name}: serving ${STANDIN_NETWORK.gateway}:${port} to the container`);
+    }
+
+    private async startForwarder(config: ForwarderConfig): Promise<ChildProcess> {
         const child = spawn(
             "setpriv",
             [
@@ -254,8 +279,6 @@ export class StandInVps {
             ],
             { stdio: ["pipe", "pipe", "pipe"] },
         );
-        this.forwarder = child;
-        this.forwarderPid = child.pid;
         this.recordProcess(child.pid);
         let stderr = "";
         child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -275,6 +298,7 @@ export class StandInVps {
         child.removeAllListeners("exit");
         child.unref();
         for (const stream of [child.stdout, child.stderr, child.stdin]) (stream as unknown as { unref?: () => void })?.unref?.();
+        return child;
     }
 
     private async loopbackForward(socketPath: string): Promise<number> {
@@ -519,6 +543,7 @@ export class StandInVps {
         for (const socket of this.sockets) socket.destroy();
         await Promise.all(this.servers.map((server) => new Promise<void>((done) => server.close(() => done()))));
         this.forwarder?.kill("SIGKILL");
+        for (const child of this.bridgeForwarders) child.kill("SIGKILL");
         cleanupInstanceSync(this.state);
         liveInstances.delete(this);
         log(`${this.name}: destroyed`);

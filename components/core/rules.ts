@@ -114,3 +114,45 @@ export const SKILL_SPEC_RULE: Rule<string> = {
     expected: "slug@X.Y.Z or @owner/slug@X.Y.Z (one exact release), e.g. @steipete/github@1.2.0",
     test: (v) => /^(@[a-z0-9][a-z0-9_-]{0,38}\/)?[a-z0-9][a-z0-9_-]{0,63}@\d+\.\d+\.\d+$/.test(v),
 };
+
+// ---- messaging channels: tokens and the ids of their allowlists ---------------------------------------------------
+// The shapes the platforms issue. OpenClaw itself does not check them (2026.9.6 accepts any string), so a typo would
+// only show up as a channel that never connects; the schema refuses it by key instead, before anything is created.
+
+const matches = (pattern: RegExp) => (v: string) => pattern.test(v);
+
+export const TELEGRAM_USER_ID_RULE: Rule<string> = {
+    expected: "numeric Telegram user ids such as 123456789 (not @usernames: message @userinfobot to see yours)",
+    test: matches(/^[1-9][0-9]{0,15}$/),
+};
+
+export const DISCORD_BOT_TOKEN_RULE: Rule<string> = {
+    expected:
+        "a Discord bot token (Developer Portal > your app > Bot > Reset Token): three dot-separated parts such as MTIz...NjQ.Gx1a2b.c3d4..., without a `Bot ` prefix",
+    test: matches(/^[A-Za-z0-9_-]{20,40}\.[A-Za-z0-9_-]{5,10}\.[A-Za-z0-9_-]{25,}$/),
+};
+
+export const DISCORD_USER_ID_RULE: Rule<string> = {
+    expected: "Discord user ids (snowflakes: 17-20 digits, e.g. 123456789012345678; Developer Mode > right-click your name > Copy User ID)",
+    test: matches(/^[1-9][0-9]{16,19}$/),
+};
+
+export const SLACK_BOT_TOKEN_RULE: Rule<string> = {
+    expected: "a Slack bot token: xoxb-... (your app > OAuth & Permissions > Bot User OAuth Token)",
+    test: matches(/^xoxb-[0-9]+-[0-9]+-[A-Za-z0-9]{16,}$/),
+};
+
+export const SLACK_APP_TOKEN_RULE: Rule<string> = {
+    expected: "a Slack app-level token with connections:write: xapp-1-A...-...-... (your app > Basic Information > App-Level Tokens)",
+    test: matches(/^xapp-[0-9]-[A-Z0-9]+-[0-9]+-[A-Za-z0-9]{16,}$/),
+};
+
+export const SLACK_USER_ID_RULE: Rule<string> = {
+    expected: "Slack member ids such as U0123456789 (your profile > ... > Copy member ID); not names or e-mail addresses",
+    test: matches(/^[UW][A-Z0-9]{8,12}$/),
+};
+
+export const E164_RULE: Rule<string> = {
+    expected: "phone numbers in E.164 form: + country code and number, digits only, e.g. +4915123456789",
+    test: matches(/^\+[1-9][0-9]{7,14}$/),
+};

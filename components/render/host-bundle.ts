@@ -51,6 +51,7 @@ import {
     WatchdogInput,
 } from "./watchdog";
 import { WorkspaceFile } from "./workspace";
+import { CHANNEL_TOKEN_ENV, ChannelSecretKey } from "./channels";
 import { TunnelProtocol } from "./cloudflared-unit";
 import { HostRelease, releaseSpecFiles } from "./openclaw-release";
 import {
@@ -88,7 +89,7 @@ export interface HostBundleInput {
     /** openclaw.json input (its `stateDir`/`workspaceDir` default to the host contract's). */
     openclaw: OpenclawConfigInput;
     /** Secrets, as plain strings. `embeddingApiKey` absent: keyword-only memory search (the config warns). */
-    secrets: { gatewayToken: string; llmApiKey: string; embeddingApiKey?: string };
+    secrets: { gatewayToken: string; llmApiKey: string; embeddingApiKey?: string; channels?: Partial<Record<ChannelSecretKey, string>> };
     tunnel: { protocol: TunnelProtocol; token: string };
     backup: { rclone: RcloneConfigInput; env: BackupEnvInput; units?: BackupUnitsInput };
     /** The workspace seed with its ownership policies (`workspaceFiles()` reads the repository's workspace/). */
@@ -155,6 +156,8 @@ function gatewayEnv(input: HostBundleInput, referenced: string[]): Record<string
         else if (name === llm.keyEnv) values[name] = input.secrets.llmApiKey;
         else if ("keyEnv" in memory && name === memory.keyEnv && input.secrets.embeddingApiKey)
             values[name] = input.secrets.embeddingApiKey;
+        else if (CHANNEL_TOKEN_ENV[name] && input.secrets.channels?.[CHANNEL_TOKEN_ENV[name]])
+            values[name] = input.secrets.channels[CHANNEL_TOKEN_ENV[name]]!;
         else throw new Error(`host bundle: the config reads ${name}, but no secret is given for it`);
     }
     return values;

@@ -4,6 +4,7 @@
 // A pure function of plain data: no Pulumi, no I/O. The real OpenClaw checks its output in test/tools/.
 import { DEFAULT_GATEWAY_PORT, HOST_DIRS } from "../core/host-contract";
 import { HHMM, isIanaTimezone } from "../core/validators";
+import { ChannelsInput, renderChannels } from "./channels";
 
 /** The gateway's default loopback port (the guide's 18789). */
 export { DEFAULT_GATEWAY_PORT };
@@ -23,6 +24,14 @@ export const GATEWAY_SECRET_ENV: Record<GatewayAuthMode, string> = {
     token: "OPENCLAW_GATEWAY_TOKEN",
     access: "OPENCLAW_GATEWAY_PASSWORD",
 };
+
+/**
+ * The gateway's failed-auth limiter (OpenClaw's defaults, stated so the audit and a reader see them): 10 failures a
+ * minute per client, then 5 minutes locked out (429 + Retry-After). Behind cloudflared every request comes from
+ * 127.0.0.1; with `trustedProxies` the gateway keys it on the X-Forwarded-For client Cloudflare appends instead, so
+ * tunnel traffic is never loopback-exempt. Only local CLI connections (no proxy headers) stay exempt.
+ */
+export const GATEWAY_AUTH_RATE_LIMIT = { maxAttempts: 10, windowMs: 60_000, lockoutMs: 300_000, exemptLoopback: true } as const;
 
 /** The identity headers Cloudflare Access adds to every request it lets through. */
 export const CF_ACCESS_USER_HEADER = "cf-access-authenticated-user-email";
@@ -132,8 +141,9 @@ export interface HeartbeatInput {
     /** Local window (in the input's `timezone`) in which heartbeats may run, "HH:MM" each; omit for 24/7. */
     activeHours?: { start: string; end: string };
     /**
-     * Where a heartbeat's alert goes: `last` (the most recent conversation, e.g. the Control UI chat; default),
-     * `owner` (the operator's DM on a configured channel), or `none` (runs silently).
+     * Where a heartbeat's alert goes: `owner` (the operator's DM on the first configured channel; the default when a
+     * channel is configured), `last` (the most recent conversation, e.g. the Control UI chat; the default without
+     * channels), or `none` (runs silently).
      */
     target?: "last" | "owner" | "none";
 }
@@ -169,7 +179,24 @@ export interface OpenclawConfigInput {
     toolPolicy?: ToolPolicy;
     /** The headless browser; absent = the browser tool is off. */
     browser?: BrowserInput;
+    /** Messaging channels and the owner's ids on each (render/channels.ts); none = the Control UI only. */
+    channels?: ChannelsInput;
+    /** Stand-in endpoints instead of the real APIs (the stand-in VPS's tests only; production renders none). */
+    standIn?: StandInEndpoints;
 }
+
+/**
+ * What the stand-in VPS serves in place of the internet: the Telegram Bot API root (`channels.telegram.apiRoot`) and an
+ * OpenAI-compatible LLM (a custom provider `standin` whose key is still read from the llmProvider's env var, so the
+ * .env is the production one). Never set by index.ts.
+ */
+export interface StandInEndpoints {
+    telegramApiRoot?: string;
+    llm?: { baseUrl: string; model: string };
+}
+
+/** The custom provider id the stand-in LLM is configured under. */
+export const STANDIN_LLM_PROVIDER = "standin";
 
 export interface RenderedOpenclawConfig {
     /** openclaw.json, pretty-printed, newline-terminated. Holds no secret: only SecretRefs naming env vars. */
@@ -265,7 +292,7 @@ export function renderOpenclawConfig(input: OpenclawConfigInput): RenderedOpencl
     needEnv(secretEnv);
     let gatewayAuth: Record<string, unknown>;
     if (auth === "token") {
-        gatewayAuth = { mode: "token", token: envSecretRef(secretEnv), allowTailscale: false };
+        gatewayAuth = { mode: "token", token: envSecretRef(secretEnv), allowTailscale: false, rateLimit: { ...GATEWAY_AUTH_RATE_LIMIT } };
     } else {
         const emails = (input.accessEmails ?? []).map((e) => e.trim().toLowerCase());
         if (emails.length === 0) fail("accessEmails", input.accessEmails, "at least one e-mail address in access mode");
@@ -282,6 +309,7 @@ export function renderOpenclawConfig(input: OpenclawConfigInput): RenderedOpencl
                 // cloudflared connects from 127.0.0.1; OpenClaw ignores loopback proxies without this opt-in.
                 allowLoopback: true,
             },
+            rateLimit: { ...GATEWAY_AUTH_RATE_LIMIT },
         };
     }
     const gateway = {
@@ -290,8 +318,10 @@ export function renderOpenclawConfig(input: OpenclawConfigInput): RenderedOpencl
         bind: "loopback",
         port,
         publicOrigin: origin,
-        // cloudflared is the only proxy; trusting its X-Forwarded-For keeps tunnel traffic from counting as local.
+        // cloudflared is the only proxy; trusting its X-Forwarded-For keeps tunnel traffic from counting as local and
+        // keys the auth limiter on the real client (read right to left, so a client cannot forge its way around it).
         trustedProxies: ["127.0.0.1", "::1"],
+        allowRealIpFallback: false,
         auth: gatewayAuth,
         controlUi: { enabled: true, allowedOrigins: [origin] },
         tailscale: { mode: "off" },
@@ -339,6 +369,11 @@ export function renderOpenclawConfig(input: OpenclawConfigInput): RenderedOpencl
         needPlugin(searchSpec.plugin);
     }
 
+    // --- channels: owner-only DMs; the first one gets the heartbeat's reports and approval prompts -------------------
+    const channels = renderChannels(input.channels ?? {}, stateDir, { telegramApiRoot: input.standIn?.telegramApiRoot });
+    for (const name of channels.env) needEnv(name);
+    for (const plugin of channels.plugins) needPlugin(plugin);
+
     // --- heartbeat ---------------------------------------------------------------------------------------------------
     const prompt = heartbeatPromptFrom(input.heartbeat.checklist);
     const every = input.heartbeat.every ?? "30m";
@@ -349,9 +384,14 @@ export function renderOpenclawConfig(input: OpenclawConfigInput): RenderedOpencl
         heartbeat = { every: "0m" };
         warnings.push("HEARTBEAT.md has no checklist (empty, headings or comments only): the heartbeat is disabled.");
     } else {
+        const target = input.heartbeat.target ?? (channels.owner ? "owner" : "last");
+        if (target === "owner" && !channels.owner)
+            fail("heartbeat.target", target, "last or none when no channel is configured (owner is a channel DM)");
         // The cost guard: each heartbeat turn starts a fresh session (a few thousand tokens instead of the whole
         // conversation) without the workspace's bootstrap files, and runs only inside the active hours below.
-        heartbeat = { every, target: input.heartbeat.target ?? "last", prompt, isolatedSession: true, lightContext: true };
+        heartbeat = { every, target, prompt, isolatedSession: true, lightContext: true };
+        // A report to the owner is a direct message: allowed explicitly (doctor flags an unset policy).
+        if (target === "owner") heartbeat.directPolicy = "allow";
         const hours = input.heartbeat.activeHours;
         if (hours) {
             if (!HHMM.test(hours.start)) fail("heartbeat.activeHours.start", hours.start, "HH:MM");
@@ -409,12 +449,14 @@ export function renderOpenclawConfig(input: OpenclawConfigInput): RenderedOpencl
             // Outside the shared /tmp, in the service user's own 0700 state dir.
             file: `${stateDir}/logs/openclaw.log`,
         },
-        models: { providers: { [llm.id]: { apiKey: envSecretRef(llm.keyEnv) } } },
+        models: input.standIn?.llm
+            ? { mode: "merge", providers: { [STANDIN_LLM_PROVIDER]: standInProvider(input.standIn.llm, llm.keyEnv) } }
+            : { providers: { [llm.id]: { apiKey: envSecretRef(llm.keyEnv) } } },
         agents: {
             defaults: {
                 workspace: workspaceDir,
                 userTimezone: input.timezone,
-                model: { primary: model },
+                model: { primary: input.standIn?.llm ? `${STANDIN_LLM_PROVIDER}/${input.standIn.llm.model}` : model },
                 // The push seeds the workspace itself; OpenClaw must not add its own starter files beside ours.
                 skipBootstrap: true,
                 heartbeat,
@@ -424,12 +466,45 @@ export function renderOpenclawConfig(input: OpenclawConfigInput): RenderedOpencl
         memory: { search },
         tools,
         browser,
+        ...(channels.owner
+            ? {
+                  channels: channels.channels,
+                  // Set explicitly: OpenClaw would otherwise write the first pairing approval into this (read-only) file.
+                  commands: { ownerAllowFrom: channels.ownerAllowFrom },
+                  // Every allowlisted id is the one owner: one person across channels, so their DMs share one session
+                  // by design (OpenClaw's audit warns about shared DM sessions of distinct people otherwise).
+                  session: { identityLinks: { owner: channels.ownerAllowFrom } },
+                  ...(channels.execApprovalForwarding ? { approvals: { exec: channels.execApprovalForwarding } } : {}),
+              }
+            : {}),
         // Installed beforehand by install-plugins.sh; naming them here lets `config validate` prove they are present.
         ...(Object.keys(pluginEntries).length ? { plugins: { entries: pluginEntries } } : {}),
     };
 
     const json = `${JSON.stringify(config, null, 2)}\n`;
     return { json, warnings, plugins, env };
+}
+
+/** The stand-in LLM as an OpenAI-compatible custom provider (streaming chat completions at `baseUrl`). */
+function standInProvider(llm: { baseUrl: string; model: string }, keyEnv: string): Record<string, unknown> {
+    if (!/^http:\/\/[0-9.]+:\d+\/v1$/.test(llm.baseUrl)) fail("standIn.llm.baseUrl", llm.baseUrl, "http://IP:PORT/v1");
+    if (!/^[a-z0-9][a-z0-9.-]*$/.test(llm.model)) fail("standIn.llm.model", llm.model, "a plain model id");
+    return {
+        baseUrl: llm.baseUrl,
+        api: "openai-completions",
+        apiKey: envSecretRef(keyEnv),
+        models: [
+            {
+                id: llm.model,
+                name: "OpenClaw stand-in",
+                reasoning: false,
+                input: ["text"],
+                cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+                contextWindow: 128000,
+                maxTokens: 4096,
+            },
+        ],
+    };
 }
 
 /**

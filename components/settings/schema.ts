@@ -12,6 +12,7 @@ import {
     HTTPS_URL_RULE,
     REBOOT_WINDOW_RULE,
     SKILL_SPEC_RULE,
+    Rule,
     TELEGRAM_BOT_TOKEN_RULE,
     TELEGRAM_CHAT_ID_RULE,
     WATCHDOG_INTERVAL_RULE,
@@ -21,6 +22,7 @@ import { canonicalTimezone } from "../core/timezones";
 import { HHMM, isCidr, isFqdn, isIanaTimezone, SSH_PUBLIC_KEY } from "../core/validators";
 import { recipientOf } from "../core/age";
 import { DEFAULT_PROVIDER, findProvider, isLargeEnough, MINIMUM_SIZE, otherProvidersWith, providerIds, ProviderSpec } from "../providers";
+import { CHANNEL_SPECS, ChannelId } from "../render/channels";
 import { TUNNEL_PROTOCOLS } from "../render/cloudflared-unit";
 import {
     DEFAULT_MEMORY_SEARCH_PROVIDER,
@@ -89,6 +91,34 @@ const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
 function checkList(items: string[], ok: (s: string) => boolean, what: string): string | undefined {
     const bad = items.filter((i) => !ok(i));
     return bad.length ? `${what} (not valid: ${bad.map((b) => JSON.stringify(b)).join(", ")})` : undefined;
+}
+
+/** A channel token key: optional, secret, refused by key when it does not have the platform's shape. */
+function channelToken(rule: Rule<string>, description: string) {
+    return optionalSecret({ description, check: (v) => (rule.test(v.trim()) ? undefined : rule.expected), normalize: (v) => v.trim() });
+}
+
+/**
+ * A channel's allowlist key: the owner's ids there. Set together with the channel's token(s) (WhatsApp has none): a
+ * token without ids would drop every message, ids without a token configure nothing.
+ */
+function channelAllowFrom(channel: ChannelId, description: string) {
+    const spec = CHANNEL_SPECS[channel];
+    const tokenKeys = spec.tokens.map((t) => t.secret);
+    return list({
+        default: [],
+        description,
+        check: (ids, all) => {
+            const bad = checkList(ids, spec.idRule.test, spec.idRule.expected);
+            if (bad) return bad;
+            const missing = tokenKeys.filter((k) => !all[k]);
+            if (ids.length && missing.length)
+                return `empty, or ${missing.join(" and ")} set too (the channel needs ${missing.length > 1 ? "them" : "it"})`;
+            if (!ids.length && tokenKeys.some((k) => all[k]))
+                return `at least one id with ${tokenKeys.filter((k) => all[k]).join(" and ")} set: ${spec.idRule.expected} (the bot answers only these)`;
+            return undefined;
+        },
+    });
 }
 
 /** Is at least one complete alert destination configured (Telegram bot + chat, ntfy, or a webhook)? */
@@ -343,6 +373,38 @@ export function settingsSchema(pin: OpenclawPin = readOpenclawPin()) {
             check: (v) => (API_KEY_RULE.test(v) ? undefined : API_KEY_RULE.expected),
             normalize: (v) => v.trim(),
         }),
+        telegramBotToken: channelToken(
+            CHANNEL_SPECS.telegram.tokens[0]!.rule,
+            "Telegram bot token from @BotFather (secret). With telegramAllowFrom, the agent answers you on Telegram.",
+        ),
+        telegramAllowFrom: channelAllowFrom(
+            "telegram",
+            "Your numeric Telegram user id(s): the only people the bot answers (DM allowlist; groups are off). Needs telegramBotToken.",
+        ),
+        discordBotToken: channelToken(
+            CHANNEL_SPECS.discord.tokens[0]!.rule,
+            "Discord bot token from the Developer Portal (secret). With discordAllowFrom, the agent answers your DMs on Discord.",
+        ),
+        discordAllowFrom: channelAllowFrom(
+            "discord",
+            "Your Discord user id(s) (snowflakes): the only people the bot answers (DM allowlist; servers are off). Needs discordBotToken.",
+        ),
+        slackBotToken: channelToken(
+            CHANNEL_SPECS.slack.tokens[0]!.rule,
+            "Slack bot token xoxb-... of the app made from slack-app-manifest.json (secret). Socket mode: no inbound port.",
+        ),
+        slackAppToken: channelToken(
+            CHANNEL_SPECS.slack.tokens[1]!.rule,
+            "Slack app-level token xapp-... with connections:write (secret), for socket mode.",
+        ),
+        slackAllowFrom: channelAllowFrom(
+            "slack",
+            "Your Slack member id(s) U...: the only people the app answers (DM allowlist; channels are off). Needs slackBotToken and slackAppToken.",
+        ),
+        whatsappAllowFrom: channelAllowFrom(
+            "whatsapp",
+            "Your phone number(s) in E.164 form (+4915...): the only people the agent answers on WhatsApp. Link it once with `npm run channels -- login whatsapp`.",
+        ),
         heartbeatEvery: text({
             default: "30m",
             description: "How often the heartbeat turn runs (its checklist is workspace/HEARTBEAT.md; empty file = no heartbeat).",

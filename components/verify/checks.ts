@@ -97,6 +97,26 @@ export const CHECKS: Record<string, { title: string; hint: string }> = {
         title: "openclaw security audit",
         hint: "see the findings: `sudo -u openclaw -H bash -c 'cd ~/.openclaw && openclaw security audit'`; fix the config in the project (components/render/openclaw-config.ts) and `pulumi up`",
     },
+    channels: {
+        title: "messaging channels",
+        hint: 'configure one (README, "Talk to your agent"), or ignore: the Control UI works without',
+    },
+    "channel-telegram": {
+        title: "Telegram channel connected",
+        hint: "read OpenClaw's reason above; a revoked or mistyped token: @BotFather > /mybots > API Token, then `pulumi config set --secret telegramBotToken` and `pulumi up` (the gateway restarts with it); live state: `sudo -u openclaw -H bash -c 'cd ~/.openclaw && openclaw channels status --probe'`",
+    },
+    "channel-discord": {
+        title: "Discord channel connected",
+        hint: "read OpenClaw's reason above; check the bot token (Developer Portal > Bot > Reset Token, then `pulumi config set --secret discordBotToken`, `pulumi up`) and that Message Content Intent is on; live state: `sudo -u openclaw -H bash -c 'cd ~/.openclaw && openclaw channels status --probe'`",
+    },
+    "channel-slack": {
+        title: "Slack channel connected",
+        hint: "read OpenClaw's reason above; socket mode needs both tokens (slackBotToken xoxb-, slackAppToken xapp- with connections:write) and the app made from slack-app-manifest.json; `pulumi up` after fixing them",
+    },
+    "channel-whatsapp": {
+        title: "WhatsApp channel connected",
+        hint: "not linked yet, or WhatsApp logged the device out: link it with `npm run channels -- login whatsapp` (scan the QR code with WhatsApp > Linked devices)",
+    },
     disk: {
         title: "disk headroom",
         hint: "`sudo du -xh / | sort -h | tail`; `sudo journalctl --vacuum-size=200M`; old npm caches: `sudo rm -rf /root/.npm/_cacache`",
@@ -173,6 +193,7 @@ export const AUDIT_GROUPS = [
     "units",
     "tokens",
     "openclaw-audit",
+    "channels",
     "backup",
     "resources",
     "reboot",

@@ -15,6 +15,14 @@ export const SENTINEL_SECRETS = {
     VOYAGE_API_KEY: "pa-sentinel-embedding-key-9d2b77",
 } as const;
 
+/** Channel tokens of each platform's shape (the schema accepts them); like SENTINEL_SECRETS, they must never leak. */
+export const CHANNEL_SENTINELS = {
+    telegramBotToken: "123456789:AAEsentinelTelegramBotToken012345678",
+    discordBotToken: "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GsEnTi.sentinelDiscordBotToken0123456789ab",
+    slackBotToken: "xoxb-1234567890123-1234567890123-sentinelSlackBot0123456",
+    slackAppToken: "xapp-1-A0123456789-1234567890123-sentinelslackapp0123456789abcdef",
+} as const;
+
 export function baseConfigInput(): OpenclawConfigInput {
     return {
         openclawVersion: readOpenclawPin().version,

@@ -124,8 +124,13 @@ export interface CliRun {
 
 /** `npm run verify -- ARGS` as a child process (tsx), with the given environment on top of this one's. */
 export function runVerifyCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 420_000): Promise<CliRun> {
+    return runProjectScript("verify.ts", args, env, timeoutMs);
+}
+
+/** One of scripts/*.ts as `npm run <name> -- args` runs it (no terminal on stdin); killed after timeoutMs. */
+export function runProjectScript(script: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 420_000): Promise<CliRun> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "scripts", "verify.ts"), ...args], {
+        const child = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "scripts", script), ...args], {
             cwd: PROJECT_ROOT,
             env: { ...process.env, ...env },
             stdio: ["ignore", "pipe", "pipe"],

@@ -9,7 +9,8 @@ import { bundleDigests, renderBundleScript, SECRETS_DIGEST_KEY } from "../../com
 import { buildHostBundle } from "../../components/render/host-bundle";
 import { workspaceFiles } from "../../components/render/workspace";
 import { HOST_SENTINELS as SENTINELS, sampleHostInput } from "../helpers/push";
-import { hostBundleInput, PLACEHOLDER_SECRETS } from "../../components/host";
+import { CHANNEL_SENTINELS } from "../helpers/openclaw-runtime";
+import { channelSecretKeys, channelsFromSettings, hostBundleInput, PLACEHOLDER_SECRETS } from "../../components/host";
 import { parseHostFacts } from "../../components/render/host-facts";
 import { gatewayMemoryBudget } from "../../components/render/gateway-unit";
 import { parseSettings } from "../../components/settings";
@@ -190,6 +191,58 @@ test("the repository's real workspace composes: operator files replaced, agent m
     assert.equal(policy("MEMORY.md"), "create-only");
     assert.equal(policy("HEARTBEAT.md"), undefined, "HEARTBEAT.md goes into the config, not the workspace");
     for (const f of ws) assert.deepEqual([f.owner, f.group, f.mode], ["openclaw", "openclaw", "0600"], f.path);
+});
+
+test("channel tokens go to the 0600 .env only, and only for the channels the settings configure", () => {
+    const base = sampleHostInput();
+    const bundle = buildHostBundle({
+        ...base,
+        openclaw: {
+            ...base.openclaw,
+            channels: {
+                telegram: { allowFrom: ["123456789"] },
+                slack: { allowFrom: ["U0123456789"] },
+                whatsapp: { allowFrom: ["+4915123456789"] },
+            },
+        },
+        secrets: { ...base.secrets, channels: CHANNEL_SENTINELS },
+    });
+    const env = bundle.files.find((f) => f.path.endsWith("/.env"))!;
+    assert.equal(env.mode, "0600");
+    assert.match(env.content, new RegExp(`^TELEGRAM_BOT_TOKEN=${CHANNEL_SENTINELS.telegramBotToken}$`, "m"));
+    assert.match(env.content, new RegExp(`^SLACK_BOT_TOKEN=${CHANNEL_SENTINELS.slackBotToken}$`, "m"));
+    assert.match(env.content, new RegExp(`^SLACK_APP_TOKEN=${CHANNEL_SENTINELS.slackAppToken}$`, "m"));
+    assert.ok(!env.content.includes(CHANNEL_SENTINELS.discordBotToken), "Discord is not configured: its token stays off the host");
+    for (const f of bundle.files.filter((x) => !x.secret)) {
+        for (const value of Object.values(CHANNEL_SENTINELS)) assert.ok(!f.content.includes(value), f.path);
+    }
+    const script = renderBundleScript(bundle);
+    for (const value of Object.values(CHANNEL_SENTINELS)) assert.ok(!script.includes(value), "no token in plain in the script");
+    // The channel plugins are installed pinned, like the provider plugins, before the gateway starts.
+    assert.deepEqual(bundle.pluginInstaller?.args, [
+        "@openclaw/voyage-provider@2026.9.6",
+        "@openclaw/slack@2026.9.6",
+        "@openclaw/whatsapp@2026.9.6",
+    ]);
+    assert.throws(
+        () => buildHostBundle({ ...base, openclaw: { ...base.openclaw, channels: { discord: { allowFrom: ["123456789012345678"] } } } }),
+        /reads DISCORD_BOT_TOKEN, but no secret is given/,
+    );
+});
+
+test("settings to bundle: the channels with ids are configured; their tokens (and no other) reach the host", () => {
+    const raw: Record<string, string> = { ...readStackConfig("prod").config };
+    raw["openclaw-vps:telegramBotToken"] = CHANNEL_SENTINELS.telegramBotToken;
+    raw["openclaw-vps:telegramAllowFrom"] = '["123456789"]';
+    raw["openclaw-vps:whatsappAllowFrom"] = '["+4915123456789"]';
+    const { settings } = parseSettings(raw, { allowPlainSecrets: true });
+    assert.deepEqual(channelsFromSettings(settings), {
+        telegram: { allowFrom: ["123456789"] },
+        whatsapp: { allowFrom: ["+4915123456789"] },
+    });
+    assert.deepEqual(channelSecretKeys(settings), ["telegramBotToken"]);
+    const input = hostBundleInput(settings, { ...PLACEHOLDER_SECRETS, channels: CHANNEL_SENTINELS });
+    assert.deepEqual(input.secrets.channels, { telegramBotToken: CHANNEL_SENTINELS.telegramBotToken });
 });
 
 test("the gateway's memory budget follows the memory the host reported (HOST-FACTS), not the type's nominal size", () => {

@@ -19,6 +19,8 @@ import {
     renderOpenclawConfig,
 } from "../../components/render/openclaw-config";
 import { baseConfigInput, SENTINEL_SECRETS } from "../helpers/openclaw-runtime";
+import { CHANNEL_IDS, ChannelsInput, WHATSAPP_AUTH_SUBDIR } from "../../components/render/channels";
+import { readHostFile } from "../../components/render/host-files";
 
 type Json = any;
 const render = (overrides: Partial<OpenclawConfigInput> = {}) => {
@@ -47,6 +49,7 @@ test("token auth: the gateway token is a SecretRef to OPENCLAW_GATEWAY_TOKEN", (
         mode: "token",
         token: { source: "env", provider: "default", id: "OPENCLAW_GATEWAY_TOKEN" },
         allowTailscale: false,
+        rateLimit: { maxAttempts: 10, windowMs: 60000, lockoutMs: 300000, exemptLoopback: true },
     });
     assert.ok(env.includes(GATEWAY_SECRET_ENV.token));
     assert.ok(!env.includes(GATEWAY_SECRET_ENV.access));
@@ -260,4 +263,129 @@ test("browser: off unless deployed; deployed = headless, Chromium's sandbox on, 
         () => render({ browser: { executablePath: "/usr/bin/chromium", allowedPrivateHostnames: ["a b"] } }),
         /allowedPrivateHostnames/,
     );
+});
+
+// ---- the auth limiter -----------------------------------------------------------------------------------------------
+
+test("auth limiter: stated in both auth modes, keyed on the X-Forwarded-For client of the trusted local proxy only", () => {
+    for (const auth of ["token", "access"] as const) {
+        const gw = render({ auth, accessEmails: ["me@example.com"] }).config.gateway;
+        assert.deepEqual(gw.auth.rateLimit, { maxAttempts: 10, windowMs: 60000, lockoutMs: 300000, exemptLoopback: true }, auth);
+        assert.deepEqual(gw.trustedProxies, ["127.0.0.1", "::1"], auth);
+        // X-Real-IP is never trusted (a client could set it); the right-most X-Forwarded-For hop is cloudflared's.
+        assert.equal(gw.allowRealIpFallback, false, auth);
+    }
+});
+
+// ---- channels -----------------------------------------------------------------------------------------------------
+
+const ALL_CHANNELS: ChannelsInput = {
+    telegram: { allowFrom: ["123456789", "987654321"] },
+    discord: { allowFrom: ["123456789012345678"] },
+    slack: { allowFrom: ["U0123456789"] },
+    whatsapp: { allowFrom: ["+4915123456789"] },
+};
+
+test("no channel: no channels, commands, session or approvals block; the heartbeat reports to the last conversation", () => {
+    const { config, env, plugins } = render({ memorySearch: { provider: "none", hasEmbeddingKey: false } });
+    for (const key of ["channels", "commands", "session", "approvals"]) assert.equal(config[key], undefined, key);
+    assert.equal(config.agents.defaults.heartbeat.target, "last");
+    assert.equal(config.agents.defaults.heartbeat.directPolicy, undefined);
+    assert.deepEqual(plugins, []);
+    assert.ok(!env.some((e) => /TELEGRAM|DISCORD|SLACK/.test(e)));
+    assert.throws(() => render({ heartbeat: { checklist: "- x", target: "owner" } }), /heartbeat\.target/);
+});
+
+test("every channel: owner-only DMs (allowlist), groups off, tokens as env SecretRefs, plugins pinned", () => {
+    const { config, env, plugins, json } = render({ memorySearch: { provider: "none", hasEmbeddingKey: false }, channels: ALL_CHANNELS });
+    assert.deepEqual(Object.keys(config.channels), [...CHANNEL_IDS]);
+    for (const id of CHANNEL_IDS) {
+        const block = config.channels[id];
+        assert.equal(block.enabled, true, id);
+        assert.equal(block.dmPolicy, "allowlist", `${id}: never pairing or open`);
+        assert.equal(block.groupPolicy, "disabled", id);
+        assert.deepEqual(block.allowFrom, ALL_CHANNELS[id]!.allowFrom, id);
+    }
+    const ref = (id: string) => ({ source: "env", provider: "default", id });
+    assert.deepEqual(config.channels.telegram.botToken, ref("TELEGRAM_BOT_TOKEN"));
+    assert.deepEqual(config.channels.discord.token, ref("DISCORD_BOT_TOKEN"));
+    assert.deepEqual(config.channels.slack.botToken, ref("SLACK_BOT_TOKEN"));
+    assert.deepEqual(config.channels.slack.appToken, ref("SLACK_APP_TOKEN"));
+    assert.equal(config.channels.slack.mode, "socket", "Slack dials out: no inbound port");
+    assert.equal(config.channels.telegram.apiRoot, undefined, "production talks to api.telegram.org");
+    for (const name of ["TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"])
+        assert.ok(env.includes(name), name);
+    assert.deepEqual(plugins, ["@openclaw/discord@2026.9.6", "@openclaw/slack@2026.9.6", "@openclaw/whatsapp@2026.9.6"]);
+    assert.deepEqual(config.plugins.entries, { discord: { enabled: true }, slack: { enabled: true }, whatsapp: { enabled: true } });
+    // Telegram is bundled: no package, no entry.
+    assert.equal(config.plugins.entries.telegram, undefined);
+    assert.doesNotMatch(json, /"pairing"|"open"/);
+});
+
+test("the owner: every id in commands.ownerAllowFrom and one identity, first channel first; heartbeat and approvals go to its DM", () => {
+    const { config } = render({ memorySearch: { provider: "none", hasEmbeddingKey: false }, channels: ALL_CHANNELS });
+    const owners = [
+        "telegram:123456789",
+        "telegram:987654321",
+        "discord:123456789012345678",
+        "slack:U0123456789",
+        "whatsapp:+4915123456789",
+    ];
+    assert.deepEqual(config.commands, { ownerAllowFrom: owners });
+    assert.deepEqual(config.session, { identityLinks: { owner: owners } });
+    assert.equal(config.agents.defaults.heartbeat.target, "owner");
+    assert.equal(config.agents.defaults.heartbeat.directPolicy, "allow");
+    // Approval prompts: native buttons on the first channel only, nowhere else, no text forwarding on top.
+    assert.deepEqual(config.channels.telegram.execApprovals, { enabled: true, approvers: ["123456789", "987654321"], target: "dm" });
+    assert.deepEqual(config.channels.discord.execApprovals, { enabled: false });
+    assert.deepEqual(config.channels.slack.execApprovals, { enabled: false });
+    assert.equal(config.approvals, undefined);
+
+    const discordFirst = render({ channels: { slack: ALL_CHANNELS.slack, discord: ALL_CHANNELS.discord } }).config;
+    assert.deepEqual(
+        discordFirst.commands.ownerAllowFrom,
+        ["discord:123456789012345678", "slack:U0123456789"],
+        "CHANNEL_IDS order, not input order",
+    );
+    assert.deepEqual(discordFirst.channels.discord.execApprovals, { enabled: true, approvers: ["123456789012345678"], target: "dm" });
+});
+
+test("WhatsApp: no token, approvals forwarded to the owner's number, the link kept below the state dir where backups reach it", () => {
+    const { config, env } = render({ stateDir: "/home/openclaw/.openclaw", channels: { whatsapp: ALL_CHANNELS.whatsapp } });
+    assert.deepEqual(config.approvals, {
+        exec: { enabled: true, mode: "targets", targets: [{ channel: "whatsapp", to: "+4915123456789" }] },
+    });
+    assert.ok(!env.some((e) => /WHATSAPP/.test(e)), "WhatsApp is linked by QR code, not a token");
+    const authDir: string = config.channels.whatsapp.accounts.default.authDir;
+    assert.equal(authDir, `/home/openclaw/.openclaw/${WHATSAPP_AUTH_SUBDIR}`);
+    // The backup leaves these state entries out (cloud-init/backup-lib.sh): the link must not be under one of them.
+    const excludes = /DEFAULT_STATE_EXCLUDES="([^"]+)"/.exec(readHostFile("backup-lib.sh"))![1]!.split(/\s+/);
+    const top = authDir.slice("/home/openclaw/.openclaw/".length).split("/")[0]!;
+    assert.ok(
+        !excludes.some((pattern) => new RegExp(`^${pattern.replaceAll(".", "\\.").replaceAll("*", ".*")}$`).test(top)),
+        `${top} vs ${excludes}`,
+    );
+});
+
+test("channel ids are re-checked by the renderer, naming the field", () => {
+    assert.throws(() => render({ channels: { telegram: { allowFrom: ["@me"] } } }), /channels\.telegram\.allowFrom.*@me/);
+    assert.throws(() => render({ channels: { discord: { allowFrom: ["123"] } } }), /channels\.discord\.allowFrom/);
+    assert.throws(() => render({ channels: { slack: { allowFrom: ["alice"] } } }), /channels\.slack\.allowFrom/);
+    assert.throws(() => render({ channels: { whatsapp: { allowFrom: ["015123456789"] } } }), /channels\.whatsapp\.allowFrom/);
+    assert.throws(() => render({ channels: { telegram: { allowFrom: [] } } }), /at least one id/);
+});
+
+test("stand-in endpoints (tests only): the Telegram Bot API root and an OpenAI-compatible LLM read with the provider's own key", () => {
+    const { config, env } = render({
+        channels: { telegram: ALL_CHANNELS.telegram },
+        standIn: { telegramApiRoot: "http://10.77.0.1:8081", llm: { baseUrl: "http://10.77.0.1:8082/v1", model: "standin-1" } },
+    });
+    assert.equal(config.channels.telegram.apiRoot, "http://10.77.0.1:8081");
+    assert.equal(config.models.mode, "merge");
+    assert.equal(config.models.providers.standin.baseUrl, "http://10.77.0.1:8082/v1");
+    assert.equal(config.models.providers.standin.api, "openai-completions");
+    assert.deepEqual(config.models.providers.standin.apiKey, { source: "env", provider: "default", id: "ANTHROPIC_API_KEY" });
+    assert.equal(config.agents.defaults.model.primary, "standin/standin-1");
+    assert.ok(env.includes("ANTHROPIC_API_KEY"), "the same .env as production");
+    assert.throws(() => render({ standIn: { llm: { baseUrl: "file:///etc/passwd", model: "x" } } }), /standIn\.llm\.baseUrl/);
 });

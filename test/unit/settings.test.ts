@@ -10,6 +10,7 @@ import { ConfigError, DEFAULT_MODEL, NAMESPACE, parseSettings, settingSpecs, nod
 import { readOpenclawPin, PROJECT_ROOT } from "../../components/core/pins";
 import { renderPulumiYaml, withConfigReference } from "../../components/project-file";
 import { readStackConfig } from "../../scripts/lib/stack-config";
+import { CHANNEL_SENTINELS } from "../helpers/openclaw-runtime";
 
 const example = () => readStackConfig("prod").config;
 
@@ -256,4 +257,78 @@ test("tools: toolPolicy ask and browser on by default; bad policies and unpinned
     assertRejected("skills", JSON.stringify(["@a/notes@1.0.0", "@b/notes@2.0.0"]), /notes is listed twice/);
     const ok = parseSettings({ ...example(), [`${NAMESPACE}:skills`]: JSON.stringify(["@alice/demo@1.2.0", "notes@0.1.0"]) });
     assert.deepEqual(ok.settings.skills, ["@alice/demo@1.2.0", "notes@0.1.0"]);
+});
+
+// ---- messaging channels --------------------------------------------------------------------------------------------
+
+test("channels: each channel with its token(s) and ids parses; the tokens stay secrets, the ids settings", () => {
+    const raw: Record<string, string> = { ...example() };
+    for (const [key, value] of Object.entries(CHANNEL_SENTINELS)) raw[`${NAMESPACE}:${key}`] = value;
+    raw[`${NAMESPACE}:telegramAllowFrom`] = '["123456789"]';
+    raw[`${NAMESPACE}:discordAllowFrom`] = '["123456789012345678"]';
+    raw[`${NAMESPACE}:slackAllowFrom`] = '["U0123456789"]';
+    raw[`${NAMESPACE}:whatsappAllowFrom`] = '["+4915123456789"]';
+    const { settings, secrets } = parseSettings(raw);
+    assert.deepEqual(settings.telegramAllowFrom, ["123456789"]);
+    assert.deepEqual(settings.whatsappAllowFrom, ["+4915123456789"]);
+    for (const [key, value] of Object.entries(CHANNEL_SENTINELS)) {
+        assert.equal(secrets[key as keyof typeof secrets], value, key);
+        assert.equal((settings as unknown as Record<string, unknown>)[key], undefined, `${key} is not a plain setting`);
+    }
+    // The default: no channel at all.
+    const plain = parseSettings(example()).settings;
+    assert.deepEqual([plain.telegramAllowFrom, plain.discordAllowFrom, plain.slackAllowFrom, plain.whatsappAllowFrom], [[], [], [], []]);
+});
+
+test("channels: malformed tokens are refused by key with the expected shape, never echoing the value", () => {
+    const cases: [string, string, RegExp][] = [
+        ["telegramBotToken", "123456789-not-a-token", /BotFather prints it: <bot id>:/],
+        ["discordBotToken", `Bot ${CHANNEL_SENTINELS.discordBotToken}`, /three dot-separated parts.*without a `Bot ` prefix/],
+        ["slackBotToken", CHANNEL_SENTINELS.slackAppToken, /xoxb-/],
+        ["slackAppToken", CHANNEL_SENTINELS.slackBotToken, /connections:write.*xapp-/],
+    ];
+    for (const [key, value, expected] of cases) {
+        const problem = assertRejected(key, value, expected);
+        assert.equal(problem.given, "[secret]", key);
+        assert.doesNotMatch(JSON.stringify(problem), /sentinel/i, key);
+    }
+});
+
+test("channels: ids that are not the platform's are refused by key, naming each bad one", () => {
+    const tokens = Object.fromEntries(Object.entries(CHANNEL_SENTINELS));
+    const cases: [string, string, RegExp][] = [
+        ["telegramAllowFrom", '["123456789", "@alice"]', /numeric Telegram user ids.*"@alice"/],
+        ["discordAllowFrom", '["alice#1234"]', /snowflakes.*"alice#1234"/],
+        ["slackAllowFrom", '["alice@example.com"]', /member ids such as U0123456789.*"alice@example.com"/],
+        ["whatsappAllowFrom", '["0151 2345 6789"]', /E\.164.*"0151 2345 6789"/],
+    ];
+    for (const [key, value, expected] of cases) {
+        const problem = problemsOf({ ...tokens, [key]: value }).find((p) => p.key === key);
+        assert.ok(problem, key);
+        assert.match(problem.expected, expected, key);
+    }
+});
+
+test("channels: a token without ids, ids without a token, and Slack without its app token are refused by the list key", () => {
+    const noIds = problemsOf({ telegramBotToken: CHANNEL_SENTINELS.telegramBotToken }).find((p) => p.key === "telegramAllowFrom");
+    assert.match(noIds!.expected, /at least one id with telegramBotToken set/);
+    const noToken = problemsOf({ discordAllowFrom: '["123456789012345678"]' }).find((p) => p.key === "discordAllowFrom");
+    assert.match(noToken!.expected, /discordBotToken set too/);
+    const halfSlack = problemsOf({ slackBotToken: CHANNEL_SENTINELS.slackBotToken, slackAllowFrom: '["U0123456789"]' }).find(
+        (p) => p.key === "slackAllowFrom",
+    );
+    assert.match(halfSlack!.expected, /slackAppToken set too/);
+    assert.deepEqual(problemsOf({ whatsappAllowFrom: '["+4915123456789"]' }), [], "WhatsApp needs no token");
+});
+
+test("channels: a channel token stored in plaintext is refused like any secret", () => {
+    const raw = {
+        ...example(),
+        [`${NAMESPACE}:telegramBotToken`]: CHANNEL_SENTINELS.telegramBotToken,
+        [`${NAMESPACE}:telegramAllowFrom`]: "123456789",
+    };
+    assert.throws(
+        () => parseSettings(raw, { secretKeys: new Set() }),
+        (err: Error) => /telegramBotToken: got a plaintext value; expected a secret/.test(err.message) && !/sentinel/i.test(err.message),
+    );
 });

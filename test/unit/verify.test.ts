@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
+import { CHANNEL_IDS } from "../../components/render/channels";
 import {
     AUDIT_GROUPS,
     buildReport,
@@ -79,6 +80,9 @@ describe("audit script parameters", () => {
             assert.ok(CHECKS[id]?.hint, `no hint for check ${id}`);
         }
         for (const group of AUDIT_GROUPS) assert.match(script, new RegExp(`wanted ${group}\\b`), `group ${group} is not in the script`);
+        // emit "channel-$channel": one check per channel the config enables.
+        assert.match(script, /emit "channel-\$channel"/);
+        for (const channel of CHANNEL_IDS) assert.ok(CHECKS[`channel-${channel}`]?.hint, `no hint for check channel-${channel}`);
         assert.ok(ids.size >= 14, [...ids].join(" "));
     });
 });
