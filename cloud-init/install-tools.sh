@@ -5,7 +5,8 @@
 # and on the first push. Each installer is safe to rerun and changes nothing when everything is in place.
 #
 # Usage: install-tools.sh [PLUGIN_SPEC...]
-# Env: TOOLS_ENV (default: the contract's HOST_TOOLS_ENV), HOST_BIN_DIR (where the installers are).
+# Env: TOOLS_ENV (default: the contract's HOST_TOOLS_ENV). The installers are this script's siblings (HOST_BIN_DIR on a
+# host). OPENCLAW_VPS_ROOT (the push's sandbox in tests) installs plugins only: never a browser or skills there.
 set -euo pipefail
 
 log() { printf '%s install-tools: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
@@ -21,6 +22,8 @@ readonly CONTRACT_FILE="${OPENCLAW_VPS_CONTRACT:-/etc/openclaw-vps/contract.env}
 }
 while IFS='=' read -r key value; do if [[ $key =~ ^HOST_[A-Z0-9_]+$ && -z ${!key-} ]]; then printf -v "$key" '%s' "$value"; fi; done <"$CONTRACT_FILE"
 TOOLS_ENV=${TOOLS_ENV:-$HOST_TOOLS_ENV}
+BIN_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+readonly BIN_DIR
 
 # tools.env is data (KEY=value, plain words), read key by key, never sourced.
 tools_value() { [[ -r $TOOLS_ENV ]] && sed -n "s/^$1=//p" "$TOOLS_ENV" | tail -n 1; }
@@ -30,15 +33,20 @@ clawhub_version=$(tools_value CLAWHUB_VERSION || true)
 clawhub_integrity=$(tools_value CLAWHUB_INTEGRITY || true)
 [[ -r $TOOLS_ENV ]] || log "$TOOLS_ENV is missing: no browser, no ClawHub skill"
 
-"$HOST_BIN_DIR/install-plugins.sh" "$@" || die "the plugin installer failed"
+"$BIN_DIR/install-plugins.sh" "$@" || die "the plugin installer failed"
+
+if [[ -n ${OPENCLAW_VPS_ROOT:-} ]]; then
+    log "sandboxed push (OPENCLAW_VPS_ROOT=$OPENCLAW_VPS_ROOT): the browser and skills are installed on a host only"
+    exit 0
+fi
 
 if [[ $browser == 1 ]]; then
-    "$HOST_BIN_DIR/install-browser.sh" || die "the browser installer failed"
+    "$BIN_DIR/install-browser.sh" || die "the browser installer failed"
 else
     log "browser: off (browser=false)"
 fi
 
 read -r -a skill_specs <<<"$skills"
 CLAWHUB_VERSION=$clawhub_version CLAWHUB_INTEGRITY=$clawhub_integrity \
-    "$HOST_BIN_DIR/install-skills.sh" "${skill_specs[@]}" || die "the skill installer failed"
+    "$BIN_DIR/install-skills.sh" "${skill_specs[@]}" || die "the skill installer failed"
 log "done"
