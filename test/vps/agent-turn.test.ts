@@ -16,6 +16,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { ARCHIVE_KEY } from "../../components/core/backup-layout";
 import { PROJECT_ROOT } from "../../components/core/pins";
 import type { RemoteHost } from "../../components/remote";
 import { WHATSAPP_AUTH_SUBDIR } from "../../components/render/channels";
@@ -467,7 +468,7 @@ describe(
                 { input: WHATSAPP_LINK },
             );
             const backup = await runBackup(remote!);
-            assert.match(backup.last_snapshot ?? "", /^\d{8}T\d{6}Z$/);
+            assert.match(backup.last_snapshot ?? "", ARCHIVE_KEY, JSON.stringify(backup));
             telegram.revoked = true;
             const since = telegram.calls.length;
             await telegram.waitForCall((c) => c.seq > since && c.status === 401);
