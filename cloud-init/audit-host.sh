@@ -176,24 +176,27 @@ check_ssh_crypto() { # effective sshd -T output
     fi
 }
 
-# systemd's own rating of the system units we render: each at most 3.0 (README "Host hardening").
+# systemd's own rating of the system units we render: each at most 3.0, the watchdog 3.2 (it runs OpenClaw's CLI,
+# whose openat2 state lock rules out RestrictSUIDSGID; README "Host hardening").
 check_sandbox() {
     log "unit sandboxes (systemd-analyze security)"
-    local unit out exposure bad=() good=()
+    local unit out exposure bound bad=() good=()
     for unit in "$HOST_BACKUP_SERVICE" openclaw-watchdog.service "$HOST_CLOUDFLARED_UNIT"; do
+        bound=3.0
+        [[ $unit == openclaw-watchdog.service ]] && bound=3.2
         systemctl cat "$unit" >/dev/null 2>&1 || continue
         out=$(systemd-analyze security --no-pager "$unit" 2>&1) || true
         exposure=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' <<<"$out" | tail -n 1)
         if [[ -z $exposure ]]; then
             bad+=("$unit unrated")
-        elif awk -v e="$exposure" 'BEGIN { exit !(e > 3.0) }'; then
-            bad+=("$unit $exposure")
+        elif awk -v e="$exposure" -v b="$bound" 'BEGIN { exit !(e > b) }'; then
+            bad+=("$unit $exposure > $bound")
         else
             good+=("$unit $exposure")
         fi
     done
     if ((${#bad[@]})); then
-        emit unit-sandbox fail warning "exposure above 3.0: ${bad[*]}"
+        emit unit-sandbox fail warning "exposure above its bound: ${bad[*]}"
     else
         emit unit-sandbox pass warning "exposure: ${good[*]:-no unit}"
     fi

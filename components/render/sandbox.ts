@@ -47,7 +47,9 @@ export function renderSandbox(input: SandboxInput): string[] {
         "KeyringMode=private",
         "RestrictNamespaces=yes",
         "RestrictRealtime=yes",
-        "RestrictSUIDSGID=yes",
+        // Not RestrictSUIDSGID: systemd enforces it with a seccomp filter that answers openat2() with ENOSYS, and both
+        // run OpenClaw's CLI, which takes its state lock with openat2 (no fallback; see gateway-unit.ts). NoNewPrivileges
+        // already keeps a setuid file from granting anything.
         "LockPersonality=yes",
         // Not MemoryDenyWriteExecute: both run Node (OpenClaw's CLI), whose JIT needs writable+executable memory.
         `RestrictAddressFamilies=${Object.keys(families).join(" ")}`,

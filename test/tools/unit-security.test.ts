@@ -17,7 +17,9 @@ import { renderWatchdogService, WATCHDOG_SERVICE_PATH } from "../../components/r
 /** The bound for each rendered system service (path on the host → rendered text, bound). */
 export const SYSTEM_UNITS: { path: string; render: () => string; bound: number }[] = [
     { path: BACKUP_SERVICE_PATH, render: () => renderBackupService(), bound: 3.0 },
-    { path: WATCHDOG_SERVICE_PATH, render: () => renderWatchdogService(), bound: 3.0 },
+    // 3.2: it runs OpenClaw's CLI (health, the daily security audit), whose openat2 state lock RestrictSUIDSGID's
+    // seccomp filter would break (+0.2); its capabilities (ptrace for `ss -p`, net_admin for `ufw status`) are the rest.
+    { path: WATCHDOG_SERVICE_PATH, render: () => renderWatchdogService(), bound: 3.2 },
     { path: CLOUDFLARED_UNIT_PATH, render: () => renderCloudflaredUnit({ protocol: "auto" }), bound: 3.0 },
 ];
 
