@@ -105,12 +105,12 @@ describe("stand-in VPS harness", { timeout: 6 * 60_000 }, () => {
         const onlyThisList = `-o Dir::Etc::sourcelist=${list} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
         // Signed by someone else's key: apt must refuse the repository.
         await vps.exec(
-            `echo 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${STANDIN_MIRRORS.CLOUDFLARED_APT_URL} bookworm main' > ${list}`,
+            `echo 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${STANDIN_MIRRORS.CLOUDFLARED_APT_URL} any main' > ${list}`,
         );
         const refused = await vps.exec(`apt-get update ${onlyThisList} 2>&1`, { allowFailure: true });
         assert.match(refused.stdout, /NO_PUBKEY|not signed|is not signed/, refused.stdout);
         await vps.exec(`curl -fsS -o ${keyring} ${STANDIN_MIRRORS.CLOUDFLARED_APT_KEY_URL}`);
-        await vps.exec(`echo 'deb [signed-by=${keyring}] ${STANDIN_MIRRORS.CLOUDFLARED_APT_URL} bookworm main' > ${list}`);
+        await vps.exec(`echo 'deb [signed-by=${keyring}] ${STANDIN_MIRRORS.CLOUDFLARED_APT_URL} any main' > ${list}`);
         await vps.exec(`apt-get -q update ${onlyThisList} && apt-get -q -y install cloudflared`);
         assert.match((await vps.exec("cloudflared --version")).stdout, /^cloudflared version .*stand-in/);
 
