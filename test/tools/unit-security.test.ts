@@ -16,10 +16,11 @@ import { renderWatchdogService, WATCHDOG_SERVICE_PATH } from "../../components/r
 
 /** The bound for each rendered system service (path on the host → rendered text, bound). */
 export const SYSTEM_UNITS: { path: string; render: () => string; bound: number }[] = [
-    { path: BACKUP_SERVICE_PATH, render: () => renderBackupService(), bound: 3.0 },
-    // 3.2: it runs OpenClaw's CLI (health, the daily security audit), whose openat2 state lock RestrictSUIDSGID's
-    // seccomp filter would break (+0.2); its capabilities (ptrace for `ss -p`, net_admin for `ufw status`) are the rest.
-    { path: WATCHDOG_SERVICE_PATH, render: () => renderWatchdogService(), bound: 3.2 },
+    // The backup and the watchdog keep the hardening the stand-in proved (ProtectSystem=full, PrivateTmp, ...): the full
+    // sandbox of components/render/sandbox.ts (exposure 3.0) made OpenClaw's own backup fail on the stand-in ("Unsafe
+    // fallback OpenClaw temp dir") and is not applied until it passes there. Measured, and held so it cannot get worse.
+    { path: BACKUP_SERVICE_PATH, render: () => renderBackupService(), bound: 8.2 },
+    { path: WATCHDOG_SERVICE_PATH, render: () => renderWatchdogService(), bound: 7.5 },
     { path: CLOUDFLARED_UNIT_PATH, render: () => renderCloudflaredUnit({ protocol: "auto" }), bound: 3.0 },
 ];
 
@@ -61,40 +62,40 @@ describe("systemd-analyze security of every rendered unit", () => {
             const { exposure, output } = securityOf(unit.path, unit.render());
             t.diagnostic(`${path.basename(unit.path)}: exposure ${exposure.toFixed(1)}`);
             assert.ok(exposure <= unit.bound, `exposure ${exposure}:\n${output}`);
-            for (const directive of [
-                "NoNewPrivileges=",
-                "ProtectSystem=",
-                "PrivateDevices=",
-                "RestrictNamespaces=~user",
-                "ProtectKernelTunables=",
-            ]) {
+            // The fully sandboxed units (bound 3.0): each of these counted as hardened by systemd itself.
+            if (unit.bound <= 3.0) {
+                for (const directive of [
+                    "NoNewPrivileges=",
+                    "ProtectSystem=",
+                    "PrivateDevices=",
+                    "RestrictNamespaces=~user",
+                    "ProtectKernelTunables=",
+                ]) {
+                    assert.ok(
+                        output.split("\n").some((l) => l.startsWith(`✓ ${directive}`)),
+                        `${path.basename(unit.path)}: ${directive} is not counted as hardened\n${output}`,
+                    );
+                }
                 assert.ok(
-                    output.split("\n").some((l) => l.startsWith(`✓ ${directive}`)),
-                    `${path.basename(unit.path)}: ${directive} is not counted as hardened\n${output}`,
+                    output.split("\n").some((l) => l.startsWith("✓ CapabilityBoundingSet=~CAP_SYS_ADMIN")),
+                    `${path.basename(unit.path)} keeps CAP_SYS_ADMIN`,
                 );
             }
-            assert.ok(
-                output.split("\n").some((l) => l.startsWith("✓ CapabilityBoundingSet=~CAP_SYS_ADMIN")),
-                `${path.basename(unit.path)} keeps CAP_SYS_ADMIN`,
-            );
         });
     }
 
-    test("every root oneshot sandbox: ProtectSystem=strict, writes only where it says, verify accepts it", () => {
+    test("the backup and watchdog units pass systemd-analyze verify", () => {
         const bin = path.join(root, HOST_DIRS.bin);
         fs.mkdirSync(bin, { recursive: true });
         for (const script of ["backup.sh", "watchdog.sh"]) fs.writeFileSync(path.join(bin, script), "#!/bin/sh\n", { mode: 0o755 });
         for (const unit of SYSTEM_UNITS.slice(0, 2)) {
             const text = unit.render();
-            assert.match(text, /^ProtectSystem=strict$/m);
-            assert.match(text, /^CapabilityBoundingSet=CAP_[A-Z_ ]+$/m, "an explicit, non-empty list");
-            assert.doesNotMatch(text, /CAP_SYS_ADMIN|CAP_NET_RAW|CAP_SYS_MODULE/);
+            assert.match(text, /^NoNewPrivileges=yes$/m);
             fs.writeFileSync(path.join(root, unit.path), text);
             const r = spawnSync("systemd-analyze", ["verify", `--root=${root}`, unit.path], { encoding: "utf8" });
             assert.equal(r.status, 0, r.stderr);
             assert.doesNotMatch(r.stderr, /Unknown|Invalid|Failed to parse/i, r.stderr);
         }
-        assert.match(renderBackupService(), new RegExp(`^ReadWritePaths=${HOST_DIRS.state} ${HOST_DIRS.agentState}$`, "m"));
         assert.match(renderWatchdogService(), /^StateDirectory=openclaw-vps\/watchdog$/m);
     });
 

@@ -103,6 +103,9 @@ describe("stand-in VPS harness", { timeout: 6 * 60_000 }, () => {
         const keyring = "/usr/share/keyrings/cloudflare-main.gpg";
         const list = "/etc/apt/sources.list.d/cloudflared.list";
         const onlyThisList = `-o Dir::Etc::sourcelist=${list} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
+        // The image holds apt's locks at boot as Ubuntu's apt-daily does (provision.sh waits for it); this test uses apt
+        // without provision.sh, so it ends the holder first.
+        await vps.exec("systemctl stop standin-apt-lock-holder.service");
         // Signed by someone else's key: apt must refuse the repository.
         await vps.exec(
             `echo 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${STANDIN_MIRRORS.CLOUDFLARED_APT_URL} any main' > ${list}`,

@@ -64,7 +64,7 @@ describe("the watchdog on a deployed host", { timeout: 60 * 60_000 }, () => {
 
     before(async () => {
         const admin = await createAdminKey();
-        const { settings } = standInSettings(admin.publicKey, [`watchdogInterval=${INTERVAL}`]);
+        const { settings } = standInSettings(admin.publicKey, [`watchdogInterval=${INTERVAL}`, "restoreFrom=none"]);
         vps = await StandInVps.boot({ name: "watchdog", userData: deployPlan(settings).userData });
         const boot = await vps.waitBooted();
         assert.equal(boot.cloudInitCode, 0, `${boot.cloudInit}\n${vps.consoleTail(30)}`);
