@@ -68,7 +68,17 @@ init_backup_settings() {
     RCLONE_BIN=${RCLONE_BIN:-rclone}
     AGE_BIN=${AGE_BIN:-age}
     ZSTD_BIN=${ZSTD_BIN:-zstd}
-    NODE_BIN=${NODE_BIN:-node}
+    # Node: the current release's (on PATH); on a new server the first-boot restore runs before the push switches to
+    # the release, so then the newest Node the release step staged side by side.
+    if [[ -z ${NODE_BIN:-} ]]; then
+        NODE_BIN=node
+        if ! command -v node >/dev/null 2>&1; then
+            local staged
+            for staged in "${HOST_NODE_VERSIONS_DIR:-/nonexistent}"/v*/bin/node; do
+                [[ -x $staged ]] && NODE_BIN=$staged
+            done
+        fi
+    fi
     RCLONE_CONFIG_FILE=${RCLONE_CONFIG_FILE:-$OPENCLAW_VPS_ETC_DIR/rclone.conf}
     BACKUP_REMOTE=${BACKUP_REMOTE:-}
     BACKUP_RECIPIENT=${BACKUP_RECIPIENT:-}
