@@ -171,10 +171,10 @@ test(
         const started = Date.now();
         let ready = { status: 0, body: "" };
         let restarts = 0;
-        // A deadline for a mechanism, not a performance bound: cold starts of 5-80 s are normal, so allow 10x that. On a
-        // starved machine OpenClaw's own startup lease can time out (exit 78); the host's unit restarts it (Restart=always),
-        // and so does this test, twice at most.
-        while (Date.now() - started < 900_000) {
+        // The mechanism: poll until /readyz answers or the process has exited for good; no clock of our own (the test's
+        // timeout only catches a hang). On a starved machine OpenClaw's own startup lease can time out (exit 78, which
+        // the host's unit does not restart: README "The agent on the host"); this test starts it again, twice at most.
+        for (;;) {
             if (gateway.exitCode !== null) {
                 if (restarts >= 2) break;
                 restarts++;

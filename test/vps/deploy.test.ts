@@ -425,15 +425,20 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
 
     it("brings the gateway back when its main process is killed", async (t) => {
         const host = live();
+        const restartsOf = async () =>
+            Number((await host.exec(`${agentSystemctl()} show -p NRestarts --value openclaw-gateway.service`)).stdout.trim());
         const before = await gatewayProcess(host);
+        const restartsBefore = await restartsOf();
         await host.exec(`kill -KILL ${before.mainPid}`);
         const started = Date.now();
+        // The mechanism, not a speed: systemd (Restart=always) starts a new main process and counts the restart. The
+        // loop ends when it has; the suite's timeout only catches a unit that never comes back.
         let after = before;
         while (after.mainPid === before.mainPid || after.mainPid === 0 || after.activeState !== "active") {
-            assert.ok(Date.now() - started < 90_000, `no new gateway process after 90 s: ${JSON.stringify(after)}`);
             await new Promise((resolve) => setTimeout(resolve, 500));
             after = await gatewayProcess(host);
         }
+        assert.equal(await restartsOf(), restartsBefore + 1, `systemd restarted it once: ${JSON.stringify(after)}`);
         const seconds = await waitGatewayReady(host, gatewayPort());
         t.diagnostic(
             `killed gateway ready again after ${((Date.now() - started) / 1000).toFixed(1)} s (restart, then ${seconds.toFixed(1)} s to /readyz)`,
