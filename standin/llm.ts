@@ -5,6 +5,7 @@
 // think: the script sees each request and decides, e.g. "call the write tool", "answer PONG", "stay silent".
 // Plain Node: no Pulumi, no project code.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { Waiters } from "./waiters";
 
 /** One chat message as OpenAI's API carries it (content may be a string or a list of parts). */
 export interface LlmMessage {
@@ -146,7 +147,7 @@ export class LlmStandIn {
     private readonly model: string;
     private seq = 0;
     private completionSeq = 0;
-    private waiters: { match: (r: LlmRequest) => boolean; resolve: (r: LlmRequest) => void }[] = [];
+    private waiters = new Waiters<LlmRequest>();
 
     constructor(options: LlmStandInOptions = {}) {
         this.script = options.script ?? (() => SILENT_REPLY);
@@ -189,22 +190,12 @@ export class LlmStandIn {
      * `timeoutMs` with what was recorded, so a failing test says what the model did see.
      */
     waitForRequest(match: (request: LlmRequest) => boolean, timeoutMs = 600_000): Promise<LlmRequest> {
-        const seen = this.chatRequests().find(match);
-        if (seen) return Promise.resolve(seen);
-        return new Promise((resolve, reject) => {
-            const waiter = {
-                match,
-                resolve: (r: LlmRequest) => {
-                    clearTimeout(timer);
-                    resolve(r);
-                },
-            };
-            const timer = setTimeout(() => {
-                this.waiters = this.waiters.filter((w) => w !== waiter);
-                reject(new Error(`LLM stand-in: no matching request within ${timeoutMs / 1000} s; ${this.describe()}`));
-            }, timeoutMs);
-            this.waiters.push(waiter);
-        });
+        return this.waiters.waitFor(
+            this.chatRequests(),
+            match,
+            timeoutMs,
+            () => `LLM stand-in: no matching request within ${timeoutMs / 1000} s; ${this.describe()}`,
+        );
     }
 
     /** One line per recorded request (path and the last user text, shortened), for failure messages. */
@@ -241,12 +232,7 @@ export class LlmStandIn {
         const request: LlmRequest = { seq: ++this.seq, at: Date.now(), method: req.method, path, headers, body: JSON.parse(raw || "{}") };
         this.requests.push(request);
         const reply = this.script(request);
-        for (const waiter of [...this.waiters]) {
-            if (waiter.match(request)) {
-                this.waiters = this.waiters.filter((w) => w !== waiter);
-                waiter.resolve(request);
-            }
-        }
+        this.waiters.settle(request);
         const id = `chatcmpl-standin-${++this.completionSeq}`;
         const created = Math.floor(Date.now() / 1000);
         const promptTokens = Math.ceil(raw.length / 4);

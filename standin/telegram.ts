@@ -6,6 +6,7 @@
 // `waitForSent` waits for the bot's reply. Reusable as a notification sink (every sendMessage is kept).
 // Plain Node: no Pulumi, no project code.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { Waiters } from "./waiters";
 
 export interface TelegramUser {
     id: number;
@@ -83,8 +84,8 @@ export class TelegramStandIn {
     private nextMessageId = 1;
     private seq = 0;
     private pollers: (() => void)[] = [];
-    private sentWaiters: { match: (m: SentMessage) => boolean; resolve: (m: SentMessage) => void }[] = [];
-    private callWaiters: { match: (c: TelegramCall) => boolean; resolve: (c: TelegramCall) => void }[] = [];
+    private sentWaiters = new Waiters<SentMessage>();
+    private callWaiters = new Waiters<TelegramCall>();
 
     constructor(options: TelegramStandInOptions) {
         if (!/^\d+:[A-Za-z0-9_-]+$/.test(options.token)) throw new Error("Telegram stand-in: the token must look like <bot id>:<secret>");
@@ -131,9 +132,8 @@ export class TelegramStandIn {
 
     /** Resolves with the first message the bot sent (already or later) that `match` accepts. */
     waitForSent(match: (message: SentMessage) => boolean, timeoutMs = 600_000): Promise<SentMessage> {
-        return waitFor(
+        return this.sentWaiters.waitFor(
             this.sent,
-            this.sentWaiters,
             match,
             timeoutMs,
             () => `Telegram stand-in: no matching sendMessage within ${timeoutMs / 1000} s; ${this.describe()}`,
@@ -142,9 +142,8 @@ export class TelegramStandIn {
 
     /** Resolves with the first call (already or later) that `match` accepts, e.g. the first getUpdates. */
     waitForCall(match: (call: TelegramCall) => boolean, timeoutMs = 600_000): Promise<TelegramCall> {
-        return waitFor(
+        return this.callWaiters.waitFor(
             this.calls,
-            this.callWaiters,
             match,
             timeoutMs,
             () => `Telegram stand-in: no matching call within ${timeoutMs / 1000} s; ${this.describe()}`,
@@ -189,7 +188,7 @@ export class TelegramStandIn {
     private record(method: string, params: Record<string, unknown>, status: number): TelegramCall {
         const call = { seq: ++this.seq, at: Date.now(), method, params, status };
         this.calls.push(call);
-        settle(this.callWaiters, call);
+        this.callWaiters.settle(call);
         return call;
     }
 
@@ -233,7 +232,7 @@ export class TelegramStandIn {
                 if (method === "sendMessage") {
                     const sent = { messageId, chatId, text, params, at: Date.now() };
                     this.sent.push(sent);
-                    settle(this.sentWaiters, sent);
+                    this.sentWaiters.settle(sent);
                 }
                 return ok(message);
             }
@@ -268,41 +267,6 @@ export class TelegramStandIn {
             });
         }
         return this.updates.slice(0, limit);
-    }
-}
-
-function waitFor<T>(
-    seen: T[],
-    waiters: { match: (item: T) => boolean; resolve: (item: T) => void }[],
-    match: (item: T) => boolean,
-    timeoutMs: number,
-    describe: () => string,
-): Promise<T> {
-    const found = seen.find(match);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-        const waiter = {
-            match,
-            resolve: (item: T) => {
-                clearTimeout(timer);
-                resolve(item);
-            },
-        };
-        const timer = setTimeout(() => {
-            const at = waiters.indexOf(waiter);
-            if (at >= 0) waiters.splice(at, 1);
-            reject(new Error(describe()));
-        }, timeoutMs);
-        waiters.push(waiter);
-    });
-}
-
-function settle<T>(waiters: { match: (item: T) => boolean; resolve: (item: T) => void }[], item: T): void {
-    for (const waiter of [...waiters]) {
-        if (waiter.match(item)) {
-            waiters.splice(waiters.indexOf(waiter), 1);
-            waiter.resolve(item);
-        }
     }
 }
 
