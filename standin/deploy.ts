@@ -19,7 +19,7 @@ import type { Settings } from "../components/settings";
 import type { PlanInput } from "../components/snapshots/plan";
 import { startS3Server, type S3KeyPair, type S3Server } from "./bucket";
 import { STANDIN_EGRESS_PROXY } from "./egress-proxy";
-import { cacheDir, isAlive } from "./process";
+import { cacheDir, isAlive, netnsLauncher } from "./process";
 import { standInUserData } from "./scenario";
 import { STANDIN_NETWORK, type StandInVps } from "./vps";
 
@@ -178,7 +178,7 @@ export async function startBucket(
         address: STANDIN_NETWORK.gateway,
         port: STANDIN_S3_PORT,
         // Killed with the namespace when the instance is destroyed, and with this process if it dies.
-        launcher: ["setpriv", "--pdeathsig", "KILL", "--", "nsenter", `--net=/run/netns/${vps.resources().netns}`, "--"],
+        launcher: netnsLauncher(vps.resources().netns),
     });
 }
 

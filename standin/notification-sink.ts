@@ -6,6 +6,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileS
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { netnsLauncher } from "./process";
 
 export interface SinkRequest {
     method: string;
@@ -88,26 +89,10 @@ export async function startSinkInNamespace(netns: string, address: string, port:
     const record = join(dir, "requests.jsonl");
     const failSwitch = join(dir, "fail");
     writeFileSync(record, "");
-    const child = spawn(
-        "setpriv",
-        [
-            "--pdeathsig",
-            "KILL",
-            "--",
-            "nsenter",
-            `--net=/run/netns/${netns}`,
-            "--",
-            process.execPath,
-            "--import",
-            "tsx",
-            __filename,
-            address,
-            String(port),
-            record,
-            failSwitch,
-        ],
-        { stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const [launcher, ...prefix] = netnsLauncher(netns);
+    const child = spawn(launcher, [...prefix, process.execPath, "--import", "tsx", __filename, address, String(port), record, failSwitch], {
+        stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));

@@ -126,3 +126,11 @@ export function log(message: string): void {
     if (process.env.OPENCLAW_VPS_QUIET) return;
     process.stderr.write(`[stand-in ${new Date().toISOString().slice(11, 23)}] ${message}\n`);
 }
+
+/**
+ * The argv prefix that runs a command inside the network namespace `netns` and kills it when this process dies (a
+ * crashed test leaves no stand-in server behind). Entered with nsenter, not `ip netns exec`, which remounts /sys.
+ */
+export function netnsLauncher(netns: string): [string, ...string[]] {
+    return ["setpriv", "--pdeathsig", "KILL", "--", "nsenter", `--net=/run/netns/${netns}`, "--"];
+}

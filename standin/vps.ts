@@ -12,7 +12,7 @@ import { createEgressProxy, STANDIN_EGRESS_PROXY } from "./egress-proxy";
 import type { ForwarderConfig } from "./forwarder";
 import { StandInInternet } from "./internet";
 import { requireTools, STANDIN_TOOLS } from "./prerequisites";
-import { cacheDir, isAlive, log, run, startTime, type RunResult } from "./process";
+import { cacheDir, isAlive, log, netnsLauncher, run, startTime, type RunResult } from "./process";
 import { ensureRootfs, STANDIN_NETWORK } from "./rootfs";
 
 export { STANDIN_MIRRORS, STANDIN_CLOUDFLARED_RECORD, STANDIN_CLOUDFLARED_VERSION } from "./internet";
@@ -263,22 +263,10 @@ export class StandInVps {
     }
 
     private async startForwarder(config: ForwarderConfig): Promise<ChildProcess> {
-        const child = spawn(
-            "setpriv",
-            [
-                "--pdeathsig",
-                "KILL",
-                "--",
-                "nsenter",
-                `--net=/run/netns/${this.state.netns}`,
-                "--",
-                process.execPath,
-                "--no-warnings",
-                forwarderScript,
-                JSON.stringify(config),
-            ],
-            { stdio: ["pipe", "pipe", "pipe"] },
-        );
+        const [launcher, ...prefix] = netnsLauncher(this.state.netns);
+        const child = spawn(launcher, [...prefix, process.execPath, "--no-warnings", forwarderScript, JSON.stringify(config)], {
+            stdio: ["pipe", "pipe", "pipe"],
+        });
         this.recordProcess(child.pid);
         let stderr = "";
         child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));

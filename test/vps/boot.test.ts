@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { standInAptKeyFingerprint } from "../../standin/internet";
-import { run } from "../../standin/process";
+import { netnsLauncher, run } from "../../standin/process";
 import { answersWithin, createAdminKey, provisionStepSeconds, sshTo, standInUserData, type AdminKey } from "../../standin/scenario";
 import { StandInVps, standInInternet, type BootState } from "../../standin/vps";
 
@@ -42,24 +42,10 @@ describe("stand-in VPS boots the real user data", { timeout: 12 * 60_000 }, () =
         // default route), answering 200 to anyone who reaches it.
         const netns = vps.resources().netns;
         await run("ip", ["-n", netns, "addr", "add", `${METADATA}/32`, "dev", "br0"]);
+        const [launcher, ...prefix] = netnsLauncher(netns);
         metadataService = spawn(
-            "setpriv",
-            [
-                "--pdeathsig",
-                "KILL",
-                "--",
-                "nsenter",
-                `--net=/run/netns/${netns}`,
-                "--",
-                "python3",
-                "-m",
-                "http.server",
-                "--bind",
-                METADATA,
-                "--directory",
-                metadataRoot,
-                "80",
-            ],
+            launcher,
+            [...prefix, "python3", "-m", "http.server", "--bind", METADATA, "--directory", metadataRoot, "80"],
             { stdio: "ignore" },
         );
     });
