@@ -17,17 +17,22 @@ import { renderAuditScript } from "../../components/verify/checks";
 import { requireTool, run, tempDir } from "../helpers/provisioning";
 
 const AGENT = "nobody"; // a user every test machine has; the check only reads files under its uid
-const MIB = 1024 * 1024;
 
-function auditMemory(cgroupRoot: string): string[] {
-    const script = renderAuditScript({
+/** The audit script for one check group, with the parameters every test here shares. */
+const auditScript = (only: string, extra: { metadataBase?: string } = {}) =>
+    renderAuditScript({
         adminUser: "ops",
         agentUser: AGENT,
         gatewayPort: 18789,
         backupSchedule: "hourly",
         metadataPaths: ["/hetzner/v1/userdata"],
-        only: ["gateway-memory"],
+        only: [only],
+        ...extra,
     });
+const MIB = 1024 * 1024;
+
+function auditMemory(cgroupRoot: string): string[] {
+    const script = auditScript("gateway-memory");
     const result = run("bash", ["-s"], { input: script, env: { ...process.env, AUDIT_CGROUP_ROOT: cgroupRoot } });
     assert.equal(result.status, 0, result.stderr);
     return result.stdout.split("\n").filter((l) => l.startsWith("AUDIT\tgateway-memory\t"));
@@ -115,15 +120,7 @@ describe("verify: user data holds none of the host's secrets, gzipped files incl
 
     async function auditUserData(userData: string): Promise<string> {
         served = userData;
-        const script = renderAuditScript({
-            adminUser: "ops",
-            agentUser: AGENT,
-            gatewayPort: 18789,
-            backupSchedule: "hourly",
-            metadataPaths: ["/hetzner/v1/userdata"],
-            metadataBase: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-            only: ["userdata"],
-        });
+        const script = auditScript("userdata", { metadataBase: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
         const result = await bashAsync(script, { ...process.env, HOST_TUNNEL_ENV: path.join(work.dir, "tunnel.env") });
         assert.equal(result.status, 0, result.stderr);
         const line = result.stdout.split("\n").find((l) => l.startsWith("AUDIT\tuserdata-metadata\t"));
@@ -163,14 +160,7 @@ describe("verify and the watchdog: the gateway's restarts and a config error (ex
         fs.mkdirSync(bin, { mode: 0o755 });
         fs.chmodSync(bin, 0o755);
         fs.writeFileSync(path.join(bin, "systemctl"), `#!/bin/sh\ncat <<'PROPS'\n${properties}\nPROPS\n`, { mode: 0o755 });
-        const script = renderAuditScript({
-            adminUser: "ops",
-            agentUser: AGENT,
-            gatewayPort: 18789,
-            backupSchedule: "hourly",
-            metadataPaths: ["/hetzner/v1/userdata"],
-            only: ["restarts"],
-        });
+        const script = auditScript("restarts");
         fs.writeFileSync(path.join(work.dir, "audit.sh"), script);
         const result = run("unshare", [
             "--mount",
