@@ -6,9 +6,17 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { generateIdentity } from "../../components/core/age";
 import { agentIds, chownTree, OPENCLAW_BIN, TOOLS_PATH, type BackupHost } from "../../standin/backup-host";
 
 /** Fails (never skips) when a tool the tests need is missing, naming the package that provides it. */
+/** The operator's age key pair per bucket (what `npm run deploy` generates per stack), made once per test process. */
+const OPERATOR_KEYS = new Map<string, { identity: string; recipient: string }>();
+export function keysOf(bucket: string): { identity: string; recipient: string } {
+    if (!OPERATOR_KEYS.has(bucket)) OPERATOR_KEYS.set(bucket, generateIdentity());
+    return OPERATOR_KEYS.get(bucket)!;
+}
+
 export function requireTools(tools: Record<string, string>): void {
     const missing = Object.entries(tools).filter(([tool]) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0);
     if (missing.length > 0) {

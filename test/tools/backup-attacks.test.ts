@@ -29,7 +29,7 @@ import {
     type ScriptResult,
 } from "../../standin/backup-host";
 import { applyLifecycle, s3ObjectFile, setLastModified, startS3Server, storedObjects, type S3Server } from "../../standin/bucket";
-import { filesContaining, hashTree, makeTempDir, openArchive, requireTools, runAsync, treeDiff } from "../helpers/backup";
+import { filesContaining, hashTree, keysOf, makeTempDir, openArchive, requireTools, runAsync, treeDiff } from "../helpers/backup";
 
 const HOST_KEY = { accessKeyId: "AKATTACK5b6c7d", secretAccessKey: "attacksecret8e9f0a1b2c" };
 const READER = { accessKeyId: "READATTACK3d4e5f", secretAccessKey: "readattacksecret6a7b8c" };
@@ -40,11 +40,6 @@ const DAY = 24 * HOUR;
 let tmp: string;
 let server: S3Server;
 let hostCount = 0;
-const KEYS = new Map<string, { identity: string; recipient: string }>();
-const keysOf = (bucket: string) => {
-    if (!KEYS.has(bucket)) KEYS.set(bucket, generateIdentity());
-    return KEYS.get(bucket)!;
-};
 
 before(async () => {
     requireTools({ rclone: "rclone", age: "age", zstd: "zstd", runuser: "util-linux", flock: "util-linux" });

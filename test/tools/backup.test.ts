@@ -14,7 +14,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { DatabaseSync } from "node:sqlite";
-import { generateIdentity } from "../../components/core/age";
 import { bucketLockRules } from "../../components/core/backup-layout";
 import { planRestore } from "../../components/snapshots/plan";
 import {
@@ -35,6 +34,7 @@ import {
     filesContaining,
     hashTree,
     installOpenClawState,
+    keysOf,
     makeTempDir,
     manifestEntries,
     onboardOpenClaw,
@@ -75,12 +75,6 @@ let tmp: string;
 let template: string;
 let server: S3Server;
 let hostCount = 0;
-/** The operator's age key pair per bucket (what `npm run deploy` generates per stack). */
-const KEYS = new Map<string, { identity: string; recipient: string }>();
-const keysOf = (bucket: string) => {
-    if (!KEYS.has(bucket)) KEYS.set(bucket, generateIdentity());
-    return KEYS.get(bucket)!;
-};
 
 before(async () => {
     requireTools({
