@@ -176,18 +176,18 @@ check_ssh_crypto() { # effective sshd -T output
     fi
 }
 
-# systemd's own rating of the system units we render, held where they are (README "Host hardening"): cloudflared 3.0;
-# the backup 8.2 and the watchdog 7.5 until the full sandbox passes on the stand-in (it broke OpenClaw's own CLI).
+# systemd's own rating of the system units we render, against the bound each unit states (X-OpenclawVps-ExposureBound,
+# components/render/exposure.ts; README "Host hardening").
 check_sandbox() {
     log "unit sandboxes (systemd-analyze security)"
     local unit out exposure bound bad=() good=()
     for unit in "$HOST_BACKUP_SERVICE" openclaw-watchdog.service "$HOST_CLOUDFLARED_UNIT"; do
-        case $unit in
-            "$HOST_BACKUP_SERVICE") bound=8.2 ;;
-            openclaw-watchdog.service) bound=7.5 ;;
-            *) bound=3.0 ;;
-        esac
         systemctl cat "$unit" >/dev/null 2>&1 || continue
+        bound=$(systemctl cat "$unit" 2>/dev/null | sed -n 's/^X-OpenclawVps-ExposureBound=//p' | tail -n 1)
+        if [[ -z $bound ]]; then
+            bad+=("$unit states no exposure bound")
+            continue
+        fi
         out=$(systemd-analyze security --no-pager "$unit" 2>&1) || true
         exposure=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' <<<"$out" | tail -n 1)
         if [[ -z $exposure ]]; then

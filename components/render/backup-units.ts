@@ -4,6 +4,7 @@
 // test/tools/backup-units.test.ts. Pure: no Pulumi imports.
 import { HOST_DIRS, HOST_UNITS } from "../core/host-contract";
 import { BACKUP_SCHEDULE_RULE } from "../core/rules";
+import { exposureBoundLines } from "./exposure";
 
 export const BACKUP_SERVICE_NAME = HOST_UNITS.backupService;
 export const BACKUP_TIMER_NAME = HOST_UNITS.backupTimer;
@@ -55,6 +56,7 @@ Description=Snapshot the OpenClaw agent's workspace and state to R2 (openclaw-vp
 Documentation=file://${binDir}/backup.sh
 Wants=network-online.target
 After=network-online.target
+${exposureBoundLines(8.2, "the full sandbox (components/render/sandbox.ts, 3.0) made OpenClaw's own backup fail on the stand-in")}
 
 [Service]
 Type=oneshot

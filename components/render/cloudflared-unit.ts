@@ -2,6 +2,7 @@
 // (host contract). The token reaches cloudflared only through `EnvironmentFile=` (TUNNEL_TOKEN), read by systemd as
 // root; it is never on a command line (visible in `ps`), in the unit or in user data. Pure: no Pulumi imports.
 import { HOST_DIRS, HOST_FILES, HOST_UNITS } from "../core/host-contract";
+import { exposureBoundLines } from "./exposure";
 
 export const CLOUDFLARED_UNIT_PATH = `${HOST_DIRS.systemUnits}/${HOST_UNITS.cloudflared}`;
 export const TUNNEL_ENV_PATH = HOST_FILES.tunnelEnv;
@@ -36,6 +37,7 @@ Description=Cloudflare Tunnel connector for the OpenClaw gateway (openclaw-vps)
 Documentation=https://developers.cloudflare.com/cloudflare-one/connections/connect-networks/
 After=network-online.target
 Wants=network-online.target
+${exposureBoundLines(3.0, "a network daemon with no need to write anything")}
 
 [Service]
 Type=notify

@@ -5,6 +5,7 @@
 import { HOST_DIRS, HOST_FILES, HOST_UNITS } from "../core/host-contract";
 import { HTTPS_URL_RULE, TELEGRAM_BOT_TOKEN_RULE, TELEGRAM_CHAT_ID_RULE, WATCHDOG_INTERVAL_RULE } from "../core/rules";
 import { HHMM, isIanaTimezone } from "../core/validators";
+import { exposureBoundLines } from "./exposure";
 
 export const WATCHDOG_SERVICE_PATH = `${HOST_DIRS.systemUnits}/${HOST_UNITS.watchdogService}`;
 export const WATCHDOG_TIMER_PATH = `${HOST_DIRS.systemUnits}/${HOST_UNITS.watchdogTimer}`;
@@ -114,6 +115,7 @@ export function renderWatchdogService(): string {
 Description=openclaw-vps watchdog: checks the agent and alerts on changes, outside the gateway
 After=network-online.target
 Wants=network-online.target
+${exposureBoundLines(7.5, "as the backup's: the full sandbox waits until OpenClaw's CLI runs in it on the stand-in")}
 
 [Service]
 Type=oneshot

@@ -13,6 +13,8 @@ import { spawn } from "node:child_process";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { gzipDeterministic } from "../../components/render/user-data";
+import { renderBackupService } from "../../components/render/backup-units";
+import { renderCloudflaredUnit } from "../../components/render/cloudflared-unit";
 import { renderAuditScript } from "../../components/verify/checks";
 import { requireTool, run, tempDir } from "../helpers/provisioning";
 
@@ -200,5 +202,55 @@ describe("verify and the watchdog: the gateway's restarts and a config error (ex
             /\tpass\tcritical\tno automatic restart in the last 10 min \(3 since the unit was started\)/,
         );
         assert.match(auditRestarts(""), /\tskip\tcritical\tthe agent's systemd does not answer/);
+    });
+});
+
+// The sandbox check rates each installed unit with systemd's own `systemd-analyze security` against the bound the unit
+// file states (render/exposure.ts). Here systemctl and systemd-analyze are stand-ins on PATH (no systemd on the test
+// machine) that serve the rendered units and the ratings systemd would print; the real audit script compares them.
+describe("verify and the watchdog: each unit's exposure against the bound its file states", () => {
+    let work: ReturnType<typeof tempDir>;
+    before(() => {
+        if (process.getuid?.() !== 0) throw new Error("the audit runs as root");
+        work = tempDir("audit-sandbox");
+    });
+    after(() => work?.cleanup());
+
+    function auditSandbox(units: Record<string, { text: string; exposure: string }>): string {
+        const bin = fs.mkdtempSync(path.join(work.dir, "bin-"));
+        for (const [name, unit] of Object.entries(units)) {
+            fs.writeFileSync(path.join(bin, `${name}.unit`), unit.text);
+            fs.writeFileSync(path.join(bin, `${name}.rating`), `→ Overall exposure level for ${name}: ${unit.exposure} OK\n`);
+        }
+        const lookup = (ext: string) => `#!/bin/sh\nf="${bin}/$(eval echo "\\$$#").${ext}"\n[ -f "$f" ] || exit 1\ncat "$f"\n`;
+        fs.writeFileSync(path.join(bin, "systemctl"), lookup("unit"), { mode: 0o755 });
+        fs.writeFileSync(path.join(bin, "systemd-analyze"), lookup("rating"), { mode: 0o755 });
+        const result = run("bash", ["-s"], { input: auditScript("sandbox"), env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+        assert.equal(result.status, 0, result.stderr);
+        const line = result.stdout.split("\n").find((l) => l.startsWith("AUDIT\tunit-sandbox\t"));
+        assert.ok(line, result.stdout + result.stderr);
+        return line;
+    }
+
+    const backup = renderBackupService();
+    const cloudflared = renderCloudflaredUnit({ protocol: "auto" });
+
+    it("passes units rated within their own bounds", () => {
+        const line = auditSandbox({
+            "openclaw-backup.service": { text: backup, exposure: "8.0" },
+            "cloudflared.service": { text: cloudflared, exposure: "1.5" },
+        });
+        assert.match(line, /\tpass\twarning\texposure: openclaw-backup\.service 8\.0 cloudflared\.service 1\.5$/);
+    });
+
+    it("fails a unit rated above its bound, or one that states none", () => {
+        assert.match(
+            auditSandbox({ "cloudflared.service": { text: cloudflared, exposure: "3.4" } }),
+            /\tfail\twarning\texposure above its bound: cloudflared\.service 3\.4 > 3\.0$/,
+        );
+        assert.match(
+            auditSandbox({ "cloudflared.service": { text: "[Service]\nExecStart=/bin/true\n", exposure: "1.0" } }),
+            /\tfail\twarning\texposure above its bound: cloudflared\.service states no exposure bound$/,
+        );
     });
 });

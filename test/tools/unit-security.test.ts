@@ -11,18 +11,21 @@ import * as path from "node:path";
 import { HOST_DIRS } from "../../components/core/host-contract";
 import { BACKUP_SERVICE_PATH, renderBackupService } from "../../components/render/backup-units";
 import { CLOUDFLARED_UNIT_PATH, renderCloudflaredUnit } from "../../components/render/cloudflared-unit";
+import { EXPOSURE_BOUND_KEY, exposureBoundOf } from "../../components/render/exposure";
 import { renderGatewayUnit } from "../../components/render/gateway-unit";
 import { renderWatchdogService, WATCHDOG_SERVICE_PATH } from "../../components/render/watchdog";
 
-/** The bound for each rendered system service (path on the host → rendered text, bound). */
-export const SYSTEM_UNITS: { path: string; render: () => string; bound: number }[] = [
-    // The backup and the watchdog keep the hardening the stand-in proved (ProtectSystem=full, PrivateTmp, ...): the full
-    // sandbox of components/render/sandbox.ts (exposure 3.0) made OpenClaw's own backup fail on the stand-in ("Unsafe
-    // fallback OpenClaw temp dir") and is not applied until it passes there. Measured, and held so it cannot get worse.
-    { path: BACKUP_SERVICE_PATH, render: () => renderBackupService(), bound: 8.2 },
-    { path: WATCHDOG_SERVICE_PATH, render: () => renderWatchdogService(), bound: 7.5 },
-    { path: CLOUDFLARED_UNIT_PATH, render: () => renderCloudflaredUnit({ protocol: "auto" }), bound: 3.0 },
+/** Each rendered system service (path on the host → rendered text) with the bound it states (render/exposure.ts). */
+const RENDERED_UNITS: { path: string; render: () => string }[] = [
+    { path: BACKUP_SERVICE_PATH, render: () => renderBackupService() },
+    { path: WATCHDOG_SERVICE_PATH, render: () => renderWatchdogService() },
+    { path: CLOUDFLARED_UNIT_PATH, render: () => renderCloudflaredUnit({ protocol: "auto" }) },
 ];
+export const SYSTEM_UNITS = RENDERED_UNITS.map((unit) => {
+    const bound = exposureBoundOf(unit.render());
+    if (bound === undefined) throw new Error(`${unit.path} states no ${EXPOSURE_BOUND_KEY}`);
+    return { ...unit, bound };
+});
 
 /**
  * The gateway's user unit: a user manager cannot apply the namespace-based sandbox (no ProtectSystem, PrivateTmp,

@@ -19,6 +19,7 @@ import { DEFAULT_WORKSPACE_SOURCE } from "../../components/render/workspace";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { PROJECT_ROOT } from "../../components/core/pins";
+import { exposureBoundOf } from "../../components/render/exposure";
 import { runBackup } from "../../scripts/lib/operations";
 import { standInSettings } from "../../scripts/lib/standin-settings";
 import type { S3Server } from "../../standin/bucket";
@@ -278,11 +279,10 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         assert.equal(audit.code, 2, `ssh-audit exit ${audit.code} (2: explained warnings only)\n${audit.stdout}`);
         assert.doesNotMatch(audit.stdout, /^\(key\) ecdsa/m, "the ECDSA host key cloud-init generated is not offered");
         // systemd's review of every unit we render, on the live host.
-        for (const [unit, bound] of [
-            ["openclaw-backup.service", 8.2],
-            ["openclaw-watchdog.service", 7.5],
-            ["cloudflared.service", 3.0],
-        ] as const) {
+        // Each against the bound its installed unit file states (render/exposure.ts).
+        for (const unit of ["openclaw-backup.service", "openclaw-watchdog.service", "cloudflared.service"]) {
+            const bound = exposureBoundOf((await host.exec(`systemctl cat ${unit}`)).stdout);
+            assert.ok(bound !== undefined, `${unit} states its exposure bound`);
             const out = await host.exec(`systemd-analyze security --no-pager ${unit}`, { allowFailure: true });
             const m = /Overall exposure level for \S+: (\d+\.\d+)/.exec(out.stdout);
             assert.ok(m, `${unit}: ${out.stdout}${out.stderr}`);
