@@ -56,7 +56,7 @@ Description=Snapshot the OpenClaw agent's workspace and state to R2 (openclaw-vp
 Documentation=file://${binDir}/backup.sh
 Wants=network-online.target
 After=network-online.target
-${exposureBoundLines(8.2, "the full sandbox (components/render/sandbox.ts, 3.0) made OpenClaw's own backup fail on the stand-in")}
+${exposureBoundLines(8.2, "a ProtectSystem=strict sandbox (3.0) made OpenClaw's own backup fail on the stand-in (README)")}
 
 [Service]
 Type=oneshot
