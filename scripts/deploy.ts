@@ -14,6 +14,8 @@ import * as readline from "node:readline";
 import { parseArgs } from "node:util";
 import { parse } from "yaml";
 import { PROJECT_ROOT } from "../components/core/pins";
+import { requestJson } from "../components/core/http";
+import { PUBLIC_ENDPOINTS } from "../components/preflight";
 import { resourceTypesWithRole } from "../components/providers";
 import { NAMESPACE } from "../components/settings";
 import { pulumiRunner } from "./lib/pulumi-cli";
@@ -103,14 +105,11 @@ export async function bucketExists(
     accountId: string,
     bucket: string,
     token: string,
-    apiBase = "https://api.cloudflare.com/client/v4",
+    apiBase = PUBLIC_ENDPOINTS.cloudflare,
 ): Promise<boolean> {
-    const res = await fetch(`${apiBase}/accounts/${accountId}/r2/buckets/${encodeURIComponent(bucket)}`, {
-        headers: { Authorization: `Bearer ${token}` },
-        signal: AbortSignal.timeout(15_000),
-    });
-    if (res.status === 404) return false;
-    if (!res.ok) throw new Error(`Cloudflare answered ${res.status} when asked about bucket ${bucket}`);
+    const { status } = await requestJson(`${apiBase}/accounts/${accountId}/r2/buckets/${encodeURIComponent(bucket)}`, { token });
+    if (status === 404) return false;
+    if (status >= 400) throw new Error(`Cloudflare answered ${status} when asked about bucket ${bucket}`);
     return true;
 }
 

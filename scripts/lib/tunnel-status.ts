@@ -1,7 +1,8 @@
 // The tunnel as Cloudflare's edge sees it (GET /accounts/{account}/cfd_tunnel/{id}): healthy, degraded, down or
 // inactive, with its connections. Read-only; the API token is the deploy's (CLOUDFLARE_API_TOKEN). The base URL can
 // be pointed at a local stand-in for the tests (CLOUDFLARE_API_BASE).
-export const CLOUDFLARE_API = "https://api.cloudflare.com/client/v4";
+import { requestJson } from "../../components/core/http";
+import { PUBLIC_ENDPOINTS } from "../../components/preflight";
 
 export interface TunnelStatus {
     /** healthy | degraded | down | inactive (Cloudflare's words). */
@@ -27,17 +28,10 @@ export async function tunnelStatus(opts: {
     base?: string;
     timeoutMs?: number;
 }): Promise<TunnelStatus> {
-    const url = `${(opts.base ?? CLOUDFLARE_API).replace(/\/$/, "")}/accounts/${opts.accountId}/cfd_tunnel/${opts.tunnelId}`;
-    const response = await fetch(url, {
-        headers: { authorization: `Bearer ${opts.token}` },
-        signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000),
-    });
-    const body = (await response.json().catch(() => ({}))) as {
-        success?: boolean;
-        result?: CloudflareTunnel;
-        errors?: { message?: string }[];
-    };
-    if (!response.ok || body.success === false || !body.result) {
+    const url = `${(opts.base ?? PUBLIC_ENDPOINTS.cloudflare).replace(/\/$/, "")}/accounts/${opts.accountId}/cfd_tunnel/${opts.tunnelId}`;
+    const response = await requestJson(url, { token: opts.token, timeoutMs: opts.timeoutMs });
+    const body = (response.body ?? {}) as { success?: boolean; result?: CloudflareTunnel; errors?: { message?: string }[] };
+    if (response.status >= 400 || body.success === false || !body.result) {
         const why = body.errors?.map((e) => e.message).join("; ") || `HTTP ${response.status}`;
         throw new Error(`Cloudflare answered ${why} for tunnel ${opts.tunnelId}`);
     }
