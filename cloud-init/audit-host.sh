@@ -364,22 +364,12 @@ check_services() {
     done
 }
 
-# ---- restarts, OOM kills, failed units, pending reboot, token use ---------------------------------------------------
-
-# Seconds since an epoch-microseconds timestamp (0 when systemd gave none).
-seconds_since_usec() { # usec
-    local usec=${1:-0}
-    [[ $usec =~ ^[0-9]+$ && $usec -gt 0 ]] || {
-        echo 0
-        return
-    }
-    echo $(($(date -u +%s) - usec / 1000000))
-}
+# ---- restarts, failed units, pending reboot, token use ---------------------------------------------------------
 
 check_restarts() {
     log "gateway restarts and exit status"
     local show restarts status result entered age
-    show=$(as_agent systemctl --user show "$GATEWAY_UNIT" -p NRestarts -p ExecMainStatus -p Result -p ActiveEnterTimestampMonotonic -p ActiveEnterTimestamp --timestamp=unix 2>/dev/null) || true
+    show=$(as_agent systemctl --user show "$GATEWAY_UNIT" -p NRestarts -p ExecMainStatus -p Result -p ActiveEnterTimestamp --timestamp=unix 2>/dev/null) || true
     restarts=$(sed -n 's/^NRestarts=//p' <<<"$show")
     status=$(sed -n 's/^ExecMainStatus=//p' <<<"$show")
     result=$(sed -n 's/^Result=//p' <<<"$show")
