@@ -2,7 +2,8 @@
 // 2 GB profile (DigitalOcean s-2vcpu-2gb settings, the container capped at 2 GiB where this machine lets us), deploys
 // it with the code `pulumi up` runs (standin/deploy.ts), and prints: boot to `cloud-init done`, each
 // provisioning step's share, the push, boot to /readyz, the gateway's memory (its unit's cgroup) and the headroom
-// under the limits we set (gatewayMemoryBudget), and a backup's peak on top of it.
+// under the limits we set (gatewayMemoryBudget), a backup's peak on top of it, the upgrade and rollback downtime,
+// and Lynis's hardening index of the deployed host.
 //   npm run bench                 the stand-in VPS benchmark
 //   npm run bench -- --backup     the backup benchmark only (scripts/bench-backup.ts; --files N --megabytes M)
 //   npm run bench -- --all        both
@@ -35,6 +36,7 @@ import type { RemoteHost } from "../components/remote";
 import type { Settings } from "../components/settings";
 import { availableReleases } from "../components/render/openclaw-release";
 import { publishStandInRelease } from "../standin/releases";
+import { runLynis } from "../standin/lynis";
 
 const MIB = 1024 * 1024;
 /** The 2 GB profile: the smallest server the project supports (DigitalOcean s-2vcpu-2gb). */
@@ -456,6 +458,13 @@ async function vpsBenchmark(): Promise<void> {
                 );
                 out();
                 await upgradeBenchmark(live, remote, plan.settings, out);
+                out();
+                // The independent auditor on the deployed host (minutes: here, not in the tests).
+                const lynis = await runLynis(live);
+                out(
+                    `Lynis (Debian's package, \`audit system --quick\`, ${sec(lynis.seconds)}): hardening index ${lynis.hardeningIndex}, ${lynis.warnings.length} warnings, ${lynis.suggestions.length} suggestions`,
+                );
+                for (const line of [...lynis.warnings.map((w) => `warning: ${w}`), ...lynis.suggestions]) out(`- ${line}`);
                 out();
                 out("Limits of the measurement: the container shares this machine's kernel; its own systemd cannot enforce the unit's");
                 out("MemoryHigh/MemoryMax where the host's memory controller is cgroup v1 (read-only inside the container), so the");

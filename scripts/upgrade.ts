@@ -211,7 +211,7 @@ async function main(): Promise<void> {
         }
         showPreview(values.stack!, readKeptRelease(path.join(KEPT_RELEASES_DIR, `${OPENCLAW_PACKAGE}-${current.version}`)), release);
         say(
-            "\nNext: `npm test` (the stand-in VPS upgrades too), then `npm run deploy`: the host upgrades in place, rolled back on failure.",
+            "\nNext: `npm run test:all` (the stand-in VPS upgrades too), then `npm run deploy`: the host upgrades in place, rolled back on failure.",
         );
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });

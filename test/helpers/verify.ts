@@ -11,6 +11,7 @@ import { PROJECT_ROOT } from "../../components/core/pins";
 import { RemoteHost } from "../../components/remote";
 import { buildHostBundle, HostBundle } from "../../components/render/host-bundle";
 import { renderGatewayUnit } from "../../components/render/gateway-unit";
+import { readProjectRelease } from "../../components/render/openclaw-release";
 import { workspaceFiles } from "../../components/render/workspace";
 import { installRecordingCloudflared } from "../../standin/deploy";
 import type { StandInVps } from "../../standin/vps";
@@ -29,7 +30,8 @@ export const STANDIN_METADATA_PORT = 8169;
 export const STANDIN_TEAM = "standin-team";
 export const STANDIN_HOSTNAME = "agent.example.com";
 
-/** The real bundle of a production host with the sentinels: token auth, keyword-only memory, no restore. */
+/** The real bundle of a production host with the sentinels: token auth, keyword-only memory, no restore, and the
+ *  project's pinned OpenClaw release on Node 24 (the push installs both: the user data no longer does). */
 export function standInBundle(): HostBundle {
     const base = sampleHostInput();
     return buildHostBundle(
@@ -49,6 +51,7 @@ export function standInBundle(): HostBundle {
             workspace: workspaceFiles(),
             gatewayUnit: renderGatewayUnit({ serverMemoryMb: 4096, swapMb: 2048 }).unit,
             readyTimeoutSeconds: 240,
+            release: { release: readProjectRelease(), nodeMajor: 24 },
         }),
     );
 }

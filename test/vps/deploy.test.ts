@@ -268,7 +268,7 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         );
     });
 
-    it("is hardened as independent auditors see it: ssh-audit, systemd-analyze security, Lynis", async (t) => {
+    it("is hardened as independent auditors see it: ssh-audit and systemd-analyze security", async (t) => {
         const host = live();
         // ssh-audit (this machine's Debian package) against the stand-in's own sshd, through its loopback forward.
         const audit = await promisify(execFile)("ssh-audit", ["-n", "-t", "30", "-p", String(host.ssh.port), host.ssh.host]).then(
@@ -289,25 +289,7 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
             t.diagnostic(`${unit}: exposure ${m[1]} on the host`);
             assert.ok(Number(m[1]) <= bound, `${unit}: exposure ${m[1]} (bound ${bound})`);
         }
-        // Lynis (Debian's package, installed for the audit only) inside the stand-in; its index goes to the README.
-        await host.exec("DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends lynis >/dev/null", {
-            timeoutMs: 600_000,
-        });
-        await host.exec(
-            "lynis audit system --quick --no-colors --report-file /root/lynis-report.dat --logfile /root/lynis.log >/dev/null",
-            {
-                allowFailure: true,
-                timeoutMs: 900_000,
-            },
-        );
-        const report = (await host.exec("cat /root/lynis-report.dat")).stdout;
-        const index = Number(/^hardening_index=(\d+)$/m.exec(report)?.[1]);
-        const suggestions = [...report.matchAll(/^suggestion\[\]=([^|]+)\|([^|]*)\|([^|]*)\|/gm)].map((m) => `${m[1]} ${m[2]} (${m[3]})`);
-        const warnings = [...report.matchAll(/^warning\[\]=([^|]+)\|([^|]*)\|/gm)].map((m) => `${m[1]} ${m[2]}`);
-        t.diagnostic(`Lynis hardening index ${index}; ${warnings.length} warnings, ${suggestions.length} suggestions`);
-        for (const line of [...warnings.map((w) => `warning: ${w}`), ...suggestions]) t.diagnostic(line);
-        assert.ok(Number.isInteger(index) && index > 0, report.slice(0, 500));
-        await host.exec("DEBIAN_FRONTEND=noninteractive apt-get purge -y -q lynis >/dev/null", { allowFailure: true });
+        // Lynis takes minutes on the stand-in: `npm run bench` runs it (standin/lynis.ts) and the README has its index.
     });
 
     it("starts the tunnel connector with its token from the environment file, never on a command line", async () => {
