@@ -291,11 +291,17 @@ async function upgradeBenchmark(vps: StandInVps, remote: RemoteHost, settings: S
     }
     const broken = await publishStandInRelease({ version: "2026.9.7-standin.78", behaviour: "exit-78" });
     const rows: string[] = [];
+    let onPrevious = false;
     for (const [label, version, release] of [
         [`back to the kept release ${previous} (rollback by config)`, previous, undefined],
         [`upgrade ${previous} -> ${pinned}`, pinned, undefined],
         [`broken release (gateway exits 78) -> rolled back to ${pinned}`, broken.version, broken],
     ] as const) {
+        if (version === pinned && !release && !onPrevious) {
+            // The way back was refused, so the host never left the pin: there is no upgrade to time.
+            rows.push(`| ${label} | not measured: the host stayed on ${pinned} (see the row above) |`);
+            continue;
+        }
         const poller = readinessPoller(vps, settings.gatewayPort);
         const started = Date.now();
         // A stand-in release keeps the pinned version in the settings (same config); the release given is installed.
@@ -304,10 +310,13 @@ async function upgradeBenchmark(vps: StandInVps, remote: RemoteHost, settings: S
         const polled = await poller.stop();
         const output = run.push.stdout + run.push.stderr;
         const measured = /not ready for ([\d.]+) s/.exec(output)?.[1];
+        // A failed push says why in its first ERROR line (a refused downgrade, a rolled-back release).
+        const reason = run.push.code === 0 ? "" : ` (${/ERROR: ([^\n]*)/.exec(output)?.[1]?.trim() ?? `exit ${run.push.code}`})`;
         rows.push(
-            `| ${label}: push ${run.push.code === 0 ? "succeeded" : "failed (as it must)"} | ${sec(total)} in all (release step ${sec(run.stageSeconds)}, push ${sec(run.pushSeconds)}); gateway not ready ${measured ?? "?"} s (script: stop to ready), ${polled.toFixed(1)} s (polled /readyz) |`,
+            `| ${label}: push ${run.push.code === 0 ? "succeeded" : "failed"}${reason} | ${sec(total)} in all (release step ${sec(run.stageSeconds)}, push ${sec(run.pushSeconds)}); gateway not ready ${measured ?? "?"} s (script: stop to ready), ${polled.toFixed(1)} s (polled /readyz) |`,
         );
         for (const [phase, seconds] of Object.entries(upgradePhases(output))) rows.push(`| · ${phase} | ${sec(seconds)} |`);
+        if (version === previous) onPrevious = run.push.code === 0;
         if (version === broken.version && run.push.code === 0) throw new Error("the broken release was not refused");
     }
     out(`In-place release changes through the push (the gateway's downtime is stop to /readyz):`);
