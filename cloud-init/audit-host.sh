@@ -180,10 +180,10 @@ check_ssh_crypto() { # effective sshd -T output
 # components/render/exposure.ts; README "Host hardening").
 check_sandbox() {
     log "unit sandboxes (systemd-analyze security)"
-    local unit out exposure bound bad=() good=()
+    local unit text out exposure bound bad=() good=()
     for unit in "$HOST_BACKUP_SERVICE" openclaw-watchdog.service "$HOST_CLOUDFLARED_UNIT"; do
-        systemctl cat "$unit" >/dev/null 2>&1 || continue
-        bound=$(systemctl cat "$unit" 2>/dev/null | sed -n 's/^X-OpenclawVps-ExposureBound=//p' | tail -n 1)
+        text=$(systemctl cat "$unit" 2>/dev/null) || continue
+        bound=$(sed -n 's/^X-OpenclawVps-ExposureBound=//p' <<<"$text" | tail -n 1)
         if [[ -z $bound ]]; then
             bad+=("$unit states no exposure bound")
             continue

@@ -9,7 +9,6 @@ import * as path from "node:path";
 import { generateIdentity } from "../../components/core/age";
 import { agentIds, chownTree, OPENCLAW_BIN, TOOLS_PATH, type BackupHost } from "../../standin/backup-host";
 
-/** Fails (never skips) when a tool the tests need is missing, naming the package that provides it. */
 /** The operator's age key pair per bucket (what `npm run deploy` generates per stack), made once per test process. */
 const OPERATOR_KEYS = new Map<string, { identity: string; recipient: string }>();
 export function keysOf(bucket: string): { identity: string; recipient: string } {
@@ -17,6 +16,7 @@ export function keysOf(bucket: string): { identity: string; recipient: string } 
     return OPERATOR_KEYS.get(bucket)!;
 }
 
+/** Fails (never skips) when a tool the tests need is missing, naming the package that provides it. */
 export function requireTools(tools: Record<string, string>): void {
     const missing = Object.entries(tools).filter(([tool]) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0);
     if (missing.length > 0) {
