@@ -349,7 +349,7 @@ async function vpsBenchmark(): Promise<void> {
         try {
             // As pulumi up does it: SSH as soon as the server lets the admin in, then the release step beside
             // wait-provisioned (Node and OpenClaw install while the base system provisions), then the push.
-            const remote = await connectAdmin(vps, plan.settings, admin.privateKey, 10 * 60_000);
+            const remote = await connectAdmin(vps, plan.settings, admin.privateKey);
             const sshSeconds = (Date.now() - started) / 1000;
             try {
                 const restorePlan = await planRestoreInNamespace(vps.resources().netns, {

@@ -257,8 +257,9 @@ export async function installEgressDropIn(remote: RemoteHost): Promise<void> {
     if (result.code !== 0) throw new Error(`writing the egress drop-in failed (exit ${result.code}): ${result.stderr}`);
 }
 
-/** SSH as the admin user, pinning the host key the container generated on first boot. */
-export async function connectAdmin(vps: StandInVps, settings: Settings, privateKey: string, timeoutMs = 30_000): Promise<RemoteHost> {
+/** SSH as the admin user, pinning the host key the container generated on first boot. The deadline is a hang guard,
+ *  not a speed: a first boot on a loaded 2-core machine can keep sshd from answering a handshake for minutes. */
+export async function connectAdmin(vps: StandInVps, settings: Settings, privateKey: string, timeoutMs = 10 * 60_000): Promise<RemoteHost> {
     const deadline = Date.now() + timeoutMs;
     // On a server that is still booting, the host key and the admin user appear during cloud-init's first stage.
     let hostKey = "";
