@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { bucketLockRules } from "../components/core/backup-layout";
+import { HOST_FILES } from "../components/core/host-contract";
 import { PROJECT_ROOT } from "../components/core/pins";
 import { AGENT_USER, hostBundleInput, REMOTE_COMMAND, settingsRelease, type HostSecrets } from "../components/host";
 import type { HostRelease } from "../components/render/openclaw-release";
@@ -120,6 +121,11 @@ export interface DeployBundleOptions {
      * a deadline that holds at a 10x slowdown; the mechanism is the same.
      */
     readyTimeoutSeconds?: number;
+    /**
+     * Private addresses the browser tool may open anyway (`browser.ssrfPolicy.allowedHostnames`, exact names): the
+     * stand-in's test page on the bridge. Only with the settings' `browser: true`; production renders none.
+     */
+    browserPrivateHostnames?: readonly string[];
 }
 
 export function deployBundleInput(
@@ -128,9 +134,14 @@ export function deployBundleInput(
     options: DeployBundleOptions = {},
 ): HostBundleInput {
     const input = hostBundleInput(settings, secrets, { hostMemoryMb: options.hostMemoryMb, release: options.release });
+    if (options.browserPrivateHostnames?.length && !input.tools.browser)
+        throw new Error("deployBundleInput: browserPrivateHostnames needs the settings' browser: true");
+    const browser = options.browserPrivateHostnames?.length
+        ? { browser: { executablePath: HOST_FILES.browserBinary, allowedPrivateHostnames: options.browserPrivateHostnames } }
+        : {};
     return {
         ...input,
-        openclaw: options.standIn ? { ...input.openclaw, standIn: options.standIn } : input.openclaw,
+        openclaw: { ...input.openclaw, ...browser, ...(options.standIn ? { standIn: options.standIn } : {}) },
         ...(options.readyTimeoutSeconds ? { readyTimeoutSeconds: options.readyTimeoutSeconds } : {}),
         backup: { ...input.backup, rclone: { ...input.backup.rclone, endpoint: STANDIN_S3_ENDPOINT } },
     };
@@ -346,6 +357,8 @@ export interface DeployOptions {
     standIn?: StandInEndpoints;
     /** How long the push waits for /readyz (see DeployBundleOptions). */
     readyTimeoutSeconds?: number;
+    /** The browser's exceptions for the stand-in's test page (see DeployBundleOptions). */
+    browserPrivateHostnames?: readonly string[];
 }
 
 /**
@@ -373,7 +386,13 @@ export async function deploy(remote: RemoteHost, settings: Settings, options: De
     await opts.beforePush?.();
     const pushStarted = Date.now();
     const push = await remote.pushBundle(
-        deployBundle(settings, secrets, { hostMemoryMb, release, standIn: opts.standIn, readyTimeoutSeconds: opts.readyTimeoutSeconds }),
+        deployBundle(settings, secrets, {
+            hostMemoryMb,
+            release,
+            standIn: opts.standIn,
+            readyTimeoutSeconds: opts.readyTimeoutSeconds,
+            browserPrivateHostnames: opts.browserPrivateHostnames,
+        }),
     );
     const pushSeconds = (Date.now() - pushStarted) / 1000;
     if ((push.code !== 0 || !push.summary) && !opts.allowFailure) {

@@ -6,7 +6,9 @@
 // and answers from the script below. Shown, in order: the owner's message reaches the model with a prompt built from
 // the pushed SOUL.md, USER.md and AGENTS.md and the reply comes back through sendMessage, while a stranger's message
 // never reaches the model; the first turn leaves every pushed identity file byte-identical (no bootstrap ritual);
-// a scripted tool call writes a fact to memory/YYYY-MM-DD.md; the same turn over the Control UI's WebSocket with the
+// a scripted tool call writes a fact to memory/YYYY-MM-DD.md; a scripted browser tool call has the installed Chromium
+// (as the agent user, inside the gateway's cgroup, its sandbox on, nothing new listening off loopback) load a page
+// served on the instance's bridge and bring its title back to the model; the same turn over the Control UI's WebSocket with the
 // gateway token (and the one-time device approval a new browser needs); `npm run verify` reports the channel
 // connected, OpenClaw's audit clean, and a revoked token as failing with OpenClaw's reason; no sentinel is anywhere on
 // the server but in its 0600 secret files; then the server is rebuilt from its backup and the next prompt carries the
@@ -31,7 +33,10 @@ import {
     deployPlan,
     DEPLOY_READER,
     DEPLOY_SENTINELS,
+    gatewayProcess,
     installRecordingCloudflared,
+    isLoopback,
+    listeners,
     planRestoreInNamespace,
     STANDIN_S3_ENDPOINT,
     startBucket,
@@ -49,6 +54,7 @@ import {
     type LlmScript,
 } from "../../standin/llm";
 import { createAdminKey, type AdminKey } from "../../standin/scenario";
+import { browserProcesses, TitlePage } from "../../standin/browser-page";
 import { TelegramStandIn } from "../../standin/telegram";
 import { STANDIN_NETWORK, StandInVps, type BootState } from "../../standin/vps";
 import { filesContaining } from "../helpers/backup";
@@ -58,11 +64,17 @@ const WORKSPACE = "/home/openclaw/.openclaw/workspace";
 const STATE = "/home/openclaw/.openclaw";
 const LLM_PORT = 8082;
 const TELEGRAM_PORT = 8081;
+const PAGE_PORT = 8083;
+/** The page the browser loads: on the bridge, the one private address the deploy lets the browser open (tests only). */
+const PAGE_URL = `http://${STANDIN_NETWORK.gateway}:${PAGE_PORT}/`;
+/** Its title: nowhere in the operator's message or the script's replies, so it can reach the model only through the browser. */
+const PAGE_TITLE = "Stand-in page 6c3b1f title";
 const STAND_INS: DeployOptions = {
     standIn: {
         telegramApiRoot: `http://${STANDIN_NETWORK.gateway}:${TELEGRAM_PORT}`,
         llm: { baseUrl: `http://${STANDIN_NETWORK.gateway}:${LLM_PORT}/v1`, model: "standin-1" },
     },
+    browserPrivateHostnames: [STANDIN_NETWORK.gateway],
     // A cold gateway start takes 1-3 minutes on a loaded 2-core machine: a deadline that holds at 10x.
     readyTimeoutSeconds: 1200,
 };
@@ -83,12 +95,15 @@ const MARK = {
     remember: "REMEMBER-52d0: my favourite colour is ultramarine-7731, please note it for today",
     ws: "WS-PING-b81c from the Control UI",
     recall: "RECALL-e44f what is my favourite colour?",
+    browse: `BROWSE-0a7d: open ${PAGE_URL} and tell me its title`,
 };
 const REPLY = {
     ping: "PONG-3f9a: here, running on the stand-in.",
     remember: "Noted in today's memory (REMEMBERED-52d0).",
     ws: "WS-PONG-b81c: the Control UI reached me.",
     recall: "From memory: ultramarine (RECALLED-e44f).",
+    /** Followed by what the script found in the browser's tool results. */
+    browse: "BROWSED-0a7d, the page's title is:",
 };
 const FACT = "ultramarine-7731";
 /** Stands in for the link `npm run channels -- login whatsapp` writes (the real one needs WhatsApp's servers). */
@@ -113,6 +128,7 @@ describe(
         let rebuild: Promise<{ vps: StandInVps; boot: BootState }> | undefined;
         const llm = new LlmStandIn();
         const telegram = new TelegramStandIn({ token: TELEGRAM_TOKEN });
+        const page = new TitlePage(PAGE_TITLE);
         /** What `pulumi up` does for a new server: the planner on the operator's side, with the read-only key. */
         const restorePlan = (on: StandInVps) =>
             planRestoreInNamespace(on.resources().netns, {
@@ -142,6 +158,17 @@ describe(
                 }).format(new Date());
                 memoryNote = { path: `memory/${day}.md`, content: `# ${day}\n\n- The owner's favourite colour is ${FACT}.\n` };
                 return { toolCalls: [callTool(request, "write", memoryNote)] };
+            }
+            if (turn.text.includes(MARK.browse)) {
+                // open the page; if its title is not in open's answer yet (the load may still run), a snapshot of the tab.
+                const results = turn.toolResults.join("\n");
+                if (results.includes(PAGE_TITLE)) return { text: `${REPLY.browse} ${PAGE_TITLE}` };
+                if (turn.toolResults.length === 0) return { toolCalls: [callTool(request, "browser", { action: "open", url: PAGE_URL })] };
+                if (turn.toolResults.length === 1) {
+                    const targetId = /"targetId"\s*:\s*"([^"]+)"/.exec(results)?.[1];
+                    return { toolCalls: [callTool(request, "browser", { action: "snapshot", ...(targetId ? { targetId } : {}) })] };
+                }
+                return { text: `${REPLY.browse} (not found)` };
             }
             if (turn.text.includes(MARK.recall)) {
                 if (turn.toolResults.length) return { text: REPLY.recall };
@@ -177,6 +204,7 @@ describe(
         async function serveStandIns(host: StandInVps): Promise<void> {
             await host.serveOnBridge(LLM_PORT, llm.newServer());
             await host.serveOnBridge(TELEGRAM_PORT, telegram.newServer());
+            await host.serveOnBridge(PAGE_PORT, page.newServer());
         }
 
         const verify = (host: StandInVps, key: string, only: string) =>
@@ -310,6 +338,63 @@ describe(
             const file = `${WORKSPACE}/${memoryNote.path}`;
             assert.equal((await host.exec(`cat ${file}`)).stdout, memoryNote.content);
             assert.match((await host.exec(`stat -c '%U' ${file}`)).stdout.trim(), /^openclaw$/);
+        });
+
+        it("browses through the agent: a scripted browser call has Chromium load a page on the bridge and its title reach the model", async (t) => {
+            const host = live();
+            const gateway = await gatewayProcess(host);
+            assert.equal(gateway.user, "openclaw", JSON.stringify(gateway));
+            assert.match(gateway.cgroup, /openclaw-gateway\.service/, JSON.stringify(gateway));
+            const key = (l: { address: string; port: number; name: string }) => `${l.name} ${l.address}:${l.port}`;
+            const before = new Set((await listeners(host)).map(key));
+            assert.deepEqual(await browserProcesses(host), [], "a browser was running before the agent asked for one");
+            const config = JSON.parse((await host.exec(`cat ${STATE}/openclaw.json`)).stdout);
+            assert.deepEqual(config.browser.ssrfPolicy, { allowedHostnames: [STANDIN_NETWORK.gateway] });
+            assert.equal(config.browser.noSandbox, false);
+
+            const started = Date.now();
+            telegram.sendFromUser(OWNER, MARK.browse);
+            const reply = await telegram.waitForSent((m) => m.chatId === OWNER.id && m.text.includes(REPLY.browse));
+            t.diagnostic(`browser turn (message to reply): ${seconds(started)}`);
+            const requests = turnRequests(MARK.browse);
+            const call = requests.find((r) => currentTurn(r).toolResults.length === 0);
+            const withTitle = requests.find((r) => currentTurn(r).toolResults.some((result) => result.includes(PAGE_TITLE)));
+            assert.ok(call && withTitle, `the title never came back in a tool result:\n${requests.map((r) => currentTurn(r).toolResults.join("\n").slice(0, 1500)).join("\n---\n")}`);
+            t.diagnostic(`tool call sent to the title back at the model: ${((withTitle.at - call.at) / 1000).toFixed(1)} s`);
+            assert.equal(reply.text, `${REPLY.browse} ${PAGE_TITLE}`);
+            // It was Chromium that fetched the page (not a server-side fetch), from the instance's address.
+            const load = await page.waitForLoad();
+            assert.match(load.userAgent, /HeadlessChrome\//, load.userAgent);
+            assert.match(load.remoteAddress, /(^|:)10\.77\./, load.remoteAddress);
+
+            // The browser's processes: the agent user's, inside the gateway's unit cgroup, Chromium's sandbox on.
+            const processes = await browserProcesses(host);
+            const described = processes.map((p) => `${p.pid} ${p.user} ${p.cgroup} ${p.cmdline.slice(0, 160)}`).join("\n");
+            assert.ok(processes.length > 0, "no Chromium process after the turn");
+            assert.ok(
+                processes.some((p) => p.cmdline.includes("--type=renderer")),
+                `no renderer process:\n${described}`,
+            );
+            for (const p of processes) {
+                assert.equal(p.user, "openclaw", described);
+                assert.equal(p.cgroup, gateway.cgroup, described);
+                assert.ok(!p.cmdline.includes("--no-sandbox"), described);
+            }
+            t.diagnostic(`browser: ${processes.length} processes, PSS ${Math.round(processes.reduce((a, p) => a + p.pssKb, 0) / 1024)} MiB`);
+
+            // Nothing new listens off loopback; the browser's DevTools port is on 127.0.0.1.
+            const now = await listeners(host);
+            const added = now.filter((l) => !before.has(key(l)));
+            assert.deepEqual(
+                added.filter((l) => !isLoopback(l.address)).map(key),
+                [],
+                `new listeners off loopback (all new: ${added.map(key).join(", ")})`,
+            );
+            const pids = new Set(processes.map((p) => p.pid));
+            assert.ok(
+                now.some((l) => pids.has(l.pid) && isLoopback(l.address)),
+                `no browser process listens on loopback (the DevTools port); listeners: ${now.map((l) => `${key(l)} pid ${l.pid}`).join(", ")}`,
+            );
         });
 
         it("answers the same turn over the Control UI's WebSocket with the gateway token, after the one-time device approval", async (t) => {
