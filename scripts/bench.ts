@@ -2,8 +2,10 @@
 // 2 GB profile (DigitalOcean s-2vcpu-2gb settings, the container capped at 2 GiB where this machine lets us), deploys
 // it with the code `pulumi up` runs (standin/deploy.ts), and prints: boot to `cloud-init done`, each
 // provisioning step's share, the push, boot to /readyz, the gateway's memory (its unit's cgroup) and the headroom
-// under the limits we set (gatewayMemoryBudget), a backup's peak on top of it, the upgrade and rollback downtime,
-// and Lynis's hardening index of the deployed host.
+// under the limits we set (gatewayMemoryBudget), a backup's peak on top of it, a browser turn through the agent (the
+// time to the first page and the memory with a page loaded), the upgrade and rollback downtime, and Lynis's
+// hardening index of the deployed host. The agent talks to the Telegram Bot API and LLM stand-ins (as
+// test/vps/agent-turn.test.ts), the browser loads a page served on the instance's bridge.
 //   npm run bench                 the stand-in VPS benchmark
 //   npm run bench -- --backup     the backup benchmark only (scripts/bench-backup.ts; --files N --megabytes M)
 //   npm run bench -- --all        both
@@ -27,6 +29,7 @@ import {
     installRecordingCloudflared,
     planRestoreInNamespace,
     provisionStepSeconds,
+    STANDIN_NETWORK,
     STANDIN_S3_ENDPOINT,
     StandInVps,
     startBucket,
@@ -37,11 +40,23 @@ import type { Settings } from "../components/settings";
 import { availableReleases } from "../components/render/openclaw-release";
 import { publishStandInRelease } from "../standin/releases";
 import { runLynis } from "../standin/lynis";
+import { browserProcesses, browseTurn, secondsToTitle, TitlePage } from "../standin/browser-page";
+import { DEPLOY_SENTINELS } from "../standin/deploy";
+import { currentTurn, LlmStandIn, SILENT_REPLY } from "../standin/llm";
+import { TelegramStandIn } from "../standin/telegram";
 
 const MIB = 1024 * 1024;
 /** The 2 GB profile: the smallest server the project supports (DigitalOcean s-2vcpu-2gb). */
 const PROFILE_OVERRIDES = ["provider=digitalocean", "region=fra1", "serverType=s-2vcpu-2gb", "restoreFrom=latest"];
 const PROFILE_MB = 2048;
+/** The stand-ins the agent talks to (served on the instance's bridge) and the page its browser loads. */
+const LLM_PORT = 8082;
+const TELEGRAM_PORT = 8081;
+const PAGE_PORT = 8083;
+const TELEGRAM_TOKEN = "7000000002:AAbenchStandInTelegramTokenR5t8Wq1Zx3Cv";
+const OWNER = { id: 424242002, first_name: "Owner" };
+const PAGE_URL = `http://${STANDIN_NETWORK.gateway}:${PAGE_PORT}/`;
+const BROWSE = { mark: "BENCH-BROWSE-91e2", reply: "BENCH-BROWSED-91e2:", title: "Bench page 91e2 title" };
 
 // ---- a memory cap for the container --------------------------------------------------------------------------
 
@@ -131,6 +146,17 @@ class MemoryCap {
             cacheMb: Number(stat.file ?? 0) / MIB,
             limitHits: Number(events.max ?? 0),
         };
+    }
+
+    /** Starts the peak over (v1 memory.max_usage_in_bytes, v2 memory.peak where the kernel lets it be reset); false if not. */
+    resetPeak(): boolean {
+        if (!this.path) return false;
+        try {
+            writeFileSync(join(this.path, this.version === 1 ? "memory.max_usage_in_bytes" : "memory.peak"), "0");
+            return true;
+        } catch {
+            return false;
+        }
     }
 
     /** OOM kills inside the cap (v1 memory.oom_control on kernels that report it; v2 memory.events). */
@@ -327,9 +353,78 @@ async function upgradeBenchmark(vps: StandInVps, remote: RemoteHost, settings: S
 }
 const mb = (m: number) => `${Math.round(m)} MiB`;
 
+/**
+ * A browser turn through the agent on the deployed bench host: the owner asks over the Telegram stand-in, the LLM
+ * stand-in has OpenClaw's browser tool open the page on the bridge (Chromium's cold start included), the title comes
+ * back. Measured: message to reply, browser call to the title back at the model, the browser's processes, the gateway
+ * unit with the page loaded, and the whole host's peak during the turn (the cap's own peak counter, reset first, and
+ * sampled anonymous memory).
+ */
+async function browserBenchmark(
+    vps: StandInVps,
+    cap: MemoryCap,
+    stand: { llm: LlmStandIn; telegram: TelegramStandIn; page: TitlePage },
+    serverMb: number,
+    out: (line?: string) => void,
+): Promise<void> {
+    await stand.telegram.waitForCall((c) => c.method === "getUpdates" && c.status === 200);
+    const peakReset = cap.resetPeak();
+    const sampler = cap.sampleAnon(100);
+    const started = Date.now();
+    stand.telegram.sendFromUser(OWNER, `${BROWSE.mark}: open ${PAGE_URL} and tell me its title`);
+    const reply = await stand.telegram.waitForSent((m) => m.chatId === OWNER.id && m.text.includes(BROWSE.reply));
+    const turnSeconds = (Date.now() - started) / 1000;
+    const hostPeakAnon = sampler.stop();
+    const host = cap.usage();
+    const requests = stand.llm.chatRequests().filter((r) => currentTurn(r).text.includes(BROWSE.mark));
+    const toTitle = secondsToTitle(requests, BROWSE.title);
+    if (toTitle === undefined || !reply.text.includes(BROWSE.title)) {
+        throw new Error(`the browser turn did not bring the title back: ${reply.text}\n${stand.llm.describe()}`);
+    }
+    const load = await stand.page.waitForLoad();
+    const processes = await browserProcesses(vps);
+    const withPage = await gatewayMemory(vps);
+    const kb = (f: (p: (typeof processes)[number]) => number) => processes.reduce((a, p) => a + f(p), 0) / 1024;
+    out(
+        "A browser turn through the agent (Telegram stand-in in, LLM stand-in scripting OpenClaw's `browser` tool, the page on the bridge):",
+    );
+    out();
+    out("| what | figure |");
+    out("|---|---|");
+    out(
+        `| message to reply / browser call to the title back at the model (time to first page, Chromium's cold start included) | ${sec(turnSeconds)} / **${sec(toTitle)}** |`,
+    );
+    out(`| the page's request | User-Agent ${load.userAgent.replace(/^Mozilla\/5\.0 \([^)]*\) /, "")} |`);
+    out(
+        `| browser processes (users; cgroup) | ${processes.length} (${[...new Set(processes.map((p) => p.user))].join(", ")}; ${[...new Set(processes.map((p) => p.cgroup))].join(", ")}) |`,
+    );
+    out(`| browser processes: PSS / summed RSS | **${mb(kb((p) => p.pssKb))}** / ${mb(kb((p) => p.rssKb))} |`);
+    out(
+        `| gateway unit with the page loaded: processes / RSS / anonymous RSS / PSS | ${withPage.processes} / ${mb(withPage.rssMb)} / ${mb(withPage.anonMb)} / **${mb(withPage.pssMb)}** |`,
+    );
+    if (host) {
+        out(
+            `| whole host during the turn: peak (anonymous + page cache${peakReset ? ", the cap's counter reset before the turn" : ", since boot: the counter could not be reset"}) / sampled peak anonymous / headroom at that peak | ${mb(host.peakMb)} / **${mb(hostPeakAnon)}** / ${mb(serverMb - hostPeakAnon)} |`,
+        );
+        out(`| whole host after the turn, the page still loaded: anonymous / page cache | ${mb(host.anonMb)} / ${mb(host.cacheMb)} |`);
+    } else {
+        out(`| whole host | not measured: ${cap.reason} |`);
+    }
+}
+
 async function vpsBenchmark(): Promise<void> {
     const admin = await createAdminKey();
-    const standIn = standInSettings(admin.publicKey, PROFILE_OVERRIDES);
+    const standIn = standInSettings(admin.publicKey, [
+        ...PROFILE_OVERRIDES,
+        `telegramBotToken=${TELEGRAM_TOKEN}`,
+        `telegramAllowFrom=${OWNER.id}`,
+    ]);
+    const llm = new LlmStandIn();
+    const telegram = new TelegramStandIn({ token: TELEGRAM_TOKEN });
+    const page = new TitlePage(BROWSE.title);
+    llm.setScript((r) =>
+        currentTurn(r).text.includes(BROWSE.mark) ? browseTurn(r, { url: PAGE_URL, title: BROWSE.title }, BROWSE.reply) : SILENT_REPLY,
+    );
     const plan = deployPlan(standIn.settings);
     const serverMb = plan.settings.serverMemoryMb ?? PROFILE_MB;
     const cap = MemoryCap.create(serverMb);
@@ -346,6 +441,9 @@ async function vpsBenchmark(): Promise<void> {
         const afterBoot = cap.usage();
 
         const bucket = await startBucket(vps, plan.settings, bucketData);
+        await vps.serveOnBridge(LLM_PORT, llm.newServer());
+        await vps.serveOnBridge(TELEGRAM_PORT, telegram.newServer());
+        await vps.serveOnBridge(PAGE_PORT, page.newServer());
         try {
             // As pulumi up does it: SSH as soon as the server lets the admin in, then the release step beside
             // wait-provisioned (Node and OpenClaw install while the base system provisions), then the push.
@@ -361,8 +459,14 @@ async function vpsBenchmark(): Promise<void> {
                 });
                 const deploySampler = cap.sampleAnon();
                 const run = await deploy(remote, plan.settings, {
+                    secrets: { ...DEPLOY_SENTINELS, channels: { telegramBotToken: TELEGRAM_TOKEN } },
                     plan: restorePlan.plan,
                     beforePush: () => installRecordingCloudflared(live),
+                    standIn: {
+                        telegramApiRoot: `http://${STANDIN_NETWORK.gateway}:${TELEGRAM_PORT}`,
+                        llm: { baseUrl: `http://${STANDIN_NETWORK.gateway}:${LLM_PORT}/v1`, model: "standin-1" },
+                    },
+                    browserPrivateHostnames: [STANDIN_NETWORK.gateway],
                 });
                 // The push sized the gateway from what the host reported (the cap, when it applies), as pulumi up does.
                 const hostMb = run.hostMemoryMb ?? serverMb;
@@ -466,6 +570,8 @@ async function vpsBenchmark(): Promise<void> {
                     `| snapshot | ${backup.last_snapshot} (${backup.last_kind}, ${backup.last_files} files, ${backup.last_bytes} bytes, ${backup.last_archive_bytes} bytes uploaded) |`,
                 );
                 out();
+                await browserBenchmark(live, cap, { llm, telegram, page }, serverMb, out);
+                out();
                 await upgradeBenchmark(live, remote, plan.settings, out);
                 out();
                 // The independent auditor on the deployed host (minutes: here, not in the tests).
@@ -486,6 +592,8 @@ async function vpsBenchmark(): Promise<void> {
             await bucket.stop();
         }
     } finally {
+        await telegram.close();
+        await llm.close();
         await vps?.destroy();
         cap.remove();
         rmSync(bucketData, { recursive: true, force: true });

@@ -1,10 +1,12 @@
 // A web page for the agent's browser tool on the stand-in VPS, and what to look at while the browser runs. The page
 // is served from this process on the instance's bridge (`StandInVps.serveOnBridge`, reached by the container at
-// STANDIN_NETWORK.gateway), records every request (peer address and User-Agent, so a test can tell Chromium from a
-// plain fetch) and carries a title the caller chooses (a sentinel that can only reach the LLM through the browser).
+// STANDIN_NETWORK.gateway), records every request (its User-Agent, so a test can tell Chromium from a plain fetch;
+// the bridge forwards over a Unix socket, so there is no peer address) and carries a title the caller chooses (a
+// sentinel that can only reach the LLM through the browser).
 // The browser's private-network exception for it is rendered by the deploy for the stand-in only
 // (DeployBundleOptions.browserPrivateHostnames -> browser.ssrfPolicy.allowedHostnames); production renders none.
 import { createServer, type Server } from "node:http";
+import { callTool, currentTurn, type LlmReply, type LlmRequest } from "./llm";
 import type { StandInVps } from "./vps";
 import { Waiters } from "./waiters";
 
@@ -12,7 +14,6 @@ import { Waiters } from "./waiters";
 export interface PageHit {
     at: number;
     path: string;
-    remoteAddress: string;
     userAgent: string;
 }
 
@@ -30,7 +31,6 @@ export class TitlePage {
             const hit: PageHit = {
                 at: Date.now(),
                 path: req.url ?? "/",
-                remoteAddress: req.socket.remoteAddress ?? "",
                 userAgent: String(req.headers["user-agent"] ?? ""),
             };
             this.hits.push(hit);
@@ -55,6 +55,52 @@ export class TitlePage {
             () => `the page was not requested within ${timeoutMs / 1000} s (${this.hits.length} other request(s))`,
         );
     }
+}
+
+/**
+ * How long the scripted browser calls may take (the tool's own `timeoutMs` argument). OpenClaw's default for `open`
+ * is 15 s, and the first call on a gateway starts the browser control service and Chromium itself: 24 s measured on
+ * the stand-in at load 5 on 2 cores. A hang guard that holds at a 10x slowdown, not a speed.
+ */
+export const BROWSER_CALL_TIMEOUT_MS = 600_000;
+
+/**
+ * The model's side of a browser turn (for an LlmScript, on the requests of the turn that asks for the page), one call
+ * per request: first `open` of each `blockedUrls` entry (the test expects OpenClaw's SSRF policy to refuse them), then
+ * `open` of the page; if its title is not in open's answer (the load may still run), a snapshot of the tab; then the
+ * answer `${reply} ${title}` once the title came back in a tool result, `${reply} (not found)` if it never did.
+ */
+export function browseTurn(
+    request: LlmRequest,
+    page: { url: string; title: string; blockedUrls?: readonly string[] },
+    reply: string,
+): LlmReply {
+    const turn = currentTurn(request);
+    const results = turn.toolResults;
+    if (results.some((r) => r.includes(page.title))) return { text: `${reply} ${page.title}` };
+    const blocked = page.blockedUrls ?? [];
+    const timeoutMs = BROWSER_CALL_TIMEOUT_MS;
+    if (results.length < blocked.length) {
+        return { toolCalls: [callTool(request, "browser", { action: "open", url: blocked[results.length], timeoutMs })] };
+    }
+    if (results.length === blocked.length)
+        return { toolCalls: [callTool(request, "browser", { action: "open", url: page.url, timeoutMs })] };
+    if (results.length === blocked.length + 1) {
+        const targetId = /"targetId"\s*:\s*"([^"]+)"/.exec(results.at(-1) ?? "")?.[1];
+        return { toolCalls: [callTool(request, "browser", { action: "snapshot", timeoutMs, ...(targetId ? { targetId } : {}) })] };
+    }
+    return { text: `${reply} (not found)` };
+}
+
+/**
+ * Of a browser turn's requests (oldest first): seconds from the request answered with the page's `open` (the call
+ * goes out with that answer; `callsBefore` = how many blocked calls came first) to the first request carrying a tool
+ * result with the title; undefined if it never came.
+ */
+export function secondsToTitle(requests: readonly LlmRequest[], title: string, callsBefore = 0): number | undefined {
+    const call = requests.find((r) => currentTurn(r).toolResults.length === callsBefore);
+    const back = requests.find((r) => currentTurn(r).toolResults.some((result) => result.includes(title)));
+    return call && back ? (back.at - call.at) / 1000 : undefined;
 }
 
 /** A process of the browser as seen inside the container. */

@@ -102,6 +102,10 @@ export function renderGatewayUnit(input: GatewayUnitInput): RenderedGatewayUnit 
         "Environment=OPENCLAW_CONFIG_READONLY=1",
         `Environment=NODE_OPTIONS=--max-old-space-size=${budget.heapMb}`,
         "Environment=NO_COLOR=1",
+        // No session bus for the gateway and what it starts: Chromium would otherwise ask the user manager over D-Bus for
+        // a transient scope of its own (app-org.chromium.Chromium-<pid>.scope), moving its main process out of this
+        // unit's cgroup and so out of MemoryHigh/MemoryMax (seen on the stand-in VPS). Nothing on a server needs the bus.
+        "Environment=DBUS_SESSION_BUS_ADDRESS=disabled:",
         "Restart=always",
         "RestartSec=5",
         `RestartPreventExitStatus=${CONFIG_ERROR_EXIT_STATUS}`,

@@ -51,6 +51,8 @@ test("the unit runs the foreground gateway with the contract's restart, secrets 
         "EnvironmentFile=%h/.openclaw/.env",
         "Environment=OPENCLAW_CONFIG_READONLY=1",
         "Environment=NODE_OPTIONS=--max-old-space-size=2048",
+        // Chromium must not move itself out of the unit's cgroup through the user manager (the stand-in's browser turn).
+        "Environment=DBUS_SESSION_BUS_ADDRESS=disabled:",
         "WorkingDirectory=%h/.openclaw",
         "WantedBy=default.target",
         "NoNewPrivileges=yes",

@@ -175,6 +175,15 @@ test(
                     ] as [string, OpenclawConfigInput],
             ),
         );
+        // The stand-in VPS's browser turn: one exact private address the browser may open (test deploys only).
+        inputs.push([
+            "browser with the stand-in's private-host exception",
+            {
+                ...baseConfigInput(),
+                memorySearch: { provider: "none", hasEmbeddingKey: false },
+                browser: { executablePath: "/usr/bin/chromium", allowedPrivateHostnames: ["10.77.0.1"] },
+            },
+        ]);
         await inPairs(inputs, ([label, input]) => assertAccepted(input, label));
         // Negative controls: the validator does look at the tools block we render.
         const good = JSON.parse(renderOpenclawConfig({ ...baseConfigInput(), browser: { executablePath: "/usr/bin/chromium" } }).json);
@@ -186,6 +195,11 @@ test(
             ],
             ["an exec mode OpenClaw does not know", (c) => (c.tools.exec.mode = "sometimes"), /mode/],
             ["a browser profile without a CDP port", (c) => (c.browser.profiles = { openclaw: {} }), /cdpPort|cdpUrl/],
+            [
+                "a private-host exception that is not a list",
+                (c) => (c.browser.ssrfPolicy = { allowedHostnames: "10.77.0.1" }),
+                /allowedHostnames/,
+            ],
         ];
         await inPairs(mutations, async ([label, mutate, mentions]) => {
             const config = structuredClone(good);

@@ -54,7 +54,7 @@ import {
     type LlmScript,
 } from "../../standin/llm";
 import { createAdminKey, type AdminKey } from "../../standin/scenario";
-import { browserProcesses, TitlePage } from "../../standin/browser-page";
+import { browserProcesses, browseTurn, secondsToTitle, TitlePage } from "../../standin/browser-page";
 import { TelegramStandIn } from "../../standin/telegram";
 import { STANDIN_NETWORK, StandInVps, type BootState } from "../../standin/vps";
 import { filesContaining } from "../helpers/backup";
@@ -69,6 +69,8 @@ const PAGE_PORT = 8083;
 const PAGE_URL = `http://${STANDIN_NETWORK.gateway}:${PAGE_PORT}/`;
 /** Its title: nowhere in the operator's message or the script's replies, so it can reach the model only through the browser. */
 const PAGE_TITLE = "Stand-in page 6c3b1f title";
+/** The scripted browser calls: first the gateway itself on loopback (a classic SSRF target, refused), then the page. */
+const BROWSE_PAGE = { url: PAGE_URL, title: PAGE_TITLE, blockedUrls: ["http://127.0.0.1:18789/"] };
 const STAND_INS: DeployOptions = {
     standIn: {
         telegramApiRoot: `http://${STANDIN_NETWORK.gateway}:${TELEGRAM_PORT}`,
@@ -159,17 +161,7 @@ describe(
                 memoryNote = { path: `memory/${day}.md`, content: `# ${day}\n\n- The owner's favourite colour is ${FACT}.\n` };
                 return { toolCalls: [callTool(request, "write", memoryNote)] };
             }
-            if (turn.text.includes(MARK.browse)) {
-                // open the page; if its title is not in open's answer yet (the load may still run), a snapshot of the tab.
-                const results = turn.toolResults.join("\n");
-                if (results.includes(PAGE_TITLE)) return { text: `${REPLY.browse} ${PAGE_TITLE}` };
-                if (turn.toolResults.length === 0) return { toolCalls: [callTool(request, "browser", { action: "open", url: PAGE_URL })] };
-                if (turn.toolResults.length === 1) {
-                    const targetId = /"targetId"\s*:\s*"([^"]+)"/.exec(results)?.[1];
-                    return { toolCalls: [callTool(request, "browser", { action: "snapshot", ...(targetId ? { targetId } : {}) })] };
-                }
-                return { text: `${REPLY.browse} (not found)` };
-            }
+            if (turn.text.includes(MARK.browse)) return browseTurn(request, BROWSE_PAGE, REPLY.browse);
             if (turn.text.includes(MARK.recall)) {
                 if (turn.toolResults.length) return { text: REPLY.recall };
                 return { toolCalls: [callTool(request, "memory_search", { query: "favourite colour" })] };
@@ -357,15 +349,19 @@ describe(
             const reply = await telegram.waitForSent((m) => m.chatId === OWNER.id && m.text.includes(REPLY.browse));
             t.diagnostic(`browser turn (message to reply): ${seconds(started)}`);
             const requests = turnRequests(MARK.browse);
-            const call = requests.find((r) => currentTurn(r).toolResults.length === 0);
-            const withTitle = requests.find((r) => currentTurn(r).toolResults.some((result) => result.includes(PAGE_TITLE)));
-            assert.ok(call && withTitle, `the title never came back in a tool result:\n${requests.map((r) => currentTurn(r).toolResults.join("\n").slice(0, 1500)).join("\n---\n")}`);
-            t.diagnostic(`tool call sent to the title back at the model: ${((withTitle.at - call.at) / 1000).toFixed(1)} s`);
+            // The exception is that one address: the gateway on loopback was refused by OpenClaw's SSRF policy.
+            const refused = requests.find((r) => currentTurn(r).toolResults.length === 1);
+            assert.match(currentTurn(refused!).toolResults[0]!, /blocked by policy|private\/internal\/special-use/i, llm.describe());
+            const toTitle = secondsToTitle(requests, PAGE_TITLE, BROWSE_PAGE.blockedUrls.length);
+            assert.ok(
+                toTitle !== undefined,
+                `the title never came back in a tool result:\n${requests.map((r) => currentTurn(r).toolResults.join("\n").slice(0, 1500)).join("\n---\n")}`,
+            );
+            t.diagnostic(`browser call sent to the title back at the model: ${toTitle.toFixed(1)} s`);
             assert.equal(reply.text, `${REPLY.browse} ${PAGE_TITLE}`);
-            // It was Chromium that fetched the page (not a server-side fetch), from the instance's address.
+            // It was Chromium that fetched the page (not a server-side fetch).
             const load = await page.waitForLoad();
             assert.match(load.userAgent, /HeadlessChrome\//, load.userAgent);
-            assert.match(load.remoteAddress, /(^|:)10\.77\./, load.remoteAddress);
 
             // The browser's processes: the agent user's, inside the gateway's unit cgroup, Chromium's sandbox on.
             const processes = await browserProcesses(host);
@@ -380,7 +376,9 @@ describe(
                 assert.equal(p.cgroup, gateway.cgroup, described);
                 assert.ok(!p.cmdline.includes("--no-sandbox"), described);
             }
-            t.diagnostic(`browser: ${processes.length} processes, PSS ${Math.round(processes.reduce((a, p) => a + p.pssKb, 0) / 1024)} MiB`);
+            t.diagnostic(
+                `browser: ${processes.length} processes, PSS ${Math.round(processes.reduce((a, p) => a + p.pssKb, 0) / 1024)} MiB`,
+            );
 
             // Nothing new listens off loopback; the browser's DevTools port is on 127.0.0.1.
             const now = await listeners(host);
