@@ -40,8 +40,8 @@ import type { Settings } from "../components/settings";
 import { availableReleases } from "../components/render/openclaw-release";
 import { publishStandInRelease } from "../standin/releases";
 import { runLynis } from "../standin/lynis";
-import { browserProcesses, browseTurn, secondsToTitle, TitlePage } from "../standin/browser-page";
-import { DEPLOY_SENTINELS } from "../standin/deploy";
+import { browserProcesses, browseTurn, openAttempts, secondsToTitle, TitlePage } from "../standin/browser-page";
+import { DEPLOY_SENTINELS, type DeployOptions } from "../standin/deploy";
 import { currentTurn, LlmStandIn, SILENT_REPLY } from "../standin/llm";
 import { TelegramStandIn } from "../standin/telegram";
 
@@ -308,7 +308,13 @@ function upgradePhases(output: string): Record<string, number> {
  * `pulumi config set openclawVersion <previous>` does), then the upgrade to the pin (the figure), then a broken
  * release from the local registry stand-in (its gateway exits 78), which is rolled back.
  */
-async function upgradeBenchmark(vps: StandInVps, remote: RemoteHost, settings: Settings, out: (line?: string) => void): Promise<void> {
+async function upgradeBenchmark(
+    vps: StandInVps,
+    remote: RemoteHost,
+    settings: Settings,
+    base: DeployOptions,
+    out: (line?: string) => void,
+): Promise<void> {
     const pinned = settings.openclawVersion;
     const previous = [...availableReleases().keys()].find((v) => v !== pinned);
     if (!previous) {
@@ -331,7 +337,11 @@ async function upgradeBenchmark(vps: StandInVps, remote: RemoteHost, settings: S
         const poller = readinessPoller(vps, settings.gatewayPort);
         const started = Date.now();
         // A stand-in release keeps the pinned version in the settings (same config); the release given is installed.
-        const run = await deploy(remote, { ...settings, openclawVersion: release ? pinned : version }, { release, allowFailure: true });
+        const run = await deploy(
+            remote,
+            { ...settings, openclawVersion: release ? pinned : version },
+            { ...base, release, allowFailure: true },
+        );
         const total = (Date.now() - started) / 1000;
         const polled = await poller.stop();
         const output = run.push.stdout + run.push.stderr;
@@ -394,9 +404,12 @@ async function browserBenchmark(
     out(
         `| message to reply / browser call to the title back at the model (time to first page, Chromium's cold start included) | ${sec(turnSeconds)} / **${sec(toTitle)}** |`,
     );
+    out(
+        `| open calls until a tab opened (OpenClaw's fixed 8 s readiness window after Chromium's launch; the script retries) | ${openAttempts(requests)} |`,
+    );
     out(`| the page's request | User-Agent ${load.userAgent.replace(/^Mozilla\/5\.0 \([^)]*\) /, "")} |`);
     out(
-        `| browser processes (users; cgroup) | ${processes.length} (${[...new Set(processes.map((p) => p.user))].join(", ")}; ${[...new Set(processes.map((p) => p.cgroup))].join(", ")}) |`,
+        `| browser processes (users; cgroup) | ${processes.length} (${[...new Set(processes.map((p) => p.user))].join(", ")}; ${[...new Set(processes.map((p) => /(^| )(0::\S+)/.exec(p.cgroup)?.[2] ?? p.cgroup))].join(", ")}) |`,
     );
     out(`| browser processes: PSS / summed RSS | **${mb(kb((p) => p.pssKb))}** / ${mb(kb((p) => p.rssKb))} |`);
     out(
@@ -458,15 +471,19 @@ async function vpsBenchmark(): Promise<void> {
                     restoreFrom: plan.settings.restoreFrom,
                 });
                 const deploySampler = cap.sampleAnon();
-                const run = await deploy(remote, plan.settings, {
+                // The same secrets and stand-ins for every push of this host (the upgrade benchmark's too).
+                const base: DeployOptions = {
                     secrets: { ...DEPLOY_SENTINELS, channels: { telegramBotToken: TELEGRAM_TOKEN } },
-                    plan: restorePlan.plan,
-                    beforePush: () => installRecordingCloudflared(live),
                     standIn: {
                         telegramApiRoot: `http://${STANDIN_NETWORK.gateway}:${TELEGRAM_PORT}`,
                         llm: { baseUrl: `http://${STANDIN_NETWORK.gateway}:${LLM_PORT}/v1`, model: "standin-1" },
                     },
                     browserPrivateHostnames: [STANDIN_NETWORK.gateway],
+                };
+                const run = await deploy(remote, plan.settings, {
+                    ...base,
+                    plan: restorePlan.plan,
+                    beforePush: () => installRecordingCloudflared(live),
                 });
                 // The push sized the gateway from what the host reported (the cap, when it applies), as pulumi up does.
                 const hostMb = run.hostMemoryMb ?? serverMb;
@@ -572,7 +589,7 @@ async function vpsBenchmark(): Promise<void> {
                 out();
                 await browserBenchmark(live, cap, { llm, telegram, page }, serverMb, out);
                 out();
-                await upgradeBenchmark(live, remote, plan.settings, out);
+                await upgradeBenchmark(live, remote, plan.settings, base, out);
                 out();
                 // The independent auditor on the deployed host (minutes: here, not in the tests).
                 const lynis = await runLynis(live);

@@ -65,10 +65,21 @@ export class TitlePage {
 export const BROWSER_CALL_TIMEOUT_MS = 600_000;
 
 /**
+ * How many times the scripted model opens the page when `open` fails without opening a tab. OpenClaw gives Chromium a
+ * fixed 8 s after launch for its DevTools endpoint to answer (not configurable in 2026.9.6: `localCdpReadyTimeoutMs`
+ * is a retired key); on a loaded 2-core machine the first launch can miss it ("not reachable after start", seen at
+ * load 8-20), and OpenClaw's error tells the model to retry the browser tool once. A count, not a clock.
+ */
+export const BROWSER_OPEN_ATTEMPTS = 3;
+
+const targetIdOf = (result: string) => /"targetId"\s*:\s*"([^"]+)"/.exec(result)?.[1];
+
+/**
  * The model's side of a browser turn (for an LlmScript, on the requests of the turn that asks for the page), one call
  * per request: first `open` of each `blockedUrls` entry (the test expects OpenClaw's SSRF policy to refuse them), then
- * `open` of the page; if its title is not in open's answer (the load may still run), a snapshot of the tab; then the
- * answer `${reply} ${title}` once the title came back in a tool result, `${reply} (not found)` if it never did.
+ * `open` of the page (again while it opens no tab, up to BROWSER_OPEN_ATTEMPTS); if the title is not in open's answer
+ * (the load may still run), a snapshot of the opened tab; then the answer `${reply} ${title}` once the title came back
+ * in a tool result, `${reply} (not found)` if it never did.
  */
 export function browseTurn(
     request: LlmRequest,
@@ -80,16 +91,24 @@ export function browseTurn(
     if (results.some((r) => r.includes(page.title))) return { text: `${reply} ${page.title}` };
     const blocked = page.blockedUrls ?? [];
     const timeoutMs = BROWSER_CALL_TIMEOUT_MS;
-    if (results.length < blocked.length) {
-        return { toolCalls: [callTool(request, "browser", { action: "open", url: blocked[results.length], timeoutMs })] };
-    }
-    if (results.length === blocked.length)
-        return { toolCalls: [callTool(request, "browser", { action: "open", url: page.url, timeoutMs })] };
-    if (results.length === blocked.length + 1) {
-        const targetId = /"targetId"\s*:\s*"([^"]+)"/.exec(results.at(-1) ?? "")?.[1];
-        return { toolCalls: [callTool(request, "browser", { action: "snapshot", timeoutMs, ...(targetId ? { targetId } : {}) })] };
+    const open = (url: string): LlmReply => ({ toolCalls: [callTool(request, "browser", { action: "open", url, timeoutMs })] });
+    if (results.length < blocked.length) return open(blocked[results.length]!);
+    const pageResults = results.slice(blocked.length);
+    const opened = pageResults.findIndex((r) => targetIdOf(r) !== undefined);
+    if (opened === -1) return pageResults.length < BROWSER_OPEN_ATTEMPTS ? open(page.url) : { text: `${reply} (not found)` };
+    if (pageResults.length === opened + 1) {
+        return { toolCalls: [callTool(request, "browser", { action: "snapshot", timeoutMs, targetId: targetIdOf(pageResults[opened]!) })] };
     }
     return { text: `${reply} (not found)` };
+}
+
+/** How many times a browser turn's requests show the page opened (blocked calls not counted). */
+export function openAttempts(requests: readonly LlmRequest[], blockedCalls = 0): number {
+    const last = requests.at(-1);
+    if (!last) return 0;
+    const pageResults = currentTurn(last).toolResults.slice(blockedCalls);
+    const opened = pageResults.findIndex((r) => targetIdOf(r) !== undefined);
+    return opened === -1 ? pageResults.length : opened + 1;
 }
 
 /**

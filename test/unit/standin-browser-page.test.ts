@@ -3,7 +3,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
-import { BROWSER_CALL_TIMEOUT_MS, browseTurn, secondsToTitle, TitlePage } from "../../standin/browser-page";
+import {
+    BROWSER_CALL_TIMEOUT_MS,
+    BROWSER_OPEN_ATTEMPTS,
+    browseTurn,
+    openAttempts,
+    secondsToTitle,
+    TitlePage,
+} from "../../standin/browser-page";
 import { deployBundleInput, DEPLOY_SENTINELS } from "../../standin/deploy";
 import type { LlmRequest } from "../../standin/llm";
 import { buildHostBundle, type HostBundleInput } from "../../components/render/host-bundle";
@@ -49,7 +56,7 @@ const request = (seq: number, at: number, toolResults: string[], tools = ["brows
     },
 });
 
-test("the model's side of a browser turn: the blocked URLs, the page, a snapshot of its tab, then the title only if a tool result carried it", () => {
+test("the model's side of a browser turn: the blocked URLs, the page (again while no tab opens), a snapshot of its tab, then the title only if a tool result carried it", () => {
     const page = { url: "http://10.77.0.1:8083/", title: "Page 77 title", blockedUrls: ["http://127.0.0.1:18789/"] };
     const timeoutMs = BROWSER_CALL_TIMEOUT_MS;
     assert.deepEqual(browseTurn(request(1, 0, []), page, "SEEN:"), {
@@ -68,7 +75,21 @@ test("the model's side of a browser turn: the blocked URLs, the page, a snapshot
     assert.deepEqual(browseTurn(request(3, 0, ["blocked", '{"targetId":"T9","title":"Page 77 title"}']), page, "SEEN:"), {
         text: "SEEN: Page 77 title",
     });
-    assert.deepEqual(browseTurn(request(4, 0, ["blocked", "{}", "timed out"]), page, "SEEN:"), { text: "SEEN: (not found)" });
+    // An open that opened no tab (Chromium missed OpenClaw's 8 s readiness window) is retried, a bounded number of times.
+    const failed = "Chrome CDP websocket for profile openclaw is not reachable after start";
+    assert.deepEqual(browseTurn(request(3, 0, ["blocked", failed]), page, "SEEN:"), {
+        toolCalls: [{ name: "browser", arguments: { action: "open", url: page.url, timeoutMs } }],
+    });
+    assert.deepEqual(browseTurn(request(4, 0, ["blocked", failed, '{"targetId":"T2"}']), page, "SEEN:"), {
+        toolCalls: [{ name: "browser", arguments: { action: "snapshot", timeoutMs, targetId: "T2" } }],
+    });
+    assert.deepEqual(browseTurn(request(5, 0, ["blocked", failed, '{"targetId":"T2"}', "no title here"]), page, "SEEN:"), {
+        text: "SEEN: (not found)",
+    });
+    const exhausted = ["blocked", ...Array<string>(BROWSER_OPEN_ATTEMPTS).fill(failed)];
+    assert.deepEqual(browseTurn(request(9, 0, exhausted), page, "SEEN:"), { text: "SEEN: (not found)" });
+    assert.equal(openAttempts([request(4, 0, ["blocked", failed, '{"targetId":"T2"}'])], 1), 2);
+    assert.equal(openAttempts([request(9, 0, exhausted)], 1), BROWSER_OPEN_ATTEMPTS);
     const turn = [
         request(1, 500, []),
         request(2, 1000, ["blocked"]),

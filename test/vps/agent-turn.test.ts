@@ -54,7 +54,7 @@ import {
     type LlmScript,
 } from "../../standin/llm";
 import { createAdminKey, type AdminKey } from "../../standin/scenario";
-import { browserProcesses, browseTurn, secondsToTitle, TitlePage } from "../../standin/browser-page";
+import { browserProcesses, browseTurn, openAttempts, secondsToTitle, TitlePage } from "../../standin/browser-page";
 import { TelegramStandIn } from "../../standin/telegram";
 import { STANDIN_NETWORK, StandInVps, type BootState } from "../../standin/vps";
 import { filesContaining } from "../helpers/backup";
@@ -357,7 +357,9 @@ describe(
                 toTitle !== undefined,
                 `the title never came back in a tool result:\n${requests.map((r) => currentTurn(r).toolResults.join("\n").slice(0, 1500)).join("\n---\n")}`,
             );
-            t.diagnostic(`browser call sent to the title back at the model: ${toTitle.toFixed(1)} s`);
+            t.diagnostic(
+                `browser call sent to the title back at the model: ${toTitle.toFixed(1)} s, ${openAttempts(requests, BROWSE_PAGE.blockedUrls.length)} open call(s)`,
+            );
             assert.equal(reply.text, `${REPLY.browse} ${PAGE_TITLE}`);
             // It was Chromium that fetched the page (not a server-side fetch).
             const load = await page.waitForLoad();
