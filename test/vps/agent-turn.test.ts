@@ -375,7 +375,7 @@ describe(
             );
             for (const p of processes) {
                 assert.equal(p.user, "openclaw", described);
-                assert.equal(p.cgroup, gateway.cgroup, described);
+                assert.equal(p.cgroup, gateway.cgroup.split("\n").join(" "), described);
                 assert.ok(!p.cmdline.includes("--no-sandbox"), described);
             }
             t.diagnostic(
