@@ -52,9 +52,13 @@ kernel.unprivileged_bpf_disabled = 1
 net.core.bpf_jit_harden = 2
 # ptrace only of one's own children: the agent's shell tools cannot read another process's memory (secrets).
 kernel.yama.ptrace_scope = 1
-# No magic SysRq from a console, no line-discipline autoloading by unprivileged users.
+# No magic SysRq from a console, no line-discipline autoloading by unprivileged users; Ctrl-Alt-Del on the
+# provider's console asks systemd for a clean reboot instead of an immediate one.
 kernel.sysrq = 0
 dev.tty.ldisc_autoload = 0
+kernel.ctrl-alt-del = 0
+# If a core dump is ever allowed again (they are off below), one process's dump never overwrites another's.
+kernel.core_uses_pid = 1
 # Links and files in world-writable sticky dirs (/tmp) cannot be used to trick root or another user.
 fs.protected_symlinks = 1
 fs.protected_hardlinks = 1

@@ -87,6 +87,8 @@ state >"$DIR/state-2"
             "fs.protected_fifos = 2",
             "fs.protected_regular = 2",
             "fs.suid_dumpable = 0",
+            "kernel.ctrl-alt-del = 0",
+            "kernel.core_uses_pid = 1",
             "net.ipv4.conf.all.rp_filter = 1",
             "net.ipv4.conf.all.log_martians = 1",
             "net.ipv4.conf.all.send_redirects = 0",
