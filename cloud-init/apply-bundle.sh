@@ -491,6 +491,20 @@ preflight() {
     id -u "${BUNDLE_OPTIONS[agent_user]}" >/dev/null 2>&1 || die "user ${BUNDLE_OPTIONS[agent_user]} does not exist (provisioning not finished?)"
 }
 
+# Where the push spends its time (the first boot's budget, README "Benchmarks"): each phase's seconds, printed as one
+# machine-readable PUSH-TIMES line at the end (scripts/bench.ts reads it).
+PHASE_TIMES=()
+PHASE_NAME=""
+PHASE_START=""
+phase() { # name: ends the running phase, starts the next one ("" ends the last)
+    local now=${EPOCHREALTIME/,/.}
+    if [[ -n $PHASE_NAME ]]; then
+        PHASE_TIMES+=("$PHASE_NAME=$(awk -v a="$PHASE_START" -v b="$now" 'BEGIN { printf "%.1f", b - a }')")
+    fi
+    PHASE_NAME=$1
+    PHASE_START=$now
+}
+
 bundle_main() {
     umask 022
     cd / # the agent's user must be able to stand in the working directory of the commands it runs
@@ -499,18 +513,28 @@ bundle_main() {
     log "applying ${#BUNDLE_FILE_PATHS[@]} files, ${#BUNDLE_DIR_PATHS[@]} directories"
     ensure_state_dir
     log "step 1/6: host files (scripts, units, root-only credentials, the release spec)"
+    phase host-files
     apply_stage host
+    phase baseline
     apply_baseline
     log "step 2/6: first-boot restore"
+    phase restore
     restore_on_first_boot
     log "step 3/6: the OpenClaw release"
+    phase release
     apply_release
     log "step 4/6: the agent's config, secrets, unit and workspace seed"
+    phase agent-files
     apply_stage agent
     log "step 5/6: plugins and services"
+    phase tools
     install_plugins
+    phase services
     start_services
     log "step 6/6: readiness"
+    phase readiness
     wait_ready
+    phase ""
     print_summary
+    printf 'PUSH-TIMES %s\n' "${PHASE_TIMES[*]}"
 }

@@ -52,9 +52,13 @@ kernel.unprivileged_bpf_disabled = 1
 net.core.bpf_jit_harden = 2
 # ptrace only of one's own children: the agent's shell tools cannot read another process's memory (secrets).
 kernel.yama.ptrace_scope = 1
-# No magic SysRq from a console, no line-discipline autoloading by unprivileged users.
+# No magic SysRq from a console, no line-discipline autoloading by unprivileged users; Ctrl-Alt-Del on the
+# provider's console asks systemd for a clean reboot instead of an immediate one.
 kernel.sysrq = 0
 dev.tty.ldisc_autoload = 0
+kernel.ctrl-alt-del = 0
+# If a core dump is ever allowed again (they are off below), one process's dump never overwrites another's.
+kernel.core_uses_pid = 1
 # Links and files in world-writable sticky dirs (/tmp) cannot be used to trick root or another user.
 fs.protected_symlinks = 1
 fs.protected_hardlinks = 1
@@ -144,10 +148,36 @@ EOF
         log "apport off"
     fi
 
+    # Interactive logins (the admin's SSH shell): no core dumps there either, and an idle shell closes after 15
+    # minutes (a forgotten root shell in a terminal tab is a way in). Login shells only: the deploy's commands and
+    # the host scripts never read /etc/profile.d.
+    install -d -m 0755 /etc/profile.d
+    write_if_changed /etc/profile.d/openclaw-vps-hardening.sh 0644 <<'EOF'
+# openclaw-vps (written by baseline.sh): login shells get no core dumps and close after 15 idle minutes.
+ulimit -c 0
+case $- in
+    *i*)
+        readonly TMOUT=900
+        export TMOUT
+        ;;
+esac
+EOF
+    # Who may use this machine, said where a login prompt shows it (the console, and sshd if a Banner is set).
+    local banner='This is a private system, restricted to its owner and the users the owner authorized.
+Activity on it is monitored and logged; unauthorized access or use is prohibited.'
+    write_if_changed /etc/issue 0644 <<<"$banner"
+    write_if_changed /etc/issue.net 0644 <<<"$banner"
+
     # New files private to their group by default (login sessions, via pam_umask), new homes not world-readable.
     # Host scripts that must create world-readable files set their own umask (apply-bundle.sh does).
     set_login_def UMASK 027
     set_login_def HOME_MODE 0750
+    # Nobody logs in with a password here (key-only SSH), but a password set later gets a slow hash and cannot be
+    # changed twice a day to cycle back to an old one. No PASS_MAX_DAYS: an expired password makes PAM's account
+    # check force a change at the next SSH login, even a key login, which would lock the deploy out after a year.
+    set_login_def SHA_CRYPT_MIN_ROUNDS 65536
+    set_login_def SHA_CRYPT_MAX_ROUNDS 262144
+    set_login_def PASS_MIN_DAYS 1
     # Existing human homes (the admin's, made by cloud-init before this ran): 0750 too.
     local user uid home mode
     while IFS=: read -r user _ uid _ _ home _; do
@@ -174,6 +204,24 @@ EOF
             log "$path: 0700"
         fi
     done
+
+    # fail2ban's settings are ours in jail.d (provision.sh); a jail.local says so, where an admin would look first.
+    if [[ -d /etc/fail2ban ]]; then
+        write_if_changed /etc/fail2ban/jail.local 0644 <<'EOF'
+# openclaw-vps (written by baseline.sh): the sshd jail's settings are in jail.d/. Local changes go here (read after
+# jail.conf and jail.d/*.conf, never replaced by a package update).
+EOF
+    fi
+
+    # The assembler (binutils, pulled in by Python and needrestart) for root only: the agent's shell tools have no
+    # reason to build machine code. dpkg-statoverride keeps the mode through package updates.
+    local assembler
+    if assembler=$(readlink -e /usr/bin/as 2>/dev/null) && [[ $assembler == /usr/bin/* ]]; then
+        if ! dpkg-statoverride --list "$assembler" >/dev/null; then
+            dpkg-statoverride --update --add root root 0750 "$assembler"
+            log "$assembler: root only (0750)"
+        fi
+    fi
 
     # libpam-tmpdir (provision.sh installs it) gives every PAM session a private TMPDIR: check it is active.
     if [[ -f /etc/pam.d/common-session ]] && dpkg-query -W -f='${Status}' libpam-tmpdir 2>/dev/null | grep -q 'ok installed'; then

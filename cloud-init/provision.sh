@@ -52,6 +52,7 @@ readonly PACKAGES=(
     rclone
     age zstd              # the backups: archives are zstd-compressed and encrypted with age to the operator's recipient
     libpam-tmpdir debsums # for baseline.sh (pushed): a private TMPDIR per session; package integrity checks on demand
+    libpam-passwdqc       # a password set later must be a strong one (nobody logs in with one: key-only SSH)
 )
 
 # cloud-init runs us with a bare environment: npm and apt need HOME, and nothing may ever prompt.

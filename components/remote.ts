@@ -276,3 +276,18 @@ export function parsePushSummary(stdout: string): PushSummary | undefined {
         started: list(fields.started),
     };
 }
+
+/** The applier's `PUSH-TIMES phase=seconds ...` line (where the push spent its time, in order), or [] without one. */
+export function parsePushTimes(stdout: string): { phase: string; seconds: number }[] {
+    const line = stdout.split("\n").find((l) => l.startsWith("PUSH-TIMES "));
+    if (!line) return [];
+    return line
+        .slice("PUSH-TIMES ".length)
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((pair) => {
+            const [phase, seconds] = pair.split("=", 2) as [string, string];
+            return { phase, seconds: Number(seconds) };
+        });
+}

@@ -35,7 +35,7 @@ import {
     startBucket,
 } from "../standin";
 import { standInSettings } from "./lib/standin-settings";
-import type { RemoteHost } from "../components/remote";
+import { parsePushTimes, type RemoteHost } from "../components/remote";
 import type { Settings } from "../components/settings";
 import { availableReleases } from "../components/render/openclaw-release";
 import { publishStandInRelease } from "../standin/releases";
@@ -549,6 +549,8 @@ async function vpsBenchmark(): Promise<void> {
                 out(
                     `| push (files, the release switch, services, gateway start to /readyz) | ${sec(run.pushSeconds)} (${share(run.pushSeconds)}; gateway start to ready: ${gatewayStart} s, ${share(gatewayStart)}) |`,
                 );
+                for (const { phase, seconds } of parsePushTimes(run.push.stdout))
+                    out(`| · push ${phase} | ${sec(seconds)} (${share(seconds)}) |`);
                 out(`| boot to /readyz | ${sec(readySeconds)} |`);
                 out(
                     `| gateway unit, idle 20 s after ready: processes / RSS / anonymous RSS / PSS | ${idle.processes} / ${mb(idle.rssMb)} / ${mb(idle.anonMb)} / ${mb(idle.pssMb)} |`,

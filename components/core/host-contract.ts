@@ -36,6 +36,8 @@ export const HOST_DIRS = {
     agentState: `${AGENT_HOME}/.openclaw`,
     workspace: `${AGENT_HOME}/.openclaw/workspace`,
     agentUserUnits: `${AGENT_HOME}/.config/systemd/user`,
+    /** The agent's cache: OpenClaw's CLI keeps its temp files in openclaw-<uid>/ here (writable in the root units' sandbox). */
+    agentCache: `${AGENT_HOME}/.cache`,
     systemUnits: "/etc/systemd/system",
 } as const;
 

@@ -5,6 +5,7 @@
 import { HOST_DIRS, HOST_UNITS } from "../core/host-contract";
 import { BACKUP_SCHEDULE_RULE } from "../core/rules";
 import { exposureBoundLines } from "./exposure";
+import { OPENCLAW_CLI_WRITABLE, renderSandbox } from "./sandbox";
 
 export const BACKUP_SERVICE_NAME = HOST_UNITS.backupService;
 export const BACKUP_TIMER_NAME = HOST_UNITS.backupTimer;
@@ -49,6 +50,19 @@ function checkInput(input: BackupUnitsInput): { schedule: string; delay: string;
 /** The oneshot service: failures land in the journal and in /var/lib/openclaw-vps/backup.status. */
 export function renderBackupService(input: BackupUnitsInput = {}): string {
     const { binDir } = checkInput(input);
+    const sandbox = renderSandbox({
+        why: "it reads the root-only rclone credentials and stages the agent user's files it cannot read as that user",
+        readWritePaths: [HOST_DIRS.state, HOST_DIRS.agentState, OPENCLAW_CLI_WRITABLE],
+        capabilities: {
+            CAP_DAC_READ_SEARCH: "reads the agent's workspace and state (0700, owned by the agent user)",
+            CAP_DAC_OVERRIDE: "clears the agent-owned scratch dir inside the staging dir",
+            CAP_CHOWN: "hands that scratch dir to the agent user",
+            CAP_FOWNER: "keeps modes and times of the staged copies",
+            CAP_SETUID: "runuser: OpenClaw's own backup runs as the agent user",
+            CAP_SETGID: "runuser: the agent user's groups",
+        },
+        extraAddressFamilies: { AF_NETLINK: "runuser's PAM stack may log to the kernel audit socket" },
+    });
     return `# Rendered by openclaw-vps (components/render/backup-units.ts): one snapshot of the agent's memory to R2.
 # Runs as root because it reads the root-only rclone credentials; OpenClaw's own backup runs as the agent user.
 [Unit]
@@ -56,7 +70,7 @@ Description=Snapshot the OpenClaw agent's workspace and state to R2 (openclaw-vp
 Documentation=file://${binDir}/backup.sh
 Wants=network-online.target
 After=network-online.target
-${exposureBoundLines(8.2, "a ProtectSystem=strict sandbox (3.0) made OpenClaw's own backup fail on the stand-in (README)")}
+${exposureBoundLines(3.0, "the full sandbox below; what it keeps (root's file access to the agent's files, runuser) is listed there")}
 
 [Service]
 Type=oneshot
@@ -66,15 +80,7 @@ SyslogIdentifier=openclaw-backup
 Nice=10
 IOSchedulingClass=idle
 TimeoutStartSec=3h
-UMask=0077
-PrivateTmp=yes
-NoNewPrivileges=yes
-ProtectSystem=full
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectControlGroups=yes
-RestrictSUIDSGID=yes
-LockPersonality=yes
+${sandbox.join("\n")}
 `;
 }
 

@@ -210,6 +210,8 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         { path: `${workspaceDir}/memory`, owner: agent, group: agent, mode: "0700" },
         // The repo's skills and the ClawHub ones land here; the agent's own skills live here too (never touched).
         { path: `${workspaceDir}/skills`, owner: agent, group: agent, mode: "0700" },
+        // OpenClaw's CLI temp files (openclaw-<uid>/): must exist before the sandboxed backup or watchdog starts.
+        { path: `${home}/.cache`, owner: agent, group: agent, mode: "0700" },
         { path: `${home}/.config`, owner: agent, group: agent, mode: "0755" },
         { path: `${home}/.config/systemd`, owner: agent, group: agent, mode: "0755" },
         { path: userUnitDir, owner: agent, group: agent, mode: "0755" },

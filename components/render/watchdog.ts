@@ -5,6 +5,7 @@
 import { HOST_DIRS, HOST_FILES, HOST_UNITS } from "../core/host-contract";
 import { HTTPS_URL_RULE, TELEGRAM_BOT_TOKEN_RULE, TELEGRAM_CHAT_ID_RULE, WATCHDOG_INTERVAL_RULE } from "../core/rules";
 import { HHMM, isIanaTimezone } from "../core/validators";
+import { OPENCLAW_CLI_WRITABLE, renderSandbox } from "./sandbox";
 import { exposureBoundLines } from "./exposure";
 
 export const WATCHDOG_SERVICE_PATH = `${HOST_DIRS.systemUnits}/${HOST_UNITS.watchdogService}`;
@@ -110,12 +111,25 @@ export function renderAlertsEnv(d: AlertDestinations): string {
 
 /** The oneshot: read-only checks as root (the audit needs it), writing only the watchdog's own state. */
 export function renderWatchdogService(): string {
+    const sandbox = renderSandbox({
+        why: "the audit reads sshd's effective configuration (host keys), the firewall and every listening socket",
+        // ufw status takes its lock file (it exists once provisioning enabled ufw); "-": no error when it does not.
+        readWritePaths: ["-/run/ufw.lock", OPENCLAW_CLI_WRITABLE],
+        capabilities: {
+            CAP_DAC_READ_SEARCH: "reads the agent's openclaw.json and .env (0600, the agent user's) for the bind and user-data checks",
+            CAP_SETUID: "setpriv: the gateway's state, token usage and OpenClaw's security audit are read as the agent user",
+            CAP_SETGID: "setpriv: the agent user's groups",
+            CAP_SYS_PTRACE: "ss -p names the process behind each listening socket (sshd is not dumpable)",
+            CAP_NET_ADMIN: "ufw status reads the kernel's firewall rules",
+        },
+        extraAddressFamilies: { AF_NETLINK: "ss and ufw (iptables-nft) read sockets and rules over netlink" },
+    });
     return `# Rendered by openclaw-vps (components/render/watchdog.ts): one look at the agent, alerts on changes.
 [Unit]
 Description=openclaw-vps watchdog: checks the agent and alerts on changes, outside the gateway
 After=network-online.target
 Wants=network-online.target
-${exposureBoundLines(7.5, "as the backup's: the full sandbox waits until OpenClaw's CLI runs in it on the stand-in")}
+${exposureBoundLines(3.0, "the full sandbox below; its capabilities are what the audit's read-only checks need")}
 
 [Service]
 Type=oneshot
@@ -125,21 +139,9 @@ Nice=10
 IOSchedulingClass=idle
 # The daily OpenClaw security audit may take a few minutes on a small host.
 TimeoutStartSec=15min
-UMask=0077
 StateDirectory=openclaw-vps/watchdog
 StateDirectoryMode=0700
-PrivateTmp=yes
-NoNewPrivileges=yes
-ProtectSystem=full
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectKernelLogs=yes
-ProtectControlGroups=yes
-ProtectClock=yes
-ProtectHostname=yes
-RestrictSUIDSGID=yes
-RestrictRealtime=yes
-LockPersonality=yes
+${sandbox.join("\n")}
 `;
 }
 

@@ -237,10 +237,10 @@ describe("verify and the watchdog: each unit's exposure against the bound its fi
 
     it("passes units rated within their own bounds", () => {
         const line = auditSandbox({
-            "openclaw-backup.service": { text: backup, exposure: "8.0" },
+            "openclaw-backup.service": { text: backup, exposure: "2.8" },
             "cloudflared.service": { text: cloudflared, exposure: "1.5" },
         });
-        assert.match(line, /\tpass\twarning\texposure: openclaw-backup\.service 8\.0 cloudflared\.service 1\.5$/);
+        assert.match(line, /\tpass\twarning\texposure: openclaw-backup\.service 2\.8 cloudflared\.service 1\.5$/);
     });
 
     it("fails a unit rated above its bound, or one that states none", () => {

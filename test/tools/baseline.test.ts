@@ -32,13 +32,28 @@ mkdir -p /etc/ssh /etc/cron.d /etc/cron.daily
 touch /etc/ssh/sshd_config
 chmod 0644 /etc/crontab /etc/ssh/sshd_config
 chmod 0755 /etc/cron.d /etc/cron.daily
+# fail2ban as provisioning leaves it; dpkg's override database empty, and the assembler a private copy (bind-mounted
+# over the real one), so the mode change lands on the copy, never on this machine's binutils.
+mkdir -p /etc/fail2ban /var/lib/dpkg
+: >/var/lib/dpkg/statoverride
+if assembler=$(readlink -e /usr/bin/as); then
+  cp "$assembler" "$DIR/assembler"
+  chmod 0755 "$DIR/assembler"
+  mount --bind "$DIR/assembler" "$assembler"
+fi
 export BASELINE_SYSCTL_APPLY=0
-state() { find /etc /home -xdev -printf '%p %m %u:%g %T@ %l\n' 2>/dev/null | sort; }
+state() { { find /etc /home -xdev -printf '%p %m %u:%g %T@ %l\n' 2>/dev/null; cat /var/lib/dpkg/statoverride; } | sort; }
 run() { local status=0; bash "$BASELINE" >>"$DIR/runs.out" 2>&1 || status=$?; echo "exit=$status" >>"$DIR/runs.out"; }
 run
 state >"$DIR/state-1"
 stat -c '%n %a' /home/human /etc/crontab /etc/ssh/sshd_config /etc/cron.d /etc/cron.daily >"$DIR/modes"
-grep -E '^(UMASK|HOME_MODE)[[:space:]]' /etc/login.defs >"$DIR/login.defs" || true
+grep -E '^(UMASK|HOME_MODE|SHA_CRYPT_M[A-Z]+_ROUNDS|PASS_M[A-Z]+_DAYS)[[:space:]]' /etc/login.defs >"$DIR/login.defs" || true
+cat /etc/issue /etc/issue.net >"$DIR/issue"
+{ [ -n "\${assembler:-}" ] && stat -c '%a %U:%G' "$assembler" && cat /var/lib/dpkg/statoverride; } >"$DIR/assembler.out" || true
+test -f /etc/fail2ban/jail.local && echo present >"$DIR/jail.local"
+# A login shell as the human user: interactive ones get the idle timeout, read-only; scripts (non-interactive) never.
+su - human -s /bin/bash -c 'bash -l -i -c "echo TMOUT=\$TMOUT; ulimit -c; TMOUT=0 2>&1 || echo readonly" </dev/null' >"$DIR/login-i" 2>&1 || true
+su - human -s /bin/bash -c 'bash -l -c "echo TMOUT=\${TMOUT-unset}"' >"$DIR/login-n" 2>&1 || true
 cat /etc/sysctl.d/60-openclaw-vps-hardening.conf >"$DIR/sysctl" || true
 cat /etc/modprobe.d/openclaw-vps-hardening.conf >"$DIR/modprobe" || true
 cat /etc/security/limits.d/60-openclaw-vps-no-core.conf /etc/systemd/system.conf.d/60-openclaw-vps-no-core.conf >"$DIR/core" || true
@@ -72,6 +87,8 @@ state >"$DIR/state-2"
             "fs.protected_fifos = 2",
             "fs.protected_regular = 2",
             "fs.suid_dumpable = 0",
+            "kernel.ctrl-alt-del = 0",
+            "kernel.core_uses_pid = 1",
             "net.ipv4.conf.all.rp_filter = 1",
             "net.ipv4.conf.all.log_martians = 1",
             "net.ipv4.conf.all.send_redirects = 0",
@@ -87,7 +104,40 @@ state >"$DIR/state-2"
     });
 
     it("UMASK 027 and HOME_MODE 0750 (replacing the setting lines, not the comments); homes, cron and sshd_config private", () => {
-        assert.equal(read("login.defs").replace(/[ \t]+/g, " "), "UMASK 027\nHOME_MODE 0750\n");
+        const defs = read("login.defs")
+            .replace(/[ \t]+/g, " ")
+            .split("\n")
+            .filter(Boolean)
+            .sort();
+        assert.deepEqual(defs, [
+            "HOME_MODE 0750",
+            "PASS_MAX_DAYS 99999",
+            "PASS_MIN_DAYS 1",
+            "SHA_CRYPT_MAX_ROUNDS 262144",
+            "SHA_CRYPT_MIN_ROUNDS 65536",
+            "UMASK 027",
+        ]);
         assert.equal(read("modes"), "/home/human 750\n/etc/crontab 600\n/etc/ssh/sshd_config 600\n/etc/cron.d 700\n/etc/cron.daily 700\n");
+    });
+
+    it("interactive login shells close after 15 idle minutes (read-only) and dump no core; non-interactive ones never time out", () => {
+        const interactive = read("login-i");
+        assert.match(interactive, /^TMOUT=900$/m, interactive);
+        assert.match(interactive, /^0$/m, `ulimit -c in a login shell\n${interactive}`);
+        assert.match(interactive, /TMOUT: readonly variable/, interactive);
+        assert.equal(read("login-n").trim().split("\n").pop(), "TMOUT=unset");
+    });
+
+    it("a legal banner for the console and SSH, a jail.local for fail2ban, the assembler for root only (kept by dpkg)", () => {
+        const banner = read("issue");
+        // Lynis (BANN-7126/7130) looks for at least five of its key words.
+        const words = ["authorized", "monitor", "owner", "private", "prohibited", "restricted", "unauthorized"];
+        assert.ok(words.filter((w) => banner.toLowerCase().includes(w)).length >= 5, banner);
+        assert.equal(read("jail.local").trim(), "present");
+        if (fs.existsSync(path.join(work.dir, "assembler"))) {
+            const [mode, ...override] = read("assembler.out").trim().split("\n");
+            assert.equal(mode, "750 root:root");
+            assert.match(override.join("\n"), /^root root 0?750 \/usr\/bin\/\S+-as$/m);
+        }
     });
 });

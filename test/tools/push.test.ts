@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Bundle, BundleFile } from "../../components/render/bundle";
 import { buildHostBundle } from "../../components/render/host-bundle";
-import { PushResult, RemoteHost } from "../../components/remote";
+import { parsePushTimes, PushResult, RemoteHost } from "../../components/remote";
 import {
     ADMIN_USER,
     AGENT_USER,
@@ -306,6 +306,14 @@ test("push over SSH: files, owners and modes; restore first; a second run change
         assert.deepEqual(result.summary!.restarted.sort(), [CLOUDFLARED, GATEWAY, TIMER].sort());
         assert.ok(readyz.hits() > 0, "the push waited for /readyz");
         assert.match(result.stdout, /summary: \d+ changed, \d+ created/);
+        // Where the time went, for the bench: every phase once, in the order the push runs them.
+        const times = parsePushTimes(result.stdout);
+        assert.deepEqual(
+            times.map((t) => t.phase),
+            ["host-files", "baseline", "restore", "release", "agent-files", "tools", "services", "readiness"],
+            result.stdout,
+        );
+        for (const { phase, seconds } of times) assert.ok(Number.isFinite(seconds) && seconds >= 0, `${phase}=${seconds}`);
     });
 
     await t.test("a second identical push changes nothing: same inodes and mtimes, no restart, no restore, no plugins", async () => {
