@@ -108,6 +108,8 @@ const REPLY = {
     browse: "BROWSED-0a7d, the page's title is:",
 };
 const FACT = "ultramarine-7731";
+/** memory_search calls the scripted model makes at most in the recall turn (it asks again after a failed search). */
+const RECALL_ATTEMPTS = 3;
 /** Stands in for the link `npm run channels -- login whatsapp` writes (the real one needs WhatsApp's servers). */
 const WHATSAPP_LINK = JSON.stringify({ noiseKey: "standin-link-5e21", me: { id: "4915123456789:1@s.whatsapp.net" } });
 
@@ -163,7 +165,11 @@ describe(
             }
             if (turn.text.includes(MARK.browse)) return browseTurn(request, BROWSE_PAGE, REPLY.browse);
             if (turn.text.includes(MARK.recall)) {
-                if (turn.toolResults.length) return { text: REPLY.recall };
+                // A model asks again when a search failed: OpenClaw's memory_search gives up after its own 30 s when a
+                // loaded host is still indexing the restored memory (seen at load 12-20). Bounded by a count.
+                const results = turn.toolResults;
+                const failed = results.length > 0 && !results[results.length - 1]!.includes(FACT);
+                if (results.length && !(failed && results.length < RECALL_ATTEMPTS)) return { text: REPLY.recall };
                 return { toolCalls: [callTool(request, "memory_search", { query: "favourite colour" })] };
             }
             // Heartbeats, dreaming and anything else: OpenClaw's silent answer.
@@ -605,8 +611,10 @@ describe(
             telegram.sendFromUser(OWNER, MARK.recall);
             await telegram.waitForSent((m) => m.chatId === OWNER.id && m.text.includes(REPLY.recall));
             t.diagnostic(`recall turn on the rebuilt server: ${seconds(asked)}`);
-            const [, withResult] = turnRequests(MARK.recall) as [LlmRequest, LlmRequest];
-            assert.ok(withResult, llm.describe());
+            const recallRequests = turnRequests(MARK.recall);
+            const withResult = recallRequests[recallRequests.length - 1];
+            assert.ok(withResult && recallRequests.length >= 2, llm.describe());
+            t.diagnostic(`memory_search calls: ${currentTurn(withResult).toolResults.length}`);
             const results = currentTurn(withResult).toolResults.join("\n");
             assert.ok(results.includes(FACT), `memory_search did not bring the fact back: ${results.slice(0, 2000)}`);
             assert.ok(results.includes(memoryNote.path), "the hit is the daily note");
