@@ -135,12 +135,14 @@ export async function runBackupBenchmark(opts: BackupBenchOptions = {}): Promise
         const env = host.env({ BACKUP_INCLUDE_STATE: "0" });
 
         const timedBackup = async (name: string): Promise<void> => {
+            await server.settled();
             const mark = server.requests().length;
             const started = process.hrtime.bigint();
             const result = await runHostScript("backup.sh", [], env);
             const seconds = Number(process.hrtime.bigint() - started) / 1e9;
             if (result.code !== 0) throw new Error(`${name} failed:\n${result.stdout}\n${result.stderr}`);
             const status = readStatus(path.join(host.libDir, "backup.status"));
+            await server.settled();
             phases.push({
                 name,
                 seconds,
@@ -158,12 +160,14 @@ export async function runBackupBenchmark(opts: BackupBenchOptions = {}): Promise
             identity: { identity: host.identity, recipient: host.recipient },
         });
         writeTree(rebuilt.stateDir, {});
+        await server.settled();
         const mark = server.requests().length;
         const started = process.hrtime.bigint();
         await planRestoreFor(rebuilt, server, "latest");
         const result = await runHostScript("restore.sh", ["--snapshot", "latest", "--first-boot"], rebuilt.env());
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         if (result.code !== 0) throw new Error(`restore failed:\n${result.stdout}\n${result.stderr}`);
+        await server.settled();
         phases.push({
             name: "restore on a new server (plan + download + verify)",
             seconds,

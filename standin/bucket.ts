@@ -49,6 +49,12 @@ export interface S3Server {
     reader?: S3KeyPair;
     /** Every request so far (a copy). */
     requests(): S3Request[];
+    /**
+     * Resolves once every request answered before the call is in requests(): the log comes from the server's child
+     * process over a pipe, so a request can be answered before its record arrives here. Call it before taking a mark
+     * (it reaches the server from this process's network namespace: not for a bucket started in an instance's).
+     */
+    settled(): Promise<void>;
     stop(): Promise<void>;
 }
 
@@ -83,6 +89,13 @@ server.configureBuckets().then(() => {
   const handler = server.callback();
   const front = http.createServer((req, res) => {
     const url = new URL(req.url, "http://stand-in");
+    // The parent's settled(): a marker after every record written so far (records are written on arrival, in order).
+    const barrier = url.pathname.startsWith("/__log-barrier/") ? url.pathname.slice("/__log-barrier/".length) : undefined;
+    if (barrier !== undefined && req.method === "POST") {
+      process.stdout.write("BARRIER " + barrier + "\\n");
+      res.writeHead(204);
+      return res.end();
+    }
     const parts = url.pathname.split("/").slice(1);
     const bucket = decodeURIComponent(parts[0] || "");
     const key = parts.slice(1).map(decodeURIComponent).join("/");
@@ -145,6 +158,8 @@ export async function startS3Server(opts: S3ServerOptions): Promise<S3Server> {
     ];
     child.stdin.end(JSON.stringify({ keys, locks: opts.locks ?? [] }));
     const requests: S3Request[] = [];
+    const barriers = new Map<number, () => void>();
+    let nextBarrier = 0;
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const port = await new Promise<number>((resolve, reject) => {
@@ -162,6 +177,8 @@ export async function startS3Server(opts: S3ServerOptions): Promise<S3Server> {
                     resolve(Number(line.slice(7)));
                 } else if (line.startsWith("{")) {
                     requests.push(JSON.parse(line) as S3Request);
+                } else if (line.startsWith("BARRIER ")) {
+                    barriers.get(Number(line.slice(8)))?.();
                 }
             }
         });
@@ -174,6 +191,14 @@ export async function startS3Server(opts: S3ServerOptions): Promise<S3Server> {
         secretAccessKey: opts.secretAccessKey,
         reader: opts.reader,
         requests: () => requests.slice(),
+        settled: async () => {
+            const id = nextBarrier++;
+            const seen = new Promise<void>((resolve) => barriers.set(id, resolve));
+            const response = await fetch(`http://${address}:${port}/__log-barrier/${id}`, { method: "POST" });
+            if (response.status !== 204) throw new Error(`the bucket stand-in's log barrier answered ${response.status}`);
+            await seen;
+            barriers.delete(id);
+        },
         stop: () =>
             new Promise<void>((resolve) => {
                 if (child.exitCode !== null) return resolve();

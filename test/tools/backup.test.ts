@@ -264,8 +264,10 @@ describe("backups v2 with age, zstd, GNU tar and rclone against the bucket stand
         writeTree(host.workspace, { "memory/2026-11-27.md": "A new day.\n" });
         fs.appendFileSync(path.join(host.workspace, "MEMORY.md"), "- learned something\n");
         fs.rmSync(path.join(host.workspace, "memory", "2026-11-25.md"));
+        await server.settled();
         const mark = server.requests().length;
         const diff = await backup(host);
+        await server.settled();
         const requests = countRequests(server.requests().slice(mark));
         assert.equal(diff.last_kind, "diff");
         assert.match(diff.last_snapshot, /^diffs\//);

@@ -184,8 +184,10 @@ describe("npm run status: the snapshots line from the bucket, with the read-only
     });
 
     const status = async () => {
+        await server.settled(); // the test's own writes are logged before the mark
         const mark = server.requests().length;
         const result = await run(["--stack", "prod", "--access", accessFile, "--json"], { OPENCLAW_VPS_PULUMI: fakePulumi, HOME: tmp });
+        await server.settled();
         const requests = server.requests().slice(mark);
         assert.ok(requests.length > 0, "the bucket was listed");
         assert.deepEqual(
