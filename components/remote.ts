@@ -254,17 +254,23 @@ export function processTerminal(): InteractiveIo {
     };
 }
 
+/** The `KEY=value` pairs of the applier's machine-readable line starting with `tag` (in order), or undefined without one. */
+function taggedPairs(stdout: string, tag: string): [string, string][] | undefined {
+    const line = stdout.split("\n").find((l) => l.startsWith(`${tag} `));
+    if (!line) return undefined;
+    return line
+        .slice(tag.length + 1)
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((pair) => pair.split("=", 2) as [string, string]);
+}
+
 /** The applier's `PUSH-SUMMARY ...` line, or undefined when the push did not get that far. */
 export function parsePushSummary(stdout: string): PushSummary | undefined {
-    const line = stdout.split("\n").find((l) => l.startsWith("PUSH-SUMMARY "));
-    if (!line) return undefined;
-    const fields = Object.fromEntries(
-        line
-            .slice("PUSH-SUMMARY ".length)
-            .trim()
-            .split(/\s+/)
-            .map((pair) => pair.split("=", 2) as [string, string]),
-    );
+    const pairs = taggedPairs(stdout, "PUSH-SUMMARY");
+    if (!pairs) return undefined;
+    const fields = Object.fromEntries(pairs);
     const list = (v: string | undefined) => (!v || v === "-" ? [] : v.split(","));
     return {
         changed: Number(fields.changed),
@@ -279,15 +285,5 @@ export function parsePushSummary(stdout: string): PushSummary | undefined {
 
 /** The applier's `PUSH-TIMES phase=seconds ...` line (where the push spent its time, in order), or [] without one. */
 export function parsePushTimes(stdout: string): { phase: string; seconds: number }[] {
-    const line = stdout.split("\n").find((l) => l.startsWith("PUSH-TIMES "));
-    if (!line) return [];
-    return line
-        .slice("PUSH-TIMES ".length)
-        .trim()
-        .split(/\s+/)
-        .filter(Boolean)
-        .map((pair) => {
-            const [phase, seconds] = pair.split("=", 2) as [string, string];
-            return { phase, seconds: Number(seconds) };
-        });
+    return (taggedPairs(stdout, "PUSH-TIMES") ?? []).map(([phase, seconds]) => ({ phase, seconds: Number(seconds) }));
 }

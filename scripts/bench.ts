@@ -29,7 +29,6 @@ import {
     installRecordingCloudflared,
     planRestoreInNamespace,
     provisionStepSeconds,
-    STANDIN_NETWORK,
     STANDIN_S3_ENDPOINT,
     StandInVps,
     startBucket,
@@ -41,7 +40,7 @@ import { availableReleases } from "../components/render/openclaw-release";
 import { publishStandInRelease } from "../standin/releases";
 import { runLynis } from "../standin/lynis";
 import { browserProcesses, browseTurn, openAttempts, secondsToTitle, TitlePage } from "../standin/browser-page";
-import { DEPLOY_SENTINELS, type DeployOptions } from "../standin/deploy";
+import { agentStandIns, AGENT_STANDIN_PORTS, DEPLOY_SENTINELS, STANDIN_PAGE_URL, type DeployOptions } from "../standin/deploy";
 import { currentTurn, LlmStandIn, SILENT_REPLY } from "../standin/llm";
 import { TelegramStandIn } from "../standin/telegram";
 
@@ -50,12 +49,10 @@ const MIB = 1024 * 1024;
 const PROFILE_OVERRIDES = ["provider=digitalocean", "region=fra1", "serverType=s-2vcpu-2gb", "restoreFrom=latest"];
 const PROFILE_MB = 2048;
 /** The stand-ins the agent talks to (served on the instance's bridge) and the page its browser loads. */
-const LLM_PORT = 8082;
-const TELEGRAM_PORT = 8081;
-const PAGE_PORT = 8083;
+const { llm: LLM_PORT, telegram: TELEGRAM_PORT, page: PAGE_PORT } = AGENT_STANDIN_PORTS;
 const TELEGRAM_TOKEN = "7000000002:AAbenchStandInTelegramTokenR5t8Wq1Zx3Cv";
 const OWNER = { id: 424242002, first_name: "Owner" };
-const PAGE_URL = `http://${STANDIN_NETWORK.gateway}:${PAGE_PORT}/`;
+const PAGE_URL = STANDIN_PAGE_URL;
 const BROWSE = { mark: "BENCH-BROWSE-91e2", reply: "BENCH-BROWSED-91e2:", title: "Bench page 91e2 title" };
 
 // ---- a memory cap for the container --------------------------------------------------------------------------
@@ -474,11 +471,7 @@ async function vpsBenchmark(): Promise<void> {
                 // The same secrets and stand-ins for every push of this host (the upgrade benchmark's too).
                 const base: DeployOptions = {
                     secrets: { ...DEPLOY_SENTINELS, channels: { telegramBotToken: TELEGRAM_TOKEN } },
-                    standIn: {
-                        telegramApiRoot: `http://${STANDIN_NETWORK.gateway}:${TELEGRAM_PORT}`,
-                        llm: { baseUrl: `http://${STANDIN_NETWORK.gateway}:${LLM_PORT}/v1`, model: "standin-1" },
-                    },
-                    browserPrivateHostnames: [STANDIN_NETWORK.gateway],
+                    ...agentStandIns(),
                 };
                 const run = await deploy(remote, plan.settings, {
                     ...base,

@@ -361,6 +361,27 @@ export interface DeployOptions {
     browserPrivateHostnames?: readonly string[];
 }
 
+/** Where the agent's stand-ins listen on an instance's bridge (`StandInVps.serveOnBridge`): Telegram, LLM, test page. */
+export const AGENT_STANDIN_PORTS = { telegram: 8081, llm: 8082, page: 8083 } as const;
+
+/** The test page the agent's browser may open on the bridge (served on AGENT_STANDIN_PORTS.page). */
+export const STANDIN_PAGE_URL = `http://${STANDIN_NETWORK.gateway}:${AGENT_STANDIN_PORTS.page}/`;
+
+/**
+ * The deploy options that point the agent at the Telegram and LLM stand-ins on the bridge and let its browser open
+ * the test page there (the agent-turn test and the bench; serve them on AGENT_STANDIN_PORTS).
+ */
+export function agentStandIns(): Pick<DeployOptions, "standIn" | "browserPrivateHostnames"> {
+    const bridge = `http://${STANDIN_NETWORK.gateway}`;
+    return {
+        standIn: {
+            telegramApiRoot: `${bridge}:${AGENT_STANDIN_PORTS.telegram}`,
+            llm: { baseUrl: `${bridge}:${AGENT_STANDIN_PORTS.llm}/v1`, model: "standin-1" },
+        },
+        browserPrivateHostnames: [STANDIN_NETWORK.gateway],
+    };
+}
+
 /**
  * The SSH steps of AgentHost: the release's side-by-side install and wait-provisioned.sh at the same time, then the
  * bundle script, each on stdin of REMOTE_COMMAND. Throws with the applier's output when the push fails.

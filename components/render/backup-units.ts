@@ -64,7 +64,6 @@ export function renderBackupService(input: BackupUnitsInput = {}): string {
         extraAddressFamilies: { AF_NETLINK: "runuser's PAM stack may log to the kernel audit socket" },
     });
     return `# Rendered by openclaw-vps (components/render/backup-units.ts): one snapshot of the agent's memory to R2.
-# Runs as root because it reads the root-only rclone credentials; OpenClaw's own backup runs as the agent user.
 [Unit]
 Description=Snapshot the OpenClaw agent's workspace and state to R2 (openclaw-vps)
 Documentation=file://${binDir}/backup.sh

@@ -42,6 +42,9 @@ import {
     startBucket,
     type DeployOptions,
     type DeployPlan,
+    agentStandIns,
+    AGENT_STANDIN_PORTS,
+    STANDIN_PAGE_URL,
 } from "../../standin/deploy";
 import {
     callTool,
@@ -62,21 +65,15 @@ import { keyFile, runProjectScript, runVerifyCli } from "../helpers/verify";
 
 const WORKSPACE = "/home/openclaw/.openclaw/workspace";
 const STATE = "/home/openclaw/.openclaw";
-const LLM_PORT = 8082;
-const TELEGRAM_PORT = 8081;
-const PAGE_PORT = 8083;
+const { llm: LLM_PORT, telegram: TELEGRAM_PORT, page: PAGE_PORT } = AGENT_STANDIN_PORTS;
 /** The page the browser loads: on the bridge, the one private address the deploy lets the browser open (tests only). */
-const PAGE_URL = `http://${STANDIN_NETWORK.gateway}:${PAGE_PORT}/`;
+const PAGE_URL = STANDIN_PAGE_URL;
 /** Its title: nowhere in the operator's message or the script's replies, so it can reach the model only through the browser. */
 const PAGE_TITLE = "Stand-in page 6c3b1f title";
 /** The scripted browser calls: first the gateway itself on loopback (a classic SSRF target, refused), then the page. */
 const BROWSE_PAGE = { url: PAGE_URL, title: PAGE_TITLE, blockedUrls: ["http://127.0.0.1:18789/"] };
 const STAND_INS: DeployOptions = {
-    standIn: {
-        telegramApiRoot: `http://${STANDIN_NETWORK.gateway}:${TELEGRAM_PORT}`,
-        llm: { baseUrl: `http://${STANDIN_NETWORK.gateway}:${LLM_PORT}/v1`, model: "standin-1" },
-    },
-    browserPrivateHostnames: [STANDIN_NETWORK.gateway],
+    ...agentStandIns(),
     // A cold gateway start takes 1-3 minutes on a loaded 2-core machine: a deadline that holds at 10x.
     readyTimeoutSeconds: 1200,
 };
