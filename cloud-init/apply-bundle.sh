@@ -38,9 +38,10 @@ declare -A BUNDLE_OPTIONS=(
     [ready_unit]=""
     [ready_timeout]=180
     [user_manager_timeout]=60
+    # A user unit of the agent user from an older push (the gateway before it became a system unit): retired first.
+    [retire_user_unit]=""
     [boot_timeout]=300
 )
-BUNDLE_SERVICE_SCOPES=()
 BUNDLE_SERVICE_UNITS=()
 BUNDLE_SERVICE_BLOCKING=()
 BUNDLE_DIR_PATHS=()
@@ -65,6 +66,7 @@ FILES_KEPT=0
 FILES_AGENT_KEPT=0
 SERVICES_RESTARTED=()
 SERVICES_STARTED=()
+SERVICES_RETIRED=()
 
 log() { printf '%s %s\n' "$APPLY_LOG_PREFIX" "$*"; }
 die() {
@@ -76,10 +78,9 @@ die() {
 
 bundle_option() { BUNDLE_OPTIONS[$1]="$2"; }
 
-bundle_service() { # scope(system|user) unit [no-block]
-    BUNDLE_SERVICE_SCOPES+=("$1")
-    BUNDLE_SERVICE_UNITS+=("$2")
-    BUNDLE_SERVICE_BLOCKING+=("${3:-block}")
+bundle_service() { # unit [no-block]
+    BUNDLE_SERVICE_UNITS+=("$1")
+    BUNDLE_SERVICE_BLOCKING+=("${2:-block}")
 }
 
 bundle_dir() { # path owner group mode stage(host|agent)
@@ -288,7 +289,7 @@ apply_stage() { # stage
 agent_uid() { id -u "${BUNDLE_OPTIONS[agent_user]}"; }
 
 # systemctl --user for the agent: its own uid and runtime dir, the user manager's private socket (works without
-# dbus-user-session).
+# dbus-user-session). Only to retire the gateway's old user unit.
 user_systemctl() {
     local user=${BUNDLE_OPTIONS[agent_user]} uid
     uid=$(agent_uid)
@@ -296,21 +297,38 @@ user_systemctl() {
         env XDG_RUNTIME_DIR="/run/user/$uid" systemctl --user "$@"
 }
 
-wait_user_manager() {
-    local user=${BUNDLE_OPTIONS[agent_user]} uid socket deadline
+# Hosts pushed before the gateway became a system unit run it as a user unit of the agent (lingering). It holds the
+# gateway's port, so it is stopped, disabled and removed before the system unit starts; with it goes linger (no user
+# unit is left, and a user manager is one more process for the agent to abuse). Nothing the agent wrote is touched.
+retire_user_unit() {
+    local unit=${BUNDLE_OPTIONS[retire_user_unit]} user=${BUNDLE_OPTIONS[agent_user]} uid file socket deadline linger
+    [[ -n $unit ]] || return 0
+    file=$(host_path "$(getent passwd "$user" | cut -d: -f6)/.config/systemd/user/$unit")
+    linger=$(host_path "/var/lib/systemd/linger/$user")
     uid=$(agent_uid)
-    if [[ ! -e $(host_path "/var/lib/systemd/linger/$user") ]]; then
-        log "enabling linger for $user (its services run without a login)"
-        loginctl enable-linger "$user"
-    fi
     socket=$(host_path "/run/user/$uid/systemd/private")
-    deadline=$((SECONDS + BUNDLE_OPTIONS[user_manager_timeout]))
-    until [[ -e $socket ]]; do
-        if ((SECONDS >= deadline)); then
-            die "the user manager of $user did not start within ${BUNDLE_OPTIONS[user_manager_timeout]}s ($socket is missing)"
+    if [[ -e $file ]]; then
+        log "retiring the gateway's old user unit ($unit of $user): the system unit replaces it"
+        deadline=$((SECONDS + BUNDLE_OPTIONS[user_manager_timeout]))
+        if [[ -e $linger ]]; then
+            # Linger on: the user manager is up or coming up, and it may be running the old gateway.
+            until [[ -e $socket ]]; do
+                ((SECONDS < deadline)) || die "the user manager of $user did not start within ${BUNDLE_OPTIONS[user_manager_timeout]}s ($socket is missing); the old gateway could not be stopped"
+                sleep 1
+            done
         fi
-        sleep 1
-    done
+        if [[ -e $socket ]]; then
+            user_systemctl disable --now --quiet "$unit" || die "could not stop the old user unit $unit"
+        fi
+        rm -f -- "$file"
+        if [[ -e $socket ]]; then user_systemctl daemon-reload; fi
+        SERVICES_RETIRED+=("user:$unit")
+    fi
+    if [[ -e $linger ]]; then
+        log "turning linger off for $user (no user unit is left to run without a login)"
+        loginctl disable-linger "$user"
+        SERVICES_RETIRED+=("linger:$user")
+    fi
 }
 
 restore_on_first_boot() {
@@ -388,10 +406,9 @@ apply_release() {
 }
 
 # Enables a service, restarts it when one of its files changed, otherwise only makes sure it runs.
-run_service() { # scope unit [no-block]
-    local scope=$1 unit=$2 ctl=(systemctl) start_flags=()
-    if [[ $scope == user ]]; then ctl=(user_systemctl); fi
-    if [[ ${3:-block} == no-block ]]; then start_flags=(--no-block); fi
+run_service() { # unit [no-block]
+    local unit=$1 ctl=(systemctl) start_flags=()
+    if [[ ${2:-block} == no-block ]]; then start_flags=(--no-block); fi
     "${ctl[@]}" enable --quiet "$unit"
     if is_pending "restart:$unit"; then
         log "restarting $unit (its unit, config or secrets changed)"
@@ -406,33 +423,19 @@ run_service() { # scope unit [no-block]
 }
 
 start_services() {
-    local i scope has_user=0 state
+    local i state
     # A start or restart queued while the host is still booting waits for the whole boot; say so instead of hanging
     # silently, and go on after a bounded wait (a degraded host still gets its services).
     state=$(timeout "${BUNDLE_OPTIONS[boot_timeout]}" systemctl is-system-running --wait 2>/dev/null || true)
     log "host state: ${state:-unknown}"
+    retire_user_unit
     if is_pending daemon-reload; then
         log "reloading systemd (a system unit changed)"
         systemctl daemon-reload
         clear_pending daemon-reload
     fi
     for i in "${!BUNDLE_SERVICE_UNITS[@]}"; do
-        if [[ ${BUNDLE_SERVICE_SCOPES[$i]} == system ]]; then
-            run_service system "${BUNDLE_SERVICE_UNITS[$i]}" "${BUNDLE_SERVICE_BLOCKING[$i]}"
-        else
-            has_user=1
-        fi
-    done
-    ((has_user)) || return 0
-    wait_user_manager
-    if is_pending user-daemon-reload; then
-        log "reloading ${BUNDLE_OPTIONS[agent_user]}'s systemd (a user unit changed)"
-        user_systemctl daemon-reload
-        clear_pending user-daemon-reload
-    fi
-    for i in "${!BUNDLE_SERVICE_UNITS[@]}"; do
-        scope=${BUNDLE_SERVICE_SCOPES[$i]}
-        if [[ $scope == user ]]; then run_service user "${BUNDLE_SERVICE_UNITS[$i]}" "${BUNDLE_SERVICE_BLOCKING[$i]}"; fi
+        run_service "${BUNDLE_SERVICE_UNITS[$i]}" "${BUNDLE_SERVICE_BLOCKING[$i]}"
     done
 }
 
@@ -445,14 +448,14 @@ wait_ready() {
         local why=""
         if ((SECONDS >= deadline)); then
             why="$url did not answer 200 within ${BUNDLE_OPTIONS[ready_timeout]}s"
-        elif [[ -n $unit ]] && user_systemctl is-failed --quiet "$unit"; then
+        elif [[ -n $unit ]] && systemctl is-failed --quiet "$unit"; then
             # Exit 78 (config error) is never restarted: no point waiting for the timeout.
             why="$unit failed before $url answered 200"
         fi
         if [[ -n $why ]]; then
             printf '%s ERROR: %s; last log lines of %s:\n' "$APPLY_LOG_PREFIX" "$why" "${unit:-the gateway}" >&2
             if [[ -n $unit ]]; then
-                journalctl --no-pager -o short-iso -n 40 _UID="$(agent_uid)" _SYSTEMD_USER_UNIT="$unit" >&2 || true
+                journalctl --no-pager -o short-iso -n 40 -u "$unit" >&2 || true
             fi
             exit 1
         fi
@@ -472,6 +475,7 @@ print_summary() {
         printf '%s' "${SERVICES_RESTARTED[*]}"
     )
     log "services restarted: ${restarted:-none}"
+    if ((${#SERVICES_RETIRED[@]})); then log "retired: ${SERVICES_RETIRED[*]}"; fi
     # One machine-readable line for components/remote.ts.
     printf 'PUSH-SUMMARY changed=%d created=%d fixed=%d kept=%d agent_kept=%d restarted=%s started=%s\n' \
         "${#FILES_CHANGED[@]}" "${#FILES_CREATED[@]}" "${#FILES_FIXED[@]}" "$FILES_KEPT" "$FILES_AGENT_KEPT" \

@@ -86,16 +86,15 @@ emit() { # id status severity summary
 
 agent_home() { getent passwd "$AUDIT_AGENT_USER" | cut -d: -f6; }
 
-# Runs a command as the agent user with a clean environment (its own HOME and user manager), from its state dir.
+# Runs a command as the agent user with a clean environment (its own HOME), from its state dir.
 as_agent() {
-    local home uid
+    local home
     home=$(agent_home)
-    uid=$(id -u "$AUDIT_AGENT_USER")
     (
         cd "$home/.openclaw" 2>/dev/null || cd /
         setpriv --reuid="$AUDIT_AGENT_USER" --regid="$(id -g "$AUDIT_AGENT_USER")" --init-groups -- \
             env -i HOME="$home" USER="$AUDIT_AGENT_USER" LANG=C.UTF-8 NO_COLOR=1 \
-            PATH=/usr/local/bin:/usr/bin:/bin XDG_RUNTIME_DIR="/run/user/$uid" "$@"
+            PATH=/usr/local/bin:/usr/bin:/bin "$@"
     )
 }
 
@@ -181,7 +180,7 @@ check_ssh_crypto() { # effective sshd -T output
 check_sandbox() {
     log "unit sandboxes (systemd-analyze security)"
     local unit text out exposure bound bad=() good=()
-    for unit in "$HOST_BACKUP_SERVICE" openclaw-watchdog.service "$HOST_CLOUDFLARED_UNIT"; do
+    for unit in "$GATEWAY_UNIT" "$HOST_BACKUP_SERVICE" openclaw-watchdog.service "$HOST_CLOUDFLARED_UNIT"; do
         text=$(systemctl cat "$unit" 2>/dev/null) || continue
         bound=$(sed -n 's/^X-OpenclawVps-ExposureBound=//p' <<<"$text" | tail -n 1)
         if [[ -z $bound ]]; then
@@ -343,15 +342,18 @@ check_gateway_ready() {
 check_services() {
     log "services"
     local state
-    state=$(as_agent systemctl --user is-active "$GATEWAY_UNIT" 2>/dev/null) || true
-    if [[ $state == active ]]; then
-        if [[ -e /var/lib/systemd/linger/$AUDIT_AGENT_USER ]]; then
-            emit service-gateway pass critical "$GATEWAY_UNIT (user $AUDIT_AGENT_USER) active, linger on"
-        else
-            emit service-gateway fail critical "$GATEWAY_UNIT is active but linger is off for $AUDIT_AGENT_USER (it stops at logout, does not start at boot)"
-        fi
+    local user enabled
+    state=$(systemctl is-active "$GATEWAY_UNIT" 2>/dev/null) || true
+    user=$(systemctl show -p User --value "$GATEWAY_UNIT" 2>/dev/null) || true
+    enabled=$(systemctl is-enabled "$GATEWAY_UNIT" 2>/dev/null) || true
+    if [[ $state != active ]]; then
+        emit service-gateway fail critical "$GATEWAY_UNIT is ${state:-unknown}"
+    elif [[ $user != "$AUDIT_AGENT_USER" ]]; then
+        emit service-gateway fail critical "$GATEWAY_UNIT runs as '${user:-root}', not as $AUDIT_AGENT_USER"
+    elif [[ $enabled != enabled ]]; then
+        emit service-gateway fail critical "$GATEWAY_UNIT is active but ${enabled:-not enabled} (it does not start at boot)"
     else
-        emit service-gateway fail critical "$GATEWAY_UNIT (user $AUDIT_AGENT_USER) is ${state:-unknown}"
+        emit service-gateway pass critical "$GATEWAY_UNIT active as $AUDIT_AGENT_USER, enabled at boot"
     fi
     local unit
     for unit in "$HOST_CLOUDFLARED_UNIT" "$HOST_BACKUP_TIMER"; do
@@ -369,15 +371,15 @@ check_services() {
 check_restarts() {
     log "gateway restarts and exit status"
     local show restarts status result entered age
-    show=$(as_agent systemctl --user show "$GATEWAY_UNIT" -p NRestarts -p ExecMainStatus -p Result -p ActiveEnterTimestamp --timestamp=unix 2>/dev/null) || true
+    show=$(systemctl show "$GATEWAY_UNIT" -p NRestarts -p ExecMainStatus -p Result -p ActiveEnterTimestamp --timestamp=unix 2>/dev/null) || true
     restarts=$(sed -n 's/^NRestarts=//p' <<<"$show")
     status=$(sed -n 's/^ExecMainStatus=//p' <<<"$show")
     result=$(sed -n 's/^Result=//p' <<<"$show")
     entered=$(sed -n 's/^ActiveEnterTimestamp=@//p' <<<"$show")
     if [[ -z $show ]]; then
-        emit gateway-restarts skip critical "the agent's systemd does not answer"
+        emit gateway-restarts skip critical "systemd does not answer for $GATEWAY_UNIT"
     elif [[ $status == 78 ]]; then
-        emit gateway-restarts fail critical "the gateway exited 78 (a config error): systemd will not restart it; \`sudo journalctl _UID=$(id -u "$AUDIT_AGENT_USER") --user-unit $GATEWAY_UNIT -n 50\` shows why"
+        emit gateway-restarts fail critical "the gateway exited 78 (a config error): systemd will not restart it; \`sudo journalctl -u $GATEWAY_UNIT -n 50\` shows why"
     elif [[ ${restarts:-0} =~ ^[0-9]+$ && ${restarts:-0} -gt 0 && -n $entered ]] && age=$(($(date -u +%s) - ${entered%%.*})) && ((age < AUDIT_RESTART_WINDOW_SECONDS)); then
         emit gateway-restarts fail warning "systemd restarted the gateway $((age / 60)) min ago ($restarts restarts since it was started; last result: ${result:-?})"
     else
@@ -387,13 +389,12 @@ check_restarts() {
 
 check_units() {
     log "failed units"
-    local system user
-    system=$(systemctl --failed --plain --no-legend 2>/dev/null | awk '{ print $1 }' | paste -sd ' ' -) || true
-    user=$(as_agent systemctl --user --failed --plain --no-legend 2>/dev/null | awk '{ print $1 }' | paste -sd ' ' -) || true
-    if [[ -n $system || -n $user ]]; then
-        emit failed-units fail warning "failed units: ${system:+system: $system}${system:+${user:+; }}${user:+$AUDIT_AGENT_USER: $user}"
+    local failed
+    failed=$(systemctl --failed --plain --no-legend 2>/dev/null | awk '{ print $1 }' | paste -sd ' ' -) || true
+    if [[ -n $failed ]]; then
+        emit failed-units fail warning "failed units: $failed"
     else
-        emit failed-units pass warning "no failed system or agent units"
+        emit failed-units pass warning "no failed units"
     fi
 }
 
@@ -431,12 +432,11 @@ mib() { if [[ $1 =~ ^[0-9]+$ ]]; then printf '%d MiB' $(($1 / 1048576)); else pr
 
 # Ubuntu 24.04 is cgroup v2 only and enforces the unit's MemoryHigh/MemoryMax: memory.events counts, since the unit
 # started, how often the gateway was squeezed at MemoryHigh (high), hit MemoryMax (max) and lost a process to the OOM
-# killer (oom_kill). A lingering user's unit lives at a fixed place in the tree.
+# killer (oom_kill). A system service lives at a fixed place in the tree.
 check_gateway_memory() {
     log "gateway memory events (cgroup v2)"
-    local uid dir events high=0 max=0 oom=0 key value current limit_high limit_max
-    uid=$(id -u "$AUDIT_AGENT_USER")
-    dir="$AUDIT_CGROUP_ROOT/user.slice/user-$uid.slice/user@$uid.service/app.slice/$GATEWAY_UNIT"
+    local dir events high=0 max=0 oom=0 key value current limit_high limit_max
+    dir="$AUDIT_CGROUP_ROOT/system.slice/$GATEWAY_UNIT"
     events="$dir/memory.events"
     if [[ ! -r $events ]]; then
         emit gateway-memory skip warning "no $events (cgroup v1, or the gateway is not running): memory limits not checked"

@@ -354,15 +354,6 @@ step_agent_user() {
     done
     install -d -o "$AGENT_USER" -g "$AGENT_USER" -m 0750 "$HOST_AGENT_HOME"
     install -d -o "$AGENT_USER" -g "$AGENT_USER" -m 0700 "$HOST_AGENT_STATE_DIR"
-    # Linger keeps the agent's systemd user manager (and the gateway in it) running without a login.
-    if [[ ! -e /var/lib/systemd/linger/$AGENT_USER ]]; then
-        if ! loginctl enable-linger "$AGENT_USER"; then
-            # logind not up yet: the flag file is what logind reads at boot.
-            install -d -m 0755 /var/lib/systemd/linger
-            touch "/var/lib/systemd/linger/$AGENT_USER"
-        fi
-        log "linger on for $AGENT_USER"
-    fi
 }
 
 # The agent's processes (the gateway, its plugins, a headless browser, anything a prompt makes it run) must not read the

@@ -16,7 +16,7 @@
 # Usage: restore.sh --first-boot [--snapshot FROM]   the push, before the gateway ever started: the plan is the file
 #                                                    HOST_RESTORE_PLAN (written by the deploy); removed on success
 #        restore.sh --plan FILE|-                    an operator restore on the live server (`npm run restore`): the
-#                                                    gateway user service is stopped for the swap and started again
+#                                                    gateway service is stopped for the swap and started again
 #                                                    (RESTORE_MANAGE_GATEWAY=0 turns that off)
 #        restore.sh --snapshot none                  nothing to do
 set -euo pipefail
@@ -91,7 +91,7 @@ PLAN_CHOSEN=""
 PLAN_IDENTITY=""
 PLAN_LEGACY=""
 
-gateway_ctl() { "$SYSTEMCTL_BIN" --user --machine="$AGENT_USER@" "$@" "$GATEWAY_UNIT"; }
+gateway_ctl() { "$SYSTEMCTL_BIN" "$@" "$GATEWAY_UNIT"; }
 
 rollback_moves() {
     local i

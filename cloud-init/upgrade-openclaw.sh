@@ -375,26 +375,11 @@ prune() {
 
 # ---- the gateway ---------------------------------------------------------------------------------------------
 
-# systemctl --user of the agent, through its user manager's private socket (as the push's applier does; works
-# without dbus-user-session or machined).
-user_systemctl() {
-    local uid
-    uid=$(id -u "$AGENT_USER")
-    setpriv --reuid="$AGENT_USER" --regid="$(id -g "$AGENT_USER")" --init-groups -- \
-        env XDG_RUNTIME_DIR="/run/user/$uid" systemctl --user "$@"
-}
-gateway_ctl() { user_systemctl "$@" "$GATEWAY_UNIT"; }
-# active, activating, inactive, failed, ... or "none" when the agent's manager or the unit is not there (a new host).
+# The gateway is a system unit running as the agent user (components/render/gateway-unit.ts).
+gateway_ctl() { systemctl "$@" "$GATEWAY_UNIT"; }
+# active, activating, inactive, failed, ... ("inactive" too when the unit is not installed yet: a new host).
 gateway_state() {
-    local uid state
-    uid=$(id -u "$AGENT_USER" 2>/dev/null) || {
-        echo none
-        return
-    }
-    if [[ ! -S /run/user/$uid/systemd/private ]]; then
-        echo none
-        return
-    fi
+    local state
     state=$(gateway_ctl is-active 2>/dev/null || true)
     echo "${state:-none}"
 }
@@ -404,7 +389,7 @@ as_agent() { # command... (clean environment, the agent's HOME)
 }
 
 gateway_journal() {
-    journalctl --no-pager -o short-iso -n 40 _UID="$(id -u "$AGENT_USER")" _SYSTEMD_USER_UNIT="$GATEWAY_UNIT" 2>&1 || true
+    journalctl --no-pager -o short-iso -n 40 -u "$GATEWAY_UNIT" 2>&1 || true
 }
 
 # OpenClaw (2026.9.x) gives its state lease 5 s to come up at start (hard-coded); on a loaded host it misses that,
@@ -415,7 +400,7 @@ readonly GATEWAY_STARTS=${UPGRADE_GATEWAY_STARTS:-5}
 
 # Did the gateway's run since epoch S fail on the state lease's start timeout (and not on anything else)?
 failed_on_lease_timeout() { # since-epoch
-    journalctl --no-pager -o cat --since "@$1" _UID="$(id -u "$AGENT_USER")" _SYSTEMD_USER_UNIT="$GATEWAY_UNIT" 2>/dev/null |
+    journalctl --no-pager -o cat --since "@$1" -u "$GATEWAY_UNIT" 2>/dev/null |
         grep -qF "$LEASE_TIMEOUT_SIGNATURE"
 }
 

@@ -19,7 +19,7 @@ import { gatewayMemoryBudget } from "../components/render/gateway-unit";
 import { runBackup } from "./lib/operations";
 import { formatBackupBenchmark, runBackupBenchmark } from "./bench-backup";
 import {
-    agentSystemctl,
+    gatewaySystemctl,
     bucketDataDir,
     connectAdmin,
     createAdminKey,
@@ -194,7 +194,7 @@ class MemoryCap {
 async function gatewayMemory(
     vps: StandInVps,
 ): Promise<{ processes: number; rssMb: number; anonMb: number; pssMb: number; memoryCurrent: string; unified: string }> {
-    const cgroup = (await vps.exec(`${agentSystemctl()} show -p ControlGroup --value openclaw-gateway.service`)).stdout.trim();
+    const cgroup = (await vps.exec(`${gatewaySystemctl()} show -p ControlGroup --value openclaw-gateway.service`)).stdout.trim();
     const script = [
         `for root in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd /sys/fs/cgroup; do`,
         `  if [ -r "$root${cgroup}/cgroup.procs" ]; then procs="$root${cgroup}/cgroup.procs"; break; fi`,
@@ -212,7 +212,7 @@ async function gatewayMemory(
     ].join("\n");
     const out = (await vps.exec(script)).stdout.trim().split("\n");
     const [n, rssKb, anonKb, pssKb] = (out[0] ?? "0 0 0 0").split(" ").map(Number);
-    const memoryCurrent = (await vps.exec(`${agentSystemctl()} show -p MemoryCurrent --value openclaw-gateway.service`)).stdout.trim();
+    const memoryCurrent = (await vps.exec(`${gatewaySystemctl()} show -p MemoryCurrent --value openclaw-gateway.service`)).stdout.trim();
     return {
         processes: n ?? 0,
         rssMb: (rssKb ?? 0) / 1024,
@@ -505,7 +505,7 @@ async function vpsBenchmark(): Promise<void> {
                 const backupSeconds = (Date.now() - backupStarted) / 1000;
                 const backupPeakAnon = backupSampler.stop();
                 const final = cap.usage();
-                const unitLimits = (await vps.exec(`${agentSystemctl()} show -p MemoryHigh -p MemoryMax openclaw-gateway.service`)).stdout
+                const unitLimits = (await vps.exec(`${gatewaySystemctl()} show -p MemoryHigh -p MemoryMax openclaw-gateway.service`)).stdout
                     .trim()
                     .replace(/\n/g, ", ");
 

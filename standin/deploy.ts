@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { bucketLockRules } from "../components/core/backup-layout";
 import { HOST_FILES } from "../components/core/host-contract";
 import { PROJECT_ROOT } from "../components/core/pins";
-import { AGENT_USER, hostBundleInput, REMOTE_COMMAND, settingsRelease, type HostSecrets } from "../components/host";
+import { hostBundleInput, REMOTE_COMMAND, settingsRelease, type HostSecrets } from "../components/host";
 import type { HostRelease } from "../components/render/openclaw-release";
 import { RemoteHost, type PushResult, type RunResult } from "../components/remote";
 import { GATEWAY_UNIT_NAME } from "../components/render/gateway-unit";
@@ -228,7 +228,7 @@ export const LLM_API_ENDPOINTS: Record<LlmProvider, string> = {
 };
 
 /** Where the drop-in that sends the gateway through the egress proxy lives (beside the pushed unit, never in it). */
-export const EGRESS_DROP_IN_PATH = `/home/${AGENT_USER}/.config/systemd/user/${GATEWAY_UNIT_NAME}.d/standin-egress-proxy.conf`;
+export const EGRESS_DROP_IN_PATH = `/etc/systemd/system/${GATEWAY_UNIT_NAME}.d/standin-egress-proxy.conf`;
 
 /**
  * The gateway's environment for the egress proxy: Node 24 sends fetch and https through HTTPS_PROXY when
@@ -249,18 +249,15 @@ export function renderEgressDropIn(): string {
 }
 
 /**
- * Writes the egress drop-in before the push, owned like the pushed unit directory (agent user, 0755/0644), so the
- * push's first `systemctl --user daemon-reload` picks it up and the gateway starts with it: no extra restart.
+ * Writes the egress drop-in before the push, owned like the pushed unit (root, 0644), so the push's first
+ * `systemctl daemon-reload` picks it up and the gateway starts with it: no extra restart.
  */
 export async function installEgressDropIn(remote: RemoteHost): Promise<void> {
     const dir = EGRESS_DROP_IN_PATH.slice(0, EGRESS_DROP_IN_PATH.lastIndexOf("/"));
-    const home = `/home/${AGENT_USER}`;
     const script = [
         "set -euo pipefail",
-        `for d in ${home}/.config ${home}/.config/systemd ${home}/.config/systemd/user ${dir}; do`,
-        `  [ -d "$d" ] || install -d -o ${AGENT_USER} -g ${AGENT_USER} -m 0755 "$d"`,
-        "done",
-        `install -o ${AGENT_USER} -g ${AGENT_USER} -m 0644 /dev/stdin ${EGRESS_DROP_IN_PATH} <<'STANDIN_DROP_IN'`,
+        `install -d -o root -g root -m 0755 ${dir}`,
+        `install -o root -g root -m 0644 /dev/stdin ${EGRESS_DROP_IN_PATH} <<'STANDIN_DROP_IN'`,
         renderEgressDropIn() + "STANDIN_DROP_IN",
         "",
     ].join("\n");
@@ -422,9 +419,9 @@ export async function deploy(remote: RemoteHost, settings: Settings, options: De
     return { wait, stage, hostMemoryMb, push, waitSeconds, stageSeconds, beforePushSeconds, pushSeconds };
 }
 
-/** `systemctl --user` of the agent user, from root inside the container (as restore.sh does it). */
-export function agentSystemctl(settings: { agentUser?: string } = {}): string {
-    return `systemctl --user --machine=${settings.agentUser ?? "openclaw"}@ --no-pager`;
+/** systemctl for the gateway's unit (a system unit running as the agent user), from root inside the container. */
+export function gatewaySystemctl(): string {
+    return "systemctl --no-pager";
 }
 
 export interface GatewayProcess {
@@ -437,7 +434,7 @@ export interface GatewayProcess {
 }
 
 export async function gatewayProcess(vps: StandInVps): Promise<GatewayProcess> {
-    const show = await vps.exec(`${agentSystemctl()} show -p ActiveState -p MainPID openclaw-gateway.service`);
+    const show = await vps.exec(`${gatewaySystemctl()} show -p ActiveState -p MainPID openclaw-gateway.service`);
     const fields = Object.fromEntries(
         show.stdout
             .trim()

@@ -22,7 +22,7 @@ export {
 } from "./scenario";
 export type { AdminKey, ProvisionProgress } from "./scenario";
 export {
-    agentSystemctl,
+    gatewaySystemctl,
     bucketDataDir,
     CLOUDFLARED_RECORD_PREFIX,
     connectAdmin,

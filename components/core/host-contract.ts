@@ -35,7 +35,6 @@ export const HOST_DIRS = {
     /** OpenClaw's state dir and the agent's workspace. */
     agentState: `${AGENT_HOME}/.openclaw`,
     workspace: `${AGENT_HOME}/.openclaw/workspace`,
-    agentUserUnits: `${AGENT_HOME}/.config/systemd/user`,
     /** The agent's cache: OpenClaw's CLI keeps its temp files in openclaw-<uid>/ here (writable in the root units' sandbox). */
     agentCache: `${AGENT_HOME}/.cache`,
     systemUnits: "/etc/systemd/system",
@@ -83,7 +82,7 @@ export const HOST_FILES = {
 } as const;
 
 export const HOST_UNITS = {
-    /** The gateway, a systemd *user* unit of AGENT_USER (lingering). */
+    /** The gateway, a system unit running as AGENT_USER (`User=`; components/render/gateway-unit.ts). */
     gateway: "openclaw-gateway.service",
     cloudflared: "cloudflared.service",
     backupService: "openclaw-backup.service",

@@ -33,7 +33,7 @@ export interface BundleFile {
     /** Content is a credential: digested only together with the other secrets, never shown. */
     secret: boolean;
     /** Units (declared in `services`) to restart when this file changes, or `AFFECTS_PLUGINS`. A change under
-     *  /etc/systemd/system or ~/.config/systemd/user also reloads that systemd manager (added automatically). */
+     *  /etc/systemd/system also reloads systemd (added automatically). */
     affects?: string[];
     /** Default: `agent` when owned by the agent user, else `host`. */
     stage?: ApplyStage;
@@ -52,8 +52,6 @@ export interface BundleDir {
 export interface BundleService {
     /** e.g. "cloudflared.service", "openclaw-backup.timer", "openclaw-gateway.service". */
     unit: string;
-    /** `user` = a systemd user unit of the agent user (lingering). */
-    scope: "system" | "user";
     /** Start or restart without waiting for the unit to report ready (`--no-block`): a tunnel that cannot reach
      *  Cloudflare yet keeps retrying on its own and must not hold up the gateway or hang the push. */
     noBlock?: boolean;
@@ -76,11 +74,14 @@ export interface Bundle {
      *  `script apply --spec SPEC --config <config's bundled content> --plugins <installer args> --ready-url <readiness>`
      *  (cloud-init/upgrade-openclaw.sh): install side by side, then switch, guarded and rolled back on failure. */
     release?: { script: string; spec: string; config?: string };
-    /** Wait for `url` (loopback) to answer 200; on timeout fail with the last 40 journal lines of `unit` (a user unit). */
+    /** Wait for `url` (loopback) to answer 200; on timeout fail with the last 40 journal lines of `unit`. */
     readiness?: { url: string; unit: string; timeoutSeconds: number };
     /** Where pending effects and markers of the push live. Default /var/lib/openclaw-vps/push. */
     stateDir?: string;
-    /** How long to wait for the agent user's systemd manager. Default 60. */
+    /** A user unit of the agent user that an older push installed (the gateway, before it became a system unit):
+     *  before the services start, stopped, disabled and removed if present, and linger turned off. */
+    retireUserUnit?: string;
+    /** How long to wait for the agent user's systemd manager when retiring a user unit. Default 60. */
     userManagerTimeoutSeconds?: number;
 }
 
@@ -104,7 +105,6 @@ const SAFE_UNIT = /^[A-Za-z0-9_.@-]+\.(service|timer|socket|path|target)$/;
 const SAFE_ARG = /^[A-Za-z0-9@/._=:+-]+$/;
 const LOOPBACK_URL = /^http:\/\/127\.0\.0\.1:\d{1,5}\/[A-Za-z0-9/_.-]*$/;
 const SYSTEM_UNIT_DIR = "/etc/systemd/system/";
-const USER_UNIT_DIR = "/.config/systemd/user/";
 
 function sha256(data: string | Buffer): string {
     return createHash("sha256").update(data).digest("hex");
@@ -129,10 +129,11 @@ export function validateBundle(bundle: Bundle): string[] {
     const units = new Set<string>();
     for (const s of bundle.services ?? []) {
         if (!SAFE_UNIT.test(s.unit)) problems.push(`service ${JSON.stringify(s.unit)} is not a unit name`);
-        if (s.scope !== "system" && s.scope !== "user") problems.push(`service ${s.unit}: scope must be system or user`);
         if (units.has(s.unit)) problems.push(`service ${s.unit} is listed twice`);
         units.add(s.unit);
     }
+    if (bundle.retireUserUnit !== undefined && !SAFE_UNIT.test(bundle.retireUserUnit))
+        problems.push(`retireUserUnit ${JSON.stringify(bundle.retireUserUnit)} is not a unit name`);
     const seen = new Set<string>();
     for (const d of bundle.dirs ?? []) {
         checkPath(`directory ${d.path}`, d.path, problems);
@@ -209,7 +210,6 @@ function stageOf(bundle: Bundle, item: { owner: string; stage?: ApplyStage }): A
 export function fileEffects(file: BundleFile): string[] {
     const effects = new Set<string>();
     if (file.path.startsWith(SYSTEM_UNIT_DIR)) effects.add("daemon-reload");
-    if (file.path.includes(USER_UNIT_DIR)) effects.add("user-daemon-reload");
     for (const a of file.affects ?? []) effects.add(a === AFFECTS_PLUGINS ? "install-plugins" : `restart:${a}`);
     return [...effects];
 }
@@ -260,12 +260,13 @@ export function renderBundleScript(bundle: Bundle, options: RenderOptions = {}):
     opt("release_spec", bundle.release?.spec ?? "");
     opt("release_config", bundle.release?.config ?? "");
     if (bundle.userManagerTimeoutSeconds) opt("user_manager_timeout", bundle.userManagerTimeoutSeconds);
+    if (bundle.retireUserUnit) opt("retire_user_unit", bundle.retireUserUnit);
     if (bundle.readiness) {
         opt("ready_url", bundle.readiness.url);
         opt("ready_unit", bundle.readiness.unit);
         opt("ready_timeout", bundle.readiness.timeoutSeconds);
     }
-    for (const s of bundle.services ?? []) out.push(`    bundle_service ${s.scope} ${q(s.unit)}${s.noBlock ? " no-block" : ""}`);
+    for (const s of bundle.services ?? []) out.push(`    bundle_service ${q(s.unit)}${s.noBlock ? " no-block" : ""}`);
     // Parents before children, whatever order the caller listed them in.
     const dirs = [...(bundle.dirs ?? [])].sort((a, b) => a.path.split("/").length - b.path.split("/").length);
     for (const d of dirs) {

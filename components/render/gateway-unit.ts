@@ -1,10 +1,15 @@
-// Owns `~/.config/systemd/user/openclaw-gateway.service` of the service user: the foreground gateway under the user's
-// systemd (lingering on), restarted always except on config errors (exit 78), secrets from ~/.openclaw/.env, the
-// config read-only at runtime, memory limits and a Node heap sized from the server's RAM, and the hardening that a
-// *user* manager can apply without user namespaces. Pure function of plain data.
-import { HOST_UNITS } from "../core/host-contract";
+// Owns `/etc/systemd/system/openclaw-gateway.service`: the foreground gateway as a *system* unit running as the agent
+// user (`User=`), restarted always except on config errors (exit 78), secrets from ~/.openclaw/.env, the config
+// read-only at runtime, memory limits and a Node heap sized from the server's RAM, and systemd's full sandbox minus
+// exactly what OpenClaw and its headless Chromium need (each exception says why). A system unit because a user
+// manager cannot apply the namespace-based sandbox (README "Host hardening"). Pure function of plain data.
+import { AGENT_HOME, AGENT_USER, HOST_DIRS, HOST_FILES, HOST_UNITS } from "../core/host-contract";
+import { exposureBoundLines } from "./exposure";
 
 export const GATEWAY_UNIT_NAME = HOST_UNITS.gateway;
+
+/** systemd-analyze security's bound for the gateway: "OK", like every root unit we render (measured 2.3 offline). */
+export const GATEWAY_EXPOSURE_BOUND = 3.0;
 
 /** OpenClaw exits 78 (EX_CONFIG) on an invalid config: restarting cannot help, so systemd must not loop on it. */
 export const CONFIG_ERROR_EXIT_STATUS = 78;
@@ -86,23 +91,34 @@ export function renderGatewayUnit(input: GatewayUnitInput): RenderedGatewayUnit 
         "[Unit]",
         "Description=OpenClaw gateway (openclaw-vps)",
         "Documentation=https://docs.openclaw.ai/",
+        "After=network-online.target",
+        "Wants=network-online.target",
         // Ten failed starts in five minutes means something is wrong that restarting will not fix.
         "StartLimitIntervalSec=300",
         "StartLimitBurst=10",
+        exposureBoundLines(
+            GATEWAY_EXPOSURE_BOUND,
+            "the agent runs shell tools and a browser; what stays open is what Chromium's own sandbox needs (user, pid " +
+                "and net namespaces, chroot) and V8's JIT (no MemoryDenyWriteExecute)",
+        ),
         "",
         "[Service]",
         "Type=simple",
+        `User=${AGENT_USER}`,
+        `Group=${AGENT_USER}`,
         // Node named explicitly: no PATH lookup through `#!/usr/bin/env node`.
         `ExecStart=${nodeBin} ${openclawBin} gateway run`,
         // The state dir, not the workspace: OpenClaw also reads a .env from its working directory.
-        "WorkingDirectory=%h/.openclaw",
+        `WorkingDirectory=${HOST_DIRS.agentState}`,
         // Secrets (gateway token or password, LLM and embedding keys), 0600, pushed over SSH; no '-': missing is fatal.
-        "EnvironmentFile=%h/.openclaw/.env",
+        `EnvironmentFile=${HOST_FILES.agentEnv}`,
         // No runtime writer (onboarding, doctor --fix, plugin installs) may edit the deployed config.
         "Environment=OPENCLAW_CONFIG_READONLY=1",
+        // This unit owns the gateway's lifecycle: `openclaw doctor` must not install a competing user service.
+        "Environment=OPENCLAW_SERVICE_REPAIR_POLICY=external",
         `Environment=NODE_OPTIONS=--max-old-space-size=${budget.heapMb}`,
         "Environment=NO_COLOR=1",
-        // No session bus for the gateway and what it starts: Chromium would otherwise ask the user manager over D-Bus for
+        // No session bus for the gateway and what it starts: Chromium would otherwise ask a user manager over D-Bus for
         // a transient scope of its own (app-org.chromium.Chromium-<pid>.scope), moving its main process out of this
         // unit's cgroup and so out of MemoryHigh/MemoryMax (seen on the stand-in VPS). Nothing on a server needs the bus.
         "Environment=DBUS_SESSION_BUS_ADDRESS=disabled:",
@@ -120,18 +136,41 @@ export function renderGatewayUnit(input: GatewayUnitInput): RenderedGatewayUnit 
         "OOMPolicy=continue",
         "TasksMax=2048",
         "LimitNOFILE=65536",
-        // Hardening a user manager can apply with plain prctl/seccomp (no user namespaces, which Ubuntu 24.04
-        // restricts for unconfined processes): no privilege gain, private files, no exotic syscalls.
-        // MemoryDenyWriteExecute is left out on purpose: V8's JIT needs writable+executable memory.
-        "UMask=0077",
+        // The sandbox. An unprivileged user with no capability at all, in a private view of the system:
+        "CapabilityBoundingSet=",
+        "AmbientCapabilities=",
         "NoNewPrivileges=yes",
-        "LockPersonality=yes",
+        "UMask=0077",
+        // Read-only everywhere but the agent's home (its state, workspace, OpenClaw's temp dir under ~/.cache); other
+        // users' homes are hidden.
+        "ProtectSystem=strict",
+        "ProtectHome=tmpfs",
+        `BindPaths=${AGENT_HOME}`,
+        "PrivateTmp=yes",
+        // Chromium needs only /dev/shm, /dev/null and /dev/urandom: all part of the private /dev.
+        "PrivateDevices=yes",
+        "PrivateMounts=yes",
+        "PrivateIPC=yes",
+        "ProtectKernelTunables=yes",
+        "ProtectKernelModules=yes",
+        "ProtectKernelLogs=yes",
+        "ProtectControlGroups=yes",
+        "ProtectClock=yes",
+        "ProtectHostname=yes",
+        // Other users' processes are invisible (the agent's own shell tools still see their own).
+        "ProtectProc=invisible",
+        "KeyringMode=private",
+        // Chromium's sandbox puts each renderer in new user, pid and net namespaces; every other kind stays denied.
+        "RestrictNamespaces=user pid net",
         "RestrictRealtime=yes",
         // Not RestrictSUIDSGID: systemd enforces it with a seccomp filter that answers openat2() with ENOSYS, and
         // OpenClaw 2026.9.6 takes its state lock with openat2 (no fallback): the gateway would exit 78 at start.
+        "LockPersonality=yes",
+        // MemoryDenyWriteExecute is left out on purpose: V8's JIT needs writable+executable memory.
         "SystemCallArchitectures=native",
         // Unix, IP and netlink sockets are all the gateway, its workers and a headless browser use.
         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+        "SystemCallFilter=@system-service",
         "SystemCallFilter=~@clock @cpu-emulation @debug @module @mount @obsolete @raw-io @reboot @swap",
         // ...except chroot(2), out of @mount: Chromium's sandbox chroots each renderer into an empty directory inside its
         // own user namespace. Without it the headless browser dies at start (or would need --no-sandbox). mount(2),
@@ -140,7 +179,7 @@ export function renderGatewayUnit(input: GatewayUnitInput): RenderedGatewayUnit 
         "SystemCallErrorNumber=EPERM",
         "",
         "[Install]",
-        "WantedBy=default.target",
+        "WantedBy=multi-user.target",
         "",
     ].join("\n");
     return { unit, budget, warnings };

@@ -94,7 +94,7 @@ export interface HostBundleInput {
     backup: { rclone: RcloneConfigInput; env: BackupEnvInput; units?: BackupUnitsInput };
     /** The workspace seed with its ownership policies (`workspaceFiles()` reads the repository's workspace/). */
     workspace: WorkspaceFile[];
-    /** The gateway's systemd user unit text: `renderGatewayUnit(...).unit` (its warnings are the caller's to log). */
+    /** The gateway's systemd unit text: `renderGatewayUnit(...).unit` (its warnings are the caller's to log). */
     gatewayUnit: string;
     /** The watchdog: its settings and its (secret) alert destinations. */
     watchdog: { settings: WatchdogInput; destinations: AlertDestinations };
@@ -168,7 +168,6 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
     const home = `/home/${agent}`;
     const stateDir = input.openclaw.stateDir ?? `${home}/.openclaw`;
     const workspaceDir = input.openclaw.workspaceDir ?? `${stateDir}/workspace`;
-    const userUnitDir = `${home}/.config/systemd/user`;
     const port = input.openclaw.port ?? DEFAULT_GATEWAY_PORT;
     const config = renderOpenclawConfig({
         ...input.openclaw,
@@ -212,9 +211,6 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         { path: `${workspaceDir}/skills`, owner: agent, group: agent, mode: "0700" },
         // OpenClaw's CLI temp files (openclaw-<uid>/): must exist before the sandboxed backup or watchdog starts.
         { path: `${home}/.cache`, owner: agent, group: agent, mode: "0700" },
-        { path: `${home}/.config`, owner: agent, group: agent, mode: "0755" },
-        { path: `${home}/.config/systemd`, owner: agent, group: agent, mode: "0755" },
-        { path: userUnitDir, owner: agent, group: agent, mode: "0755" },
     ];
 
     const files: BundleFile[] = [
@@ -263,7 +259,8 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
             secret: true,
             affects: [GATEWAY_UNIT_NAME],
         }),
-        mine(`${userUnitDir}/${GATEWAY_UNIT_NAME}`, input.gatewayUnit, "0644", { affects: [GATEWAY_UNIT_NAME] }),
+        // A system unit running as the agent (gateway-unit.ts says why), written with the agent's files as before.
+        root(`${HOST_DIRS.systemUnits}/${GATEWAY_UNIT_NAME}`, input.gatewayUnit, "0644", { stage: "agent", affects: [GATEWAY_UNIT_NAME] }),
         ...input.workspace.map((f) => {
             if (!RELATIVE.test(f.path) || f.path.split("/").includes("..")) {
                 throw new Error(`host bundle: workspace file ${JSON.stringify(f.path)} must be a plain relative path`);
@@ -274,11 +271,11 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
 
     const services: BundleService[] = [
         // The tunnel retries by itself; waiting for it would let an unreachable edge hang the deploy.
-        { unit: CLOUDFLARED_UNIT_NAME, scope: "system", noBlock: true },
-        { unit: BACKUP_TIMER_NAME, scope: "system" },
-        ...(input.rebootWindow ? [{ unit: REBOOT_TIMER_NAME, scope: "system" as const }] : []),
-        { unit: HOST_UNITS.watchdogTimer, scope: "system" },
-        { unit: GATEWAY_UNIT_NAME, scope: "user" },
+        { unit: CLOUDFLARED_UNIT_NAME, noBlock: true },
+        { unit: BACKUP_TIMER_NAME },
+        ...(input.rebootWindow ? [{ unit: REBOOT_TIMER_NAME }] : []),
+        { unit: HOST_UNITS.watchdogTimer },
+        { unit: GATEWAY_UNIT_NAME },
     ];
 
     return {
@@ -286,6 +283,8 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         dirs,
         files,
         services,
+        // Hosts pushed before the gateway became a system unit: their user unit is retired and linger turned off.
+        retireUserUnit: GATEWAY_UNIT_NAME,
         restore: { from: input.backup.env.restoreFrom, script: `${HOST_BIN_DIR}/restore.sh`, marker: RESTORE_MARKER },
         pluginInstaller: { script: installer, args: config.plugins },
         ...(input.release

@@ -67,15 +67,15 @@ export const CHECKS: Record<string, { title: string; hint: string }> = {
     },
     "gateway-bind": {
         title: "gateway on loopback only, at the configured port",
-        hint: "CRITICAL if exposed: stop it now (`sudo -u openclaw XDG_RUNTIME_DIR=/run/user/$(id -u openclaw) systemctl --user stop openclaw-gateway`), then `pulumi up` to push gateway.bind=loopback again",
+        hint: "CRITICAL if exposed: stop it now (`sudo systemctl stop openclaw-gateway`), then `pulumi up` to push gateway.bind=loopback again",
     },
     "gateway-ready": {
         title: "gateway answers /readyz",
-        hint: "read its log: `sudo journalctl _UID=$(id -u openclaw) --user-unit openclaw-gateway.service -n 100`; `pulumi up` pushes config and restarts it",
+        hint: "read its log: `sudo journalctl -u openclaw-gateway -n 100`; `pulumi up` pushes config and restarts it",
     },
     "service-gateway": {
-        title: "openclaw-gateway.service (user openclaw) active",
-        hint: "`sudo loginctl enable-linger openclaw`, then `pulumi up` (or start it: `sudo -u openclaw XDG_RUNTIME_DIR=/run/user/$(id -u openclaw) systemctl --user start openclaw-gateway`)",
+        title: "openclaw-gateway.service active as openclaw, enabled at boot",
+        hint: "`pulumi up` installs and enables it (or start it: `sudo systemctl start openclaw-gateway`)",
     },
     "service-cloudflared": {
         title: "cloudflared.service active",
@@ -139,11 +139,11 @@ export const CHECKS: Record<string, { title: string; hint: string }> = {
     },
     "gateway-restarts": {
         title: "the gateway runs without crash restarts (and not stopped by a config error)",
-        hint: "read the gateway's journal (`sudo journalctl _UID=$(id -u openclaw) --user-unit openclaw-gateway.service -n 100`); exit 78 is a config OpenClaw rejects: fix it in the stack and `pulumi up`",
+        hint: "read the gateway's journal (`sudo journalctl -u openclaw-gateway -n 100`); exit 78 is a config OpenClaw rejects: fix it in the stack and `pulumi up`",
     },
     "failed-units": {
         title: "no failed systemd unit",
-        hint: "`systemctl --failed` (and `systemctl --user -M openclaw@ --failed`), then `journalctl -u UNIT` for the reason",
+        hint: "`systemctl --failed`, then `journalctl -u UNIT` for the reason",
     },
     "reboot-pending": {
         title: "no reboot pending for long",
@@ -151,7 +151,7 @@ export const CHECKS: Record<string, { title: string; hint: string }> = {
     },
     "tokens-today": {
         title: "LLM tokens today under alertDailyTokens",
-        hint: "look at what the agent did today (the Control UI's sessions, or `openclaw gateway usage-cost` on the host); a runaway loop can be stopped with `sudo systemctl --user -M openclaw@ stop openclaw-gateway`",
+        hint: "look at what the agent did today (the Control UI's sessions, or `openclaw gateway usage-cost` on the host); a runaway loop can be stopped with `sudo systemctl stop openclaw-gateway`",
     },
     "watchdog-audit": {
         title: "the watchdog's host audit ran",

@@ -1,6 +1,6 @@
 // The operator's side of the messaging channels on a live host (`npm run channels`): which channels the deployed
 // openclaw.json configures, and the OpenClaw CLI run as the agent user exactly as the gateway sees its state (same
-// HOME, state dir and config, the config read-only, its user systemd instance reachable), so a WhatsApp link written
+// HOME, state dir and config, the config read-only), so a WhatsApp link written
 // by `channels login` is the one the running gateway uses. Nothing here carries a secret: tokens stay in ~/.openclaw/.env.
 import { AGENT_HOME, AGENT_USER, HOST_DIRS, HOST_FILES } from "../../components/core/host-contract";
 import { shellQuote } from "../../components/core/shell";
@@ -14,8 +14,8 @@ export class ChannelsError extends Error {}
 
 /**
  * The host command line that runs `openclaw <args>` as the agent user, from the gateway's state dir, with only the
- * environment the gateway has (HOME, PATH, its read-only config switch) plus XDG_RUNTIME_DIR, so OpenClaw can find
- * the gateway's user service and confirm both use the same state (it refuses to write credentials otherwise).
+ * environment the gateway's system unit gives it (HOME, PATH, its read-only config switch), so OpenClaw sees the same
+ * state as the running gateway (it refuses to write credentials otherwise).
  */
 export function agentCliCommand(args: readonly string[]): string {
     const inner = [
@@ -25,7 +25,7 @@ export function agentCliCommand(args: readonly string[]): string {
         [
             'exec setpriv --reuid="$uid" --regid="$gid" --init-groups --',
             `env -i HOME=${AGENT_HOME} USER=${AGENT_USER} LANG=C.UTF-8 TERM="\${TERM:-xterm-256color}"`,
-            'PATH=/usr/local/bin:/usr/bin:/bin XDG_RUNTIME_DIR="/run/user/$uid" OPENCLAW_CONFIG_READONLY=1',
+            "PATH=/usr/local/bin:/usr/bin:/bin OPENCLAW_CONFIG_READONLY=1 OPENCLAW_SERVICE_REPAIR_POLICY=external",
             "openclaw",
             ...args.map(shellQuote),
         ].join(" "),

@@ -211,15 +211,20 @@ case $verb in
     is-failed) grep -qx "crashing:$scope:$unit" ${active} ;;
     start|restart) grep -qx "$scope:$unit" ${active} || echo "$scope:$unit" >>${active} ;;
     enable|daemon-reload) ;;
+    disable) rest=$(grep -vx "$scope:$unit" ${active} || true); if [[ -n $rest ]]; then printf '%s\\n' "$rest" >${active}; else : >${active}; fi ;;
     is-system-running) echo running ;;
     *) echo "stand-in systemctl: unexpected $verb" >&2; exit 2 ;;
 esac
 `,
         { mode: 0o755 },
     );
-    fs.writeFileSync(path.join(bin, "loginctl"), `#!/usr/bin/env bash\nprintf '%s loginctl %s\\n' "$(id -un)" "$*" >>${calls}\n`, {
-        mode: 0o755,
-    });
+    // disable-linger removes the flag file, as logind does (under the push's OPENCLAW_VPS_ROOT).
+    fs.writeFileSync(
+        path.join(bin, "loginctl"),
+        `#!/usr/bin/env bash\nprintf '%s loginctl %s\\n' "$(id -un)" "$*" >>${calls}\n` +
+            `if [[ $1 == disable-linger ]]; then rm -f -- "\${OPENCLAW_VPS_ROOT:-}/var/lib/systemd/linger/$2"; fi\n`,
+        { mode: 0o755 },
+    );
     fs.writeFileSync(
         path.join(bin, "journalctl"),
         `#!/usr/bin/env bash\nprintf '%s journalctl %s\\n' "$(id -un)" "$*" >>${calls}\nfor i in $(seq 1 40); do echo "gateway journal line $i"; done\n`,

@@ -23,7 +23,6 @@ import {
     rclone,
     readStatus,
     runHostScript,
-    THROWAWAY_AGENT_USER,
     writeTree,
     type BackupHost,
     type ScriptResult,
@@ -441,7 +440,7 @@ describe("backups v2 with age, zstd, GNU tar and rclone against the bucket stand
         assert.equal(byTime.chosen?.id, first, "before:TIME picks the newest written before TIME");
         assert.equal((await planRestore({ ...access, restoreFrom: "latest" })).chosen?.id, second);
 
-        // A stand-in systemctl records what the restore asks of the gateway's user unit.
+        // A stand-in systemctl records what the restore asks of the gateway's unit.
         const calls = path.join(host.root, "systemctl.calls");
         const fake = path.join(host.root, "systemctl");
         fs.writeFileSync(fake, `#!/bin/sh\necho "$*" >> ${calls}\nexit 0\n`, { mode: 0o755 });
@@ -449,9 +448,9 @@ describe("backups v2 with age, zstd, GNU tar and rclone against the bucket stand
         expectOk(result, "restore.sh --plan - (before:TIME)");
         assert.deepEqual(treeDiff(treeAtFirst, hashTree(host.workspace)), []);
         assert.deepEqual(fs.readFileSync(calls, "utf8").trim().split("\n"), [
-            `--user --machine=${THROWAWAY_AGENT_USER}@ is-active --quiet openclaw-gateway.service`,
-            `--user --machine=${THROWAWAY_AGENT_USER}@ stop openclaw-gateway.service`,
-            `--user --machine=${THROWAWAY_AGENT_USER}@ start openclaw-gateway.service`,
+            "is-active --quiet openclaw-gateway.service",
+            "stop openclaw-gateway.service",
+            "start openclaw-gateway.service",
         ]);
         const aside = fs.readdirSync(host.home).filter((e) => e.startsWith("openclaw-before-restore-"));
         assert.equal(aside.length, 1);

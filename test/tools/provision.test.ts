@@ -162,12 +162,12 @@ provision --only ssh
             }
         });
 
-        it("creates the agent user: nologin shell, no sudo, private home and state dir, linger on", () => {
+        it("creates the agent user: nologin shell, no sudo, private home and state dir, no linger (the gateway is a system unit)", () => {
             const [name, , , , , home, shell] = read("passwd").trim().split(":");
             assert.deepEqual([name, home, shell], ["openclaw", "/home/openclaw", "/usr/sbin/nologin"]);
             assert.doesNotMatch(read("groups"), /\b(sudo|admin|wheel)\b/);
             assert.equal(read("homes"), "/home/openclaw 750 openclaw:openclaw\n/home/openclaw/.openclaw 700 openclaw:openclaw\n");
-            assert.equal(read("linger").trim(), "openclaw");
+            assert.equal(read("linger").trim(), "", "no user manager runs for the agent");
         });
 
         it("puts the metadata block for the agent's uid into ufw's before.rules, ahead of every ufw rule (loopback included)", () => {

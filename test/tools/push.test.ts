@@ -63,11 +63,7 @@ function bundle(v: Variant = {}): Bundle {
     const calls = path.join(sandbox.dir, "calls.log");
     return {
         agentUser: AGENT_USER,
-        services: [
-            { unit: CLOUDFLARED, scope: "system", noBlock: true },
-            { unit: TIMER, scope: "system" },
-            { unit: GATEWAY, scope: "user" },
-        ],
+        services: [{ unit: CLOUDFLARED, noBlock: true }, { unit: TIMER }, { unit: GATEWAY }],
         dirs: [
             { path: "/etc/openclaw-vps", owner: "root", group: "root", mode: "0755" },
             { path: "/etc/cloudflared", owner: "root", group: "root", mode: "0755" },
@@ -75,9 +71,6 @@ function bundle(v: Variant = {}): Bundle {
             { path: STATE, owner: AGENT_USER, group: AGENT_USER, mode: "0700" },
             { path: WORKSPACE, owner: AGENT_USER, group: AGENT_USER, mode: "0700" },
             { path: `${WORKSPACE}/memory`, owner: AGENT_USER, group: AGENT_USER, mode: "0700" },
-            { path: `${HOME}/.config`, owner: AGENT_USER, group: AGENT_USER, mode: "0755" },
-            { path: `${HOME}/.config/systemd`, owner: AGENT_USER, group: AGENT_USER, mode: "0755" },
-            { path: `${HOME}/.config/systemd/user`, owner: AGENT_USER, group: AGENT_USER, mode: "0755" },
         ],
         files: [
             // A stand-in restore.sh: records its arguments and restores memory the way the real one would.
@@ -126,11 +119,14 @@ function bundle(v: Variant = {}): Bundle {
                 },
             ),
             file(
-                `${HOME}/.config/systemd/user/${GATEWAY}`,
-                "[Service]\nExecStart=/usr/local/bin/openclaw gateway run\n",
-                AGENT_USER,
+                `/etc/systemd/system/${GATEWAY}`,
+                "[Service]\nUser=openclaw\nExecStart=/usr/local/bin/openclaw gateway run\n",
+                "root",
                 "0644",
-                { affects: [GATEWAY] },
+                {
+                    stage: "agent",
+                    affects: [GATEWAY],
+                },
             ),
             file(`${WORKSPACE}/SOUL.md`, v.soul ?? "# Soul\nYou run on an isolated VPS. Never run rm -rf.\n", AGENT_USER, "0600"),
             file(`${WORKSPACE}/USER.md`, "# User\nTime zone: UTC\n", AGENT_USER, "0600"),
@@ -144,12 +140,13 @@ function bundle(v: Variant = {}): Bundle {
         },
         pluginInstaller: { script: "/opt/openclaw-vps/bin/install-plugins.sh", args: ["@openclaw/voyage-provider@2026.9.6"] },
         readiness: { url: `http://127.0.0.1:${readyz.port}/readyz`, unit: GATEWAY, timeoutSeconds: v.readyTimeoutSeconds ?? 3 },
+        retireUserUnit: GATEWAY,
         userManagerTimeoutSeconds: 5,
     };
 }
 
-/** A fresh host root as provisioning leaves it: the agent's home, linger on, its user manager up, and a
- *  root-owned ~/.openclaw (the cloud-init trap the push must fix). */
+/** A fresh host root as provisioning leaves it: the agent's home (no linger, no user manager: the gateway is a system
+ *  unit) and a root-owned ~/.openclaw (the cloud-init trap the push must fix). */
 function freshRoot(name: string): string {
     const root = path.join(sandbox.dir, name);
     const uid = sandbox.agentUid;
@@ -158,6 +155,18 @@ function freshRoot(name: string): string {
     fs.chownSync(path.join(root, HOME), uid, uid);
     fs.chmodSync(path.join(root, HOME), 0o750);
     fs.mkdirSync(path.join(root, "etc/systemd/system"), { recursive: true });
+    return root;
+}
+
+/** A host pushed before the gateway became a system unit: its user unit, linger on, the user manager up. */
+function legacyRoot(name: string): string {
+    const root = freshRoot(name);
+    const uid = sandbox.agentUid;
+    for (const dir of [".config", ".config/systemd", ".config/systemd/user"]) {
+        fs.mkdirSync(path.join(root, HOME, dir));
+        fs.chownSync(path.join(root, HOME, dir), uid, uid);
+    }
+    fs.writeFileSync(path.join(root, HOME, ".config/systemd/user", GATEWAY), "[Service]\nExecStart=/usr/local/bin/openclaw gateway run\n");
     fs.mkdirSync(path.join(root, "var/lib/systemd/linger"), { recursive: true });
     fs.writeFileSync(path.join(root, "var/lib/systemd/linger", AGENT_USER), "");
     fs.mkdirSync(path.join(root, `run/user/${uid}/systemd`), { recursive: true });
@@ -265,8 +274,7 @@ test("push over SSH: files, owners and modes; restore first; a second run change
             [STATE]: [agent, "0700"],
             [`${STATE}/openclaw.json`]: [agent, "0600"],
             [`${STATE}/.env`]: [agent, "0600"],
-            [`${HOME}/.config/systemd/user/${GATEWAY}`]: [agent, "0644"],
-            [`${HOME}/.config/systemd/user`]: [agent, "0755"],
+            [`/etc/systemd/system/${GATEWAY}`]: ["0:0", "0644"],
             [WORKSPACE]: [agent, "0700"],
             [`${WORKSPACE}/SOUL.md`]: [agent, "0600"],
             [`${WORKSPACE}/memory`]: [agent, "0700"],
@@ -291,18 +299,26 @@ test("push over SSH: files, owners and modes; restore first; a second run change
         assert.equal(read(root, `${WORKSPACE}/memory/2026-01-01.md`), "seed note\n");
         assert.match(read(root, "/var/lib/openclaw-vps/restore.done"), /^restore_from=latest\n/);
 
-        // Order: restore -> plugins -> system services -> user manager reload -> gateway; the gateway runs as the agent.
+        // Order: restore -> plugins -> systemd reload -> gateway (a system unit; User= in the unit makes it the agent).
         const order = (needle: RegExp) => calls.findIndex((c) => needle.test(c));
         const restoreAt = order(/restore\.sh/);
         const pluginsAt = order(/^root install-plugins\.sh @openclaw\/voyage-provider@2026\.9\.6$/);
         const daemonReloadAt = order(/^root systemctl daemon-reload$/);
-        const gatewayAt = order(new RegExp(`^${AGENT_USER} systemctl --user restart ${GATEWAY}$`));
-        assert.ok(restoreAt >= 0 && pluginsAt > restoreAt && daemonReloadAt > restoreAt && gatewayAt > pluginsAt, calls.join("\n"));
-        assert.ok(calls.includes(`${AGENT_USER} systemctl --user daemon-reload`), calls.join("\n"));
+        const gatewayAt = order(new RegExp(`^root systemctl restart ${GATEWAY}$`));
+        assert.ok(
+            restoreAt >= 0 && pluginsAt > restoreAt && daemonReloadAt > restoreAt && gatewayAt > pluginsAt && gatewayAt > daemonReloadAt,
+            calls.join("\n"),
+        );
+        // A new host has no user unit to retire and no linger: the user manager is never asked anything.
+        assert.deepEqual(
+            calls.filter((c) => /--user|loginctl/.test(c)),
+            [],
+            calls.join("\n"),
+        );
         assert.ok(calls.includes(`root systemctl --no-block restart ${CLOUDFLARED}`));
         assert.ok(calls.includes(`root systemctl restart ${TIMER}`));
         for (const unit of [CLOUDFLARED, TIMER]) assert.ok(calls.includes(`root systemctl enable --quiet ${unit}`), unit);
-        assert.ok(calls.includes(`${AGENT_USER} systemctl --user enable --quiet ${GATEWAY}`));
+        assert.ok(calls.includes(`root systemctl enable --quiet ${GATEWAY}`));
         assert.deepEqual(result.summary!.restarted.sort(), [CLOUDFLARED, GATEWAY, TIMER].sort());
         assert.ok(readyz.hits() > 0, "the push waited for /readyz");
         assert.match(result.stdout, /summary: \d+ changed, \d+ created/);
@@ -405,7 +421,7 @@ test("push over SSH: files, owners and modes; restore first; a second run change
         assert.deepEqual(result.summary!.restarted, [GATEWAY]);
         const calls = tools.calls();
         const installAt = calls.findIndex((c) => c.startsWith("root install-plugins.sh "));
-        const restartAt = calls.indexOf(`${AGENT_USER} systemctl --user restart ${GATEWAY}`);
+        const restartAt = calls.indexOf(`root systemctl restart ${GATEWAY}`);
         assert.ok(installAt >= 0 && restartAt > installAt, calls.join("\n"));
     });
 
@@ -440,11 +456,7 @@ test("a gateway that never becomes ready fails the push with its last journal li
         assert.equal(result.summary, undefined);
         assert.match(result.stderr, /did not answer 200 within 3s/);
         assert.match(result.stderr, /gateway journal line 1\n[\s\S]*gateway journal line 40/);
-        assert.ok(
-            tools
-                .calls()
-                .some((c) => c.includes(`journalctl --no-pager -o short-iso -n 40 _UID=${sandbox.agentUid} _SYSTEMD_USER_UNIT=${GATEWAY}`)),
-        );
+        assert.ok(tools.calls().some((c) => c.includes(`journalctl --no-pager -o short-iso -n 40 -u ${GATEWAY}`)));
         // restoreFrom=none: no restore, but the decision is recorded so a later restoreFrom never overwrites live memory.
         assert.deepEqual(
             tools.calls().filter((c) => c.includes("restore.sh")),
@@ -463,9 +475,8 @@ test(
     { timeout: 600_000 },
     async () => {
         const root = freshRoot("host-d");
-        fs.rmSync(path.join(root, "var/lib/systemd/linger", AGENT_USER)); // provisioning did not enable linger
         readyz.setStatus(503);
-        const undoCrash = tools.crashOnStart(`user:${GATEWAY}`);
+        const undoCrash = tools.crashOnStart(`system:${GATEWAY}`);
         try {
             tools.reset();
             const result = await push(root, { restoreFrom: "none", readyTimeoutSeconds: 3600 });
@@ -473,13 +484,41 @@ test(
             assert.match(result.stderr, new RegExp(`${GATEWAY} failed before .*/readyz answered 200; last log lines`));
             assert.doesNotMatch(result.stderr, /did not answer 200 within/, "it stopped because the unit failed, not at the timeout");
             assert.match(result.stderr, /gateway journal line 40/);
-            assert.ok(tools.calls().includes(`root loginctl enable-linger ${AGENT_USER}`), "linger is enabled when missing");
         } finally {
             undoCrash();
             readyz.setStatus(200);
         }
     },
 );
+
+test("a host with the gateway's old user unit: the push stops and removes it, turns linger off, starts the system unit; twice changes nothing", async () => {
+    const root = legacyRoot("host-legacy");
+    const userUnit = path.join(root, HOME, ".config/systemd/user", GATEWAY);
+    tools.reset();
+    const result = await push(root, { restoreFrom: "none" });
+    assertOk(result);
+    const calls = tools.calls();
+    const at = (line: string) => calls.indexOf(line);
+    // The old gateway is stopped through the agent's own manager before the system unit starts on the same port.
+    const retiredAt = at(`${AGENT_USER} systemctl --user disable --now --quiet ${GATEWAY}`);
+    const lingerOffAt = at(`root loginctl disable-linger ${AGENT_USER}`);
+    const startAt = at(`root systemctl restart ${GATEWAY}`);
+    assert.ok(retiredAt >= 0 && lingerOffAt > retiredAt && startAt > lingerOffAt, calls.join("\n"));
+    assert.ok(!fs.existsSync(userUnit), "the old user unit file is gone");
+    assert.ok(!fs.existsSync(path.join(root, "var/lib/systemd/linger", AGENT_USER)), "linger is off");
+    assert.equal(fileStat(path.join(root, "etc/systemd/system", GATEWAY)).owner, "0:0");
+    assert.match(result.stdout, new RegExp(`retired: user:${GATEWAY} linger:${AGENT_USER}`));
+
+    tools.reset();
+    const again = await push(root, { restoreFrom: "none" });
+    assertOk(again);
+    assert.deepEqual(again.summary!.restarted, []);
+    assert.deepEqual(
+        tools.calls().filter((c) => /--user|loginctl/.test(c)),
+        [],
+        "nothing left to retire",
+    );
+});
 
 test("a failed restore stops the push before the seed and the gateway; the next push retries it", async () => {
     const root = freshRoot("host-c");

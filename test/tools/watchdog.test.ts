@@ -124,7 +124,7 @@ describe("watchdog.sh", () => {
 
         audit([
             ["gateway-ready", "fail", "http://127.0.0.1:18789/readyz answers nothing (not ready)"],
-            ["service-gateway", "fail", "openclaw-gateway.service (user openclaw) is inactive"],
+            ["service-gateway", "fail", "openclaw-gateway.service is inactive"],
             ["backup", "pass", "last snapshot 22m ago"],
         ]);
         run = await watchdog(T0 + 120);
@@ -137,7 +137,7 @@ describe("watchdog.sh", () => {
         assert.equal(message.chat_id, "123456789");
         assert.match(message.text, /^🔴 openclaw \(agent\.example\.com\): 2 problem\(s\)\n/);
         assert.match(message.text, /• gateway-ready: http:\/\/127\.0\.0\.1:18789\/readyz answers nothing/);
-        assert.match(message.text, /• service-gateway: openclaw-gateway\.service \(user openclaw\) is inactive/);
+        assert.match(message.text, /• service-gateway: openclaw-gateway\.service is inactive/);
         const ntfy = sink.to(`/${NTFY_SECRET}`);
         assert.equal(ntfy.length, 1);
         assert.equal(ntfy[0].headers.title, "openclaw (agent.example.com): 2 problem(s)", "ASCII title (headers); the tag is the emoji");
@@ -157,7 +157,7 @@ describe("watchdog.sh", () => {
 
         audit([
             ["gateway-ready", "pass", "http://127.0.0.1:18789/readyz answers 200"],
-            ["service-gateway", "pass", "openclaw-gateway.service (user openclaw) active, linger on"],
+            ["service-gateway", "pass", "openclaw-gateway.service active as openclaw, enabled at boot"],
             ["backup", "pass", "last snapshot 29m ago"],
         ]);
         await watchdog(T0 + 480);

@@ -90,7 +90,7 @@ describe("alert settings", () => {
         const env = bundle.files.find((f) => f.path === "/etc/openclaw-vps/watchdog.env")!;
         assert.match(env.content, /^WATCHDOG_LABEL=openclaw \(agent\.example\.com\)$/m);
         assert.match(env.content, /^WATCHDOG_BACKUP_SCHEDULE=hourly$/m);
-        assert.ok(bundle.services!.some((s) => s.unit === "openclaw-watchdog.timer" && s.scope === "system"));
+        assert.ok(bundle.services!.some((s) => s.unit === "openclaw-watchdog.timer"));
     });
 });
 

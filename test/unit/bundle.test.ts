@@ -19,10 +19,7 @@ const SENTINEL_KEY = "SENTINEL-llm-key-b41d2e";
 function sampleBundle(): Bundle {
     return {
         agentUser: "openclaw",
-        services: [
-            { unit: "cloudflared.service", scope: "system" },
-            { unit: "openclaw-gateway.service", scope: "user" },
-        ],
+        services: [{ unit: "cloudflared.service" }, { unit: "openclaw-gateway.service" }],
         dirs: [{ path: "/home/openclaw/.openclaw", owner: "openclaw", group: "openclaw", mode: "0700" }],
         files: [
             {
@@ -154,7 +151,7 @@ test("the generated calls carry owner, group, mode, policy, stage and effects", 
     assert.match(files.get("/home/openclaw/.openclaw/.env")!.header, / replace agent 'restart:openclaw-gateway.service' </);
 });
 
-test("file effects: system units reload systemd, user units the user manager, affects restart their units", () => {
+test("file effects: units reload systemd, affects restart their units or reinstall the plugins", () => {
     const base = { content: "", owner: "root", group: "root", mode: "0644", policy: "replace" as const, secret: false };
     assert.deepEqual(fileEffects({ ...base, path: "/etc/systemd/system/openclaw-backup.timer", affects: ["openclaw-backup.timer"] }), [
         "daemon-reload",
@@ -163,10 +160,10 @@ test("file effects: system units reload systemd, user units the user manager, af
     assert.deepEqual(
         fileEffects({
             ...base,
-            path: "/home/openclaw/.config/systemd/user/openclaw-gateway.service",
+            path: "/etc/systemd/system/openclaw-gateway.service",
             affects: ["openclaw-gateway.service", "plugins"],
         }),
-        ["user-daemon-reload", "restart:openclaw-gateway.service", "install-plugins"],
+        ["daemon-reload", "restart:openclaw-gateway.service", "install-plugins"],
     );
     assert.deepEqual(fileEffects({ ...base, path: "/home/openclaw/.openclaw/workspace/SOUL.md" }), []);
 });
@@ -238,6 +235,7 @@ test("validation names every problem: relative or odd paths, readable secrets, u
         ],
         restore: { from: "yesterday", script: "/opt/openclaw-vps/bin/restore.sh", marker: "/var/lib/openclaw-vps/restore.done" },
         readiness: { url: "http://0.0.0.0:18789/readyz", unit: "openclaw-gateway.service", timeoutSeconds: 0 },
+        retireUserUnit: "gateway; rm -rf /",
     };
     const problems = validateBundle(bad).join("\n");
     for (const expected of [
@@ -252,6 +250,7 @@ test("validation names every problem: relative or odd paths, readable secrets, u
         /restore.from "yesterday"/,
         /readiness.url .* must be http:\/\/127\.0\.0\.1/,
         /timeoutSeconds must be a positive integer/,
+        /retireUserUnit "gateway; rm -rf \/" is not a unit name/,
     ]) {
         assert.match(problems, expected);
     }

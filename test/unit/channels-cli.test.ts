@@ -44,8 +44,9 @@ test("the agent CLI command parses as bash, runs as the agent user with the gate
             LANG: "C.UTF-8",
             TERM: "xterm-kitty",
             PATH: `${bin}:/usr/bin:/bin`,
-            XDG_RUNTIME_DIR: "/run/user/996",
             OPENCLAW_CONFIG_READONLY: "1",
+            // The gateway's system unit owns its lifecycle: the CLI must not offer to install a user service.
+            OPENCLAW_SERVICE_REPAIR_POLICY: "external",
         });
     } finally {
         fs.rmSync(bin, { recursive: true, force: true });
@@ -54,7 +55,6 @@ test("the agent CLI command parses as bash, runs as the agent user with the gate
         `HOME=${AGENT_HOME}`,
         `USER=${AGENT_USER}`,
         "OPENCLAW_CONFIG_READONLY=1",
-        'XDG_RUNTIME_DIR="/run/user/$uid"',
         "env -i",
         `cd ${HOST_DIRS.agentState}`,
         "openclaw 'channels' 'login' '--channel' 'whatsapp'",

@@ -93,7 +93,7 @@ test("restarts are wired: config, secrets and unit restart the gateway; token an
         ["openclaw-gateway.service"],
     );
     assert.deepEqual(affects("/home/openclaw/.openclaw/.env"), ["openclaw-gateway.service"]);
-    assert.deepEqual(affects("/home/openclaw/.config/systemd/user/openclaw-gateway.service"), ["openclaw-gateway.service"]);
+    assert.deepEqual(affects("/etc/systemd/system/openclaw-gateway.service"), ["openclaw-gateway.service"]);
     assert.deepEqual(affects("/etc/cloudflared/tunnel.env"), ["cloudflared.service"]);
     assert.deepEqual(affects("/etc/systemd/system/cloudflared.service"), ["cloudflared.service"]);
     assert.deepEqual(affects("/etc/systemd/system/openclaw-backup.timer"), ["openclaw-backup.timer"]);
@@ -107,9 +107,15 @@ test("restarts are wired: config, secrets and unit restart the gateway; token an
     });
     assert.equal(bundle.readiness?.url, "http://127.0.0.1:18789/readyz");
     assert.deepEqual(
-        bundle.services?.map((s) => `${s.scope}:${s.unit}`),
-        ["system:cloudflared.service", "system:openclaw-backup.timer", "system:openclaw-watchdog.timer", "user:openclaw-gateway.service"],
+        bundle.services?.map((s) => s.unit),
+        ["cloudflared.service", "openclaw-backup.timer", "openclaw-watchdog.timer", "openclaw-gateway.service"],
     );
+    // The gateway: a root-owned system unit (User= makes it the agent), written with the agent's files; an older
+    // host's user unit is retired by the push.
+    const unit = bundle.files.find((f) => f.path === "/etc/systemd/system/openclaw-gateway.service")!;
+    assert.deepEqual([unit.owner, unit.mode, unit.stage], ["root", "0644", "agent"]);
+    assert.ok(!bundle.files.some((f) => f.path.includes("/.config/systemd/user/")));
+    assert.equal(bundle.retireUserUnit, "openclaw-gateway.service");
     // install-tools.sh runs install-plugins.sh with these, then the browser and skill installers (tools.env).
     assert.deepEqual(bundle.pluginInstaller, {
         script: "/opt/openclaw-vps/bin/install-tools.sh",

@@ -28,7 +28,7 @@ import { StandInVps, type BootState } from "../../standin/vps";
 import { filesContaining, makeTempDir } from "../helpers/backup";
 import { unexplained } from "../helpers/ssh-audit";
 import {
-    agentSystemctl,
+    gatewaySystemctl,
     bucketDataDir,
     CLOUDFLARED_RECORD_PREFIX,
     connectAdmin,
@@ -189,9 +189,9 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         const gateway = await gatewayProcess(host);
         assert.equal(gateway.activeState, "active");
         assert.equal(gateway.user, "openclaw", `the gateway runs as ${gateway.user}`);
-        const uid = (await host.exec("id -u openclaw")).stdout.trim();
-        assert.match(gateway.cgroup, new RegExp(`user@${uid}\\.service/app\\.slice/openclaw-gateway\\.service`));
-        assert.notEqual(uid, "0");
+        // A system unit with User=openclaw (gateway-unit.ts): its own cgroup under system.slice, no user manager.
+        assert.match(gateway.cgroup, /\/system\.slice\/openclaw-gateway\.service$/m);
+        assert.equal((await host.exec("ls /var/lib/systemd/linger 2>/dev/null || true")).stdout.trim(), "", "no linger");
 
         const sockets = await listeners(host);
         const onNetwork = [...new Set(sockets.filter((s) => !isLoopback(s.address)).map((s) => s.name))].sort();
@@ -223,7 +223,7 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
             `${firstDeploy.hostMemoryMb} vs ${reported}`,
         );
         const budget = gatewayMemoryBudget(firstDeploy.hostMemoryMb);
-        const limits = await host.exec(`${agentSystemctl()} show -p MemoryHigh -p MemoryMax openclaw-gateway.service`);
+        const limits = await host.exec(`${gatewaySystemctl()} show -p MemoryHigh -p MemoryMax openclaw-gateway.service`);
         assert.match(limits.stdout, new RegExp(`^MemoryHigh=${budget.memoryHighMb * 1024 * 1024}$`, "m"));
         assert.match(limits.stdout, new RegExp(`^MemoryMax=${budget.memoryMaxMb * 1024 * 1024}$`, "m"));
     });
@@ -408,7 +408,7 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
     it("brings the gateway back when its main process is killed", async (t) => {
         const host = live();
         const restartsOf = async () =>
-            Number((await host.exec(`${agentSystemctl()} show -p NRestarts --value openclaw-gateway.service`)).stdout.trim());
+            Number((await host.exec(`${gatewaySystemctl()} show -p NRestarts --value openclaw-gateway.service`)).stdout.trim());
         const before = await gatewayProcess(host);
         const restartsBefore = await restartsOf();
         await host.exec(`kill -KILL ${before.mainPid}`);

@@ -13,7 +13,7 @@ import { buildHostBundle } from "../../components/render/host-bundle";
 import { standInSettings } from "../../scripts/lib/standin-settings";
 import type { S3Server } from "../../standin/bucket";
 import {
-    agentSystemctl,
+    gatewaySystemctl,
     bucketDataDir,
     connectAdmin,
     deployBundleInput,
@@ -111,7 +111,7 @@ describe("the watchdog on a deployed host", { timeout: 60 * 60_000 }, () => {
         // gateway's start cannot split the recovery into two messages.
         await vps.exec("systemctl stop openclaw-watchdog.timer");
         // A runtime mask: the unit file itself lives in the agent's ~/.config/systemd/user, where a plain mask cannot go.
-        await vps.exec(`${agentSystemctl()} mask --runtime --now openclaw-gateway.service`);
+        await vps.exec(`${gatewaySystemctl()} mask --runtime --now openclaw-gateway.service`);
         const before = telegram().length;
         const ntfyBefore = sink.requests().filter((r) => r.path === NTFY_PATH).length;
         await runNow();
@@ -128,7 +128,7 @@ describe("the watchdog on a deployed host", { timeout: 60 * 60_000 }, () => {
         assert.equal(telegram().length, before + 1, "no repeat while it stays down");
 
         await vps.exec(
-            `${agentSystemctl()} unmask openclaw-gateway.service && ${agentSystemctl()} start --no-block openclaw-gateway.service`,
+            `${gatewaySystemctl()} unmask openclaw-gateway.service && ${gatewaySystemctl()} start --no-block openclaw-gateway.service`,
         );
         await waitGatewayReady(vps, 18789);
         await runNow();
