@@ -704,6 +704,9 @@ export function cleanupStaleInstances(): void {
             state = undefined;
         }
         if (state && (state.owner === process.pid || isAlive(state.owner))) continue;
+        // No state file yet: another run may be creating this instance right now. Its owner's pid is in the name.
+        const namedOwner = Number(/-(\d+)-[0-9a-f]+$/.exec(entry)?.[1]);
+        if (!state && namedOwner && (namedOwner === process.pid || isAlive(namedOwner))) continue;
         log(`removing a stale stand-in instance ${entry}`);
         if (state) cleanupInstanceSync(state);
         else {
