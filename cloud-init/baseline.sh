@@ -132,7 +132,7 @@ EOF
 * soft core 0
 EOF
     write_if_changed /etc/systemd/system.conf.d/60-openclaw-vps-no-core.conf 0644 <<'EOF'
-# openclaw-vps (written by baseline.sh): no core dumps from any service, the agent's user manager included.
+# openclaw-vps (written by baseline.sh): no core dumps from any service, the gateway included.
 [Manager]
 DefaultLimitCORE=0
 EOF

@@ -280,7 +280,7 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         assert.doesNotMatch(audit.stdout, /^\(key\) ecdsa/m, "the ECDSA host key cloud-init generated is not offered");
         // systemd's review of every unit we render, on the live host.
         // Each against the bound its installed unit file states (render/exposure.ts).
-        for (const unit of ["openclaw-backup.service", "openclaw-watchdog.service", "cloudflared.service"]) {
+        for (const unit of ["openclaw-gateway.service", "openclaw-backup.service", "openclaw-watchdog.service", "cloudflared.service"]) {
             const bound = exposureBoundOf((await host.exec(`systemctl cat ${unit}`)).stdout);
             assert.ok(bound !== undefined, `${unit} states its exposure bound`);
             const out = await host.exec(`systemd-analyze security --no-pager ${unit}`, { allowFailure: true });
@@ -290,6 +290,29 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
             assert.ok(Number(m[1]) <= bound, `${unit}: exposure ${m[1]} (bound ${bound})`);
         }
         // Lynis takes minutes on the stand-in: `npm run bench` runs it (standin/lynis.ts) and the README has its index.
+    });
+
+    it("runs the gateway inside its sandbox: no capability, no new privileges, seccomp on, other homes and /tmp private", async () => {
+        const host = live();
+        const gateway = await gatewayProcess(host);
+        const status = (await host.exec(`cat /proc/${gateway.mainPid}/status`)).stdout;
+        const field = (name: string) => new RegExp(`^${name}:\\s*(\\S+)`, "m").exec(status)?.[1];
+        assert.equal(field("CapBnd"), "0000000000000000", "an empty capability bounding set");
+        assert.equal(field("CapEff"), "0000000000000000");
+        assert.equal(field("NoNewPrivs"), "1");
+        assert.equal(field("Seccomp"), "2", "a seccomp filter");
+        // What the gateway (and every tool it runs) sees of the file system, from inside its mount namespace.
+        const inside = (command: string) => host.exec(`nsenter -t ${gateway.mainPid} -m -- ${command}`, { allowFailure: true });
+        assert.equal((await inside("ls -A /home")).stdout.trim(), "openclaw", "the admin's home is hidden");
+        const tmpInside = (await inside("stat -c %d:%i /tmp")).stdout.trim();
+        assert.match(tmpInside, /^\d+:\d+$/);
+        assert.notEqual(tmpInside, (await host.exec("stat -c %d:%i /tmp")).stdout.trim(), "a private /tmp");
+        const write = await inside("touch /etc/openclaw-vps/x /opt/openclaw-vps/x"); // even root, in there
+        assert.notEqual(write.code, 0);
+        assert.match(write.stderr, /Read-only file system/);
+        const own = await inside("setpriv --reuid openclaw --regid openclaw --clear-groups touch /home/openclaw/.openclaw/.sandbox-probe");
+        assert.equal(own.code, 0, own.stderr);
+        await host.exec("rm -f /home/openclaw/.openclaw/.sandbox-probe");
     });
 
     it("starts the tunnel connector with its token from the environment file, never on a command line", async () => {
