@@ -208,7 +208,7 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         // The listening process is the unit's (its main process or a child in the same cgroup).
         for (const s of gatewaySockets) {
             const cgroup = (await host.exec(`cat /proc/${s.pid}/cgroup`)).stdout;
-            assert.match(cgroup, /app\.slice\/openclaw-gateway\.service/);
+            assert.match(cgroup, /system\.slice\/openclaw-gateway\.service/);
         }
         const ready = await host.exec(`curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:${gatewayPort()}/readyz`);
         assert.equal(ready.stdout, "200");
