@@ -38,6 +38,7 @@ import {
     startBucket,
 } from "../standin";
 import { standInSettings } from "./lib/standin-settings";
+import { lineTime, upgradePhases } from "./lib/upgrade-log";
 import { readOpenclawPin } from "../components/core/pins";
 import { parsePushTimes } from "../components/remote";
 import { deployOnRelease, previousRelease, publishStandInRelease, type ReleaseHost } from "../standin/releases";
@@ -240,12 +241,6 @@ function machine(): string {
 
 const sec = (s: number) => `${s.toFixed(1)} s`;
 
-/** The time (ms) of the first `YYYY-MM-DDTHH:MM:SSZ ...` log line that matches. */
-function lineTime(log: string, pattern: RegExp): number {
-    const line = log.split("\n").find((l) => pattern.test(l));
-    return line ? Date.parse(line.slice(0, 20)) : NaN;
-}
-
 /** Node and npm ci figures of the release step's output (upgrade-openclaw.sh stage). */
 function stageFigures(output: string): { nodeSeconds: number; npmSeconds: number; packages: number } {
     const nodeStart = lineTime(output, /node: (installing|v\S+ already installed)/);
@@ -286,30 +281,6 @@ function readinessPoller(vps: StandInVps, port: number): { stop(): Promise<numbe
             return longest;
         },
     };
-}
-
-/** The upgrade's phases from its log lines (upgrade-openclaw.sh apply, in the push's output; 1 s resolution). */
-function upgradePhases(output: string): Record<string, number> {
-    const t = (pattern: RegExp) => lineTime(output, pattern);
-    const seconds = (a: number, b: number) => (b - a) / 1000;
-    const phases: Record<string, number> = {
-        "checks on a copy of the state (config validate, doctor --lint, doctor --non-interactive), the old release serving": seconds(
-            t(/check: openclaw/),
-            t(/check: passed/),
-        ),
-        "verified backup (openclaw-backup.service), the old release serving": seconds(t(/backup: starting/), t(/backup: snapshot/)),
-        "down: gateway stop and state copied aside": seconds(t(/upgrade: stopping the gateway/), t(/upgrade: state copied aside/)),
-        "down: config, release switch and plugins": seconds(t(/upgrade: state copied aside/), t(/upgrade: starting the gateway/)),
-        "down: the new gateway's start to ready and healthy (or to its failure)": seconds(
-            t(/upgrade: starting the gateway/),
-            t(/is ready and healthy|ROLLBACK:/),
-        ),
-        "down: rollback (state and release back, the old gateway ready and healthy)": seconds(
-            t(/ROLLBACK:/),
-            t(/rollback: openclaw .* is back/),
-        ),
-    };
-    return Object.fromEntries(Object.entries(phases).filter(([, v]) => !Number.isNaN(v)));
 }
 
 /**
@@ -358,13 +329,15 @@ async function upgradeBenchmark(admin: AdminKey, out: (line?: string) => void): 
             const measured = /not ready for ([\d.]+) s/.exec(output)?.[1];
             const upgraded = run.push.code === 0 && /is ready and healthy/.test(output);
             const rolledBack = /rollback: openclaw \S+ is back and healthy/.test(output);
-            // A failed push says why in its first ERROR line (a rolled-back release, a refused state).
-            const reason = run.push.code === 0 ? "" : ` (${/ERROR: ([^\n]*)/.exec(output)?.[1]?.trim() ?? `exit ${run.push.code}`})`;
+            // A failed push says why: the upgrade's own reason, else its first ERROR line (e.g. a refused state).
+            const why = /FAILED and was rolled back: ([^\n]*)/.exec(output)?.[1] ?? /ERROR: ([^\n]*)/.exec(output)?.[1];
+            const reason = run.push.code === 0 ? "" : `: ${why?.trim() ?? `exit ${run.push.code}`}`;
             const outcome = upgraded ? "upgraded" : rolledBack ? `rolled back to ${running}` : run.push.code === 0 ? "succeeded" : "failed";
             rows.push(
                 `| ${label}: push ${run.push.code === 0 ? "succeeded" : "failed"}, ${outcome}${reason} | ${sec(total)} in all (release step ${sec(run.stageSeconds)}, push ${sec(run.pushSeconds)}); gateway **not ready ${measured ?? "?"} s** (script: stop to ready), ${polled.toFixed(1)} s (polled /readyz) |`,
             );
-            for (const [phase, seconds] of Object.entries(upgradePhases(output))) rows.push(`| · ${phase} | ${sec(seconds)} |`);
+            for (const [phase, seconds] of Object.entries(upgradePhases(output, measured === undefined ? undefined : Number(measured))))
+                rows.push(`| · ${phase} | ${sec(seconds)} |`);
             const pushTimes = parsePushTimes(run.push.stdout);
             if (pushTimes.length)
                 rows.push(
@@ -600,7 +573,7 @@ async function firstBootBenchmark(admin: AdminKey, parts: ReadonlySet<Part>): Pr
                 );
                 if (idleHost && afterBoot && final) {
                     out(
-                        `| whole host (the capped container), after provisioning: anonymous / page cache | ${mb(afterBoot.anonMb)} / ${mb(afterBoot.cacheMb)} |`,
+                        `| whole host (the capped container), as soon as the container started (before provisioning): anonymous / page cache | ${mb(afterBoot.anonMb)} / ${mb(afterBoot.cacheMb)} |`,
                     );
                     out(`| whole host, gateway idle: anonymous / page cache | ${mb(idleHost.anonMb)} / ${mb(idleHost.cacheMb)} |`);
                     out(
