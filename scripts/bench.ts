@@ -311,7 +311,7 @@ async function upgradeBenchmark(admin: AdminKey, out: (line?: string) => void): 
         });
         const { vps, remote } = host;
         const rows = [
-            `| a new server on ${previous} (the previous release; restoreFrom=none): boot to /readyz | ${sec(host.readySeconds)} |`,
+            `| a new server on ${previous} (the previous release; restoreFrom=none): boot to /readyz, cloud-init done before the release step (the test's order) | ${sec(host.readySeconds)} |`,
         ];
         const broken = await publishStandInRelease({ version: "2026.9.7-standin.78", behaviour: "exit-78" });
         let running = previous;
