@@ -3,12 +3,16 @@
 // it with the code `pulumi up` runs (standin/deploy.ts), and prints: boot to `cloud-init done`, each
 // provisioning step's share, the push, boot to /readyz, the gateway's memory (its unit's cgroup) and the headroom
 // under the limits we set (gatewayMemoryBudget), a backup's peak on top of it, a browser turn through the agent (the
-// time to the first page and the memory with a page loaded), the upgrade and rollback downtime, and Lynis's
-// hardening index of the deployed host. The agent talks to the Telegram Bot API and LLM stand-ins (as
-// test/vps/agent-turn.test.ts), the browser loads a page served on the instance's bridge.
-//   npm run bench                 the stand-in VPS benchmark
-//   npm run bench -- --backup     the backup benchmark only (scripts/bench-backup.ts; --files N --megabytes M)
-//   npm run bench -- --all        both
+// time to the first page and the memory with a page loaded) and Lynis's hardening index of the deployed host. The
+// agent talks to the Telegram Bot API and LLM stand-ins (as test/vps/agent-turn.test.ts), the browser loads a page
+// served on the instance's bridge. Then, on a second server of the same profile (as test/vps/upgrade.test.ts: a new
+// server on the previous release kept in releases/), the upgrade to the pin through the push and the rollback of a
+// broken release: the gateway's downtime (not ready -> ready) and the upgrade's phases.
+//   npm run bench                          the stand-in VPS benchmark (every part below)
+//   npm run bench -- --only boot,upgrade   some parts: boot (first boot, memory, a backup), browser, lynis (these two
+//                                          run on the boot's server, so they include boot), upgrade (its own server)
+//   npm run bench -- --backup              the backup benchmark only (scripts/bench-backup.ts; --files N --megabytes M)
+//   npm run bench -- --all                 both
 // Needs root and what the stand-in VPS needs (standin/README.md).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
@@ -34,10 +38,11 @@ import {
     startBucket,
 } from "../standin";
 import { standInSettings } from "./lib/standin-settings";
-import { parsePushTimes, type RemoteHost } from "../components/remote";
-import type { Settings } from "../components/settings";
-import { availableReleases } from "../components/render/openclaw-release";
-import { publishStandInRelease } from "../standin/releases";
+import { lineTime, upgradePhases } from "./lib/upgrade-log";
+import { readOpenclawPin } from "../components/core/pins";
+import { parsePushTimes } from "../components/remote";
+import { deployOnRelease, previousRelease, publishStandInRelease, type ReleaseHost } from "../standin/releases";
+import type { AdminKey } from "../standin/scenario";
 import { runLynis } from "../standin/lynis";
 import { browserProcesses, browseTurn, openAttempts, secondsToTitle, TitlePage } from "../standin/browser-page";
 import { agentStandIns, AGENT_STANDIN_PORTS, DEPLOY_SENTINELS, STANDIN_PAGE_URL, type DeployOptions } from "../standin/deploy";
@@ -236,12 +241,6 @@ function machine(): string {
 
 const sec = (s: number) => `${s.toFixed(1)} s`;
 
-/** The time (ms) of the first `YYYY-MM-DDTHH:MM:SSZ ...` log line that matches. */
-function lineTime(log: string, pattern: RegExp): number {
-    const line = log.split("\n").find((l) => pattern.test(l));
-    return line ? Date.parse(line.slice(0, 20)) : NaN;
-}
-
 /** Node and npm ci figures of the release step's output (upgrade-openclaw.sh stage). */
 function stageFigures(output: string): { nodeSeconds: number; npmSeconds: number; packages: number } {
     const nodeStart = lineTime(output, /node: (installing|v\S+ already installed)/);
@@ -284,79 +283,92 @@ function readinessPoller(vps: StandInVps, port: number): { stop(): Promise<numbe
     };
 }
 
-/** The upgrade's phases from its log lines (upgrade-openclaw.sh apply, in the push's output). */
-function upgradePhases(output: string): Record<string, number> {
-    const t = (pattern: RegExp) => lineTime(output, pattern);
-    const seconds = (a: number, b: number) => (b - a) / 1000;
-    const phases: Record<string, number> = {
-        "checks on a copy of the state (config validate, doctor --lint, doctor --non-interactive)": seconds(
-            t(/check: openclaw/),
-            t(/check: passed/),
-        ),
-        "verified backup (openclaw-backup.service)": seconds(t(/backup: starting/), t(/backup: snapshot/)),
-        "gateway stop and state copied aside": seconds(t(/upgrade: stopping the gateway/), t(/upgrade: state copied aside/)),
-        "switch, then gateway start to ready and healthy": seconds(t(/upgrade: state copied aside/), t(/is ready and healthy|ROLLBACK:/)),
-    };
-    return Object.fromEntries(Object.entries(phases).filter(([, v]) => !Number.isNaN(v)));
-}
-
 /**
- * In-place release changes on the bench host, through the push: back to the kept previous release (what a
- * `pulumi config set openclawVersion <previous>` does), then the upgrade to the pin (the figure), then a broken
- * release from the local registry stand-in (its gateway exits 78), which is rolled back.
+ * In-place release changes through the push, on a server of its own (the bench profile, restoreFrom=none), deployed
+ * as test/vps/upgrade.test.ts deploys it: a new server on the previous release kept in releases/ (standin/releases.ts
+ * deployOnRelease), then the upgrade to the pin (the figure: the gateway not ready -> ready, and its phases), then a
+ * broken release from the local registry stand-in (its gateway exits 78), which is rolled back.
  */
-async function upgradeBenchmark(
-    vps: StandInVps,
-    remote: RemoteHost,
-    settings: Settings,
-    base: DeployOptions,
-    out: (line?: string) => void,
-): Promise<void> {
-    const pinned = settings.openclawVersion;
-    const previous = [...availableReleases().keys()].find((v) => v !== pinned);
-    if (!previous) {
-        out(`(no kept release besides ${pinned} in releases/: no upgrade to measure)`);
-        return;
-    }
-    const broken = await publishStandInRelease({ version: "2026.9.7-standin.78", behaviour: "exit-78" });
-    const rows: string[] = [];
-    let onPrevious = false;
-    for (const [label, version, release] of [
-        [`back to the kept release ${previous} (rollback by config)`, previous, undefined],
-        [`upgrade ${previous} -> ${pinned}`, pinned, undefined],
-        [`broken release (gateway exits 78) -> rolled back to ${pinned}`, broken.version, broken],
-    ] as const) {
-        if (version === pinned && !release && !onPrevious) {
-            // The way back was refused, so the host never left the pin: there is no upgrade to time.
-            rows.push(`| ${label} | not measured: the host stayed on ${pinned} (see the row above) |`);
-            continue;
+async function upgradeBenchmark(admin: AdminKey, out: (line?: string) => void): Promise<void> {
+    const previous = previousRelease();
+    const pinned = readOpenclawPin().version;
+    const { settings } = standInSettings(admin.publicKey, [...PROFILE_OVERRIDES, "restoreFrom=none", `openclawVersion=${previous}`]);
+    const serverMb = settings.serverMemoryMb ?? PROFILE_MB;
+    const cap = MemoryCap.create(serverMb);
+    const loadBefore = machine();
+    let host: ReleaseHost | undefined;
+    try {
+        host = await deployOnRelease({
+            name: "bench-upgrade",
+            settings,
+            privateKey: admin.privateKey,
+            boot: async (start) => {
+                const vps = await cap.around(start);
+                const { forwarderPid } = vps.resources();
+                if (forwarderPid !== undefined) cap.release(forwarderPid);
+                return vps;
+            },
+        });
+        const { vps, remote } = host;
+        const rows = [
+            `| a new server on ${previous} (the previous release; restoreFrom=none): boot to /readyz, cloud-init done before the release step (the test's order) | ${sec(host.readySeconds)} |`,
+        ];
+        const broken = await publishStandInRelease({ version: "2026.9.7-standin.78", behaviour: "exit-78" });
+        let running = previous;
+        for (const release of [undefined, broken]) {
+            const label = release ? `broken release ${release.version} (its gateway exits 78)` : `upgrade ${previous} -> ${pinned}`;
+            const poller = readinessPoller(vps, settings.gatewayPort);
+            const sampler = cap.sampleAnon();
+            const started = Date.now();
+            // A stand-in release keeps the pinned version in the settings (same config); the release given is installed.
+            const run = await deploy(remote, { ...settings, openclawVersion: pinned }, { release, allowFailure: true });
+            const total = (Date.now() - started) / 1000;
+            const polled = await poller.stop();
+            const peakAnon = sampler.stop();
+            const output = run.push.stdout + run.push.stderr;
+            const measured = /not ready for ([\d.]+) s/.exec(output)?.[1];
+            const upgraded = run.push.code === 0 && /is ready and healthy/.test(output);
+            const rolledBack = /rollback: openclaw \S+ is back and healthy/.test(output);
+            // A failed push says why: the upgrade's own reason, else its first ERROR line (e.g. a refused state).
+            const why = /FAILED and was rolled back: ([^\n]*)/.exec(output)?.[1] ?? /ERROR: ([^\n]*)/.exec(output)?.[1];
+            const reason = run.push.code === 0 ? "" : `: ${why?.trim() ?? `exit ${run.push.code}`}`;
+            const outcome = upgraded ? "upgraded" : rolledBack ? `rolled back to ${running}` : run.push.code === 0 ? "succeeded" : "failed";
+            rows.push(
+                `| ${label}: push ${run.push.code === 0 ? "succeeded" : "failed"}, ${outcome}${reason} | ${sec(total)} in all (release step ${sec(run.stageSeconds)}, push ${sec(run.pushSeconds)}); gateway **not ready ${measured ?? "?"} s** (script: stop to ready), ${polled.toFixed(1)} s (polled /readyz) |`,
+            );
+            for (const [phase, seconds] of Object.entries(upgradePhases(output, measured === undefined ? undefined : Number(measured))))
+                rows.push(`| · ${phase} | ${sec(seconds)} |`);
+            const pushTimes = parsePushTimes(run.push.stdout);
+            if (pushTimes.length)
+                rows.push(
+                    `| · the push's phases (PUSH-TIMES) | ${pushTimes.map(({ phase, seconds }) => `${phase} ${sec(seconds)}`).join(", ")} |`,
+                );
+            if (cap.path)
+                rows.push(
+                    `| · peak anonymous memory of the host during it / headroom of ${serverMb} MiB | ${mb(peakAnon)} / ${mb(serverMb - peakAnon)} |`,
+                );
+            if (release && run.push.code === 0) throw new Error(`the broken release was not refused:\n${output}`);
+            if (upgraded) running = pinned;
         }
-        const poller = readinessPoller(vps, settings.gatewayPort);
-        const started = Date.now();
-        // A stand-in release keeps the pinned version in the settings (same config); the release given is installed.
-        const run = await deploy(
-            remote,
-            { ...settings, openclawVersion: release ? pinned : version },
-            { ...base, release, allowFailure: true },
+        const final = cap.usage();
+        out(
+            `In-place release changes through the push (${new Date().toISOString().slice(0, 16)}Z), on a server of their own: ${settings.provider} ${settings.serverType} profile (${serverMb} MB), deployed on ${previous} (test/vps/upgrade.test.ts's way), upgraded to ${pinned}; the gateway's downtime is stop to /readyz`,
         );
-        const total = (Date.now() - started) / 1000;
-        const polled = await poller.stop();
-        const output = run.push.stdout + run.push.stderr;
-        const measured = /not ready for ([\d.]+) s/.exec(output)?.[1];
-        // A failed push says why in its first ERROR line (a refused downgrade, a rolled-back release).
-        const reason = run.push.code === 0 ? "" : ` (${/ERROR: ([^\n]*)/.exec(output)?.[1]?.trim() ?? `exit ${run.push.code}`})`;
-        rows.push(
-            `| ${label}: push ${run.push.code === 0 ? "succeeded" : "failed"}${reason} | ${sec(total)} in all (release step ${sec(run.stageSeconds)}, push ${sec(run.pushSeconds)}); gateway not ready ${measured ?? "?"} s (script: stop to ready), ${polled.toFixed(1)} s (polled /readyz) |`,
+        out(
+            `Machine: ${loadBefore} (before); load ${os
+                .loadavg()
+                .map((l) => l.toFixed(1))
+                .join(" ")} (after)`,
         );
-        for (const [phase, seconds] of Object.entries(upgradePhases(output))) rows.push(`| · ${phase} | ${sec(seconds)} |`);
-        if (version === previous) onPrevious = run.push.code === 0;
-        if (version === broken.version && run.push.code === 0) throw new Error("the broken release was not refused");
+        out(`Memory cap: ${cap.reason}${final ? `; OOM kills ${cap.oomKills()}, times it reclaimed at the limit ${final.limitHits}` : ""}`);
+        out();
+        out("| change | figure |");
+        out("|---|---|");
+        for (const row of rows) out(row);
+    } finally {
+        await host?.close();
+        cap.remove();
     }
-    out(`In-place release changes through the push (the gateway's downtime is stop to /readyz):`);
-    out();
-    out("| change | figure |");
-    out("|---|---|");
-    for (const row of rows) out(row);
 }
 const mb = (m: number) => `${Math.round(m)} MiB`;
 
@@ -422,8 +434,12 @@ async function browserBenchmark(
     }
 }
 
-async function vpsBenchmark(): Promise<void> {
-    const admin = await createAdminKey();
+/** The parts of the stand-in VPS benchmark (`--only`): browser and lynis run on boot's server. */
+const PARTS = ["boot", "browser", "upgrade", "lynis"] as const;
+type Part = (typeof PARTS)[number];
+
+/** A new server of the bench profile, deployed as pulumi up deploys it; then, on it, the browser turn and Lynis. */
+async function firstBootBenchmark(admin: AdminKey, parts: ReadonlySet<Part>): Promise<void> {
     const standIn = standInSettings(admin.publicKey, [
         ...PROFILE_OVERRIDES,
         `telegramBotToken=${TELEGRAM_TOKEN}`,
@@ -468,7 +484,7 @@ async function vpsBenchmark(): Promise<void> {
                     restoreFrom: plan.settings.restoreFrom,
                 });
                 const deploySampler = cap.sampleAnon();
-                // The same secrets and stand-ins for every push of this host (the upgrade benchmark's too).
+                // The secrets and stand-ins of the agent-turn test (the browser turn talks to them).
                 const base: DeployOptions = {
                     secrets: { ...DEPLOY_SENTINELS, channels: { telegramBotToken: TELEGRAM_TOKEN } },
                     ...agentStandIns(),
@@ -557,7 +573,7 @@ async function vpsBenchmark(): Promise<void> {
                 );
                 if (idleHost && afterBoot && final) {
                     out(
-                        `| whole host (the capped container), after provisioning: anonymous / page cache | ${mb(afterBoot.anonMb)} / ${mb(afterBoot.cacheMb)} |`,
+                        `| whole host (the capped container), as soon as the container started (before provisioning): anonymous / page cache | ${mb(afterBoot.anonMb)} / ${mb(afterBoot.cacheMb)} |`,
                     );
                     out(`| whole host, gateway idle: anonymous / page cache | ${mb(idleHost.anonMb)} / ${mb(idleHost.cacheMb)} |`);
                     out(
@@ -582,17 +598,19 @@ async function vpsBenchmark(): Promise<void> {
                     `| snapshot | ${backup.last_snapshot} (${backup.last_kind}, ${backup.last_files} files, ${backup.last_bytes} bytes, ${backup.last_archive_bytes} bytes uploaded) |`,
                 );
                 out();
-                await browserBenchmark(live, cap, { llm, telegram, page }, serverMb, out);
-                out();
-                await upgradeBenchmark(live, remote, plan.settings, base, out);
-                out();
-                // The independent auditor on the deployed host (minutes: here, not in the tests).
-                const lynis = await runLynis(live);
-                out(
-                    `Lynis (Debian's package, \`audit system --quick\`, ${sec(lynis.seconds)}): hardening index ${lynis.hardeningIndex}, ${lynis.warnings.length} warnings, ${lynis.suggestions.length} suggestions`,
-                );
-                for (const line of [...lynis.warnings.map((w) => `warning: ${w}`), ...lynis.suggestions]) out(`- ${line}`);
-                out();
+                if (parts.has("browser")) {
+                    await browserBenchmark(live, cap, { llm, telegram, page }, serverMb, out);
+                    out();
+                }
+                if (parts.has("lynis")) {
+                    // The independent auditor on the deployed host (minutes: here, not in the tests).
+                    const lynis = await runLynis(live);
+                    out(
+                        `Lynis (Debian's package, \`audit system --quick\`, ${sec(lynis.seconds)}): hardening index ${lynis.hardeningIndex}, ${lynis.warnings.length} warnings, ${lynis.suggestions.length} suggestions`,
+                    );
+                    for (const line of [...lynis.warnings.map((w) => `warning: ${w}`), ...lynis.suggestions]) out(`- ${line}`);
+                    out();
+                }
                 out("Limits of the measurement: the container shares this machine's kernel; its own systemd cannot enforce the unit's");
                 out("MemoryHigh/MemoryMax where the host's memory controller is cgroup v1 (read-only inside the container), so the");
                 out("gateway figures are what it uses, not what the limits would squeeze it to. No swap in a container. Page cache");
@@ -612,17 +630,61 @@ async function vpsBenchmark(): Promise<void> {
     }
 }
 
+const USAGE = `npm run bench [-- options]: the stand-in VPS benchmark (2 GB profile), then optionally the backup benchmark
+  --only PARTS        comma-separated parts of the stand-in VPS benchmark (default: all of them):
+                        boot     a new server to /readyz: provisioning steps, the release step, the push's phases
+                                 (PUSH-TIMES) and their share, the gateway's memory, a backup while it runs
+                        browser  a browser turn through the agent (on boot's server: includes boot)
+                        lynis    Lynis's hardening index (on boot's server: includes boot)
+                        upgrade  a second server on the previous release (releases/), upgraded to the pin through the
+                                 push, then a broken release rolled back: the gateway's downtime and the phases
+  --backup            the backup benchmark only (--files N, --megabytes M)
+  --all               the stand-in VPS benchmark and the backup benchmark
+  -h, --help          this text`;
+
+/** The --only list, or every part; an unknown part is an error that names the known ones. */
+function parseParts(only: string | undefined): Set<Part> {
+    if (only === undefined) return new Set(PARTS);
+    const named = only
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean);
+    const unknown = named.filter((p) => !(PARTS as readonly string[]).includes(p));
+    if (unknown.length || !named.length)
+        throw new Error(
+            `--only ${JSON.stringify(only)}: expected a comma-separated list of ${PARTS.join(", ")}${unknown.length ? ` (unknown: ${unknown.join(", ")})` : ""}`,
+        );
+    const parts = new Set(named as Part[]);
+    // The browser turn and Lynis run on boot's server.
+    if (parts.has("browser") || parts.has("lynis")) parts.add("boot");
+    return parts;
+}
+
 async function main(): Promise<void> {
     const { values } = parseArgs({
         options: {
             backup: { type: "boolean", default: false },
             all: { type: "boolean", default: false },
+            only: { type: "string" },
             files: { type: "string" },
             megabytes: { type: "string" },
+            help: { type: "boolean", short: "h", default: false },
         },
     });
+    if (values.help) {
+        console.log(USAGE);
+        return;
+    }
+    const parts = parseParts(values.only);
     const backupOnly = values.backup && !values.all;
-    if (!backupOnly) await vpsBenchmark();
+    if (!backupOnly) {
+        const admin = await createAdminKey();
+        if (parts.has("boot")) await firstBootBenchmark(admin, parts);
+        if (parts.has("upgrade")) {
+            if (parts.has("boot")) console.log();
+            await upgradeBenchmark(admin, (line = "") => console.log(line));
+        }
+    }
     if (values.backup || values.all) {
         if (!backupOnly) console.log();
         const result = await runBackupBenchmark({

@@ -5,11 +5,28 @@
 // "stand-in"); they answer the CLI calls the upgrade makes (config validate, doctor --lint / --non-interactive,
 // health --json) and either run a gateway that answers /readyz and /healthz (checking the gateway token) or, the
 // broken release, exit 78 (EX_CONFIG) the moment the gateway starts, like a release that rejects its config.
+// And the host an upgrade starts from (`deployOnRelease`): a new stand-in server deployed on a kept release
+// (`previousRelease()`, e.g. 2026.9.5 in releases/) through the same deploy `pulumi up` runs, for the upgrade suite
+// (test/vps/upgrade.test.ts) and `npm run bench` to upgrade to the pin through the push.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { deriveHostRelease, type HostRelease, type ProjectLock } from "../components/render/openclaw-release";
+import { readOpenclawPin } from "../components/core/pins";
+import type { RemoteHost } from "../components/remote";
+import { availableReleases, deriveHostRelease, type HostRelease, type ProjectLock } from "../components/render/openclaw-release";
+import type { Settings } from "../components/settings";
+import type { S3Server } from "./bucket";
+import {
+    bucketDataDir,
+    connectAdmin,
+    deploy,
+    deployPlan,
+    installRecordingCloudflared,
+    startBucket,
+    type DeployOptions,
+    type DeployRun,
+} from "./deploy";
 import { cacheDir, run } from "./process";
-import { standInInternet } from "./vps";
+import { standInInternet, StandInVps } from "./vps";
 
 export type StandInReleaseBehaviour = "serve" | "exit-78";
 
@@ -137,4 +154,76 @@ export async function publishStandInRelease(options: StandInReleaseOptions): Pro
         },
     };
     return deriveHostRelease({ dependencies: { openclaw: options.version }, allowScripts: { openclaw: false } }, lock);
+}
+
+/** The newest release kept in releases/ besides the pin (`npm run upgrade` keeps the outgoing one): what an upgrade
+ *  to the pin starts from. Throws when there is none. */
+export function previousRelease(): string {
+    const pinned = readOpenclawPin().version;
+    const kept = [...availableReleases().keys()].filter((v) => v !== pinned);
+    const newest = kept.sort((a, b) => a.localeCompare(b, "en", { numeric: true })).pop();
+    if (!newest) throw new Error(`no release kept in releases/ besides the pinned ${pinned}: nothing to upgrade from`);
+    return newest;
+}
+
+/** A new stand-in server deployed on `settings.openclawVersion`, ready for a release change through the push. */
+export interface ReleaseHost {
+    vps: StandInVps;
+    bucket: S3Server;
+    remote: RemoteHost;
+    /** The user data it booted with (names no OpenClaw or Node version). */
+    userData: string;
+    /** The first deploy (release step beside wait-provisioned, then the push) that put the release on it. */
+    first: DeployRun;
+    /** Boot to the end of the first push (the gateway answered /readyz). */
+    readySeconds: number;
+    /** SSH session, bucket stand-in, instance and the bucket's data: each that was started is stopped. */
+    close(): Promise<void>;
+}
+
+export interface ReleaseHostOptions {
+    /** The instance's name (StandInVps). */
+    name: string;
+    /** The settings the host is deployed with; their openclawVersion is the release it starts on. */
+    settings: Settings;
+    /** The admin key whose public half is settings.sshPublicKey. */
+    privateKey: string;
+    /** Options of the first deploy (secrets, stand-ins); the default is the deploy tests' sentinels. */
+    deploy?: DeployOptions;
+    /** Wraps the boot (the bench boots inside its memory cap); default: boot as is. */
+    boot?: (start: () => Promise<StandInVps>) => Promise<StandInVps>;
+}
+
+/**
+ * Boots the settings' user data, waits for cloud-init (it must end cleanly), starts the bucket stand-in and the
+ * READY-reporting cloudflared, connects as the admin and deploys: the release step installs the settings' release
+ * and the push makes it current. On any failure what was started is stopped again.
+ */
+export async function deployOnRelease(options: ReleaseHostOptions): Promise<ReleaseHost> {
+    const userData = deployPlan(options.settings).userData;
+    const bucketData = bucketDataDir();
+    let vps: StandInVps | undefined;
+    let bucket: S3Server | undefined;
+    let remote: RemoteHost | undefined;
+    const close = async () => {
+        remote?.dispose();
+        await bucket?.stop();
+        await vps?.destroy();
+        rmSync(bucketData, { recursive: true, force: true });
+    };
+    try {
+        const started = Date.now();
+        const start = () => StandInVps.boot({ name: options.name, userData, guestPorts: [22] });
+        vps = await (options.boot ? options.boot(start) : start());
+        const boot = await vps.waitBooted();
+        if (boot.cloudInitCode !== 0) throw new Error(`cloud-init did not finish cleanly:\n${boot.cloudInit}\n${vps.consoleTail(30)}`);
+        bucket = await startBucket(vps, options.settings, bucketData);
+        await installRecordingCloudflared(vps);
+        remote = await connectAdmin(vps, options.settings, options.privateKey);
+        const first = await deploy(remote, options.settings, options.deploy ?? {});
+        return { vps, bucket, remote, userData, first, readySeconds: (Date.now() - started) / 1000, close };
+    } catch (error) {
+        await close();
+        throw error;
+    }
 }

@@ -7,29 +7,18 @@
 // the previous release is pruned.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { rmSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { readOpenclawPin } from "../../components/core/pins";
 import type { RemoteHost } from "../../components/remote";
 import { releaseFor, releaseId, type HostRelease, type ProjectLock } from "../../components/render/openclaw-release";
 import type { Settings } from "../../components/settings";
 import { standInSettings } from "../../scripts/lib/standin-settings";
-import type { S3Server } from "../../standin/bucket";
-import {
-    bucketDataDir,
-    connectAdmin,
-    deploy,
-    deployPlan,
-    gatewayProcess,
-    installRecordingCloudflared,
-    startBucket,
-    type DeployRun,
-} from "../../standin/deploy";
-import { publishStandInRelease } from "../../standin/releases";
+import { deploy, gatewayProcess, type DeployRun } from "../../standin/deploy";
+import { deployOnRelease, previousRelease, publishStandInRelease, type ReleaseHost } from "../../standin/releases";
 import { createAdminKey, type AdminKey } from "../../standin/scenario";
-import { StandInVps } from "../../standin/vps";
+import type { StandInVps } from "../../standin/vps";
 
-const PREVIOUS = "2026.9.5";
+const PREVIOUS = previousRelease();
 const PINNED = readOpenclawPin().version;
 const WORKSPACE = "/home/openclaw/.openclaw/workspace";
 const MEMORY: Record<string, string> = {
@@ -44,9 +33,8 @@ function sha256(text: string): string {
 describe("upgrades in place on the stand-in VPS", { timeout: 60 * 60_000 }, () => {
     let admin: AdminKey;
     let settings: Settings;
-    let bucketData: string;
+    let started: ReleaseHost | undefined;
     let vps: StandInVps | undefined;
-    let bucket: S3Server | undefined;
     let remote: RemoteHost | undefined;
     let first: DeployRun;
     let userData: string;
@@ -118,22 +106,13 @@ describe("upgrades in place on the stand-in VPS", { timeout: 60 * 60_000 }, () =
     before(async () => {
         admin = await createAdminKey();
         settings = standInSettings(admin.publicKey, ["restoreFrom=none", `openclawVersion=${PREVIOUS}`]).settings;
-        userData = deployPlan(settings).userData;
-        bucketData = bucketDataDir();
-        vps = await StandInVps.boot({ name: "upgrade", userData, guestPorts: [22] });
-        const boot = await vps.waitBooted();
-        assert.equal(boot.cloudInitCode, 0, `${boot.cloudInit}\n${vps.consoleTail(30)}`);
-        bucket = await startBucket(vps, settings, bucketData);
-        await installRecordingCloudflared(vps);
-        remote = await connectAdmin(vps, settings, admin.privateKey);
-        first = await deploy(remote, settings);
+        // Boot, cloud-init (must end cleanly), bucket stand-in, the READY-reporting cloudflared, the first deploy.
+        started = await deployOnRelease({ name: "upgrade", settings, privateKey: admin.privateKey });
+        ({ vps, remote, first, userData } = started);
     });
 
     after(async () => {
-        remote?.dispose();
-        await bucket?.stop();
-        await vps?.destroy();
-        if (bucketData) rmSync(bucketData, { recursive: true, force: true });
+        await started?.close();
     });
 
     it("a new server gets Node and the previous release from the push (user data names no version): the locked tree, exactly", async (t) => {
