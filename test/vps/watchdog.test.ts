@@ -110,7 +110,7 @@ describe("the watchdog on a deployed host", { timeout: 60 * 60_000 }, () => {
         // Runs started by hand only (the timer's own schedule is proven above), so a timer run in the middle of the
         // gateway's start cannot split the recovery into two messages.
         await vps.exec("systemctl stop openclaw-watchdog.timer");
-        // A runtime mask: the unit file itself lives in the agent's ~/.config/systemd/user, where a plain mask cannot go.
+        // A runtime mask (gone at the next boot): the pushed unit file in /etc/systemd/system stays as it is.
         await vps.exec(`${gatewaySystemctl()} mask --runtime --now openclaw-gateway.service`);
         const before = telegram().length;
         const ntfyBefore = sink.requests().filter((r) => r.path === NTFY_PATH).length;
@@ -120,7 +120,7 @@ describe("the watchdog on a deployed host", { timeout: 60 * 60_000 }, () => {
         assert.equal(alerts.length, 1, alerts.join("\n---\n"));
         assert.match(alerts[0], /^🔴 openclaw \(agent\.example\.com\): \d problem\(s\)\n/);
         assert.match(alerts[0], /• gateway-ready: .*readyz answers nothing/);
-        assert.match(alerts[0], /• service-gateway: openclaw-gateway\.service \(user openclaw\) is (inactive|failed)/);
+        assert.match(alerts[0], /• service-gateway: openclaw-gateway\.service is (inactive|failed)/);
         assert.equal(sink.requests().filter((r) => r.path === NTFY_PATH).length, ntfyBefore + 1, "ntfy got the same one alert");
 
         await runNow();
