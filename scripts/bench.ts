@@ -9,6 +9,8 @@
 //   npm run bench                 the stand-in VPS benchmark
 //   npm run bench -- --backup     the backup benchmark only (scripts/bench-backup.ts; --files N --megabytes M)
 //   npm run bench -- --all        both
+//   npm run bench -- --lynis      the deployed stand-in's Lynis audit and the integrity tools' costs only (no backup,
+//                                 browser or upgrade figures; still boots and deploys the 2 GB profile, ~15 min)
 // Needs root and what the stand-in VPS needs (standin/README.md).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
@@ -422,6 +424,100 @@ async function browserBenchmark(
     }
 }
 
+/**
+ * The file integrity check and the rootkit scan on the deployed host (integrity.sh through their units, as the timers
+ * run them): seconds, CPU, memory peak where systemd reports it, the database and package sizes.
+ */
+async function integrityCosts(vps: StandInVps, out: (line?: string) => void): Promise<void> {
+    const unitFigures = async (unit: string) => {
+        const started = Date.now();
+        await vps.exec(`systemctl start ${unit}`, { timeoutMs: 3_600_000, allowFailure: true });
+        const seconds = (Date.now() - started) / 1000;
+        const show = (
+            await vps.exec(`systemctl show -p Result -p CPUUsageNSec -p MemoryPeak -p IOReadBytes ${unit}`, { allowFailure: true })
+        ).stdout
+            .trim()
+            .replace(/\n/g, ", ");
+        const log = (await vps.exec(`journalctl -u ${unit} -o cat --no-pager | grep integrity: | tail -n 2`, { allowFailure: true })).stdout
+            .trim()
+            .replace(/\n/g, " / ");
+        return `${sec(seconds)} (${show}); ${log}`;
+    };
+    out(`| AIDE check (openclaw-integrity.service) | ${await unitFigures("openclaw-integrity.service")} |`);
+    out(`| chkrootkit scan (openclaw-rootkit-scan.service) | ${await unitFigures("openclaw-rootkit-scan.service")} |`);
+    const sizes = (
+        await vps.exec(
+            "echo \"entries $(grep -c '^/' /var/lib/aide/aide.db 2>/dev/null), db $(du -k /var/lib/aide/aide.db | cut -f1) KiB; installed: $(dpkg-query -W -f='${Package} ${Installed-Size} KiB, ' aide chkrootkit)\"",
+            { allowFailure: true },
+        )
+    ).stdout.trim();
+    out(`| AIDE database, package sizes | ${sizes} |`);
+    const status = (
+        await vps.exec(
+            "cat /var/lib/openclaw-vps/integrity/aide.status /var/lib/openclaw-vps/integrity/rootkit.status; cat /var/lib/openclaw-vps/integrity/rootkit.findings",
+            { allowFailure: true },
+        )
+    ).stdout
+        .trim()
+        .replace(/\n/g, "; ");
+    out(`| status files after the runs | ${status} |`);
+}
+
+/** `--lynis`: boot and deploy the 2 GB profile, then only the integrity tools' costs and Lynis. */
+async function lynisBenchmark(): Promise<void> {
+    const admin = await createAdminKey();
+    const standIn = standInSettings(admin.publicKey, PROFILE_OVERRIDES);
+    const plan = deployPlan(standIn.settings);
+    const bucketData = bucketDataDir();
+    let vps: StandInVps | undefined;
+    const out = (line = "") => console.log(line);
+    try {
+        vps = await StandInVps.boot({ name: "bench-lynis", userData: plan.userData });
+        const live = vps;
+        const bucket = await startBucket(vps, plan.settings, bucketData);
+        try {
+            const remote = await connectAdmin(vps, plan.settings, admin.privateKey);
+            try {
+                const restorePlan = await planRestoreInNamespace(vps.resources().netns, {
+                    endpoint: STANDIN_S3_ENDPOINT,
+                    bucket: plan.settings.backupBucketName,
+                    ...DEPLOY_READER,
+                    identity: standIn.backupIdentity,
+                    restoreFrom: plan.settings.restoreFrom,
+                });
+                await deploy(remote, plan.settings, {
+                    secrets: DEPLOY_SENTINELS,
+                    plan: restorePlan.plan,
+                    beforePush: () => installRecordingCloudflared(live),
+                });
+                out(
+                    `Integrity tools and Lynis on the deployed stand-in (${new Date().toISOString().slice(0, 16)}Z), machine: ${machine()}`,
+                );
+                out();
+                out("| what | figure |");
+                out("|---|---|");
+                await integrityCosts(live, out);
+                out();
+                const lynis = await runLynis(live);
+                out(
+                    `Lynis (Debian's package, \`audit system --quick\`, ${sec(lynis.seconds)}): hardening index ${lynis.hardeningIndex}, ${lynis.warnings.length} warnings, ${lynis.suggestions.length} suggestions; load after: ${os
+                        .loadavg()
+                        .map((l) => l.toFixed(1))
+                        .join(" ")}`,
+                );
+                for (const line of [...lynis.warnings.map((w) => `warning: ${w}`), ...lynis.suggestions]) out(`- ${line}`);
+            } finally {
+                remote.dispose();
+            }
+        } finally {
+            await bucket.stop();
+        }
+    } finally {
+        await vps?.destroy();
+        rmSync(bucketData, { recursive: true, force: true });
+    }
+}
+
 async function vpsBenchmark(): Promise<void> {
     const admin = await createAdminKey();
     const standIn = standInSettings(admin.publicKey, [
@@ -586,6 +682,10 @@ async function vpsBenchmark(): Promise<void> {
                 out();
                 await upgradeBenchmark(live, remote, plan.settings, base, out);
                 out();
+                out("| file integrity and rootkit scan | figure |");
+                out("|---|---|");
+                await integrityCosts(live, out);
+                out();
                 // The independent auditor on the deployed host (minutes: here, not in the tests).
                 const lynis = await runLynis(live);
                 out(
@@ -617,10 +717,12 @@ async function main(): Promise<void> {
         options: {
             backup: { type: "boolean", default: false },
             all: { type: "boolean", default: false },
+            lynis: { type: "boolean", default: false },
             files: { type: "string" },
             megabytes: { type: "string" },
         },
     });
+    if (values.lynis) return lynisBenchmark();
     const backupOnly = values.backup && !values.all;
     if (!backupOnly) await vpsBenchmark();
     if (values.backup || values.all) {

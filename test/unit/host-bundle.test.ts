@@ -108,7 +108,14 @@ test("restarts are wired: config, secrets and unit restart the gateway; token an
     assert.equal(bundle.readiness?.url, "http://127.0.0.1:18789/readyz");
     assert.deepEqual(
         bundle.services?.map((s) => `${s.scope}:${s.unit}`),
-        ["system:cloudflared.service", "system:openclaw-backup.timer", "system:openclaw-watchdog.timer", "user:openclaw-gateway.service"],
+        [
+            "system:cloudflared.service",
+            "system:openclaw-backup.timer",
+            "system:openclaw-watchdog.timer",
+            "system:openclaw-integrity.timer",
+            "system:openclaw-rootkit-scan.timer",
+            "user:openclaw-gateway.service",
+        ],
     );
     // install-tools.sh runs install-plugins.sh with these, then the browser and skill installers (tools.env).
     assert.deepEqual(bundle.pluginInstaller, {
