@@ -12,7 +12,7 @@
 # Results go to status files in HOST_INTEGRITY_STATE, read by the watchdog's `integrity` check (audit-host.sh), which
 # alerts through the watchdog's destinations: changed paths and finding lines only, never a file's content.
 # Overrides for tests: INTEGRITY_AIDE_CONFIG, INTEGRITY_STATE_DIR, INTEGRITY_CHKROOTKIT (the scanner command),
-# INTEGRITY_NOW (epoch seconds).
+# INTEGRITY_CHKROOTKIT_ROOT, INTEGRITY_PACKAGE_TIMERS=0, INTEGRITY_NOW (epoch seconds).
 set -euo pipefail
 
 readonly CONTRACT_FILE="${OPENCLAW_VPS_CONTRACT:-/etc/openclaw-vps/contract.env}"
@@ -25,6 +25,8 @@ while IFS='=' read -r key value; do if [[ $key =~ ^HOST_[A-Z0-9_]+$ && -z ${!key
 AIDE_CONFIG=${INTEGRITY_AIDE_CONFIG:-$HOST_AIDE_CONFIG}
 STATE_DIR=${INTEGRITY_STATE_DIR:-$HOST_INTEGRITY_STATE}
 CHKROOTKIT=${INTEGRITY_CHKROOTKIT:-chkrootkit -q}
+# Only the tests: the root a `chkrootkit -r ROOT` command scans, removed from the front of the paths it prints.
+SCAN_ROOT=${INTEGRITY_CHKROOTKIT_ROOT:-}
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # What chkrootkit reports on every healthy host of ours, each with the reason it is harmless (extended regexes, whole
@@ -34,6 +36,9 @@ KNOWN_FALSE_POSITIVES=(
     '^/usr/lib/python3/dist-packages/fail2ban/tests/files/config/apache-auth/[A-Za-z0-9_/]+/\.ht(access|passwd)$'
     # systemd-networkd's DHCP client holds a packet socket on the interface; chkrootkit's sniffer check names it.
     '^[[:alnum:]@._-]+: PACKET SNIFFER\(((/usr)?/lib/systemd/systemd-networkd\[[0-9]+\](, )?)+\)$'
+    # ss's error where the kernel lacks a socket family's diagnostics (the stand-in's container: `ss -an` prints it with
+    # no sandbox too); ifpromisc passes it on as its own output. An error of the tool, not a finding.
+    '^RTNETLINK answers: Invalid argument$'
 )
 
 log() { printf 'integrity: %s\n' "$*"; }
@@ -150,9 +155,14 @@ rootkit_scan() {
     local out code=0 line pattern known findings=() ignored=0 header="" started=$SECONDS
     local scanner=()
     read -r -a scanner <<<"$CHKROOTKIT"
-    out=$(cd / && "${scanner[@]}" 2>&1) || code=$?
+    # Findings are chkrootkit's stdout; its tools' errors (stderr) go to the journal, not to the owner.
+    out=$(cd / && "${scanner[@]}" 2>"$STATE_DIR/rootkit.err") || code=$?
+    if [[ -s $STATE_DIR/rootkit.err ]]; then
+        log "chkrootkit's tools wrote $(wc -l <"$STATE_DIR/rootkit.err") error line(s), e.g. $(sort "$STATE_DIR/rootkit.err" | uniq -c | sort -rn | head -n 3 | tr -s ' \n' ' ')"
+    fi
     while IFS= read -r line; do
         [[ -n ${line//[[:space:]]/} ]] || continue
+        [[ -z $SCAN_ROOT ]] || line=${line//"${SCAN_ROOT%/}/"//}
         if [[ $line =~ ^WARNING:.*:$ ]]; then
             header=$line
             continue
