@@ -500,7 +500,7 @@ async function lynisBenchmark(): Promise<void> {
                 out();
                 const lynis = await runLynis(live);
                 out(
-                    `Lynis (Debian's package, \`audit system --quick\`, ${sec(lynis.seconds)}): hardening index ${lynis.hardeningIndex}, ${lynis.warnings.length} warnings, ${lynis.suggestions.length} suggestions; load after: ${os
+                    `Lynis (Debian's package, \`audit system --quick\`, ${sec(lynis.seconds)}): hardening index ${lynis.hardeningIndex}${lynis.points ? ` (${lynis.points.have} of ${lynis.points.of} points)` : ""}, ${lynis.warnings.length} warnings, ${lynis.suggestions.length} suggestions; load after: ${os
                         .loadavg()
                         .map((l) => l.toFixed(1))
                         .join(" ")}`,
@@ -689,7 +689,7 @@ async function vpsBenchmark(): Promise<void> {
                 // The independent auditor on the deployed host (minutes: here, not in the tests).
                 const lynis = await runLynis(live);
                 out(
-                    `Lynis (Debian's package, \`audit system --quick\`, ${sec(lynis.seconds)}): hardening index ${lynis.hardeningIndex}, ${lynis.warnings.length} warnings, ${lynis.suggestions.length} suggestions`,
+                    `Lynis (Debian's package, \`audit system --quick\`, ${sec(lynis.seconds)}): hardening index ${lynis.hardeningIndex}${lynis.points ? ` (${lynis.points.have} of ${lynis.points.of} points)` : ""}, ${lynis.warnings.length} warnings, ${lynis.suggestions.length} suggestions`,
                 );
                 for (const line of [...lynis.warnings.map((w) => `warning: ${w}`), ...lynis.suggestions]) out(`- ${line}`);
                 out();
