@@ -171,7 +171,9 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
             "cloudflared.service",
             "openclaw-backup.timer",
             "openclaw-gateway.service",
+            "openclaw-integrity.timer",
             "openclaw-reboot-window.timer",
+            "openclaw-rootkit-scan.timer",
             "openclaw-watchdog.timer",
         ]);
         assert.match(firstDeploy.push.stdout, /gateway ready after \d+s/);
