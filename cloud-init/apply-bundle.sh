@@ -363,6 +363,22 @@ apply_baseline() {
     "$script" || die "baseline.sh failed"
 }
 
+# File integrity (integrity.sh, pushed in the host stage): the push tells the check and apt's hooks that it runs (they
+# leave its changes alone), and writes AIDE's new baseline at its end: our own changes are legitimate, so a second push
+# changes nothing and the check after a push is clean. Never into an OPENCLAW_VPS_ROOT sandbox.
+integrity() { # push-start|baseline
+    local script
+    script=$(host_path "${BUNDLE_OPTIONS[integrity_script]:-}")
+    if [[ -n $APPLY_ROOT || -z ${BUNDLE_OPTIONS[integrity_script]:-} || ! -x $script ]] || ! command -v aide >/dev/null; then return 0; fi
+    case $1 in
+        push-start) "$script" push-start "$$" >/dev/null || log "integrity.sh push-start failed (continuing)" ;;
+        baseline)
+            log "file integrity: new AIDE baseline"
+            "$script" baseline || log "WARNING: integrity.sh baseline failed; the next check reports this push's changes"
+            ;;
+    esac
+}
+
 install_plugins() {
     local installer=${BUNDLE_OPTIONS[plugin_installer]}
     [[ -n $installer ]] || return 0
@@ -518,6 +534,7 @@ bundle_main() {
     ensure_state_dir
     log "step 1/6: host files (scripts, units, root-only credentials, the release spec)"
     phase host-files
+    integrity push-start
     apply_stage host
     phase baseline
     apply_baseline
@@ -538,6 +555,8 @@ bundle_main() {
     log "step 6/6: readiness"
     phase readiness
     wait_ready
+    phase integrity
+    integrity baseline
     phase ""
     print_summary
     printf 'PUSH-TIMES %s\n' "${PHASE_TIMES[*]}"

@@ -20,6 +20,7 @@
 #   AUDIT_CGROUP_ROOT (/sys/fs/cgroup)
 #   AUDIT_ONLY  comma list of check groups to run (default all): cloud-init sshd firewall sockets gateway-ready
 #               services restarts gateway-memory units reboot tokens openclaw-audit channels backup resources userdata
+#               integrity
 #   AUDIT_DAILY_TOKENS (0 = off)  AUDIT_TIMEZONE (UTC)  AUDIT_RESTART_WINDOW_SECONDS (600)
 #   AUDIT_REBOOT_PENDING_SECONDS (129600)
 set -euo pipefail
@@ -180,7 +181,8 @@ check_ssh_crypto() { # effective sshd -T output
 check_sandbox() {
     log "unit sandboxes (systemd-analyze security)"
     local unit text out exposure bound bad=() good=()
-    for unit in "$GATEWAY_UNIT" "$HOST_BACKUP_SERVICE" openclaw-watchdog.service "$HOST_CLOUDFLARED_UNIT"; do
+    for unit in "$GATEWAY_UNIT" "$HOST_BACKUP_SERVICE" openclaw-watchdog.service "$HOST_CLOUDFLARED_UNIT" "${HOST_INTEGRITY_SERVICE:-}" "${HOST_ROOTKIT_SERVICE:-}"; do
+        [[ -n $unit ]] || continue
         text=$(systemctl cat "$unit" 2>/dev/null) || continue
         bound=$(sed -n 's/^X-OpenclawVps-ExposureBound=//p' <<<"$text" | tail -n 1)
         if [[ -z $bound ]]; then
@@ -794,6 +796,62 @@ check_user_data() {
     fi
 }
 
+# ---- file integrity and rootkit scan (integrity.sh's status files) --------------------------------------------------
+
+# The daily AIDE check and the weekly chkrootkit scan write status files; this reads them (cheap: every watchdog run),
+# so a finding becomes an alert within one watchdog interval. Paths and finding lines only, never a file's content.
+check_integrity() {
+    log "file integrity (AIDE) and rootkit scan (chkrootkit)"
+    local dir=${HOST_INTEGRITY_STATE:-} status result at age paths count now
+    now=$(date -u +%s)
+    [[ -n $dir ]] || return 0 # a host pushed before the integrity check existed
+    status=$dir/aide.status
+    if [[ ! -r $status ]]; then
+        emit file-integrity skip critical "no AIDE check yet (the push writes the first baseline)"
+    else
+        result=$(status_value result "$status")
+        at=$(status_value checked_at "$status")
+        age=$((now - ${at:-0}))
+        case $result in
+            changed)
+                count=$(wc -l <"$dir/aide.changed")
+                paths=$(head -n 8 "$dir/aide.changed" | paste -sd ' ')
+                ((count <= 8)) || paths+=" and $((count - 8)) more"
+                emit file-integrity fail critical "$count watched path(s) changed since the last push: $paths (sudo cat $dir/aide.changed; the next push, or sudo $HOST_BIN_DIR/integrity.sh baseline, accepts them)"
+                ;;
+            clean)
+                if ((age > 2 * 86400 + 7200)); then
+                    emit file-integrity fail warning "no AIDE check for $((age / 3600)) h (is $HOST_INTEGRITY_SERVICE's timer running?)"
+                else
+                    emit file-integrity pass critical "AIDE: no watched file changed since the last baseline (checked $((age / 3600)) h ago)"
+                fi
+                ;;
+            *) emit file-integrity fail warning "AIDE check failed: $(status_value detail "$status")" ;;
+        esac
+    fi
+    status=$dir/rootkit.status
+    if [[ ! -r $status ]]; then
+        emit rootkit-scan skip critical "no chkrootkit scan yet (weekly)"
+        return
+    fi
+    result=$(status_value result "$status")
+    at=$(status_value scanned_at "$status")
+    age=$((now - ${at:-0}))
+    case $result in
+        found)
+            emit rootkit-scan fail critical "chkrootkit: $(head -n 5 "$dir/rootkit.findings" | paste -sd ';') (sudo cat $dir/rootkit.findings)"
+            ;;
+        clean)
+            if ((age > 8 * 86400 + 7200)); then
+                emit rootkit-scan fail warning "no chkrootkit scan for $((age / 86400)) days (is $HOST_ROOTKIT_SERVICE's timer running?)"
+            else
+                emit rootkit-scan pass critical "chkrootkit: $(status_value detail "$status")"
+            fi
+            ;;
+        *) emit rootkit-scan fail warning "chkrootkit scan failed: $(status_value detail "$status")" ;;
+    esac
+}
+
 main() {
     ((EUID == 0)) || {
         log "must run as root (sudo -n bash -s)"
@@ -824,6 +882,7 @@ main() {
     if wanted reboot; then check_reboot; fi
     if wanted sandbox; then check_sandbox; fi
     if wanted userdata; then check_user_data; fi
+    if wanted integrity; then check_integrity; fi
     printf 'AUDIT-END\t%d\n' "$CHECKS"
 }
 

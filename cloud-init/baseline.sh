@@ -38,7 +38,8 @@ write_if_changed() { # path mode
     log "wrote $path"
 }
 
-# Each block says why. Nothing here costs memory: no daemon is added (auditd and AIDE would not fit 2 GB).
+# Each block says why. Nothing here costs memory: no daemon is added (auditd would not fit 2 GB; file integrity and
+# the rootkit scan are scheduled oneshots: integrity.sh).
 main() {
     ((EUID == 0)) || die "must run as root"
     install -d -m 0755 "$(dirname "$SYSCTL_FILE")" "$(dirname "$MODPROBE_FILE")"

@@ -53,6 +53,7 @@ readonly PACKAGES=(
     age zstd              # the backups: archives are zstd-compressed and encrypted with age to the operator's recipient
     libpam-tmpdir debsums # for baseline.sh (pushed): a private TMPDIR per session; package integrity checks on demand
     libpam-passwdqc       # a password set later must be a strong one (nobody logs in with one: key-only SSH)
+    aide chkrootkit       # file integrity of the security-relevant files, a weekly rootkit scan (integrity.sh, pushed)
 )
 
 # cloud-init runs us with a bare environment: npm and apt need HOME, and nothing may ever prompt.

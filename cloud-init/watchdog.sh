@@ -25,7 +25,8 @@ ALERTS_ENV=${ALERTS_ENV:-$HOST_ETC_DIR/alerts.env}
 STATE_DIR=${WATCHDOG_STATE_DIR:-$HOST_WATCHDOG_STATE}
 
 # Liveness every run; the slow or static checks (OpenClaw's security audit, user data, firewall, sshd) once a day.
-readonly FREQUENT_GROUPS="gateway-ready,services,restarts,gateway-memory,units,backup,resources,reboot,tokens"
+# integrity only reads the status files of the daily AIDE check and the weekly rootkit scan (integrity.sh).
+readonly FREQUENT_GROUPS="gateway-ready,services,restarts,gateway-memory,units,backup,resources,reboot,tokens,integrity"
 readonly DAILY_GROUPS="openclaw-audit,userdata,firewall,sshd,sockets,cloud-init"
 readonly DAILY_SECONDS=86400
 

@@ -10,7 +10,8 @@
 // broken release: the gateway's downtime (not ready -> ready) and the upgrade's phases.
 //   npm run bench                          the stand-in VPS benchmark (every part below)
 //   npm run bench -- --only boot,upgrade   some parts: boot (first boot, memory, a backup), browser, lynis (these two
-//                                          run on the boot's server, so they include boot), upgrade (its own server)
+//                                          run on the boot's server, so they include boot; lynis also times the file
+//                                          integrity check and the rootkit scan), upgrade (its own server)
 //   npm run bench -- --backup              the backup benchmark only (scripts/bench-backup.ts; --files N --megabytes M)
 //   npm run bench -- --all                 both
 // Needs root and what the stand-in VPS needs (standin/README.md).
@@ -434,6 +435,45 @@ async function browserBenchmark(
     }
 }
 
+/**
+ * The file integrity check and the rootkit scan on the deployed host (integrity.sh through their units, as the timers
+ * run them): seconds, CPU, memory peak where systemd reports it, the database and package sizes.
+ */
+async function integrityCosts(vps: StandInVps, out: (line?: string) => void): Promise<void> {
+    const unitFigures = async (unit: string) => {
+        const started = Date.now();
+        await vps.exec(`systemctl start ${unit}`, { timeoutMs: 3_600_000, allowFailure: true });
+        const seconds = (Date.now() - started) / 1000;
+        const show = (
+            await vps.exec(`systemctl show -p Result -p CPUUsageNSec -p MemoryPeak -p IOReadBytes ${unit}`, { allowFailure: true })
+        ).stdout
+            .trim()
+            .replace(/\n/g, ", ");
+        const log = (await vps.exec(`journalctl -u ${unit} -o cat --no-pager | grep integrity: | tail -n 2`, { allowFailure: true })).stdout
+            .trim()
+            .replace(/\n/g, " / ");
+        return `${sec(seconds)} (${show}); ${log}`;
+    };
+    out(`| AIDE check (openclaw-integrity.service) | ${await unitFigures("openclaw-integrity.service")} |`);
+    out(`| chkrootkit scan (openclaw-rootkit-scan.service) | ${await unitFigures("openclaw-rootkit-scan.service")} |`);
+    const sizes = (
+        await vps.exec(
+            "echo \"entries $(grep -c '^/' /var/lib/aide/aide.db 2>/dev/null), db $(du -k /var/lib/aide/aide.db | cut -f1) KiB; installed: $(dpkg-query -W -f='${Package} ${Installed-Size} KiB, ' aide chkrootkit)\"",
+            { allowFailure: true },
+        )
+    ).stdout.trim();
+    out(`| AIDE database, package sizes | ${sizes} |`);
+    const status = (
+        await vps.exec(
+            "cat /var/lib/openclaw-vps/integrity/aide.status /var/lib/openclaw-vps/integrity/rootkit.status; cat /var/lib/openclaw-vps/integrity/rootkit.findings",
+            { allowFailure: true },
+        )
+    ).stdout
+        .trim()
+        .replace(/\n/g, "; ");
+    out(`| status files after the runs | ${status} |`);
+}
+
 /** The parts of the stand-in VPS benchmark (`--only`): browser and lynis run on boot's server. */
 const PARTS = ["boot", "browser", "upgrade", "lynis"] as const;
 type Part = (typeof PARTS)[number];
@@ -603,10 +643,14 @@ async function firstBootBenchmark(admin: AdminKey, parts: ReadonlySet<Part>): Pr
                     out();
                 }
                 if (parts.has("lynis")) {
+                    out("| file integrity and rootkit scan | figure |");
+                    out("|---|---|");
+                    await integrityCosts(live, out);
+                    out();
                     // The independent auditor on the deployed host (minutes: here, not in the tests).
                     const lynis = await runLynis(live);
                     out(
-                        `Lynis (Debian's package, \`audit system --quick\`, ${sec(lynis.seconds)}): hardening index ${lynis.hardeningIndex}, ${lynis.warnings.length} warnings, ${lynis.suggestions.length} suggestions`,
+                        `Lynis (Debian's package, \`audit system --quick\`, ${sec(lynis.seconds)}): hardening index ${lynis.hardeningIndex}${lynis.points ? ` (${lynis.points.have} of ${lynis.points.of} points)` : ""}, ${lynis.warnings.length} warnings, ${lynis.suggestions.length} suggestions`,
                     );
                     for (const line of [...lynis.warnings.map((w) => `warning: ${w}`), ...lynis.suggestions]) out(`- ${line}`);
                     out();
@@ -635,7 +679,8 @@ const USAGE = `npm run bench [-- options]: the stand-in VPS benchmark (2 GB prof
                         boot     a new server to /readyz: provisioning steps, the release step, the push's phases
                                  (PUSH-TIMES) and their share, the gateway's memory, a backup while it runs
                         browser  a browser turn through the agent (on boot's server: includes boot)
-                        lynis    Lynis's hardening index (on boot's server: includes boot)
+                        lynis    the file integrity check's and rootkit scan's costs, then Lynis's hardening
+                                 index (on boot's server: includes boot)
                         upgrade  a second server on the previous release (releases/), upgraded to the pin through the
                                  push, then a broken release rolled back: the gateway's downtime and the phases
   --backup            the backup benchmark only (--files N, --megabytes M)

@@ -10,6 +10,15 @@ export interface LynisReport {
     /** "TEST-ID text (detail)" for each suggestion. */
     suggestions: string[];
     seconds: number;
+    /** Lynis's own hardening points from its log ("Currently having N points (out of M)"), when it has them. */
+    points?: { have: number; of: number };
+}
+
+/** The last "Currently having N points (out of M)" of Lynis's log. */
+export function parseLynisPoints(log: string): { have: number; of: number } | undefined {
+    const all = [...log.matchAll(/Currently having (\d+) points \(out of (\d+)\)/g)];
+    const last = all.at(-1);
+    return last ? { have: Number(last[1]), of: Number(last[2]) } : undefined;
 }
 
 /** Parses Lynis's report file (`key=value` and `key[]=a|b|c|` lines). */
@@ -33,7 +42,8 @@ export async function runLynis(vps: StandInVps): Promise<LynisReport> {
             timeoutMs: 1_800_000,
         });
         const seconds = (Date.now() - started) / 1000;
-        return { ...parseLynisReport((await vps.exec("cat /root/lynis-report.dat")).stdout), seconds };
+        const points = parseLynisPoints((await vps.exec("grep 'Currently having' /root/lynis.log", { allowFailure: true })).stdout);
+        return { ...parseLynisReport((await vps.exec("cat /root/lynis-report.dat")).stdout), seconds, ...(points ? { points } : {}) };
     } finally {
         await vps.exec("DEBIAN_FRONTEND=noninteractive apt-get purge -y -q lynis >/dev/null", { allowFailure: true });
     }

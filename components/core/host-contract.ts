@@ -38,6 +38,8 @@ export const HOST_DIRS = {
     /** The agent's cache: OpenClaw's CLI keeps its temp files in openclaw-<uid>/ here (writable in the root units' sandbox). */
     agentCache: `${AGENT_HOME}/.cache`,
     systemUnits: "/etc/systemd/system",
+    /** The integrity check's and the rootkit scan's status (integrity.sh), read by the watchdog's `integrity` check. */
+    integrityState: "/var/lib/openclaw-vps/integrity",
 } as const;
 
 export const HOST_FILES = {
@@ -79,6 +81,9 @@ export const HOST_FILES = {
     browserBinary: "/usr/bin/chromium",
     /** AppArmor profile letting Chromium's sandbox create user namespaces on Ubuntu 24.04. */
     browserAppArmor: "/etc/apparmor.d/openclaw-vps-chromium",
+    /** AIDE's configuration (ours: Debian's aide-common with its full-disk config is not installed) and database. */
+    aideConfig: "/etc/aide/aide.conf",
+    aideDatabase: "/var/lib/aide/aide.db",
 } as const;
 
 export const HOST_UNITS = {
@@ -92,6 +97,11 @@ export const HOST_UNITS = {
     rebootTimer: "openclaw-reboot-window.timer",
     watchdogService: "openclaw-watchdog.service",
     watchdogTimer: "openclaw-watchdog.timer",
+    /** The daily AIDE check and the weekly chkrootkit scan (integrity.sh). */
+    integrityService: "openclaw-integrity.service",
+    integrityTimer: "openclaw-integrity.timer",
+    rootkitService: "openclaw-rootkit-scan.service",
+    rootkitTimer: "openclaw-rootkit-scan.timer",
 } as const;
 
 /** The largest user data the project renders (20 KB; provision.sh travels gzipped). Well under the smallest provider
@@ -145,6 +155,11 @@ export function renderContractEnv(): string {
         HOST_TOOLS_ENV: HOST_FILES.toolsEnv,
         HOST_BROWSER_BIN: HOST_FILES.browserBinary,
         HOST_BROWSER_APPARMOR: HOST_FILES.browserAppArmor,
+        HOST_AIDE_CONFIG: HOST_FILES.aideConfig,
+        HOST_AIDE_DB: HOST_FILES.aideDatabase,
+        HOST_INTEGRITY_STATE: HOST_DIRS.integrityState,
+        HOST_INTEGRITY_SERVICE: HOST_UNITS.integrityService,
+        HOST_ROOTKIT_SERVICE: HOST_UNITS.rootkitService,
     };
     const lines = Object.entries(values).map(([key, value]) => {
         if (!/^[A-Za-z0-9_./@:+-]+$/.test(value))

@@ -253,6 +253,7 @@ export function renderBundleScript(bundle: Bundle, options: RenderOptions = {}):
     opt("restore_script", bundle.restore?.script ?? `${HOST_DIRS.bin}/restore.sh`);
     opt("restore_marker", bundle.restore?.marker ?? HOST_FILES.restoreMarker);
     opt("baseline_script", `${HOST_DIRS.bin}/baseline.sh`);
+    opt("integrity_script", `${HOST_DIRS.bin}/integrity.sh`);
     opt("plugin_installer", bundle.pluginInstaller?.script ?? "");
     opt("plugin_args", bundle.pluginInstaller?.args.join(" ") ?? "");
     opt("state_dir", bundle.stateDir ?? HOST_FILES.pushState);

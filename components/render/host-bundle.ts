@@ -51,6 +51,20 @@ import {
     WatchdogInput,
 } from "./watchdog";
 import { WorkspaceFile } from "./workspace";
+import {
+    INTEGRITY_APT_HOOK_PATH,
+    INTEGRITY_SCRIPT,
+    INTEGRITY_SERVICE_PATH,
+    INTEGRITY_TIMER_PATH,
+    renderAideConfig,
+    renderIntegrityAptHook,
+    renderIntegrityService,
+    renderIntegrityTimer,
+    renderRootkitService,
+    renderRootkitTimer,
+    ROOTKIT_SERVICE_PATH,
+    ROOTKIT_TIMER_PATH,
+} from "./integrity";
 import { CHANNEL_TOKEN_ENV, ChannelSecretKey } from "./channels";
 import { TunnelProtocol } from "./cloudflared-unit";
 import { HostRelease, releaseSpecFiles } from "./openclaw-release";
@@ -204,6 +218,8 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         { path: "/etc/cloudflared", owner: "root", group: "root", mode: "0755" },
         { path: HOST_BIN_DIR, owner: "root", group: "root", mode: "0755" },
         { path: "/var/lib/openclaw-vps", owner: "root", group: "root", mode: "0755" },
+        { path: "/etc/aide", owner: "root", group: "root", mode: "0755" },
+        { path: HOST_DIRS.integrityState, owner: "root", group: "root", mode: "0700" },
         { path: stateDir, owner: agent, group: agent, mode: "0700" },
         { path: workspaceDir, owner: agent, group: agent, mode: "0700" },
         { path: `${workspaceDir}/memory`, owner: agent, group: agent, mode: "0700" },
@@ -253,6 +269,14 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         root(WATCHDOG_TIMER_PATH, renderWatchdogTimer({ interval: input.watchdog.settings.interval }), "0644", {
             affects: [HOST_UNITS.watchdogTimer],
         }),
+        // File integrity (AIDE, daily) and the rootkit scan (chkrootkit, weekly); the watchdog reports what they find.
+        root(`${HOST_BIN_DIR}/${INTEGRITY_SCRIPT}`, readHostFile(INTEGRITY_SCRIPT), "0755"),
+        root(HOST_FILES.aideConfig, renderAideConfig({ adminUser: input.watchdog.settings.adminUser }), "0600"),
+        root(INTEGRITY_APT_HOOK_PATH, renderIntegrityAptHook(), "0644"),
+        root(INTEGRITY_SERVICE_PATH, renderIntegrityService(), "0644"),
+        root(INTEGRITY_TIMER_PATH, renderIntegrityTimer(), "0644", { affects: [HOST_UNITS.integrityTimer] }),
+        root(ROOTKIT_SERVICE_PATH, renderRootkitService(), "0644"),
+        root(ROOTKIT_TIMER_PATH, renderRootkitTimer(), "0644", { affects: [HOST_UNITS.rootkitTimer] }),
         // The agent's files, written after the restore.
         mine(`${stateDir}/openclaw.json`, config.json, "0600", { affects: [GATEWAY_UNIT_NAME, AFFECTS_PLUGINS] }),
         mine(`${stateDir}/.env`, renderGatewayEnvFile(gatewayEnv(input, config.env)), "0600", {
@@ -275,6 +299,8 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         { unit: BACKUP_TIMER_NAME },
         ...(input.rebootWindow ? [{ unit: REBOOT_TIMER_NAME }] : []),
         { unit: HOST_UNITS.watchdogTimer },
+        { unit: HOST_UNITS.integrityTimer },
+        { unit: HOST_UNITS.rootkitTimer },
         { unit: GATEWAY_UNIT_NAME },
     ];
 

@@ -13,6 +13,14 @@ export interface SandboxInput {
     capabilities: Readonly<Record<string, string>>;
     /** Address families beyond AF_UNIX/AF_INET/AF_INET6 (each with its reason). */
     extraAddressFamilies?: Readonly<Record<string, string>>;
+    /** Why the unit must see the host's own /tmp and /dev (a scanner looking for planted files there); absent: private
+     *  ones. Device nodes stay closed (DevicePolicy=closed) either way. */
+    hostTmpAndDevices?: string;
+    /** No JIT in the unit (no Node): MemoryDenyWriteExecute. */
+    noJit?: boolean;
+    /** "none": no network at all (PrivateNetwork, local sockets only); "no-ip": the host's interfaces are visible
+     *  but no IP packet goes anywhere (IPAddressDeny=any). Absent: the network as the unit needs it. */
+    network?: "none" | "no-ip";
 }
 
 const CAPABILITY = /^CAP_[A-Z_]+$/;
@@ -30,11 +38,12 @@ export function renderSandbox(input: SandboxInput): string[] {
     for (const cap of Object.keys(input.capabilities)) if (!CAPABILITY.test(cap)) throw new Error(`sandbox: ${cap} is not a capability`);
     for (const p of input.readWritePaths ?? [])
         if (!PATH.test(p)) throw new Error(`sandbox: ${JSON.stringify(p)} is not a plain absolute path`);
-    const families = { AF_UNIX: "", AF_INET: "", AF_INET6: "", ...input.extraAddressFamilies };
+    const families = input.network === "none" ? { AF_UNIX: "" } : { AF_UNIX: "", AF_INET: "", AF_INET6: "", ...input.extraAddressFamilies };
     return [
         `# Sandbox (components/render/sandbox.ts). Runs as root: ${input.why}`,
         ...Object.entries(input.capabilities).map(([cap, reason]) => `#   ${cap}: ${reason}`),
         ...Object.entries(input.extraAddressFamilies ?? {}).map(([family, reason]) => `#   ${family}: ${reason}`),
+        ...(input.hostTmpAndDevices ? [`#   the host's /tmp and /dev: ${input.hostTmpAndDevices}`] : []),
         `CapabilityBoundingSet=${Object.keys(input.capabilities).join(" ")}`,
         "AmbientCapabilities=",
         "NoNewPrivileges=yes",
@@ -43,8 +52,9 @@ export function renderSandbox(input: SandboxInput): string[] {
         "ProtectSystem=strict",
         "ProtectHome=read-only",
         ...(input.readWritePaths?.length ? [`ReadWritePaths=${input.readWritePaths.join(" ")}`] : []),
-        "PrivateTmp=yes",
-        "PrivateDevices=yes",
+        ...(input.hostTmpAndDevices
+            ? ["PrivateTmp=no", "PrivateDevices=no", "DevicePolicy=closed"]
+            : ["PrivateTmp=yes", "PrivateDevices=yes"]),
         "PrivateMounts=yes",
         // The kernel and the rest of the system: not to be touched.
         "ProtectKernelTunables=yes",
@@ -60,8 +70,11 @@ export function renderSandbox(input: SandboxInput): string[] {
         // answers with ENOSYS): the backup reads through OpenClaw's backup command, the watchdog runs read-only checks.
         "RestrictSUIDSGID=yes",
         "LockPersonality=yes",
-        // Not MemoryDenyWriteExecute: both run Node (OpenClaw's CLI), whose JIT needs writable+executable memory.
+        // Not MemoryDenyWriteExecute for the units that run Node (OpenClaw's CLI), whose JIT needs writable+executable memory.
+        ...(input.noJit ? ["MemoryDenyWriteExecute=yes"] : []),
         `RestrictAddressFamilies=${Object.keys(families).join(" ")}`,
+        ...(input.network === "none" ? ["PrivateNetwork=yes"] : []),
+        ...(input.network ? ["IPAddressDeny=any"] : []),
         "SystemCallArchitectures=native",
         // @system-service keeps @setuid (runuser/setpriv to the agent user) and setrlimit (pam_limits in runuser).
         "SystemCallFilter=@system-service",

@@ -153,6 +153,14 @@ export const CHECKS: Record<string, { title: string; hint: string }> = {
         title: "LLM tokens today under alertDailyTokens",
         hint: "look at what the agent did today (the Control UI's sessions, or `openclaw gateway usage-cost` on the host); a runaway loop can be stopped with `sudo systemctl stop openclaw-gateway`",
     },
+    "file-integrity": {
+        title: "no watched security file changed since the last push (AIDE)",
+        hint: "`sudo cat /var/lib/openclaw-vps/integrity/aide.changed` lists the paths; `sudo aide --check` shows what changed. Not yours (a new key, unit, cron job, sudoers line): treat the server as compromised, rebuild it from a snapshot (README, day 2). Yours: the next `pulumi up`, or `sudo /opt/openclaw-vps/bin/integrity.sh baseline`, accepts it",
+    },
+    "rootkit-scan": {
+        title: "the weekly rootkit scan (chkrootkit) found nothing",
+        hint: "`sudo cat /var/lib/openclaw-vps/integrity/rootkit.findings`; a real finding means a rebuild from a snapshot taken before it (README, day 2); a new harmless one: report it so it joins the known false positives in integrity.sh",
+    },
     "watchdog-audit": {
         title: "the watchdog's host audit ran",
         hint: "`sudo journalctl -u openclaw-watchdog -n 50` and `sudo /opt/openclaw-vps/bin/audit-host.sh` by hand",
@@ -199,6 +207,7 @@ export const AUDIT_GROUPS = [
     "reboot",
     "sandbox",
     "userdata",
+    "integrity",
 ] as const;
 
 /** cloud-init/audit-host.sh with the settings as assignments right after its shebang (stdin stays the only channel). */

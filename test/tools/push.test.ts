@@ -326,7 +326,7 @@ test("push over SSH: files, owners and modes; restore first; a second run change
         const times = parsePushTimes(result.stdout);
         assert.deepEqual(
             times.map((t) => t.phase),
-            ["host-files", "baseline", "restore", "release", "agent-files", "tools", "services", "readiness"],
+            ["host-files", "baseline", "restore", "release", "agent-files", "tools", "services", "readiness", "integrity"],
             result.stdout,
         );
         for (const { phase, seconds } of times) assert.ok(Number.isFinite(seconds) && seconds >= 0, `${phase}=${seconds}`);
@@ -571,6 +571,8 @@ test("the composed host bundle (buildHostBundle) applies with the contract's mod
         "cloudflared.service",
         "openclaw-backup.timer",
         "openclaw-gateway.service",
+        "openclaw-integrity.timer",
+        "openclaw-rootkit-scan.timer",
         "openclaw-watchdog.timer",
     ]);
     assert.match(first.stdout, /installing the provider plugins the config needs \(before the gateway starts\): none/);

@@ -14,6 +14,16 @@ import { CLOUDFLARED_UNIT_PATH, renderCloudflaredUnit } from "../../components/r
 import { EXPOSURE_BOUND_KEY, exposureBoundOf } from "../../components/render/exposure";
 import { GATEWAY_UNIT_NAME, renderGatewayUnit } from "../../components/render/gateway-unit";
 import { renderWatchdogService, WATCHDOG_SERVICE_PATH } from "../../components/render/watchdog";
+import {
+    INTEGRITY_SERVICE_PATH,
+    INTEGRITY_TIMER_PATH,
+    renderIntegrityService,
+    renderIntegrityTimer,
+    renderRootkitService,
+    renderRootkitTimer,
+    ROOTKIT_SERVICE_PATH,
+    ROOTKIT_TIMER_PATH,
+} from "../../components/render/integrity";
 
 /** Each rendered system service (path on the host → rendered text) with the bound it states (render/exposure.ts). */
 const RENDERED_UNITS: { path: string; render: () => string }[] = [
@@ -21,6 +31,8 @@ const RENDERED_UNITS: { path: string; render: () => string }[] = [
     { path: WATCHDOG_SERVICE_PATH, render: () => renderWatchdogService() },
     { path: CLOUDFLARED_UNIT_PATH, render: () => renderCloudflaredUnit({ protocol: "auto" }) },
     { path: `${HOST_DIRS.systemUnits}/${GATEWAY_UNIT_NAME}`, render: () => renderGatewayUnit({ serverMemoryMb: 2048, swapMb: 2048 }).unit },
+    { path: INTEGRITY_SERVICE_PATH, render: () => renderIntegrityService() },
+    { path: ROOTKIT_SERVICE_PATH, render: () => renderRootkitService() },
 ];
 /** The one unit that may create user namespaces: Chromium's sandbox puts each renderer in its own (gateway-unit.ts). */
 const USER_NAMESPACES_ALLOWED = new Set<string>([GATEWAY_UNIT_NAME]);
@@ -62,10 +74,18 @@ describe("systemd-analyze security of every rendered unit", () => {
             assert.ok(exposure <= unit.bound, `exposure ${exposure}:\n${output}`);
             // The fully sandboxed units (bound 3.0): each of these counted as hardened by systemd itself.
             if (unit.bound <= 3.0) {
+                // The rootkit scan sees the host's /tmp and /dev on purpose (it looks for planted files there).
+                const hostDev = /^PrivateDevices=no$/m.test(unit.render());
                 const namespaces = USER_NAMESPACES_ALLOWED.has(path.basename(unit.path))
                     ? "RestrictNamespaces=~mnt"
                     : "RestrictNamespaces=~user";
-                for (const directive of ["NoNewPrivileges=", "ProtectSystem=", "PrivateDevices=", namespaces, "ProtectKernelTunables="]) {
+                for (const directive of [
+                    "NoNewPrivileges=",
+                    "ProtectSystem=",
+                    ...(hostDev ? [] : ["PrivateDevices="]),
+                    namespaces,
+                    "ProtectKernelTunables=",
+                ]) {
                     assert.ok(
                         output.split("\n").some((l) => l.startsWith(`✓ ${directive}`)),
                         `${path.basename(unit.path)}: ${directive} is not counted as hardened\n${output}`,
@@ -92,6 +112,26 @@ describe("systemd-analyze security of every rendered unit", () => {
             assert.doesNotMatch(r.stderr, /Unknown|Invalid|Failed to parse/i, r.stderr);
         }
         assert.match(renderWatchdogService(), /^StateDirectory=openclaw-vps\/watchdog$/m);
+    });
+
+    test("the integrity check and the rootkit scan (units and timers) pass systemd-analyze verify", () => {
+        const bin = path.join(root, HOST_DIRS.bin);
+        fs.mkdirSync(bin, { recursive: true });
+        fs.writeFileSync(path.join(bin, "integrity.sh"), "#!/bin/sh\n", { mode: 0o755 });
+        const units: [string, string][] = [
+            [INTEGRITY_SERVICE_PATH, renderIntegrityService()],
+            [INTEGRITY_TIMER_PATH, renderIntegrityTimer()],
+            [ROOTKIT_SERVICE_PATH, renderRootkitService()],
+            [ROOTKIT_TIMER_PATH, renderRootkitTimer()],
+        ];
+        for (const [p, text] of units) fs.writeFileSync(path.join(root, p), text);
+        const r = spawnSync("systemd-analyze", ["verify", `--root=${root}`, ...units.map(([p]) => p)], { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        assert.doesNotMatch(r.stderr, /Unknown|Invalid|Failed to parse/i, r.stderr);
+        // The AIDE check needs no network at all; the scan sees the interfaces but sends nothing.
+        assert.match(renderIntegrityService(), /^PrivateNetwork=yes$/m);
+        assert.match(renderRootkitService(), /^IPAddressDeny=any$/m);
+        assert.match(renderRootkitService(), /^PrivateTmp=no$/m);
     });
 
     test("control: the same unit without its sandbox is rated EXPOSED (so the bound can fail)", () => {

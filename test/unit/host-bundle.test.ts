@@ -108,7 +108,14 @@ test("restarts are wired: config, secrets and unit restart the gateway; token an
     assert.equal(bundle.readiness?.url, "http://127.0.0.1:18789/readyz");
     assert.deepEqual(
         bundle.services?.map((s) => s.unit),
-        ["cloudflared.service", "openclaw-backup.timer", "openclaw-watchdog.timer", "openclaw-gateway.service"],
+        [
+            "cloudflared.service",
+            "openclaw-backup.timer",
+            "openclaw-watchdog.timer",
+            "openclaw-integrity.timer",
+            "openclaw-rootkit-scan.timer",
+            "openclaw-gateway.service",
+        ],
     );
     // The gateway: a root-owned system unit (User= makes it the agent), written with the agent's files; an older
     // host's user unit is retired by the push.

@@ -2,7 +2,7 @@
 // and suggestion with its test id; a report without an index is an error, not a zero.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseLynisReport } from "../../standin/lynis";
+import { parseLynisPoints, parseLynisReport } from "../../standin/lynis";
 
 const REPORT = [
     "# Lynis Report",
@@ -29,4 +29,14 @@ test("a report without a hardening index (Lynis stopped early) is an error namin
         () => parseLynisReport("report_version_major=1\nsuggestion[]=X|y|-|-|\n"),
         /no hardening_index.*\n.*report_version_major=1/s,
     );
+});
+
+test("Lynis's points come from the last running total of its log; none is undefined", () => {
+    const log = [
+        "2026-12-02 04:40:01 Hardening: assigned maximum number of hardening points for this item (3). Currently having 190 points (out of 214)",
+        "2026-12-02 04:58:29 Result: found at least one malware scanner",
+        "2026-12-02 04:58:29 Hardening: assigned maximum number of hardening points for this item (3). Currently having 252 points (out of 295)",
+    ].join("\n");
+    assert.deepEqual(parseLynisPoints(log), { have: 252, of: 295 });
+    assert.equal(parseLynisPoints("no points here"), undefined);
 });

@@ -171,7 +171,9 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
             "cloudflared.service",
             "openclaw-backup.timer",
             "openclaw-gateway.service",
+            "openclaw-integrity.timer",
             "openclaw-reboot-window.timer",
+            "openclaw-rootkit-scan.timer",
             "openclaw-watchdog.timer",
         ]);
         assert.match(firstDeploy.push.stdout, /gateway ready after \d+s/);
@@ -280,7 +282,14 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         assert.doesNotMatch(audit.stdout, /^\(key\) ecdsa/m, "the ECDSA host key cloud-init generated is not offered");
         // systemd's review of every unit we render, on the live host.
         // Each against the bound its installed unit file states (render/exposure.ts).
-        for (const unit of ["openclaw-gateway.service", "openclaw-backup.service", "openclaw-watchdog.service", "cloudflared.service"]) {
+        for (const unit of [
+            "openclaw-gateway.service",
+            "openclaw-backup.service",
+            "openclaw-watchdog.service",
+            "cloudflared.service",
+            "openclaw-integrity.service",
+            "openclaw-rootkit-scan.service",
+        ]) {
             const bound = exposureBoundOf((await host.exec(`systemctl cat ${unit}`)).stdout);
             assert.ok(bound !== undefined, `${unit} states its exposure bound`);
             const out = await host.exec(`systemd-analyze security --no-pager ${unit}`, { allowFailure: true });
@@ -376,6 +385,41 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         );
         assert.equal((await gatewayProcess(host)).mainPid, before.mainPid, "the gateway was restarted");
         assert.match(again.push.stdout, /first-boot restore already done/);
+    });
+
+    it("checks file integrity: clean after the pushes, a new cron file reported by path, the agent's memory never", async () => {
+        const host = live();
+        const status = async () => (await host.exec("cat /var/lib/openclaw-vps/integrity/aide.status")).stdout;
+        assert.match(
+            (await host.exec("systemctl is-enabled openclaw-integrity.timer openclaw-rootkit-scan.timer")).stdout.trim(),
+            /^enabled\nenabled$/,
+        );
+        assert.match(
+            (await host.exec("systemctl is-enabled chkrootkit.timer || true")).stdout,
+            /masked/,
+            "the package's daily full scan is off",
+        );
+        // The check as its timer runs it, after two pushes (each wrote a new baseline at its end).
+        await host.exec("systemctl start openclaw-integrity.service", { timeoutMs: 600_000 });
+        assert.match(await status(), /^result=clean$/m);
+        // A persistence attempt and an agent's memory write: only the first is reported.
+        await host.exec(
+            "printf '* * * * * root /tmp/x\\n' >/etc/cron.d/intruder && echo note >>/home/openclaw/.openclaw/workspace/memory/integrity-test.md",
+        );
+        await host.exec("systemctl start openclaw-integrity.service", { timeoutMs: 600_000 });
+        assert.match(await status(), /^result=changed$/m);
+        assert.equal((await host.exec("cat /var/lib/openclaw-vps/integrity/aide.changed")).stdout, "/etc/cron.d/intruder\n");
+        const audit = await host.exec("AUDIT_ONLY=integrity bash /opt/openclaw-vps/bin/audit-host.sh 2>/dev/null");
+        assert.match(
+            audit.stdout,
+            /^AUDIT\tfile-integrity\tfail\tcritical\t1 watched path\(s\) changed since the last push: \/etc\/cron\.d\/intruder /m,
+        );
+        // Undone and accepted (as the next push would): clean again for the tests after this one.
+        await host.exec(
+            "rm -f /etc/cron.d/intruder /home/openclaw/.openclaw/workspace/memory/integrity-test.md && /opt/openclaw-vps/bin/integrity.sh baseline",
+        );
+        await host.exec("systemctl start openclaw-integrity.service", { timeoutMs: 600_000 });
+        assert.match(await status(), /^result=clean$/m);
     });
 
     it("schedules the backup timer; a backup to the bucket succeeds and is listed", async (t) => {
