@@ -5,6 +5,7 @@
 // manager cannot apply the namespace-based sandbox (README "Host hardening"). Pure function of plain data.
 import { AGENT_HOME, AGENT_USER, HOST_DIRS, HOST_FILES, HOST_UNITS } from "../core/host-contract";
 import { exposureBoundLines } from "./exposure";
+import { KERNEL_PROTECTIONS } from "./sandbox";
 
 export const GATEWAY_UNIT_NAME = HOST_UNITS.gateway;
 
@@ -151,12 +152,7 @@ export function renderGatewayUnit(input: GatewayUnitInput): RenderedGatewayUnit 
         "PrivateDevices=yes",
         "PrivateMounts=yes",
         "PrivateIPC=yes",
-        "ProtectKernelTunables=yes",
-        "ProtectKernelModules=yes",
-        "ProtectKernelLogs=yes",
-        "ProtectControlGroups=yes",
-        "ProtectClock=yes",
-        "ProtectHostname=yes",
+        ...KERNEL_PROTECTIONS,
         // Other users' processes are invisible (the agent's own shell tools still see their own).
         "ProtectProc=invisible",
         "KeyringMode=private",

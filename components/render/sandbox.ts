@@ -33,6 +33,16 @@ const PATH = /^-?\/[A-Za-z0-9._/-]+$/;
  */
 export const OPENCLAW_CLI_WRITABLE = HOST_DIRS.agentCache;
 
+/** The kernel and the rest of the system: not to be touched. Every sandbox we render has these (the gateway's too). */
+export const KERNEL_PROTECTIONS: readonly string[] = [
+    "ProtectKernelTunables=yes",
+    "ProtectKernelModules=yes",
+    "ProtectKernelLogs=yes",
+    "ProtectControlGroups=yes",
+    "ProtectClock=yes",
+    "ProtectHostname=yes",
+];
+
 /** The [Service] lines of the sandbox (no section header), comments included. */
 export function renderSandbox(input: SandboxInput): string[] {
     for (const cap of Object.keys(input.capabilities)) if (!CAPABILITY.test(cap)) throw new Error(`sandbox: ${cap} is not a capability`);
@@ -57,12 +67,7 @@ export function renderSandbox(input: SandboxInput): string[] {
             : ["PrivateTmp=yes", "PrivateDevices=yes"]),
         "PrivateMounts=yes",
         // The kernel and the rest of the system: not to be touched.
-        "ProtectKernelTunables=yes",
-        "ProtectKernelModules=yes",
-        "ProtectKernelLogs=yes",
-        "ProtectControlGroups=yes",
-        "ProtectClock=yes",
-        "ProtectHostname=yes",
+        ...KERNEL_PROTECTIONS,
         "KeyringMode=private",
         "RestrictNamespaces=yes",
         "RestrictRealtime=yes",
