@@ -30,6 +30,7 @@ declare -A BUNDLE_OPTIONS=(
     [baseline_script]=""
     [plugin_installer]=""
     [plugin_args]=""
+    [tools_after_gateway]=0
     [release_script]=""
     [release_spec]=""
     [release_config]=""
@@ -387,9 +388,21 @@ install_plugins() {
     local -a specs=()
     read -r -a specs <<<"${BUNDLE_OPTIONS[plugin_args]}"
     log "installing the provider plugins the config needs (before the gateway starts): ${specs[*]:-none}"
+    if [[ ${BUNDLE_OPTIONS[tools_after_gateway]} == 1 ]]; then mark_pending tools-after-gateway; fi
     "$(host_path "$installer")" "${specs[@]}" || die "the plugin installer failed; the gateway was not (re)started"
     : >"$(state_path plugins.done)"
     clear_pending install-plugins
+}
+
+# What the gateway does not need to start (the browser: install-tools.sh --after-gateway), once it is ready; pending
+# until it succeeds, so a failure here is retried by the next push.
+install_after_gateway() {
+    local installer=${BUNDLE_OPTIONS[plugin_installer]}
+    [[ -n $installer && ${BUNDLE_OPTIONS[tools_after_gateway]} == 1 ]] || return 0
+    is_pending tools-after-gateway || return 0
+    log "installing what the gateway does not need to start (the browser)"
+    "$(host_path "$installer")" --after-gateway || die "the installer's after-gateway part failed (the gateway runs; push again)"
+    clear_pending tools-after-gateway
 }
 
 # The OpenClaw release (upgrade-openclaw.sh apply): installed side by side if it is not yet, then made current; on a
@@ -552,9 +565,11 @@ bundle_main() {
     install_plugins
     phase services
     start_services
-    log "step 6/6: readiness"
+    log "step 6/6: readiness, then what the gateway does not need to start"
     phase readiness
     wait_ready
+    phase browser
+    install_after_gateway
     phase integrity
     integrity baseline
     phase ""

@@ -15,10 +15,15 @@
 #   (kernel.apparmor_restrict_unprivileged_userns=1); the profile below grants Chromium's binary exactly that, the way
 #   Ubuntu's own profiles do for Chrome. No --no-sandbox.
 #
-# Usage: install-browser.sh
+# Usage: install-browser.sh [--after-provisioning]
+#   --after-provisioning: the deploy's browser stage on a new server (render/stage-script.ts), started beside
+#   provisioning so that Chromium's install is not on the way to the gateway's first start: waits until provision.sh
+#   says apt=free (its apt steps are done; it goes on with the others) and the agent user exists, and leaves
+#   needrestart's report to provision.sh. Runs of the script (the stage, the push) take turns on one lock.
 # Env (tests; production sets none): OS_RELEASE (/etc/os-release), APT_ROOT (prefix for every file written, default
 # ""), SKIP_APT=1 (write the files only), BROWSER_BIN (the contract's HOST_BROWSER_BIN), USERNS_RESTRICT (the sysctl
-# file saying whether AppArmor restricts unprivileged user namespaces).
+# file saying whether AppArmor restricts unprivileged user namespaces), PROVISION_STATUS (the contract's
+# HOST_PROVISION_STATUS), BROWSER_WAIT_SECONDS (how long --after-provisioning waits, default 1800), BROWSER_LOCK.
 set -euo pipefail
 
 log() { printf '%s install-browser: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
@@ -53,9 +58,51 @@ readonly UNATTENDED_FILE=/etc/apt/apt.conf.d/52openclaw-vps-chromium
 readonly APPARMOR_FILE=$HOST_BROWSER_APPARMOR
 USERNS_RESTRICT=${USERNS_RESTRICT:-/proc/sys/kernel/apparmor_restrict_unprivileged_userns}
 
+PROVISION_STATUS=${PROVISION_STATUS:-$HOST_PROVISION_STATUS}
+BROWSER_WAIT_SECONDS=${BROWSER_WAIT_SECONDS:-1800}
+BROWSER_LOCK=${BROWSER_LOCK:-$APT_ROOT/run/lock/openclaw-vps-install-browser.lock}
+after_provisioning=0
+case ${1:-} in
+    "") ;;
+    --after-provisioning) after_provisioning=1 ;;
+    *) die "unknown argument '$1' (usage: install-browser.sh [--after-provisioning])" ;;
+esac
+
 export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a
 
 [[ $EUID -eq 0 || -n $APT_ROOT ]] || die "run as root"
+
+status_field() { [[ -r $PROVISION_STATUS ]] && sed -n "s/^$1=//p" "$PROVISION_STATUS" | tail -n 1; }
+
+# The stage starts while provision.sh runs: apt is its own until the status says apt=free (or provisioning is done);
+# the Chromium check at the end runs as the agent user, which provisioning creates next.
+wait_for_provisioning() {
+    local deadline=$((SECONDS + BROWSER_WAIT_SECONDS)) state apt said=0
+    while :; do
+        state=$(status_field state || true)
+        apt=$(status_field apt || true)
+        [[ $state != failed ]] || die "provisioning failed (see $PROVISION_STATUS): the browser is not installed"
+        if [[ $state == "done" || $apt == "free" ]] && id -u "$AGENT_USER" >/dev/null 2>&1; then break; fi
+        ((SECONDS < deadline)) || die "provisioning did not free apt within ${BROWSER_WAIT_SECONDS} s (state=${state:-none} apt=${apt:-none})"
+        if ((said == 0)); then
+            log "waiting for provisioning to finish with apt (state=${state:-not started} apt=${apt:-busy})"
+            said=1
+        fi
+        sleep 1
+    done
+    log "provisioning is done with apt (state=$state): installing beside its remaining steps"
+    # Provisioning reports what needs a restart at its end; no service is restarted under it.
+    export NEEDRESTART_SUSPEND=1
+}
+
+mkdir -p -- "$(dirname -- "$BROWSER_LOCK")"
+exec 7>>"$BROWSER_LOCK"
+if ! flock -n 7; then
+    log "another install-browser.sh run holds $BROWSER_LOCK (the deploy's browser stage); waiting for it"
+    flock -w 3600 7 || die "$BROWSER_LOCK still held after 3600 s"
+    log "the other run is done"
+fi
+if ((after_provisioning)); then wait_for_provisioning; fi
 [[ -r $OS_RELEASE ]] || die "$OS_RELEASE is missing"
 os_id=$(sed -n 's/^ID=//p' "$OS_RELEASE" | tr -d '"')
 os_version=$(sed -n 's/^VERSION_ID=//p' "$OS_RELEASE" | tr -d '"')
@@ -85,7 +132,7 @@ case $os_id in
         log "Ubuntu $os_version: Chromium from Debian $DEBIAN_SUITE (signed by Debian's keys, pinned to Chromium only)"
         if [[ $SKIP_APT != 1 ]] && ! dpkg-query -W -f='${Status}' debian-archive-keyring 2>/dev/null | grep -q 'ok installed'; then
             apt-get update -q >&2
-            apt-get install -y -q --no-install-recommends debian-archive-keyring gnupg >&2
+            apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends debian-archive-keyring gnupg >&2
         fi
         signed_by=()
         for entry in "${DEBIAN_KEYS[@]}"; do
@@ -141,7 +188,7 @@ if [[ $SKIP_APT != 1 ]]; then
         apt-get update -q >&2
     fi
     # No recommends: no desktop bits; chromium-sandbox is not needed (the gateway's NoNewPrivileges forbids setuid).
-    apt-get install -y -q --no-install-recommends chromium fonts-liberation >&2
+    apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends chromium fonts-liberation >&2
 fi
 
 # Chromium's namespace sandbox needs an unprivileged user namespace; Ubuntu 24.04's AppArmor denies that to programs

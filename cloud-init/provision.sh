@@ -42,8 +42,11 @@ readonly APT_DAILY_LOCK=/var/lib/apt/daily_lock
 readonly APT_LOCK_WAIT=${PROVISION_APT_LOCK_WAIT:-900}
 readonly APT_RETRY_SECONDS=${PROVISION_APT_RETRY_SECONDS:-10}
 
-# In order. The firewall and SSH come first so the host is closed before anything big is downloaded.
-readonly STEPS=(packages ufw ssh bruteforce upgrades agent_user metadata swap timezone cloudflared rclone)
+# In order. The firewall and SSH come first so the host is closed before anything big is downloaded. Every step that
+# uses apt comes before LAST_APT_STEP: from then on the status file says apt=free, and the deploy's browser stage
+# (install-browser.sh --after-provisioning) installs Chromium while the remaining steps run.
+readonly STEPS=(packages ufw ssh cloudflared agent_user bruteforce upgrades metadata swap timezone rclone)
+readonly LAST_APT_STEP=cloudflared
 readonly PACKAGES=(
     ca-certificates curl gnupg xz-utils jq tzdata
     ufw
@@ -68,6 +71,7 @@ export PATH="${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 CURRENT_STEP=config
 STEP_INDEX=0
 WRITE_STATUS=1
+APT_STATE=busy
 
 # Step lines go to the log and the serial console (the provider's console view shows them). They go to our stdout
 # (fd 3) too when a person reads it (a terminal) or when a test redirected the console; not under cloud-init, which
@@ -88,8 +92,8 @@ die() {
 write_status() { # state
     [[ $WRITE_STATUS == 1 ]] || return 0
     local tmp="$STATUS_FILE.tmp"
-    printf 'step=%s/%s\nname=%s\nstate=%s\nupdated=%s\n' "$STEP_INDEX" "${#STEPS[@]}" "$CURRENT_STEP" "$1" \
-        "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$tmp"
+    printf 'step=%s/%s\nname=%s\nstate=%s\napt=%s\nupdated=%s\n' "$STEP_INDEX" "${#STEPS[@]}" "$CURRENT_STEP" "$1" \
+        "$APT_STATE" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$tmp"
     chmod 0644 "$tmp"
     mv -f "$tmp" "$STATUS_FILE" # atomic: a reader never sees half a file
 }
@@ -519,6 +523,10 @@ run_step() { # name
     log "step ${STEP_INDEX}/${#STEPS[@]} ${CURRENT_STEP}: start"
     "step_$1" >>"$LOG_FILE" 2>&1 </dev/null
     log "step ${STEP_INDEX}/${#STEPS[@]} ${CURRENT_STEP}: ok"
+    if [[ $1 == "$LAST_APT_STEP" ]]; then
+        APT_STATE=free
+        write_status running
+    fi
 }
 
 main() {

@@ -3,6 +3,7 @@
 // restores memory on a new server, starts the services and waits for the gateway's /readyz. It also mints the
 // gateway token. The file list and its policies come from the pure renderers (render/host-bundle.ts); the same
 // script is what tests and the stand-in VPS run through node-ssh (components/remote.ts).
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
@@ -15,6 +16,7 @@ import { renderGatewayUnit } from "./render/gateway-unit";
 import { heartbeatChecklist, workspaceFiles } from "./render/workspace";
 import { readClawhubPin } from "./core/pins";
 import { readHostFile } from "./render/host-files";
+import { renderBrowserStageScript } from "./render/stage-script";
 import { renderPlanInstaller } from "./render/restore-plan";
 import { r2Endpoint } from "./render/rclone";
 import { PROJECT_ROOT } from "./core/pins";
@@ -320,6 +322,25 @@ export class AgentHost extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+
+        // The headless browser is installed beside provisioning too, in a session of its own, as soon as provisioning
+        // is done with apt: Chromium's install is the largest single step of a first boot, and the gateway does not
+        // need it to start. The push does not wait for this stage; its own run of the installer, after the gateway is
+        // ready, waits for it (one lock on the host) and finds Chromium in place. Rerun when the installer changes.
+        if (s.browser) {
+            const browserStage = renderBrowserStageScript();
+            new command.remote.Command(
+                `${name}-browser`,
+                {
+                    connection,
+                    create: REMOTE_COMMAND,
+                    stdin: browserStage,
+                    triggers: [args.serverId, createHash("sha256").update(browserStage).digest("hex")],
+                    logging: "stdoutAndStderr",
+                },
+                { parent: this },
+            );
+        }
 
         const alerts = pulumi.all([args.alerts?.telegramBotToken, args.alerts?.ntfyUrl, args.alerts?.webhookUrl]);
         const bundle = pulumi

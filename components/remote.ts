@@ -9,6 +9,7 @@ import { NodeSSH } from "node-ssh";
 import { afterShebang, shellExports } from "./core/shell";
 import { Bundle, RenderOptions, renderBundleScript } from "./render/bundle";
 import { HostRelease, renderReleaseStageScript } from "./render/openclaw-release";
+import { renderBrowserStageScript } from "./render/stage-script";
 
 export interface ConnectOptions {
     host: string;
@@ -156,6 +157,18 @@ export class RemoteHost {
             throw new Error(
                 `${this.target}: installing openclaw ${release.version} failed (exit ${result.code}):\n${result.stdout}${result.stderr}`,
             );
+        }
+        return result;
+    }
+
+    /**
+     * Installs the headless browser beside provisioning (install-browser.sh --after-provisioning, on stdin), as the
+     * deploy's `browser` step does; throws with its output when it fails.
+     */
+    async stageBrowser(options: RunOptions = {}): Promise<RunResult> {
+        const result = await this.runScript(renderBrowserStageScript(), { sudo: true, ...options });
+        if (result.code !== 0) {
+            throw new Error(`${this.target}: installing the browser failed (exit ${result.code}):\n${result.stdout}${result.stderr}`);
         }
         return result;
     }

@@ -334,8 +334,14 @@ export interface DeployRun {
     push: PushResult;
     waitSeconds: number;
     stageSeconds: number;
+    /** The browser stage (install-browser.sh --after-provisioning), beside everything else; absent with browser: false. */
+    browserStage: RunResult | undefined;
+    /** From the start of the deploy to the end of the browser stage (0 without one). */
+    browserStageSeconds: number;
     /** From the start of the wait and the stage to the end of the later of the two. */
     beforePushSeconds: number;
+    /** From the start of the deploy to the push's start (beforePushSeconds, the restore plan and the beforePush hook). */
+    pushStartedSeconds: number;
     pushSeconds: number;
 }
 
@@ -381,7 +387,9 @@ export function agentStandIns(): Pick<DeployOptions, "standIn" | "browserPrivate
 
 /**
  * The SSH steps of AgentHost: the release's side-by-side install and wait-provisioned.sh at the same time, then the
- * bundle script, each on stdin of REMOTE_COMMAND. Throws with the applier's output when the push fails.
+ * bundle script, each on stdin of REMOTE_COMMAND; with browser: true, the browser stage beside all of them (the push
+ * does not wait for it; its own browser run after readiness does). Throws with the applier's output when the push
+ * fails, and with the browser stage's when that fails.
  */
 export async function deploy(remote: RemoteHost, settings: Settings, options: DeployOptions | HostSecrets = {}): Promise<DeployRun> {
     if (REMOTE_COMMAND !== "sudo -n bash -s") throw new Error(`components/host.ts now runs ${REMOTE_COMMAND}: update RemoteHost`);
@@ -391,6 +399,14 @@ export async function deploy(remote: RemoteHost, settings: Settings, options: De
     const started = Date.now();
     let waitSeconds = 0;
     let stageSeconds = 0;
+    let browserStageSeconds = 0;
+    // Settled into a value at once, so a failure is reported after the push instead of as an unhandled rejection.
+    const browser: Promise<{ result?: RunResult; error?: unknown }> = settings.browser
+        ? remote.stageBrowser().then(
+              (result) => ((browserStageSeconds = (Date.now() - started) / 1000), { result }),
+              (error: unknown) => ({ error }),
+          )
+        : Promise.resolve({});
     const [wait, stage] = await Promise.all([
         remote
             .waitProvisioned({ timeoutSeconds: settings.provisionTimeoutMinutes * 60 })
@@ -413,10 +429,24 @@ export async function deploy(remote: RemoteHost, settings: Settings, options: De
         }),
     );
     const pushSeconds = (Date.now() - pushStarted) / 1000;
+    const browserStage = await browser;
     if ((push.code !== 0 || !push.summary) && !opts.allowFailure) {
         throw new Error(`push failed (exit ${push.code}):\n${push.stdout}\n${push.stderr}`);
     }
-    return { wait, stage, hostMemoryMb, push, waitSeconds, stageSeconds, beforePushSeconds, pushSeconds };
+    if (browserStage.error !== undefined) throw browserStage.error;
+    return {
+        wait,
+        stage,
+        hostMemoryMb,
+        push,
+        waitSeconds,
+        stageSeconds,
+        browserStage: browserStage.result,
+        browserStageSeconds,
+        beforePushSeconds,
+        pushStartedSeconds: (pushStarted - started) / 1000,
+        pushSeconds,
+    };
 }
 
 /** systemctl for the gateway's unit (a system unit running as the agent user), from root inside the container. */

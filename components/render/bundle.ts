@@ -68,8 +68,11 @@ export interface Bundle {
     /** First-boot restore: runs `script --snapshot FROM --first-boot` once per server, unless FROM is `none`. */
     restore?: { from: string; script: string; marker: string };
     /** The plugin installer (host path) and its arguments (package specs, not secret); run as root before the services
-     *  when a file affecting `plugins` changed, and on the first push. */
-    pluginInstaller?: { script: string; args: string[] };
+     *  when a file affecting `plugins` changed, and on the first push. With `afterGateway`, the same push runs it once
+     *  more, as `script --after-gateway`, once the gateway is ready: for what the gateway does not need to start (the
+     *  browser), so it is never on the way to the gateway's first start; a failure there fails the push and is retried
+     *  by the next one. */
+    pluginInstaller?: { script: string; args: string[]; afterGateway?: boolean };
     /** The OpenClaw release: after the first-boot restore and before the agent's files, the applier runs
      *  `script apply --spec SPEC --config <config's bundled content> --plugins <installer args> --ready-url <readiness>`
      *  (cloud-init/upgrade-openclaw.sh): install side by side, then switch, guarded and rolled back on failure. */
@@ -256,6 +259,7 @@ export function renderBundleScript(bundle: Bundle, options: RenderOptions = {}):
     opt("integrity_script", `${HOST_DIRS.bin}/integrity.sh`);
     opt("plugin_installer", bundle.pluginInstaller?.script ?? "");
     opt("plugin_args", bundle.pluginInstaller?.args.join(" ") ?? "");
+    opt("tools_after_gateway", bundle.pluginInstaller?.afterGateway ? 1 : 0);
     opt("state_dir", bundle.stateDir ?? HOST_FILES.pushState);
     opt("release_script", bundle.release?.script ?? "");
     opt("release_spec", bundle.release?.spec ?? "");

@@ -312,7 +312,8 @@ export function buildHostBundle(input: HostBundleInput): HostBundle {
         // Hosts pushed before the gateway became a system unit: their user unit is retired and linger turned off.
         retireUserUnit: GATEWAY_UNIT_NAME,
         restore: { from: input.backup.env.restoreFrom, script: `${HOST_BIN_DIR}/restore.sh`, marker: RESTORE_MARKER },
-        pluginInstaller: { script: installer, args: config.plugins },
+        // install-tools.sh --after-gateway installs the browser once the gateway is ready (cloud-init/install-tools.sh).
+        pluginInstaller: { script: installer, args: config.plugins, afterGateway: true },
         ...(input.release
             ? { release: { script: HOST_FILES.upgradeScript, spec: HOST_DIRS.releaseSpec, config: `${stateDir}/openclaw.json` } }
             : {}),

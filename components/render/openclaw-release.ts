@@ -7,9 +7,9 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { HOST_FILES } from "../core/host-contract";
 import { PROJECT_ROOT } from "../core/pins";
 import { readHostFile } from "./host-files";
+import { renderStageScript } from "./stage-script";
 
 /** The package the host runs. */
 export const OPENCLAW_PACKAGE = "openclaw";
@@ -314,32 +314,12 @@ export function releaseSpecFiles(release: HostRelease, nodeMajor: number): { nam
  * transfer runs nothing.
  */
 export function renderReleaseStageScript(release: HostRelease, nodeMajor: number, options: { waitSeconds?: number } = {}): string {
-    const b64 = (text: string) =>
-        (
-            Buffer.from(text, "utf8")
-                .toString("base64")
-                .match(/.{1,76}/g) ?? []
-        ).join("\n");
-    const files = [{ name: "upgrade-openclaw.sh", content: readHostFile("upgrade-openclaw.sh") }, ...releaseSpecFiles(release, nodeMajor)];
-    const wait = options.waitSeconds ?? 600;
-    return [
-        "#!/usr/bin/env bash",
-        `# Rendered by components/render/openclaw-release.ts: stage openclaw ${release.version} (Node ${nodeMajor}) side by side.`,
-        "set -euo pipefail",
-        "stage_main() {",
-        // cloud-init writes contract.env and provision.env before it creates the admin user, so they are normally there
-        // by the time SSH lets us in; wait a little in case they are not.
-        `    for _ in $(seq ${wait}); do [[ -r ${HOST_FILES.contractEnv} && -r ${HOST_FILES.provisionEnv} ]] && break; sleep 1; done`,
-        "    dir=$(mktemp -d /run/openclaw-vps-release.XXXXXX)",
-        "    trap 'rm -rf -- \"$dir\"' EXIT",
-        ...files.flatMap((f) => [
-            `    base64 -d >"$dir/${f.name}" <<'OPENCLAW_VPS_RELEASE_EOF'`,
-            b64(f.content),
-            "OPENCLAW_VPS_RELEASE_EOF",
-        ]),
-        '    bash "$dir/upgrade-openclaw.sh" stage --spec "$dir"',
-        "}",
-        "stage_main </dev/null",
-        "",
-    ].join("\n");
+    return renderStageScript({
+        title: `stage openclaw ${release.version} (Node ${nodeMajor}) side by side`,
+        renderer: "components/render/openclaw-release.ts",
+        files: [{ name: "upgrade-openclaw.sh", content: readHostFile("upgrade-openclaw.sh") }, ...releaseSpecFiles(release, nodeMajor)],
+        script: "upgrade-openclaw.sh",
+        args: 'stage --spec "$dir"',
+        waitSeconds: options.waitSeconds,
+    });
 }

@@ -3,9 +3,12 @@
 // checked with gpg), pins Debian to "only what Ubuntu lacks" and Chromium to Debian, lets unattended upgrades take
 // its security updates and writes the AppArmor userns profile where the kernel restricts user namespaces; a keyring
 // with another key is refused; a rerun writes nothing; on Debian it adds no source and no profile.
+// The deploy's browser stage (--after-provisioning) waits for provision.sh's apt=free before it writes anything, and
+// runs of the script take turns on one lock (the stage and the push's own run).
 // The real install (apt, Debian's archive) runs on the stand-in VPS; Ubuntu's archive is not reachable from here.
 import "../helpers/contract";
 import { test } from "node:test";
+import { spawn, spawnSync } from "node:child_process";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -27,9 +30,43 @@ function sandbox(os: "ubuntu" | "debian", restricted: boolean) {
     fs.writeFileSync(osRelease, os === "ubuntu" ? 'ID=ubuntu\nVERSION_ID="24.04"\n' : 'ID=debian\nVERSION_ID="12"\n');
     const restrict = path.join(root, "restrict");
     fs.writeFileSync(restrict, restricted ? "1\n" : "0\n");
-    const go = () =>
-        run("bash", [script], { env: { ...process.env, APT_ROOT: root, SKIP_APT: "1", OS_RELEASE: osRelease, USERNS_RESTRICT: restrict } });
-    return { root, go, read: (p: string) => fs.readFileSync(path.join(root, p), "utf8") };
+    const status = path.join(root, "provision.status");
+    const lock = path.join(root, "browser.lock");
+    const env = (extra: Record<string, string> = {}) => ({
+        ...process.env,
+        APT_ROOT: root,
+        SKIP_APT: "1",
+        OS_RELEASE: osRelease,
+        USERNS_RESTRICT: restrict,
+        PROVISION_STATUS: status,
+        BROWSER_LOCK: lock,
+        AGENT_USER: "root",
+        ...extra,
+    });
+    const go = (args: string[] = [], extra: Record<string, string> = {}) => run("bash", [script, ...args], { env: env(extra) });
+    /** Started in the background; `said(re)` resolves once its stderr matched. */
+    const start = (args: string[], extra: Record<string, string> = {}) => {
+        const child = spawn("bash", [script, ...args], { env: env(extra), stdio: ["ignore", "ignore", "pipe"] });
+        let stderr = "";
+        const waiters: { re: RegExp; resolve: () => void }[] = [];
+        child.stderr.on("data", (chunk) => {
+            stderr += chunk;
+            for (const w of waiters.filter((w) => w.re.test(stderr))) w.resolve();
+        });
+        const exited = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+            child.on("close", (code) => resolve({ code, stderr })),
+        );
+        const said = (re: RegExp) =>
+            new Promise<void>((resolve, reject) => {
+                if (re.test(stderr)) return resolve();
+                waiters.push({ re, resolve });
+                void exited.then(() => (re.test(stderr) ? resolve() : reject(new Error(`exited without saying ${re}:\n${stderr}`))));
+            });
+        return { said, exited };
+    };
+    const setStatus = (fields: string) =>
+        fs.writeFileSync(status, `step=4/11\nname=cloudflared\n${fields}\nupdated=2026-12-02T08:00:00Z\n`);
+    return { root, go, start, setStatus, lock, read: (p: string) => fs.readFileSync(path.join(root, p), "utf8") };
 }
 
 test("Ubuntu 24.04: Debian's suites signed by Debian's keys, pinned to Chromium, security updates unattended, userns profile", async () => {
@@ -80,4 +117,67 @@ test("Debian 12 (the stand-in VPS): the host's own signed archive, no extra sour
     assert.match(result.stderr, /Debian 12: Chromium from the host's own signed archive/);
     assert.ok(!fs.existsSync(path.join(box.root, "etc/apt")), "no apt file written");
     assert.ok(!fs.existsSync(path.join(box.root, "etc/apparmor.d")), "no profile written");
+});
+
+const SOURCES = "etc/apt/sources.list.d/openclaw-vps-debian-chromium.sources";
+
+test("--after-provisioning writes nothing while provisioning holds apt, and starts once the status says apt=free", async () => {
+    const box = sandbox("ubuntu", true);
+    box.setStatus("state=running\napt=busy");
+    const stage = box.start(["--after-provisioning"]);
+    await stage.said(/waiting for provisioning to finish with apt \(state=running apt=busy\)/);
+    assert.ok(!fs.existsSync(path.join(box.root, SOURCES)), "no apt source while provisioning's apt runs");
+    // provision.sh after its last apt step: still running, apt free.
+    box.setStatus("state=running\napt=free");
+    const { code, stderr } = await stage.exited;
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /provisioning is done with apt \(state=running\): installing beside its remaining steps/);
+    assert.match(box.read(SOURCES), /Suites: bookworm-security/);
+});
+
+test("--after-provisioning: a finished provisioning lets it start at once; a failed one or one that never frees apt fails it", async () => {
+    const done = sandbox("debian", false);
+    done.setStatus("state=done\napt=free");
+    const ok = await done.go(["--after-provisioning"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.doesNotMatch(ok.stderr, /waiting for provisioning/);
+
+    const failed = sandbox("ubuntu", true);
+    failed.setStatus("state=failed\napt=busy");
+    const refused = await failed.go(["--after-provisioning"]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /provisioning failed \(see .*provision\.status\): the browser is not installed/);
+    assert.ok(!fs.existsSync(path.join(failed.root, SOURCES)));
+
+    const stuck = sandbox("ubuntu", true);
+    stuck.setStatus("state=running\napt=busy");
+    const timedOut = await stuck.go(["--after-provisioning"], { BROWSER_WAIT_SECONDS: "1" });
+    assert.notEqual(timedOut.code, 0);
+    assert.match(timedOut.stderr, /provisioning did not free apt within 1 s \(state=running apt=busy\)/);
+    assert.ok(!fs.existsSync(path.join(stuck.root, SOURCES)));
+
+    const unknown = await stuck.go(["--now"]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /unknown argument '--now'/);
+});
+
+test("runs take turns on one lock: the push's run waits for the browser stage, then finds everything in place", async () => {
+    const box = sandbox("ubuntu", true);
+    box.setStatus("state=running\napt=busy");
+    // The stage holds the lock while it waits for provisioning...
+    const stage = box.start(["--after-provisioning"]);
+    await stage.said(/waiting for provisioning/);
+    const push = box.start([]);
+    await push.said(/another install-browser\.sh run holds .*browser\.lock \(the deploy's browser stage\); waiting for it/);
+    assert.ok(!fs.existsSync(path.join(box.root, SOURCES)), "the push's run did not go ahead of the stage");
+    // ...and the push's run goes on once the stage is done, writing nothing the stage wrote already.
+    box.setStatus("state=done\napt=free");
+    const staged = await stage.exited;
+    assert.equal(staged.code, 0, staged.stderr);
+    assert.match(staged.stderr, /wrote \/etc\/apt\/sources\.list\.d\/openclaw-vps-debian-chromium\.sources/);
+    const pushed = await push.exited;
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.match(pushed.stderr, /the other run is done/);
+    assert.doesNotMatch(pushed.stderr, /wrote /);
+    assert.equal(spawnSync("flock", ["-n", box.lock, "true"]).status, 0, "nobody holds the lock afterwards");
 });

@@ -20,7 +20,7 @@ import {
     tempDir,
 } from "../helpers/provisioning";
 
-const STEPS = ["packages", "ufw", "ssh", "bruteforce", "upgrades", "agent_user", "metadata", "swap", "timezone", "cloudflared", "rclone"];
+const STEPS = ["packages", "ufw", "ssh", "cloudflared", "agent_user", "bruteforce", "upgrades", "metadata", "swap", "timezone", "rclone"];
 
 function envFile(overrides: Record<string, string> = {}): string {
     let text = renderProvisionEnv({ ...EXAMPLE_USER_DATA_INPUT, timezone: "America/New_York" });

@@ -49,6 +49,8 @@ interface Variant {
     tunnelToken?: string;
     restoreFrom?: string;
     restoreFails?: boolean;
+    /** The installer's after-gateway part (the browser) fails. */
+    afterGatewayFails?: boolean;
     config?: string;
     /** How long the applier may wait for /readyz (default 3 s). */
     readyTimeoutSeconds?: number;
@@ -88,7 +90,8 @@ function bundle(v: Variant = {}): Bundle {
             ),
             file(
                 "/opt/openclaw-vps/bin/install-plugins.sh",
-                `#!/usr/bin/env bash\necho "$(id -un) install-plugins.sh $*" >>${calls}\n`,
+                `#!/usr/bin/env bash\necho "$(id -un) install-plugins.sh $*" >>${calls}\n` +
+                    (v.afterGatewayFails ? `if [[ $1 == --after-gateway ]]; then echo 'chromium: no such package' >&2; exit 1; fi\n` : ""),
                 "root",
                 "0755",
             ),
@@ -138,7 +141,11 @@ function bundle(v: Variant = {}): Bundle {
             script: "/opt/openclaw-vps/bin/restore.sh",
             marker: "/var/lib/openclaw-vps/restore.done",
         },
-        pluginInstaller: { script: "/opt/openclaw-vps/bin/install-plugins.sh", args: ["@openclaw/voyage-provider@2026.9.6"] },
+        pluginInstaller: {
+            script: "/opt/openclaw-vps/bin/install-plugins.sh",
+            args: ["@openclaw/voyage-provider@2026.9.6"],
+            afterGateway: true,
+        },
         readiness: { url: `http://127.0.0.1:${readyz.port}/readyz`, unit: GATEWAY, timeoutSeconds: v.readyTimeoutSeconds ?? 3 },
         retireUserUnit: GATEWAY,
         userManagerTimeoutSeconds: 5,
@@ -309,6 +316,13 @@ test("push over SSH: files, owners and modes; restore first; a second run change
             restoreAt >= 0 && pluginsAt > restoreAt && daemonReloadAt > restoreAt && gatewayAt > pluginsAt && gatewayAt > daemonReloadAt,
             calls.join("\n"),
         );
+        // What the gateway does not need to start (the browser) comes once it answered /readyz: never on its way.
+        const afterGatewayAt = order(/^root install-plugins\.sh --after-gateway$/);
+        assert.ok(afterGatewayAt > gatewayAt, calls.join("\n"));
+        assert.ok(
+            result.stdout.indexOf("gateway ready after") < result.stdout.indexOf("installing what the gateway does not need to start"),
+            result.stdout,
+        );
         // A new host has no user unit to retire and no linger: the user manager is never asked anything.
         assert.deepEqual(
             calls.filter((c) => /--user|loginctl/.test(c)),
@@ -326,7 +340,7 @@ test("push over SSH: files, owners and modes; restore first; a second run change
         const times = parsePushTimes(result.stdout);
         assert.deepEqual(
             times.map((t) => t.phase),
-            ["host-files", "baseline", "restore", "release", "agent-files", "tools", "services", "readiness", "integrity"],
+            ["host-files", "baseline", "restore", "release", "agent-files", "tools", "services", "readiness", "browser", "integrity"],
             result.stdout,
         );
         for (const { phase, seconds } of times) assert.ok(Number.isFinite(seconds) && seconds >= 0, `${phase}=${seconds}`);
@@ -424,6 +438,37 @@ test("push over SSH: files, owners and modes; restore first; a second run change
         const restartAt = calls.indexOf(`root systemctl restart ${GATEWAY}`);
         assert.ok(installAt >= 0 && restartAt > installAt, calls.join("\n"));
     });
+
+    await t.test(
+        "a failed after-gateway install fails the push with the gateway running; the next push retries that part only",
+        async () => {
+            tools.reset();
+            const config = '{"gateway":{"mode":"local","bind":"loopback","port":18791}}\n';
+            const rotated = { llmKey: "SENTINEL-ROTATED-LLM-KEY-77e1", tunnelToken: "SENTINEL-ROTATED-TUNNEL-TOKEN-3c9d", config };
+            const failed = await push(root, { ...rotated, afterGatewayFails: true });
+            assert.notEqual(failed.code, 0, failed.stdout);
+            assert.match(failed.stdout + failed.stderr, /after-gateway part failed \(the gateway runs; push again\)/);
+            const calls = tools.calls();
+            assert.ok(calls.includes(`root systemctl restart ${GATEWAY}`), "the gateway was restarted before it");
+            assert.ok(calls.includes("root install-plugins.sh --after-gateway"), calls.join("\n"));
+            // The same bundle again, the installer fixed: only the part that failed runs.
+            tools.reset();
+            const retried = await push(root, rotated);
+            assertOk(retried);
+            assert.deepEqual(
+                tools.calls().filter((c) => c.includes("install-plugins.sh")),
+                ["root install-plugins.sh --after-gateway"],
+            );
+            assert.deepEqual(retried.summary!.restarted, []);
+            // And then nothing is pending.
+            tools.reset();
+            assertOk(await push(root, rotated));
+            assert.deepEqual(
+                tools.calls().filter((c) => c.includes("install-plugins.sh")),
+                [],
+            );
+        },
+    );
 
     await t.test("a symlink the agent planted in place of SOUL.md is replaced, its target untouched", async () => {
         const outside = path.join(sandbox.dir, "outside-target");

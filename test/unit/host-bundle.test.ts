@@ -123,10 +123,12 @@ test("restarts are wired: config, secrets and unit restart the gateway; token an
     assert.deepEqual([unit.owner, unit.mode, unit.stage], ["root", "0644", "agent"]);
     assert.ok(!bundle.files.some((f) => f.path.includes("/.config/systemd/user/")));
     assert.equal(bundle.retireUserUnit, "openclaw-gateway.service");
-    // install-tools.sh runs install-plugins.sh with these, then the browser and skill installers (tools.env).
+    // install-tools.sh runs install-plugins.sh with these and the skill installer before the gateway starts, and the
+    // browser's (tools.env) once it is ready (--after-gateway).
     assert.deepEqual(bundle.pluginInstaller, {
         script: "/opt/openclaw-vps/bin/install-tools.sh",
         args: ["@openclaw/voyage-provider@2026.9.6"],
+        afterGateway: true,
     });
     assert.deepEqual(
         affects("/home/openclaw/.openclaw/openclaw.json"),

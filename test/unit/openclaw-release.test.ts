@@ -168,7 +168,7 @@ describe("kept releases and what the host gets", () => {
         const script = renderReleaseStageScript(release, 24);
         assert.match(script, /^stage_main <\/dev\/null$/m);
         const blocks = [
-            ...script.matchAll(/base64 -d >"\$dir\/([^"]+)" <<'OPENCLAW_VPS_RELEASE_EOF'\n([\s\S]*?)\nOPENCLAW_VPS_RELEASE_EOF/g),
+            ...script.matchAll(/base64 -d >"\$dir\/([^"]+)" <<'OPENCLAW_VPS_STAGE_EOF'\n([\s\S]*?)\nOPENCLAW_VPS_STAGE_EOF/g),
         ];
         const decoded = Object.fromEntries(blocks.map((m) => [m[1], Buffer.from(m[2]!.replace(/\n/g, ""), "base64").toString("utf8")]));
         assert.equal(decoded["package-lock.json"], release.lockJson);
