@@ -81,7 +81,17 @@ export class RemoteHost {
     private constructor(
         private readonly ssh: NodeSSH,
         readonly target: string,
+        private readonly options: ConnectOptions,
     ) {}
+
+    /**
+     * A second connection to the same host, with the same checked host key: the hardened sshd allows two sessions per
+     * connection (`MaxSessions 2`), so a third step at the same time (the browser stage beside the wait and the
+     * release step) gets a connection of its own, as each of `pulumi up`'s remote commands has. Dispose it after use.
+     */
+    another(): Promise<RemoteHost> {
+        return RemoteHost.connect(this.options);
+    }
 
     static async connect(options: ConnectOptions): Promise<RemoteHost> {
         const ssh = new NodeSSH();
@@ -107,7 +117,7 @@ export class RemoteHost {
             }
             throw new Error(`cannot connect to ${target}: ${(err as Error).message}`, { cause: err });
         }
-        return new RemoteHost(ssh, target);
+        return new RemoteHost(ssh, target, options);
     }
 
     /** Runs a bash script sent on stdin (`bash -s`, or `sudo -n bash -s`); never throws on a non-zero exit. */

@@ -401,11 +401,21 @@ export async function deploy(remote: RemoteHost, settings: Settings, options: De
     let stageSeconds = 0;
     let browserStageSeconds = 0;
     // Settled into a value at once, so a failure is reported after the push instead of as an unhandled rejection.
+    // Its own connection: the hardened sshd allows two sessions per connection (MaxSessions 2), and the wait and the
+    // release step use those (pulumi up gives every remote command a connection of its own).
     const browser: Promise<{ result?: RunResult; error?: unknown }> = settings.browser
-        ? remote.stageBrowser().then(
-              (result) => ((browserStageSeconds = (Date.now() - started) / 1000), { result }),
-              (error: unknown) => ({ error }),
-          )
+        ? remote
+              .another()
+              .then(async (own) => {
+                  try {
+                      const result = await own.stageBrowser();
+                      browserStageSeconds = (Date.now() - started) / 1000;
+                      return { result };
+                  } finally {
+                      own.dispose();
+                  }
+              })
+              .catch((error: unknown) => ({ error }))
         : Promise.resolve({});
     const [wait, stage] = await Promise.all([
         remote

@@ -135,6 +135,26 @@ test("--after-provisioning writes nothing while provisioning holds apt, and star
     assert.match(box.read(SOURCES), /Suites: bookworm-security/);
 });
 
+test("--after-provisioning installs at the lowest CPU priority; the push's own run at its normal one", async () => {
+    // A gpg on PATH that notes its niceness (the key check runs after the priority is lowered), then runs the real one.
+    const box = sandbox("ubuntu", true);
+    const bin = path.join(box.root, "stub-bin");
+    const seen = path.join(box.root, "gpg-nice");
+    fs.mkdirSync(bin);
+    const realGpg = spawnSync("sh", ["-c", "command -v gpg"], { encoding: "utf8" }).stdout.trim();
+    fs.writeFileSync(path.join(bin, "gpg"), `#!/bin/sh\nps -o ni= -p $$ | tr -d ' ' >>${seen}\nexec ${realGpg} "$@"\n`, { mode: 0o755 });
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    box.setStatus("state=done\napt=free");
+    const staged = await box.go(["--after-provisioning"], env);
+    assert.equal(staged.code, 0, staged.stderr);
+    const base = spawnSync("sh", ["-c", "ps -o ni= -p $$"], { encoding: "utf8" }).stdout.trim();
+    assert.deepEqual([...new Set(fs.readFileSync(seen, "utf8").trim().split("\n"))], ["19"]);
+    fs.rmSync(seen);
+    const pushed = await box.go([], env);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.deepEqual([...new Set(fs.readFileSync(seen, "utf8").trim().split("\n"))], [base]);
+});
+
 test("--after-provisioning: a finished provisioning lets it start at once; a failed one or one that never frees apt fails it", async () => {
     const done = sandbox("debian", false);
     done.setStatus("state=done\napt=free");
