@@ -15,15 +15,18 @@
 #   (kernel.apparmor_restrict_unprivileged_userns=1); the profile below grants Chromium's binary exactly that, the way
 #   Ubuntu's own profiles do for Chrome. No --no-sandbox.
 #
-# Usage: install-browser.sh [--after-provisioning]
-#   --after-provisioning: the deploy's browser stage on a new server (render/stage-script.ts), started beside
-#   provisioning so that Chromium's install is not on the way to the gateway's first start: waits until provision.sh
-#   says apt=free (its apt steps are done; it goes on with the others) and the agent user exists, and leaves
-#   needrestart's report to provision.sh. Runs of the script (the stage, the push) take turns on one lock.
+# Usage: install-browser.sh [--prefetch]
+#   --prefetch: the deploy's browser stage on a new server (render/stage-script.ts), started beside provisioning:
+#   waits until provision.sh says apt=free (its apt steps are done; it goes on with the others), then does everything
+#   but the install: the sources and keys (Ubuntu), `apt-get update`, and Chromium's packages downloaded into apt's
+#   cache (`apt-get install --download-only`), in a session of its own at the lowest priority. The install itself
+#   (unpacking about 135 packages: 40-50 s of CPU and disk on 2 vCPUs) is the push's run after /readyz: measured
+#   beside the gateway's first start, it slowed that start from 27 s to 45-50 s. Runs of the script (the stage, the
+#   push) take turns on one lock.
 # Env (tests; production sets none): OS_RELEASE (/etc/os-release), APT_ROOT (prefix for every file written, default
 # ""), SKIP_APT=1 (write the files only), BROWSER_BIN (the contract's HOST_BROWSER_BIN), USERNS_RESTRICT (the sysctl
 # file saying whether AppArmor restricts unprivileged user namespaces), PROVISION_STATUS (the contract's
-# HOST_PROVISION_STATUS), BROWSER_WAIT_SECONDS (how long --after-provisioning waits, default 1800), BROWSER_LOCK.
+# HOST_PROVISION_STATUS), BROWSER_WAIT_SECONDS (how long --prefetch waits, default 1800), BROWSER_LOCK.
 set -euo pipefail
 
 log() { printf '%s install-browser: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
@@ -61,11 +64,11 @@ USERNS_RESTRICT=${USERNS_RESTRICT:-/proc/sys/kernel/apparmor_restrict_unprivileg
 PROVISION_STATUS=${PROVISION_STATUS:-$HOST_PROVISION_STATUS}
 BROWSER_WAIT_SECONDS=${BROWSER_WAIT_SECONDS:-1800}
 BROWSER_LOCK=${BROWSER_LOCK:-$APT_ROOT/run/lock/openclaw-vps-install-browser.lock}
-after_provisioning=0
+prefetch=0
 case ${1:-} in
     "") ;;
-    --after-provisioning) after_provisioning=1 ;;
-    *) die "unknown argument '$1' (usage: install-browser.sh [--after-provisioning])" ;;
+    --prefetch) prefetch=1 ;;
+    *) die "unknown argument '$1' (usage: install-browser.sh [--prefetch])" ;;
 esac
 
 export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a
@@ -74,15 +77,14 @@ export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a
 
 status_field() { [[ -r $PROVISION_STATUS ]] && sed -n "s/^$1=//p" "$PROVISION_STATUS" | tail -n 1; }
 
-# The stage starts while provision.sh runs: apt is its own until the status says apt=free (or provisioning is done);
-# the Chromium check at the end runs as the agent user, which provisioning creates next.
+# The stage starts while provision.sh runs: apt is its own until the status says apt=free (or provisioning is done).
 wait_for_provisioning() {
     local deadline=$((SECONDS + BROWSER_WAIT_SECONDS)) state apt said=0
     while :; do
         state=$(status_field state || true)
         apt=$(status_field apt || true)
         [[ $state != failed ]] || die "provisioning failed (see $PROVISION_STATUS): the browser is not installed"
-        if [[ $state == "done" || $apt == "free" ]] && id -u "$AGENT_USER" >/dev/null 2>&1; then break; fi
+        if [[ $state == "done" || $apt == "free" ]]; then break; fi
         ((SECONDS < deadline)) || die "provisioning did not free apt within ${BROWSER_WAIT_SECONDS} s (state=${state:-none} apt=${apt:-none})"
         if ((said == 0)); then
             log "waiting for provisioning to finish with apt (state=${state:-not started} apt=${apt:-busy})"
@@ -90,7 +92,7 @@ wait_for_provisioning() {
         fi
         sleep 1
     done
-    log "provisioning is done with apt (state=$state): installing beside its remaining steps"
+    log "provisioning is done with apt (state=$state): fetching beside its remaining steps"
     # Provisioning reports what needs a restart at its end; no service is restarted under it.
     export NEEDRESTART_SUSPEND=1
 }
@@ -102,20 +104,19 @@ if ! flock -n 7; then
     flock -w 3600 7 || die "$BROWSER_LOCK still held after 3600 s"
     log "the other run is done"
 fi
-# Beside provisioning's last steps, the release's npm ci and the gateway's first start, the stage's apt runs take only
-# the CPU they leave: in a session of their own (setsid) whose autogroup runs at nice 19, plus the lowest best-effort
-# disk priority. The kernel's autogroup scheduling shares the CPU between sessions, not processes, so a plain nice
-# yields nothing to another session (measured: at nice 19 in its SSH session, the install still slowed the gateway's
-# first start from 27 s to 45 s). The push's own run (after /readyz) runs at normal priority.
+# Beside provisioning's last steps and the release's npm ci, the prefetch's apt runs take only the CPU they leave: in a
+# session of their own (setsid) whose autogroup runs at nice 19, plus the lowest best-effort disk priority. The
+# kernel's autogroup scheduling shares the CPU between sessions, not processes, so a plain nice would yield nothing to
+# another session. The push's run (the install, after /readyz) runs at normal priority.
 yielding() {
-    if ((after_provisioning)); then
+    if ((prefetch)); then
         setsid --wait bash -c 'echo 19 >/proc/self/autogroup 2>/dev/null || true; exec nice -n 19 ionice -c 2 -n 7 "$@"' yielding "$@"
     else
         "$@"
     fi
 }
 
-if ((after_provisioning)); then
+if ((prefetch)); then
     wait_for_provisioning
     log "apt runs in a session of its own at nice 19 (autogroup and process) and the lowest best-effort disk priority"
 fi
@@ -200,11 +201,27 @@ EOF
 esac
 
 if [[ $SKIP_APT != 1 ]]; then
-    if ((sources_changed)) || ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q 'ok installed'; then
+    # Fresh lists when the sources changed or apt knows no Chromium yet; otherwise the prefetch's (or apt-daily's) lists
+    # are used, and refreshed once if a package they name is gone from the mirror.
+    candidate=$(apt-cache policy chromium 2>/dev/null | sed -n 's/^ *Candidate: //p')
+    if ((sources_changed)) || [[ -z $candidate || $candidate == "(none)" ]]; then
         yielding apt-get update -q >&2
     fi
     # No recommends: no desktop bits; chromium-sandbox is not needed (the gateway's NoNewPrivileges forbids setuid).
-    yielding apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends chromium fonts-liberation >&2
+    packages=(chromium fonts-liberation)
+    if ((prefetch)); then
+        yielding apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends --download-only "${packages[@]}" >&2
+        log "prefetched: Chromium's packages are in apt's cache; the push installs them once the gateway is ready"
+        exit 0
+    fi
+    if ! apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends "${packages[@]}" >&2; then
+        log "the install failed; refreshing apt's lists once and trying again"
+        apt-get update -q >&2
+        apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends "${packages[@]}" >&2
+    fi
+elif ((prefetch)); then
+    log "prefetch: the sources are in place (SKIP_APT=1: nothing fetched)"
+    exit 0
 fi
 
 # Chromium's namespace sandbox needs an unprivileged user namespace; Ubuntu 24.04's AppArmor denies that to programs

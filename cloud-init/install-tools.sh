@@ -2,8 +2,9 @@
 # What the push installs around the gateway's (re)start. Before it: the provider plugins the config needs (arguments,
 # install-plugins.sh) and the pinned ClawHub skills (install-skills.sh, tools.env's SKILLS). After it
 # (`--after-gateway`): the headless browser (install-browser.sh, when tools.env says BROWSER=1), which the gateway does
-# not need to start; on a new server the deploy's browser stage has installed it beside provisioning by then, or is
-# still at it (install-browser.sh waits for it), so Chromium's install is never on the way to the gateway's first start.
+# not need to start; on a new server the deploy's browser stage has fetched its packages beside provisioning by then (or
+# is still at it: install-browser.sh waits for it), so Chromium's install is never on the way to the gateway's first
+# start.
 # Run as root by the push whenever openclaw.json or tools.env changed, and on the first push. Each installer is safe
 # to rerun and changes nothing when everything is in place.
 #

@@ -44,7 +44,7 @@ readonly APT_RETRY_SECONDS=${PROVISION_APT_RETRY_SECONDS:-10}
 
 # In order. The firewall and SSH come first so the host is closed before anything big is downloaded. Every step that
 # uses apt comes before LAST_APT_STEP: from then on the status file says apt=free, and the deploy's browser stage
-# (install-browser.sh --after-provisioning) installs Chromium while the remaining steps run.
+# (install-browser.sh --prefetch) fetches Chromium's packages while the remaining steps run.
 readonly STEPS=(packages ufw ssh cloudflared agent_user bruteforce upgrades metadata swap timezone rclone)
 readonly LAST_APT_STEP=cloudflared
 readonly PACKAGES=(

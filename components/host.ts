@@ -323,10 +323,10 @@ export class AgentHost extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        // The headless browser is installed beside provisioning too, in a session of its own, as soon as provisioning
-        // is done with apt: Chromium's install is the largest single step of a first boot, and the gateway does not
-        // need it to start. The push does not wait for this stage; its own run of the installer, after the gateway is
-        // ready, waits for it (one lock on the host) and finds Chromium in place. Rerun when the installer changes.
+        // The headless browser is prefetched beside provisioning too, in a session of its own, once provisioning is
+        // done with apt: sources, lists and Chromium's packages in apt's cache. The push does not wait for this stage;
+        // it installs the packages after the gateway is ready (the gateway does not need Chromium to start), waiting
+        // for the stage on one lock on the host. Rerun when the installer changes.
         if (s.browser) {
             const browserStage = renderBrowserStageScript();
             new command.remote.Command(

@@ -172,8 +172,8 @@ export class RemoteHost {
     }
 
     /**
-     * Installs the headless browser beside provisioning (install-browser.sh --after-provisioning, on stdin), as the
-     * deploy's `browser` step does; throws with its output when it fails.
+     * Prefetches the headless browser beside provisioning (install-browser.sh --prefetch, on stdin: sources, lists and
+     * packages into apt's cache), as the deploy's `browser` step does; throws with its output when it fails.
      */
     async stageBrowser(options: RunOptions = {}): Promise<RunResult> {
         const result = await this.runScript(renderBrowserStageScript(), { sudo: true, ...options });

@@ -599,9 +599,9 @@ async function firstBootBenchmark(admin: AdminKey, parts: ReadonlySet<Part>): Pr
                 );
                 out(`| wait-provisioned.sh over SSH (beside the release step) | ${sec(run.waitSeconds)} |`);
                 if (run.browserStage) {
-                    const browserWait = lineTime(run.browserStage.stderr, /installing beside its remaining steps/);
+                    const browserWait = lineTime(run.browserStage.stderr, /fetching beside its remaining steps/);
                     out(
-                        `| browser stage (install-browser.sh --after-provisioning: Chromium once provisioning is done with apt), beside provisioning, the release step and the push | done ${sec(sshSeconds + run.browserStageSeconds)} after boot${Number.isNaN(browserWait) ? "" : `, installing from ${sec((browserWait - started) / 1000)}`} |`,
+                        `| browser stage (install-browser.sh --prefetch: Chromium's packages into apt's cache once provisioning is done with apt), beside provisioning and the release step | done ${sec(sshSeconds + run.browserStageSeconds)} after boot${Number.isNaN(browserWait) ? "" : `, fetching from ${sec((browserWait - started) / 1000)}`} |`,
                     );
                 }
                 out(

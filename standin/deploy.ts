@@ -334,7 +334,8 @@ export interface DeployRun {
     push: PushResult;
     waitSeconds: number;
     stageSeconds: number;
-    /** The browser stage (install-browser.sh --after-provisioning), beside everything else; absent with browser: false. */
+    /** The browser stage (install-browser.sh --prefetch: Chromium's packages into apt's cache), beside everything else;
+     *  absent with browser: false. */
     browserStage: RunResult | undefined;
     /** From the start of the deploy to the end of the browser stage (0 without one). */
     browserStageSeconds: number;

@@ -54,19 +54,20 @@ export function renderStageScript(input: StageScriptInput): string {
 }
 
 /**
- * The deploy's browser stage (browser: true): install-browser.sh --after-provisioning, started with the release stage
- * on a new server. It waits until provision.sh is done with apt, then installs Chromium beside provisioning's
- * remaining steps and the release's `npm ci`, instead of inside the push, before the gateway's first start. The push
- * runs the same installer after the gateway is ready (install-tools.sh --after-gateway), which waits for this stage
- * and then finds everything in place. It carries no secret.
+ * The deploy's browser stage (browser: true): install-browser.sh --prefetch, started with the release stage on a new
+ * server. Once provision.sh is done with apt, it puts Debian's sources in place (Ubuntu), refreshes apt's lists and
+ * downloads Chromium's packages into apt's cache, at the lowest priority, beside provisioning's remaining steps and the
+ * release's `npm ci`. The install itself is the push's run after /readyz (install-tools.sh --after-gateway), which
+ * waits for this stage on one lock: unpacking the packages beside the gateway's first start slowed that start by
+ * 18-23 s (README "Benchmarks"). It carries no secret.
  */
 export function renderBrowserStageScript(options: { waitSeconds?: number } = {}): string {
     return renderStageScript({
-        title: "install the headless browser beside provisioning",
+        title: "prefetch the headless browser beside provisioning",
         renderer: "components/render/stage-script.ts",
         files: [{ name: "install-browser.sh", content: readHostFile("install-browser.sh") }],
         script: "install-browser.sh",
-        args: "--after-provisioning",
+        args: "--prefetch",
         waitSeconds: options.waitSeconds,
     });
 }

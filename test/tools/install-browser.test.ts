@@ -3,7 +3,7 @@
 // checked with gpg), pins Debian to "only what Ubuntu lacks" and Chromium to Debian, lets unattended upgrades take
 // its security updates and writes the AppArmor userns profile where the kernel restricts user namespaces; a keyring
 // with another key is refused; a rerun writes nothing; on Debian it adds no source and no profile.
-// The deploy's browser stage (--after-provisioning) waits for provision.sh's apt=free before it writes anything, and
+// The deploy's browser stage (--prefetch) waits for provision.sh's apt=free before it writes anything, and
 // runs of the script take turns on one lock (the stage and the push's own run).
 // The real install (apt, Debian's archive) runs on the stand-in VPS; Ubuntu's archive is not reachable from here.
 import "../helpers/contract";
@@ -121,21 +121,21 @@ test("Debian 12 (the stand-in VPS): the host's own signed archive, no extra sour
 
 const SOURCES = "etc/apt/sources.list.d/openclaw-vps-debian-chromium.sources";
 
-test("--after-provisioning writes nothing while provisioning holds apt, and starts once the status says apt=free", async () => {
+test("--prefetch writes nothing while provisioning holds apt, and starts once the status says apt=free", async () => {
     const box = sandbox("ubuntu", true);
     box.setStatus("state=running\napt=busy");
-    const stage = box.start(["--after-provisioning"]);
+    const stage = box.start(["--prefetch"]);
     await stage.said(/waiting for provisioning to finish with apt \(state=running apt=busy\)/);
     assert.ok(!fs.existsSync(path.join(box.root, SOURCES)), "no apt source while provisioning's apt runs");
     // provision.sh after its last apt step: still running, apt free.
     box.setStatus("state=running\napt=free");
     const { code, stderr } = await stage.exited;
     assert.equal(code, 0, stderr);
-    assert.match(stderr, /provisioning is done with apt \(state=running\): installing beside its remaining steps/);
+    assert.match(stderr, /provisioning is done with apt \(state=running\): fetching beside its remaining steps/);
     assert.match(box.read(SOURCES), /Suites: bookworm-security/);
 });
 
-test("--after-provisioning runs apt in a session of its own at nice 19 (autogroup and process); the push's run at normal priority", async () => {
+test("--prefetch runs apt in a session of its own at nice 19 (autogroup and process); the push's run at normal priority", async () => {
     // Debian mode with apt on: an apt-get on PATH notes its session, its autogroup's nice and its own nice.
     const box = sandbox("debian", false);
     const bin = path.join(box.root, "stub-bin");
@@ -151,7 +151,7 @@ test("--after-provisioning runs apt in a session of its own at nice 19 (autogrou
     const lines = () => fs.readFileSync(seen, "utf8").trim().split("\n");
 
     box.setStatus("state=done\napt=free");
-    const staged = await box.go(["--after-provisioning"], env);
+    const staged = await box.go(["--prefetch"], env);
     assert.equal(staged.code, 0, staged.stderr);
     const stage = lines();
     // (`update` runs too where Chromium is not installed yet: not on this machine, which has it.)
@@ -170,23 +170,23 @@ test("--after-provisioning runs apt in a session of its own at nice 19 (autogrou
     for (const line of lines()) assert.match(line, new RegExp(`^\\w+ sid=${mine[0]} ni=${mine[1]} autogroup-nice`), line);
 });
 
-test("--after-provisioning: a finished provisioning lets it start at once; a failed one or one that never frees apt fails it", async () => {
+test("--prefetch: a finished provisioning lets it start at once; a failed one or one that never frees apt fails it", async () => {
     const done = sandbox("debian", false);
     done.setStatus("state=done\napt=free");
-    const ok = await done.go(["--after-provisioning"]);
+    const ok = await done.go(["--prefetch"]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.doesNotMatch(ok.stderr, /waiting for provisioning/);
 
     const failed = sandbox("ubuntu", true);
     failed.setStatus("state=failed\napt=busy");
-    const refused = await failed.go(["--after-provisioning"]);
+    const refused = await failed.go(["--prefetch"]);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /provisioning failed \(see .*provision\.status\): the browser is not installed/);
     assert.ok(!fs.existsSync(path.join(failed.root, SOURCES)));
 
     const stuck = sandbox("ubuntu", true);
     stuck.setStatus("state=running\napt=busy");
-    const timedOut = await stuck.go(["--after-provisioning"], { BROWSER_WAIT_SECONDS: "1" });
+    const timedOut = await stuck.go(["--prefetch"], { BROWSER_WAIT_SECONDS: "1" });
     assert.notEqual(timedOut.code, 0);
     assert.match(timedOut.stderr, /provisioning did not free apt within 1 s \(state=running apt=busy\)/);
     assert.ok(!fs.existsSync(path.join(stuck.root, SOURCES)));
@@ -196,11 +196,11 @@ test("--after-provisioning: a finished provisioning lets it start at once; a fai
     assert.match(unknown.stderr, /unknown argument '--now'/);
 });
 
-test("runs take turns on one lock: the push's run waits for the browser stage, then finds everything in place", async () => {
+test("runs take turns on one lock: the push's run waits for the browser stage, then installs with what the stage fetched", async () => {
     const box = sandbox("ubuntu", true);
     box.setStatus("state=running\napt=busy");
     // The stage holds the lock while it waits for provisioning...
-    const stage = box.start(["--after-provisioning"]);
+    const stage = box.start(["--prefetch"]);
     await stage.said(/waiting for provisioning/);
     const push = box.start([]);
     await push.said(/another install-browser\.sh run holds .*browser\.lock \(the deploy's browser stage\); waiting for it/);
@@ -213,6 +213,15 @@ test("runs take turns on one lock: the push's run waits for the browser stage, t
     const pushed = await push.exited;
     assert.equal(pushed.code, 0, pushed.stderr);
     assert.match(pushed.stderr, /the other run is done/);
-    assert.doesNotMatch(pushed.stderr, /wrote /);
+    // The stage fetched (sources, lists, packages); the push's run installs: the sources stay as the stage wrote them,
+    // and the AppArmor profile for the installed binary comes with the install.
+    assert.doesNotMatch(staged.stderr, /wrote \/etc\/apparmor\.d/);
+    assert.deepEqual(
+        pushed.stderr
+            .split("\n")
+            .filter((l) => l.includes(" wrote "))
+            .map((l) => l.replace(/^.* wrote /, "")),
+        ["/etc/apparmor.d/openclaw-vps-chromium"],
+    );
     assert.equal(spawnSync("flock", ["-n", box.lock, "true"]).status, 0, "nobody holds the lock afterwards");
 });

@@ -1,5 +1,5 @@
 // The stage scripts the deploy runs beside provisioning (components/render/stage-script.ts): the browser stage carries
-// install-browser.sh byte for byte and runs it in its --after-provisioning mode; everything sits in one function, so a
+// install-browser.sh byte for byte and runs it in its --prefetch mode; everything sits in one function, so a
 // transfer cut short is a syntax error that runs nothing.
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
@@ -23,7 +23,7 @@ describe("stage scripts", () => {
         assert.deepEqual(decodeFiles(script), {
             "install-browser.sh": fs.readFileSync(path.join(PROJECT_ROOT, "cloud-init", "install-browser.sh"), "utf8"),
         });
-        assert.match(script, /^ {4}bash "\$dir\/install-browser\.sh" --after-provisioning$/m);
+        assert.match(script, /^ {4}bash "\$dir\/install-browser\.sh" --prefetch$/m);
         assert.match(script, /^stage_main <\/dev\/null$/m);
         const syntax = spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
         assert.equal(syntax.status, 0, syntax.stderr);
