@@ -167,9 +167,7 @@ describe("kept releases and what the host gets", () => {
         const release = readProjectRelease();
         const script = renderReleaseStageScript(release, 24);
         assert.match(script, /^stage_main <\/dev\/null$/m);
-        const blocks = [
-            ...script.matchAll(/base64 -d >"\$dir\/([^"]+)" <<'OPENCLAW_VPS_STAGE_EOF'\n([\s\S]*?)\nOPENCLAW_VPS_STAGE_EOF/g),
-        ];
+        const blocks = [...script.matchAll(/base64 -d >"\$dir\/([^"]+)" <<'OPENCLAW_VPS_STAGE_EOF'\n([\s\S]*?)\nOPENCLAW_VPS_STAGE_EOF/g)];
         const decoded = Object.fromEntries(blocks.map((m) => [m[1], Buffer.from(m[2]!.replace(/\n/g, ""), "base64").toString("utf8")]));
         assert.equal(decoded["package-lock.json"], release.lockJson);
         assert.equal(decoded["upgrade-openclaw.sh"], fs.readFileSync(path.join(PROJECT_ROOT, "cloud-init", "upgrade-openclaw.sh"), "utf8"));
