@@ -159,6 +159,17 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         assert.equal(status.stdout.trim(), "done done 11/11");
         assert.match(firstDeploy.wait.stdout, /state=done/);
         assert.match(firstDeploy.wait.stdout, /^HOST-FACTS mem_total_mb=\d+$/m);
+        // The browser stage fetched Chromium while provisioning was still at its steps after apt (apt=free), and the
+        // push installed it only after the gateway answered /readyz.
+        assert.ok(firstDeploy.browserStage, "the prod stack has browser: true");
+        assert.match(
+            firstDeploy.browserStage.stderr,
+            /provisioning is done with apt \(state=running\): fetching beside its remaining steps/,
+        );
+        assert.match(firstDeploy.browserStage.stderr, /prefetched: Chromium's packages are in apt's cache/);
+        const push = firstDeploy.push.stdout;
+        assert.ok(push.indexOf("gateway ready after") < push.indexOf("installing what the gateway does not need to start"), push);
+        assert.equal((await host.exec("dpkg-query -W -f='${Status}' chromium")).stdout, "install ok installed");
 
         const bundle = deployBundle(plan.settings, undefined, { hostMemoryMb: firstDeploy.hostMemoryMb });
         const summary = firstDeploy.push.summary!;
