@@ -1,7 +1,8 @@
 // `npm run bench`: the stand-in VPS benchmark. Boots the real user data in the stand-in VPS (standin/vps.ts) on the
 // 2 GB profile (DigitalOcean s-2vcpu-2gb settings, the container capped at 2 GiB where this machine lets us), deploys
 // it with the code `pulumi up` runs (standin/deploy.ts), and prints: boot to `cloud-init done`, each
-// provisioning step's share, the push, boot to /readyz, the gateway's memory (its unit's cgroup) and the headroom
+// provisioning step's share, the release and browser stages beside it, the push's phases, boot to /readyz and to the
+// deploy's end (the browser's install comes after /readyz), the gateway's memory (its unit's cgroup) and the headroom
 // under the limits we set (gatewayMemoryBudget), a backup's peak on top of it, a browser turn through the agent (the
 // time to the first page and the memory with a page loaded) and Lynis's hardening index of the deployed host. The
 // agent talks to the Telegram Bot API and LLM stand-ins (as test/vps/agent-turn.test.ts), the browser loads a page
@@ -694,8 +695,9 @@ async function firstBootBenchmark(admin: AdminKey, parts: ReadonlySet<Part>): Pr
 
 const USAGE = `npm run bench [-- options]: the stand-in VPS benchmark (2 GB profile), then optionally the backup benchmark
   --only PARTS        comma-separated parts of the stand-in VPS benchmark (default: all of them):
-                        boot     a new server to /readyz: provisioning steps, the release step, the push's phases
-                                 (PUSH-TIMES) and their share, the gateway's memory, a backup while it runs
+                        boot     a new server to /readyz and to the deploy's end: provisioning steps, the release
+                                 and browser stages, the push's phases (PUSH-TIMES) and their share, the gateway's
+                                 memory, a backup while it runs
                         browser  a browser turn through the agent (on boot's server: includes boot)
                         lynis    the file integrity check's and rootkit scan's costs, then Lynis's hardening
                                  index (on boot's server: includes boot)
