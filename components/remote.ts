@@ -161,25 +161,22 @@ export class RemoteHost {
      * Installs an OpenClaw release side by side (upgrade-openclaw.sh stage, the script and the spec on stdin), as the
      * deploy's `release` step does before the push; throws with its output when it fails.
      */
-    async stageRelease(release: HostRelease, nodeMajor: number, options: RunOptions = {}): Promise<RunResult> {
-        const result = await this.runScript(renderReleaseStageScript(release, nodeMajor), { sudo: true, ...options });
-        if (result.code !== 0) {
-            throw new Error(
-                `${this.target}: installing openclaw ${release.version} failed (exit ${result.code}):\n${result.stdout}${result.stderr}`,
-            );
-        }
-        return result;
+    stageRelease(release: HostRelease, nodeMajor: number, options: RunOptions = {}): Promise<RunResult> {
+        return this.runStage(renderReleaseStageScript(release, nodeMajor), `installing openclaw ${release.version}`, options);
     }
 
     /**
      * Prefetches the headless browser beside provisioning (install-browser.sh --prefetch, on stdin: sources, lists and
      * packages into apt's cache), as the deploy's `browser` step does; throws with its output when it fails.
      */
-    async stageBrowser(options: RunOptions = {}): Promise<RunResult> {
-        const result = await this.runScript(renderBrowserStageScript(), { sudo: true, ...options });
-        if (result.code !== 0) {
-            throw new Error(`${this.target}: installing the browser failed (exit ${result.code}):\n${result.stdout}${result.stderr}`);
-        }
+    stageBrowser(options: RunOptions = {}): Promise<RunResult> {
+        return this.runStage(renderBrowserStageScript(), "prefetching the browser", options);
+    }
+
+    /** A stage script (render/stage-script.ts) as root; throws with its output, saying what failed, when it fails. */
+    private async runStage(script: string, what: string, options: RunOptions): Promise<RunResult> {
+        const result = await this.runScript(script, { sudo: true, ...options });
+        if (result.code !== 0) throw new Error(`${this.target}: ${what} failed (exit ${result.code}):\n${result.stdout}${result.stderr}`);
         return result;
     }
 

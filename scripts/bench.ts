@@ -543,8 +543,8 @@ async function firstBootBenchmark(admin: AdminKey, parts: ReadonlySet<Part>): Pr
                 // where its readiness phase ends.
                 const pushTimes = parsePushTimes(run.push.stdout);
                 const afterReady = pushTimes.slice(pushTimes.findIndex((p) => p.phase === "readiness") + 1);
-                const readySeconds =
-                    sshSeconds + run.pushStartedSeconds + run.pushSeconds - afterReady.reduce((sum, p) => sum + p.seconds, 0);
+                const pushToReady = run.pushSeconds - afterReady.reduce((sum, p) => sum + p.seconds, 0);
+                const readySeconds = sshSeconds + run.pushStartedSeconds + pushToReady;
                 const gatewayStart = Number(/gateway ready after (\d+)s/.exec(run.push.stdout)?.[1] ?? NaN);
                 const boot = await live.waitBooted();
                 if (boot.cloudInitCode !== 0)
@@ -608,7 +608,6 @@ async function firstBootBenchmark(admin: AdminKey, parts: ReadonlySet<Part>): Pr
                 out(
                     `| both done (the push can start) | ${sec(sshSeconds + run.beforePushSeconds)} after boot (the longer one: ${run.stageSeconds > run.waitSeconds ? "the release step" : "provisioning"}) |`,
                 );
-                const pushToReady = readySeconds - sshSeconds - run.pushStartedSeconds;
                 out(
                     `| push: files, the release switch, services, gateway start to /readyz; then the browser's install and the integrity baseline | ${sec(pushToReady)} to /readyz (${share(pushToReady)}; gateway start to ready: ${gatewayStart} s, ${share(gatewayStart)}), ${sec(run.pushSeconds)} in all |`,
                 );

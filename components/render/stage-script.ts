@@ -1,6 +1,6 @@
 // The stage scripts: what the deploy runs over SSH beside provisioning on a new server, each in its own session
 // (stdin of `sudo -n bash -s`): the OpenClaw release's side-by-side install (render/openclaw-release.ts) and the
-// headless browser's install (renderBrowserStageScript below). Their host scripts and data files travel inside (base64
+// headless browser's prefetch (renderBrowserStageScript below). Their host scripts and data files travel inside (base64
 // in quoted here-documents), and everything sits in one function called on the last line, so a truncated transfer
 // runs nothing.
 import { HOST_FILES } from "../core/host-contract";
