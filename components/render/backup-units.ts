@@ -5,7 +5,7 @@
 import { HOST_DIRS, HOST_UNITS } from "../core/host-contract";
 import { BACKUP_SCHEDULE_RULE } from "../core/rules";
 import { exposureBoundLines } from "./exposure";
-import { OPENCLAW_CLI_WRITABLE, renderSandbox } from "./sandbox";
+import { backgroundPriority, OPENCLAW_CLI_WRITABLE, renderSandbox } from "./sandbox";
 
 export const BACKUP_SERVICE_NAME = HOST_UNITS.backupService;
 export const BACKUP_TIMER_NAME = HOST_UNITS.backupTimer;
@@ -75,9 +75,7 @@ ${exposureBoundLines(3.0, "the full sandbox below; what it keeps (root's file ac
 Type=oneshot
 ExecStart=${binDir}/backup.sh
 SyslogIdentifier=openclaw-backup
-# Background work: the gateway keeps the CPU and the disk.
-Nice=10
-IOSchedulingClass=idle
+${backgroundPriority(10).join("\n")}
 TimeoutStartSec=3h
 ${sandbox.join("\n")}
 `;

@@ -5,7 +5,7 @@
 // alerts through its usual path (README "Host hardening"). Pure: no Pulumi imports.
 import { AGENT_HOME, HOST_DIRS, HOST_FILES, HOST_UNITS, USER_NAME_PATTERN } from "../core/host-contract";
 import { exposureBoundLines } from "./exposure";
-import { renderSandbox } from "./sandbox";
+import { backgroundPriority, renderSandbox } from "./sandbox";
 
 export const INTEGRITY_SCRIPT = "integrity.sh";
 export const INTEGRITY_SERVICE_PATH = `${HOST_DIRS.systemUnits}/${HOST_UNITS.integrityService}`;
@@ -136,8 +136,7 @@ ${exposureBoundLines(3.0, "the full sandbox below; read-only apart from its stat
 Type=oneshot
 ExecStart=${HOST_DIRS.bin}/${INTEGRITY_SCRIPT} check
 SyslogIdentifier=openclaw-integrity
-Nice=15
-IOSchedulingClass=idle
+${backgroundPriority(15).join("\n")}
 TimeoutStartSec=30min
 ${sandbox.join("\n")}
 `;
@@ -168,8 +167,7 @@ ${exposureBoundLines(3.0, "the sandbox below; it sees the real /tmp and /dev on 
 Type=oneshot
 ExecStart=${HOST_DIRS.bin}/${INTEGRITY_SCRIPT} rootkit-scan
 SyslogIdentifier=openclaw-rootkit-scan
-Nice=15
-IOSchedulingClass=idle
+${backgroundPriority(15).join("\n")}
 TimeoutStartSec=60min
 ${sandbox.join("\n")}
 `;

@@ -43,6 +43,26 @@ export const KERNEL_PROTECTIONS: readonly string[] = [
     "ProtectHostname=yes",
 ];
 
+/** The CPU weight of background units: a fifth of the gateway's (systemd's default weight, 100) when both want the CPU. */
+export const BACKGROUND_CPU_WEIGHT = 20;
+
+/**
+ * The [Service] lines that make a background oneshot (backup, watchdog, integrity check, rootkit scan) yield to the
+ * gateway. On cgroup v2 (Ubuntu 24.04) every service is a CPU group of its own and the kernel shares the CPU between
+ * groups by weight, so CPUWeight= is what yields; Nice= only orders the unit's own processes among themselves. The
+ * idle I/O class yields the disk where the I/O scheduler honours it (BFQ); elsewhere it is harmless.
+ */
+export function backgroundPriority(nice: number): string[] {
+    if (!Number.isInteger(nice) || nice < 1 || nice > 19)
+        throw new Error(`backgroundPriority: nice ${nice} is not an integer from 1 to 19`);
+    return [
+        "# Background work: the gateway keeps the CPU and the disk (CPUWeight= between services, Nice= within this one).",
+        `CPUWeight=${BACKGROUND_CPU_WEIGHT}`,
+        `Nice=${nice}`,
+        "IOSchedulingClass=idle",
+    ];
+}
+
 /** The [Service] lines of the sandbox (no section header), comments included. */
 export function renderSandbox(input: SandboxInput): string[] {
     for (const cap of Object.keys(input.capabilities)) if (!CAPABILITY.test(cap)) throw new Error(`sandbox: ${cap} is not a capability`);

@@ -5,7 +5,7 @@
 import { HOST_DIRS, HOST_FILES, HOST_UNITS } from "../core/host-contract";
 import { HTTPS_URL_RULE, TELEGRAM_BOT_TOKEN_RULE, TELEGRAM_CHAT_ID_RULE, WATCHDOG_INTERVAL_RULE } from "../core/rules";
 import { HHMM, isIanaTimezone } from "../core/validators";
-import { OPENCLAW_CLI_WRITABLE, renderSandbox } from "./sandbox";
+import { backgroundPriority, OPENCLAW_CLI_WRITABLE, renderSandbox } from "./sandbox";
 import { exposureBoundLines } from "./exposure";
 
 export const WATCHDOG_SERVICE_PATH = `${HOST_DIRS.systemUnits}/${HOST_UNITS.watchdogService}`;
@@ -135,8 +135,7 @@ ${exposureBoundLines(3.0, "the full sandbox below; its capabilities are what the
 Type=oneshot
 ExecStart=${HOST_DIRS.bin}/watchdog.sh
 SyslogIdentifier=openclaw-watchdog
-Nice=10
-IOSchedulingClass=idle
+${backgroundPriority(10).join("\n")}
 # The daily OpenClaw security audit may take a few minutes on a small host.
 TimeoutStartSec=15min
 StateDirectory=openclaw-vps/watchdog

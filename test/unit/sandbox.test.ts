@@ -6,7 +6,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { HOST_DIRS, HOST_FILES } from "../../components/core/host-contract";
 import { renderBackupService } from "../../components/render/backup-units";
-import { OPENCLAW_CLI_WRITABLE, renderSandbox } from "../../components/render/sandbox";
+import { renderGatewayUnit } from "../../components/render/gateway-unit";
+import { renderIntegrityService, renderRootkitService } from "../../components/render/integrity";
+import { backgroundPriority, BACKGROUND_CPU_WEIGHT, OPENCLAW_CLI_WRITABLE, renderSandbox } from "../../components/render/sandbox";
 import { renderWatchdogService } from "../../components/render/watchdog";
 
 function directive(unit: string, key: string): string[] {
@@ -63,5 +65,34 @@ describe("the root oneshots' sandbox", () => {
             for (const cap of caps) assert.match(unit, new RegExp(`^#   ${cap}: \\S`, "m"), `${cap} has no reason`);
             assert.deepEqual(directive(unit, "AmbientCapabilities"), [""]);
         }
+    });
+});
+
+describe("background units yield to the gateway", () => {
+    const background = {
+        backup: renderBackupService(),
+        watchdog: renderWatchdogService(),
+        integrity: renderIntegrityService(),
+        "rootkit scan": renderRootkitService(),
+    };
+    // systemd's default weight (100) where the gateway's unit sets none.
+    const gatewayWeight = Number(directive(renderGatewayUnit({ serverMemoryMb: 2048, swapMb: 2048 }).unit, "CPUWeight")[0] ?? 100);
+
+    test("each weighs a fifth of the gateway or less on the CPU, runs niced and in the idle I/O class, each directive once", () => {
+        for (const [name, unit] of Object.entries(background)) {
+            const weights = directive(unit, "CPUWeight").map(Number);
+            assert.equal(weights.length, 1, `${name}: ${weights.length} CPUWeight lines`);
+            assert.ok(weights[0]! * 5 <= gatewayWeight, `${name} weighs ${weights[0]}, the gateway ${gatewayWeight}`);
+            const nice = directive(unit, "Nice").map(Number);
+            assert.equal(nice.length, 1, name);
+            assert.ok(nice[0]! >= 10 && nice[0]! <= 19, `${name}: Nice=${nice[0]}`);
+            assert.deepEqual(directive(unit, "IOSchedulingClass"), ["idle"], name);
+        }
+    });
+
+    test("the lines are one renderer's, which refuses a nice value systemd would not take", () => {
+        assert.deepEqual(directive(backgroundPriority(12).join("\n"), "CPUWeight"), [String(BACKGROUND_CPU_WEIGHT)]);
+        for (const bad of [0, 20, -5, 2.5, Number.NaN])
+            assert.throws(() => backgroundPriority(bad), new RegExp(`nice ${bad} is not an integer from 1 to 19`));
     });
 });

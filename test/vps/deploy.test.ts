@@ -15,6 +15,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { RemoteHost } from "../../components/remote";
 import { gatewayMemoryBudget } from "../../components/render/gateway-unit";
+import { BACKGROUND_CPU_WEIGHT } from "../../components/render/sandbox";
+import { HOST_UNITS } from "../../components/core/host-contract";
 import { DEFAULT_WORKSPACE_SOURCE } from "../../components/render/workspace";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -241,6 +243,21 @@ describe("deploy onto the stand-in VPS as pulumi up does, then live with it", { 
         const limits = await host.exec(`${gatewaySystemctl()} show -p MemoryHigh -p MemoryMax openclaw-gateway.service`);
         assert.match(limits.stdout, new RegExp(`^MemoryHigh=${budget.memoryHighMb * 1024 * 1024}$`, "m"));
         assert.match(limits.stdout, new RegExp(`^MemoryMax=${budget.memoryMaxMb * 1024 * 1024}$`, "m"));
+    });
+
+    it("runs the background units at a fifth of the gateway's CPU weight, niced, in the idle I/O class", async () => {
+        const host = live();
+        // cgroup v2 shares the CPU between services by weight; what systemd loaded is what it applies on a real host
+        // (this stand-in's cgroup v1 CPU controller is the host's, so the effect itself is not measurable here).
+        const gateway = (await host.exec(`systemctl show -p CPUWeight --value ${HOST_UNITS.gateway}`)).stdout.trim();
+        const gatewayWeight = gateway === "[not set]" ? 100 : Number(gateway);
+        for (const unit of [HOST_UNITS.backupService, HOST_UNITS.watchdogService, HOST_UNITS.integrityService, HOST_UNITS.rootkitService]) {
+            const shown = (await host.exec(`systemctl show -p CPUWeight -p Nice -p IOSchedulingClass ${unit}`)).stdout;
+            assert.match(shown, new RegExp(`^CPUWeight=${BACKGROUND_CPU_WEIGHT}$`, "m"), `${unit}:\n${shown}`);
+            assert.ok(BACKGROUND_CPU_WEIGHT * 5 <= gatewayWeight, `${unit} weighs ${BACKGROUND_CPU_WEIGHT}, the gateway ${gatewayWeight}`);
+            assert.ok(Number(/^Nice=(\d+)$/m.exec(shown)?.[1]) >= 10, `${unit}:\n${shown}`);
+            assert.match(shown, /^IOSchedulingClass=(3|idle)$/m, `${unit}:\n${shown}`);
+        }
     });
 
     it("has UFW active and denying incoming, and sshd without any password login", async () => {
