@@ -38,6 +38,8 @@ export interface RunOptions {
     /** Stream output while it runs (e.g. to the operator's terminal). */
     onStdout?: (chunk: Buffer) => void;
     onStderr?: (chunk: Buffer) => void;
+    /** What the script does, for the error when SSH cannot run it (default: the command). */
+    what?: string;
 }
 
 export interface WaitProvisionedOptions {
@@ -77,7 +79,15 @@ function expectedFingerprints(hostKey: string[]): Set<string> {
     );
 }
 
+/** Opening a session again after sshd refused it: attempts, and the step of the growing pause (0.1 s, 0.2 s, ... 5.5 s
+ *  in all), longer than sshd needs to free a closed session's slot. */
+const SESSION_OPEN_ATTEMPTS = 11;
+const SESSION_RETRY_STEP_MS = 100;
+
 export class RemoteHost {
+    /** Commands running on this connection now (runScript). */
+    private running = 0;
+
     private constructor(
         private readonly ssh: NodeSSH,
         readonly target: string,
@@ -123,19 +133,42 @@ export class RemoteHost {
     /** Runs a bash script sent on stdin (`bash -s`, or `sudo -n bash -s`); never throws on a non-zero exit. */
     async runScript(script: string, options: RunOptions = {}): Promise<RunResult> {
         const command = options.sudo ? "sudo -n bash -s" : "bash -s";
-        const result = await this.ssh.execCommand(command, {
-            stdin: script,
-            noTrim: true,
-            onStdout: options.onStdout,
-            onStderr: options.onStderr,
-        });
-        return { code: result.code ?? -1, stdout: result.stdout, stderr: result.stderr };
+        // Counted so that a refused session says how many this connection had open (sshd allows MaxSessions 2).
+        const alongside = this.running++;
+        try {
+            for (let attempt = 1; ; attempt++) {
+                try {
+                    const result = await this.ssh.execCommand(command, {
+                        stdin: script,
+                        noTrim: true,
+                        onStdout: options.onStdout,
+                        onStderr: options.onStderr,
+                    });
+                    return { code: result.code ?? -1, stdout: result.stdout, stderr: result.stderr };
+                } catch (err) {
+                    // sshd frees a finished session's slot on a later turn of its loop, so a session opened right after
+                    // another closed can be refused while the connection is at MaxSessions (seen on the stand-in: the
+                    // next deploy's release step right after a push). A refused open ran nothing: open it again.
+                    const refused = /Channel open failure/.test((err as Error).message);
+                    if (refused && attempt < SESSION_OPEN_ATTEMPTS) {
+                        await new Promise((resolve) => setTimeout(resolve, SESSION_RETRY_STEP_MS * attempt));
+                        continue;
+                    }
+                    throw new Error(
+                        `${this.target}: ${options.what ?? command} could not run${refused ? ` after ${attempt} attempts` : ""} (${alongside} other command(s) running on this connection): ${(err as Error).message}`,
+                        { cause: err },
+                    );
+                }
+            }
+        } finally {
+            this.running--;
+        }
     }
 
     /** Renders the bundle, applies it as root and parses the applier's summary line. */
     async pushBundle(bundle: Bundle, options: RunOptions & RenderOptions = {}): Promise<PushResult> {
         const script = renderBundleScript(bundle, { environment: options.environment });
-        const result = await this.runScript(script, { ...options, sudo: true });
+        const result = await this.runScript(script, { what: "the push", ...options, sudo: true });
         return { ...result, summary: parsePushSummary(result.stdout) };
     }
 
@@ -150,7 +183,7 @@ export class RemoteHost {
         if (options.timeoutSeconds !== undefined) settings.WAIT_TIMEOUT_SECONDS = String(Math.floor(options.timeoutSeconds));
         // Settings become assignments at the top of the script: stdin stays the only channel into the host.
         const script = afterShebang(fs.readFileSync(scriptPath, "utf8"), shellExports(settings));
-        const result = await this.runScript(script, { sudo: true, ...options });
+        const result = await this.runScript(script, { sudo: true, what: "wait-provisioned.sh", ...options });
         if (result.code !== 0) {
             throw new Error(`${this.target} did not finish provisioning (exit ${result.code}):\n${result.stdout}${result.stderr}`);
         }
@@ -175,7 +208,7 @@ export class RemoteHost {
 
     /** A stage script (render/stage-script.ts) as root; throws with its output, saying what failed, when it fails. */
     private async runStage(script: string, what: string, options: RunOptions): Promise<RunResult> {
-        const result = await this.runScript(script, { sudo: true, ...options });
+        const result = await this.runScript(script, { sudo: true, what, ...options });
         if (result.code !== 0) throw new Error(`${this.target}: ${what} failed (exit ${result.code}):\n${result.stdout}${result.stderr}`);
         return result;
     }

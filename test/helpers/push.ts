@@ -84,7 +84,8 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string,
     throw new Error(`sshd did not listen on 127.0.0.1:${port}:\n${log()}`);
 }
 
-export async function startSshdSandbox(): Promise<SshdSandbox> {
+/** `sshdConfig`: more sshd_config lines (e.g. `MaxSessions 1`). */
+export async function startSshdSandbox(sshdConfig: readonly string[] = []): Promise<SshdSandbox> {
     requireTools(["/usr/sbin/sshd", "ssh-keygen", "unshare", "sudo", "setpriv", "curl"]);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-push-"));
     fs.chmodSync(dir, 0o755); // the agent user must reach its home inside the apply root below
@@ -135,6 +136,7 @@ export async function startSshdSandbox(): Promise<SshdSandbox> {
             "PermitRootLogin no",
             `AllowUsers ${ADMIN_USER}`,
             "LogLevel VERBOSE",
+            ...sshdConfig,
             "",
         ].join("\n"),
     );
