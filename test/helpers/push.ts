@@ -10,6 +10,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { RemoteHost } from "../../components/remote";
 import { renderGatewayUnit } from "../../components/render/gateway-unit";
 import { HostBundleInput } from "../../components/render/host-bundle";
 import { EXAMPLE_BACKUP_RECIPIENT } from "../../scripts/lib/setup";
@@ -175,6 +176,11 @@ export async function startSshdSandbox(sshdConfig: readonly string[] = []): Prom
             fs.rmSync(dir, { recursive: true, force: true });
         },
     };
+}
+
+/** The admin's SSH connection to the sandbox's sshd, checking its host key (or the given fingerprints instead). */
+export function connectToSandbox(sandbox: SshdSandbox, hostKey: string[] = [sandbox.hostPublicKey]): Promise<RemoteHost> {
+    return RemoteHost.connect({ host: "127.0.0.1", port: sandbox.port, username: ADMIN_USER, privateKey: sandbox.clientKey, hostKey });
 }
 
 /**

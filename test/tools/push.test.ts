@@ -13,13 +13,13 @@ import { Bundle, BundleFile } from "../../components/render/bundle";
 import { buildHostBundle } from "../../components/render/host-bundle";
 import { parsePushTimes, PushResult, RemoteHost } from "../../components/remote";
 import {
-    ADMIN_USER,
     AGENT_USER,
     HOST_SENTINELS,
     sampleHostInput,
     SshdSandbox,
     fileStat,
     startReadyz,
+    connectToSandbox,
     startSshdSandbox,
     treeStat,
     writeStandInTools,
@@ -234,13 +234,7 @@ before(async () => {
     sandbox = await startSshdSandbox();
     tools = writeStandInTools(sandbox.dir);
     readyz = await startReadyz();
-    host = await RemoteHost.connect({
-        host: "127.0.0.1",
-        port: sandbox.port,
-        username: ADMIN_USER,
-        privateKey: sandbox.clientKey,
-        hostKey: [sandbox.hostPublicKey],
-    });
+    host = await connectToSandbox(sandbox);
 });
 
 after(async () => {
@@ -251,13 +245,7 @@ after(async () => {
 
 test("a host key other than the expected one is refused", async () => {
     await assert.rejects(
-        RemoteHost.connect({
-            host: "127.0.0.1",
-            port: sandbox.port,
-            username: ADMIN_USER,
-            privateKey: sandbox.clientKey,
-            hostKey: ["SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"],
-        }),
+        connectToSandbox(sandbox, ["SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]),
         /presented host key SHA256:.*not the expected one/,
     );
 });

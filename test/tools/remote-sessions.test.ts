@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { RemoteHost } from "../../components/remote";
-import { ADMIN_USER, startSshdSandbox, type SshdSandbox } from "../helpers/push";
+import { connectToSandbox, startSshdSandbox, type SshdSandbox } from "../helpers/push";
 
 let sandbox: SshdSandbox;
 let host: RemoteHost;
@@ -20,13 +20,7 @@ before(async () => {
     notes = path.join(sandbox.dir, "notes");
     fs.mkdirSync(notes, { mode: 0o777 });
     fs.chmodSync(notes, 0o777);
-    host = await RemoteHost.connect({
-        host: "127.0.0.1",
-        port: sandbox.port,
-        username: ADMIN_USER,
-        privateKey: sandbox.clientKey,
-        hostKey: [sandbox.hostPublicKey],
-    });
+    host = await connectToSandbox(sandbox);
 });
 
 after(async () => {
@@ -37,6 +31,16 @@ after(async () => {
 /** How often sshd has refused a session so far (its log says so for each). */
 const refusals = () => sandbox.sshdLog().split("no more sessions").length - 1;
 
+/** Polls `done` until it holds or `running` has settled (then the caller's assertions say what went wrong). */
+async function untilOrSettled(done: () => boolean, running: Promise<unknown>): Promise<void> {
+    let settled = false;
+    void running.then(
+        () => (settled = true),
+        () => (settled = true),
+    );
+    while (!done() && !settled) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
 /**
  * Starts a script that holds its session until the returned `release` is called, and resolves once it runs (so the
  * next session opened is refused for certain); it notes `ended` in the returned file when it ends.
@@ -44,12 +48,7 @@ const refusals = () => sandbox.sshdLog().split("no more sessions").length - 1;
 async function holder(name: string) {
     const [started, go, ended] = ["started", "go", "ended"].map((what) => path.join(notes, `${name}-${what}`));
     const run = host.runScript(`echo >${started}; while [ ! -e ${go} ]; do sleep 0.1; done; echo ended >${ended}`, { what: name });
-    let settled = false;
-    void run.then(
-        () => (settled = true),
-        () => (settled = true),
-    );
-    while (!fs.existsSync(started) && !settled) await new Promise((resolve) => setTimeout(resolve, 50));
+    await untilOrSettled(() => fs.existsSync(started), run);
     return { run, ended, release: () => fs.writeFileSync(go, "") };
 }
 
@@ -57,13 +56,8 @@ test("a command started while the connection is at MaxSessions runs once the oth
     const first = await holder("holder-1");
     const refusedBefore = refusals();
     const second = host.runScript(`cat ${first.ended} 2>/dev/null || echo 'ran beside the holder'`, { what: "the second" });
-    let settled = false;
-    void second.then(
-        () => (settled = true),
-        () => (settled = true),
-    );
     // Only once sshd has refused the second one (the holder has the only session) is the holder let go.
-    while (refusals() === refusedBefore && !settled) await new Promise((resolve) => setTimeout(resolve, 50));
+    await untilOrSettled(() => refusals() > refusedBefore, second);
     first.release();
     const [a, b] = await Promise.all([first.run, second]);
     assert.equal(a.code, 0, a.stderr);
